@@ -1,0 +1,150 @@
+//! Environment chapter (MPI-4.1 chapter 11): init and finalize, versions,
+//! processor name, timers, memory allocation, abort and addresses.
+
+use super::types::*;
+use super::util::{out, put, write_cstr};
+use crate::abi::consts::*;
+use crate::core::error::{MpiError, MpiResult};
+use crate::core::{comm, info, runtime};
+use std::ffi::{c_char, c_int, c_void};
+
+pub(crate) unsafe fn init(_argc: *mut c_int, _argv: *mut *mut *mut c_char) -> MpiResult<()> {
+    runtime::init(MPI_THREAD_SINGLE).map(|_| ())
+}
+
+pub(crate) unsafe fn init_thread(
+    _argc: *mut c_int,
+    _argv: *mut *mut *mut c_char,
+    required: c_int,
+    provided: *mut c_int,
+) -> MpiResult<()> {
+    let provided = out(provided, "provided")?;
+    *provided = runtime::init(required)?;
+    Ok(())
+}
+
+pub(crate) fn initialized(flag: *mut c_int) -> MpiResult<()> {
+    put(flag, "flag", c_int::from(runtime::phase() != runtime::Phase::Uninitialized))
+}
+
+pub(crate) fn finalized(flag: *mut c_int) -> MpiResult<()> {
+    put(flag, "flag", c_int::from(runtime::phase() == runtime::Phase::Finalized))
+}
+
+pub(crate) fn finalize() -> MpiResult<()> {
+    runtime::finalize()
+}
+
+pub(crate) fn query_thread(provided: *mut c_int) -> MpiResult<()> {
+    put(provided, "provided", runtime::thread_level())
+}
+
+pub(crate) fn is_thread_main(flag: *mut c_int) -> MpiResult<()> {
+    put(flag, "flag", c_int::from(runtime::is_main_thread()))
+}
+
+pub(crate) fn abort(comm: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
+    let who = match runtime::phase() {
+        runtime::Phase::Initialized => {
+            // An invalid communicator still aborts: the user asked to stop.
+            let name = comm::lookup(comm).map_or_else(|| format!("0x{comm:x}"), |c| c.name.lock().clone());
+            format!("rank {} called MPI_Abort({name}, {errorcode})", runtime::job().rank)
+        }
+        _ => format!("MPI_Abort({errorcode}) called outside of MPI_Init/MPI_Finalize"),
+    };
+    eprintln!("[oxmpi] {who}: aborting the job");
+    runtime::abort_job(errorcode, &who)
+}
+
+pub(crate) fn get_version(version: *mut c_int, subversion: *mut c_int) -> MpiResult<()> {
+    put(version, "version", MPI_VERSION)?;
+    put(subversion, "subversion", MPI_SUBVERSION)
+}
+
+/// The string `MPI_Get_library_version` reports.
+pub fn library_version() -> String {
+    format!(
+        "OxMPI {} (MPI {}.{}, MPICH ABI compatible: libmpi.so.12)",
+        env!("CARGO_PKG_VERSION"),
+        MPI_VERSION,
+        MPI_SUBVERSION
+    )
+}
+
+pub(crate) unsafe fn get_library_version(version: *mut c_char, resultlen: *mut c_int) -> MpiResult<()> {
+    if version.is_null() {
+        return Err(MpiError::arg("version is a null pointer"));
+    }
+    // SAFETY: the caller provides MPI_MAX_LIBRARY_VERSION_STRING bytes.
+    let n = unsafe { write_cstr(version, MPI_MAX_LIBRARY_VERSION_STRING as usize, &library_version()) };
+    put(resultlen, "resultlen", n as c_int)
+}
+
+pub(crate) unsafe fn get_processor_name(name: *mut c_char, resultlen: *mut c_int) -> MpiResult<()> {
+    if name.is_null() {
+        return Err(MpiError::arg("name is a null pointer"));
+    }
+    // SAFETY: the caller provides MPI_MAX_PROCESSOR_NAME bytes.
+    let n = unsafe { write_cstr(name, MPI_MAX_PROCESSOR_NAME as usize, &runtime::processor_name()) };
+    put(resultlen, "resultlen", n as c_int)
+}
+
+pub(crate) fn wtime() -> f64 {
+    runtime::wtime()
+}
+
+pub(crate) fn wtick() -> f64 {
+    runtime::wtick()
+}
+
+/// Alignment of `MPI_Alloc_mem` memory: a cache line, which also suits
+/// every type and later RMA registration.
+const ALLOC_ALIGN: usize = 64;
+
+pub(crate) unsafe fn alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr: *mut c_void) -> MpiResult<()> {
+    if size < 0 {
+        return Err(MpiError::new(MPI_ERR_SIZE, format!("negative size {size}")));
+    }
+    if info != MPI_INFO_NULL {
+        info::get(info)?;
+    }
+    let slot = out(baseptr.cast::<*mut c_void>(), "baseptr")?;
+    let mut p: *mut c_void = std::ptr::null_mut();
+    // SAFETY: posix_memalign writes p on success; size 0 still yields a
+    // pointer that MPI_Free_mem can release.
+    let rc = unsafe { libc::posix_memalign(&mut p, ALLOC_ALIGN, (size as usize).max(1)) };
+    if rc != 0 {
+        return Err(MpiError::new(MPI_ERR_NO_MEM, format!("cannot allocate {size} bytes")));
+    }
+    *slot = p;
+    Ok(())
+}
+
+pub(crate) unsafe fn free_mem(base: *mut c_void) -> MpiResult<()> {
+    // SAFETY: base came from MPI_Alloc_mem (posix_memalign) or is null.
+    unsafe { libc::free(base) };
+    Ok(())
+}
+
+/// Profiling control: OxMPI has no built-in profiler, so every level is
+/// accepted and has no effect, which is the standard's defined behaviour
+/// when no profiling library is interposed.
+pub(crate) fn pcontrol(_level: c_int) -> MpiResult<()> {
+    Ok(())
+}
+
+pub(crate) fn get_address(location: *const c_void, address: *mut MPI_Aint) -> MpiResult<()> {
+    put(address, "address", location as MPI_Aint)
+}
+
+pub(crate) fn address(location: *mut c_void, address: *mut MPI_Aint) -> MpiResult<()> {
+    get_address(location, address)
+}
+
+pub(crate) fn aint_add(base: MPI_Aint, disp: MPI_Aint) -> MPI_Aint {
+    base.wrapping_add(disp)
+}
+
+pub(crate) fn aint_diff(addr1: MPI_Aint, addr2: MPI_Aint) -> MPI_Aint {
+    addr1.wrapping_sub(addr2)
+}

@@ -1,0 +1,198 @@
+//! Error classes, codes and strings, and error handlers for communicators,
+//! windows, files and sessions (MPI-4.1 chapter 9).
+
+use super::callbacks::*;
+use super::entry::{self, Target};
+use super::types::*;
+use super::util::{MAX_ERROR_STRING, cstr, out, put, write_cstr};
+use crate::abi::consts::*;
+use crate::core::errhandler::{self, ObjKind};
+use crate::core::error::{self, MpiError, MpiResult};
+use crate::core::comm;
+use std::ffi::{c_char, c_int};
+
+pub(crate) fn error_class(errorcode: c_int, errorclass: *mut c_int) -> MpiResult<()> {
+    let class = error::error_class(errorcode).ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
+    put(errorclass, "errorclass", class)
+}
+
+pub(crate) unsafe fn error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> MpiResult<()> {
+    let text = error::error_string(errorcode).ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
+    if string.is_null() {
+        return Err(MpiError::arg("string is a null pointer"));
+    }
+    // SAFETY: the caller provides MPI_MAX_ERROR_STRING bytes.
+    let n = unsafe { write_cstr(string, MAX_ERROR_STRING, &text) };
+    put(resultlen, "resultlen", n as c_int)
+}
+
+pub(crate) fn add_error_class(errorclass: *mut c_int) -> MpiResult<()> {
+    let slot = out(errorclass, "errorclass")?;
+    *slot = error::add_error_class()?;
+    Ok(())
+}
+
+pub(crate) fn add_error_code(errorclass: c_int, errorcode: *mut c_int) -> MpiResult<()> {
+    let slot = out(errorcode, "errorcode")?;
+    *slot = error::add_error_code(errorclass)?;
+    Ok(())
+}
+
+pub(crate) unsafe fn add_error_string(errorcode: c_int, string: *const c_char) -> MpiResult<()> {
+    // SAFETY: C string argument.
+    error::add_error_string(errorcode, unsafe { cstr(string, "string") }?)
+}
+
+pub(crate) fn remove_error_class(errorclass: c_int) -> MpiResult<()> {
+    error::remove_error_class(errorclass)
+}
+
+pub(crate) fn remove_error_code(errorcode: c_int) -> MpiResult<()> {
+    error::remove_error_code(errorcode)
+}
+
+pub(crate) fn remove_error_string(errorcode: c_int) -> MpiResult<()> {
+    error::remove_error_string(errorcode)
+}
+
+fn create(kind: ObjKind, func: usize, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    let slot = out(errhandler, "errhandler")?;
+    if func == 0 {
+        return Err(MpiError::arg("the error handler function is a null pointer"));
+    }
+    *slot = errhandler::create(kind, func);
+    Ok(())
+}
+
+pub(crate) fn comm_create_errhandler(f: *mut MPI_Comm_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    create(ObjKind::Comm, f as usize, errhandler)
+}
+
+pub(crate) fn win_create_errhandler(f: *mut MPI_Win_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    create(ObjKind::Win, f as usize, errhandler)
+}
+
+pub(crate) fn file_create_errhandler(f: *mut MPI_File_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    create(ObjKind::File, f as usize, errhandler)
+}
+
+pub(crate) fn session_create_errhandler(
+    f: *mut MPI_Session_errhandler_function,
+    errhandler: *mut MPI_Errhandler,
+) -> MpiResult<()> {
+    create(ObjKind::Session, f as usize, errhandler)
+}
+
+pub(crate) fn errhandler_create(f: *mut MPI_Comm_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    comm_create_errhandler(f, errhandler)
+}
+
+pub(crate) fn errhandler_free(errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    let h = out(errhandler, "errhandler")?;
+    errhandler::free(*h)?;
+    *h = MPI_ERRHANDLER_NULL;
+    Ok(())
+}
+
+pub(crate) fn comm_set_errhandler(c: MPI_Comm, errhandler: MPI_Errhandler) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    errhandler::check(errhandler, ObjKind::Comm)?;
+    comm.errhandler.set(errhandler);
+    Ok(())
+}
+
+pub(crate) fn comm_get_errhandler(c: MPI_Comm, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    let slot = out(errhandler, "errhandler")?;
+    *slot = comm.errhandler.get_retained();
+    Ok(())
+}
+
+pub(crate) fn errhandler_set(c: MPI_Comm, errhandler: MPI_Errhandler) -> MpiResult<()> {
+    comm_set_errhandler(c, errhandler)
+}
+
+pub(crate) fn errhandler_get(c: MPI_Comm, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    comm_get_errhandler(c, errhandler)
+}
+
+/// `MPI_*_call_errhandler`: the handler runs as if the error had been raised
+/// by an MPI call on the object; the call itself then succeeds, except that
+/// with `MPI_ERRORS_RETURN` the code comes back to the caller.
+fn call(target: Target, handler: c_int, func: &str, errorcode: c_int) -> MpiResult<()> {
+    if error::error_class(errorcode).is_none() {
+        return Err(MpiError::arg(format!("invalid error code {errorcode}")));
+    }
+    if errorcode == MPI_SUCCESS {
+        return Ok(());
+    }
+    let err = MpiError::new(errorcode, format!("error raised by {func}"));
+    let rc = entry::invoke(func, target, handler, err);
+    if handler == MPI_ERRORS_RETURN {
+        return Err(MpiError::new(rc, format!("error raised by {func}")));
+    }
+    Ok(())
+}
+
+pub(crate) fn comm_call_errhandler(c: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    call(Target::Comm(c), comm.errhandler.get(), "MPI_Comm_call_errhandler", errorcode)
+}
+
+fn no_windows(win: MPI_Win) -> MpiError {
+    MpiError::new(MPI_ERR_WIN, format!("invalid window 0x{win:x}"))
+}
+
+pub(crate) fn win_set_errhandler(win: MPI_Win, _errhandler: MPI_Errhandler) -> MpiResult<()> {
+    Err(no_windows(win))
+}
+
+pub(crate) fn win_get_errhandler(win: MPI_Win, _errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    Err(no_windows(win))
+}
+
+pub(crate) fn win_call_errhandler(win: MPI_Win, _errorcode: c_int) -> MpiResult<()> {
+    Err(no_windows(win))
+}
+
+fn file_slot(file: MPI_File) -> MpiResult<&'static errhandler::Slot> {
+    if file.is_null() {
+        Ok(&errhandler::FILE_DEFAULT)
+    } else {
+        Err(MpiError::new(MPI_ERR_FILE, format!("invalid file handle {file:p}")))
+    }
+}
+
+pub(crate) fn file_set_errhandler(file: MPI_File, errhandler: MPI_Errhandler) -> MpiResult<()> {
+    let slot = file_slot(file)?;
+    errhandler::check(errhandler, ObjKind::File)?;
+    slot.set(errhandler);
+    Ok(())
+}
+
+pub(crate) fn file_get_errhandler(file: MPI_File, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    let slot = file_slot(file)?;
+    *out(errhandler, "errhandler")? = slot.get_retained();
+    Ok(())
+}
+
+pub(crate) fn file_call_errhandler(fh: MPI_File, errorcode: c_int) -> MpiResult<()> {
+    let slot = file_slot(fh)?;
+    call(Target::File(fh), slot.get(), "MPI_File_call_errhandler", errorcode)
+}
+
+fn no_session(session: MPI_Session) -> MpiError {
+    MpiError::new(MPI_ERR_SESSION, format!("invalid session 0x{session:x}"))
+}
+
+pub(crate) fn session_set_errhandler(session: MPI_Session, _errhandler: MPI_Errhandler) -> MpiResult<()> {
+    Err(no_session(session))
+}
+
+pub(crate) fn session_get_errhandler(session: MPI_Session, _errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    Err(no_session(session))
+}
+
+pub(crate) fn session_call_errhandler(session: MPI_Session, _errorcode: c_int) -> MpiResult<()> {
+    Err(no_session(session))
+}

@@ -1,0 +1,24 @@
+//! The C face of the library: the MPICH-ABI types and constants, and every
+//! exported `MPI_`/`PMPI_` function.
+//!
+//! `generated*.rs` (from `scripts/gen-abi`) hold the exported functions;
+//! each one calls the hand-written implementation of the same name in the
+//! chapter modules below (`env`, `errors`, `info`, ...), which decode
+//! handles, check arguments and call into `crate::core`. `entry` routes
+//! failures to error handlers and keeps panics inside.
+
+pub mod callbacks;
+pub mod consts;
+pub mod types;
+
+mod comm;
+mod data;
+mod entry;
+mod env;
+mod errors;
+mod generated;
+mod generated_io;
+mod info;
+mod io;
+mod status;
+mod util;

@@ -1,0 +1,52 @@
+//! Small helpers shared by the C-face modules: C strings in and out, and
+//! checks on output pointers.
+
+use crate::abi::consts::*;
+use crate::core::error::{MpiError, MpiResult};
+use std::ffi::{CStr, c_char};
+
+/// Borrow a NUL-terminated C string argument.
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string that outlives the call.
+pub unsafe fn cstr<'a>(p: *const c_char, what: &str) -> MpiResult<&'a str> {
+    if p.is_null() {
+        return Err(MpiError::arg(format!("{what} is a null pointer")));
+    }
+    // SAFETY: non-null and NUL-terminated per the caller's contract.
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map_err(|_| MpiError::arg(format!("{what} is not valid UTF-8")))
+}
+
+/// Write `s` into a caller's buffer of `cap` bytes (NUL included),
+/// truncating if needed; returns the number of characters written.
+///
+/// # Safety
+/// `buf` points to at least `cap` writable bytes.
+pub unsafe fn write_cstr(buf: *mut c_char, cap: usize, s: &str) -> usize {
+    if cap == 0 {
+        return 0;
+    }
+    let n = s.len().min(cap - 1);
+    // SAFETY: n + 1 <= cap bytes are writable per the caller's contract.
+    unsafe {
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf.cast::<u8>(), n);
+        *buf.add(n) = 0;
+    }
+    n
+}
+
+/// A checked output pointer.
+pub fn out<'a, T>(p: *mut T, what: &str) -> MpiResult<&'a mut T> {
+    // SAFETY: the C caller provides either null or a valid pointer to T.
+    unsafe { p.as_mut() }.ok_or_else(|| MpiError::arg(format!("{what} is a null pointer")))
+}
+
+/// Store an `int` through an output argument.
+pub fn put<T>(p: *mut T, what: &str, value: T) -> MpiResult<()> {
+    *out(p, what)? = value;
+    Ok(())
+}
+
+pub const MAX_ERROR_STRING: usize = MPI_MAX_ERROR_STRING as usize;

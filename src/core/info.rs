@@ -1,0 +1,142 @@
+//! Info objects: ordered string key/value lists, and `MPI_INFO_ENV`.
+
+use super::error::{MpiError, MpiResult};
+use super::runtime;
+use crate::abi::consts::*;
+use crate::handles::{Kind, Table};
+use parking_lot::Mutex;
+use std::ffi::c_int;
+use std::sync::{Arc, OnceLock};
+
+#[derive(Default)]
+pub struct Info {
+    entries: Mutex<Vec<(String, String)>>,
+}
+
+static TABLE: Table<Info> = Table::new(Kind::Info);
+static ENV: OnceLock<Arc<Info>> = OnceLock::new();
+
+impl Info {
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Info { entries: Mutex::new(pairs) }
+    }
+
+    pub fn set(&self, key: &str, value: &str) -> MpiResult<()> {
+        check_key(key)?;
+        if value.is_empty() || value.len() > MPI_MAX_INFO_VAL as usize {
+            return Err(MpiError::new(
+                MPI_ERR_INFO_VALUE,
+                format!("info value must have 1 to MPI_MAX_INFO_VAL ({MPI_MAX_INFO_VAL}) characters"),
+            ));
+        }
+        let mut e = self.entries.lock();
+        match e.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value.to_string(),
+            None => e.push((key.to_string(), value.to_string())),
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, key: &str) -> MpiResult<Option<String>> {
+        check_key(key)?;
+        Ok(self.entries.lock().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    pub fn delete(&self, key: &str) -> MpiResult<()> {
+        check_key(key)?;
+        let mut e = self.entries.lock();
+        let pos = e
+            .iter()
+            .position(|(k, _)| k == key)
+            .ok_or_else(|| MpiError::new(MPI_ERR_INFO_NOKEY, format!("info key '{key}' is not set")))?;
+        e.remove(pos);
+        Ok(())
+    }
+
+    pub fn nkeys(&self) -> usize {
+        self.entries.lock().len()
+    }
+
+    pub fn nth_key(&self, n: c_int) -> MpiResult<String> {
+        let e = self.entries.lock();
+        usize::try_from(n)
+            .ok()
+            .and_then(|n| e.get(n))
+            .map(|(k, _)| k.clone())
+            .ok_or_else(|| MpiError::arg(format!("info key index {n} is out of range (the object has {} keys)", e.len())))
+    }
+
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.entries.lock().clone()
+    }
+}
+
+fn check_key(key: &str) -> MpiResult<()> {
+    if key.is_empty() || key.len() > MPI_MAX_INFO_KEY as usize {
+        return Err(MpiError::new(
+            MPI_ERR_INFO_KEY,
+            format!("info key must have 1 to MPI_MAX_INFO_KEY ({MPI_MAX_INFO_KEY}) characters, got {}", key.len()),
+        ));
+    }
+    Ok(())
+}
+
+pub fn create(info: Info) -> c_int {
+    TABLE.insert(info)
+}
+
+/// The info object behind a handle (`MPI_INFO_ENV` included).
+pub fn get(handle: c_int) -> MpiResult<Arc<Info>> {
+    if handle == MPI_INFO_ENV {
+        return Ok(ENV.get_or_init(|| Arc::new(Info::from_pairs(env_pairs(None)))).clone());
+    }
+    TABLE.get(handle).ok_or_else(|| {
+        if handle == MPI_INFO_NULL {
+            MpiError::new(MPI_ERR_INFO, "MPI_INFO_NULL is not a valid info object here")
+        } else {
+            MpiError::new(MPI_ERR_INFO, format!("invalid info object 0x{handle:x}"))
+        }
+    })
+}
+
+pub fn free(handle: c_int) -> MpiResult<()> {
+    if handle == MPI_INFO_ENV {
+        return Err(MpiError::new(MPI_ERR_INFO, "MPI_INFO_ENV cannot be freed"));
+    }
+    TABLE
+        .remove(handle)
+        .map(|_| ())
+        .ok_or_else(|| MpiError::new(MPI_ERR_INFO, format!("invalid info object 0x{handle:x}")))
+}
+
+fn thread_level_name(level: c_int) -> &'static str {
+    match level {
+        MPI_THREAD_SINGLE => "MPI_THREAD_SINGLE",
+        MPI_THREAD_FUNNELED => "MPI_THREAD_FUNNELED",
+        MPI_THREAD_SERIALIZED => "MPI_THREAD_SERIALIZED",
+        _ => "MPI_THREAD_MULTIPLE",
+    }
+}
+
+/// The keys of `MPI_INFO_ENV` (MPI-4.1 section 11.4): how this process was
+/// started. `argv` overrides the command line read from the OS.
+pub fn env_pairs(argv: Option<Vec<String>>) -> Vec<(String, String)> {
+    let args = argv.unwrap_or_else(|| std::env::args().collect());
+    let mut out = Vec::new();
+    if let Some(cmd) = args.first() {
+        out.push(("command".into(), cmd.clone()));
+    }
+    if args.len() > 1 {
+        out.push(("argv".into(), args[1..].join(" ")));
+    }
+    if runtime::phase() == runtime::Phase::Initialized {
+        out.push(("maxprocs".into(), runtime::job().size.to_string()));
+    }
+    out.push(("host".into(), runtime::processor_name()));
+    out.push(("arch".into(), std::env::consts::ARCH.into()));
+    if let Ok(dir) = std::env::current_dir() {
+        out.push(("wdir".into(), dir.display().to_string()));
+    }
+    out.push(("thread_level".into(), thread_level_name(runtime::thread_level()).into()));
+    out
+}

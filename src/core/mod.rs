@@ -1,0 +1,9 @@
+//! The safe Rust core: library state and the MPI objects behind the handles.
+//! Nothing in here is `extern "C"`; the C face in `crate::abi` calls into it.
+
+pub mod attr;
+pub mod comm;
+pub mod errhandler;
+pub mod error;
+pub mod info;
+pub mod runtime;

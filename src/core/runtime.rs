@@ -1,0 +1,142 @@
+//! Library state: initialization and finalization of the world model, the
+//! job this process belongs to, the thread level, and abort.
+
+use super::error::{MpiError, MpiResult};
+use crate::abi::consts::*;
+use crate::pmi::{Bootstrap, JobInfo};
+use parking_lot::Mutex;
+use std::ffi::c_int;
+use std::io::Write;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::thread::ThreadId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    Uninitialized = 0,
+    Initialized = 1,
+    Finalized = 2,
+}
+
+static PHASE: AtomicU8 = AtomicU8::new(Phase::Uninitialized as u8);
+static THREAD_LEVEL: AtomicI32 = AtomicI32::new(MPI_THREAD_SINGLE);
+static MAIN_THREAD: OnceLock<ThreadId> = OnceLock::new();
+static JOB: OnceLock<JobInfo> = OnceLock::new();
+/// Serializes init and finalize, and owns the bootstrap connection.
+static BOOT: Mutex<Option<Bootstrap>> = Mutex::new(None);
+
+pub fn phase() -> Phase {
+    match PHASE.load(Ordering::Acquire) {
+        0 => Phase::Uninitialized,
+        1 => Phase::Initialized,
+        _ => Phase::Finalized,
+    }
+}
+
+/// Fails unless the world model is initialized and not yet finalized.
+pub fn require_initialized(function: &str) -> MpiResult<()> {
+    match phase() {
+        Phase::Initialized => Ok(()),
+        Phase::Uninitialized => Err(MpiError::new(MPI_ERR_OTHER, format!("{function} was called before MPI_Init or MPI_Init_thread"))),
+        Phase::Finalized => Err(MpiError::new(MPI_ERR_OTHER, format!("{function} was called after MPI_Finalize"))),
+    }
+}
+
+/// The job this process belongs to (valid once initialized).
+pub fn job() -> &'static JobInfo {
+    JOB.get().expect("job info read before MPI_Init")
+}
+
+pub fn thread_level() -> c_int {
+    THREAD_LEVEL.load(Ordering::Relaxed)
+}
+
+pub fn is_main_thread() -> bool {
+    MAIN_THREAD.get() == Some(&std::thread::current().id())
+}
+
+/// `MPI_Init_thread`: bootstrap into the job and return the provided level.
+/// Every level up to `MPI_THREAD_MULTIPLE` is provided as asked.
+pub fn init(required: c_int) -> MpiResult<c_int> {
+    let mut boot = BOOT.lock();
+    match phase() {
+        Phase::Initialized => return Err(MpiError::new(MPI_ERR_OTHER, "MPI is already initialized")),
+        Phase::Finalized => return Err(MpiError::new(MPI_ERR_OTHER, "MPI cannot be initialized again after MPI_Finalize")),
+        Phase::Uninitialized => {}
+    }
+    if !(MPI_THREAD_SINGLE..=MPI_THREAD_MULTIPLE).contains(&required) {
+        return Err(MpiError::arg(format!("invalid thread level {required}")));
+    }
+    let (mut bootstrap, info) =
+        Bootstrap::connect().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("cannot join the job through PMI: {e}")))?;
+    if let Bootstrap::Pmi1(pmi) = &mut bootstrap {
+        // Everyone is connected before anyone starts communicating.
+        pmi.barrier().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
+    }
+    let _ = JOB.set(info);
+    let _ = MAIN_THREAD.set(std::thread::current().id());
+    *boot = Some(bootstrap);
+    THREAD_LEVEL.store(required, Ordering::Relaxed);
+    PHASE.store(Phase::Initialized as u8, Ordering::Release);
+    Ok(required)
+}
+
+/// `MPI_Finalize`: leave the job. The PMI barrier makes it collective, as
+/// MPI requires, so no rank tears down while a peer still talks to it.
+pub fn finalize() -> MpiResult<()> {
+    let mut boot = BOOT.lock();
+    require_initialized("MPI_Finalize")?;
+    if let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut() {
+        pmi.barrier().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
+        pmi.finalize().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI finalize failed: {e}")))?;
+    }
+    PHASE.store(Phase::Finalized as u8, Ordering::Release);
+    Ok(())
+}
+
+/// End the whole job with `code`: tell the launcher, then exit. Never returns.
+pub fn abort_job(code: c_int, msg: &str) -> ! {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // try_lock: abort may be called from an error handler while another
+    // thread sits in init or finalize.
+    if let Some(mut boot) = BOOT.try_lock_for(std::time::Duration::from_millis(200))
+        && let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut()
+    {
+        let _ = pmi.abort(code, msg);
+        // Give the launcher a moment to kill the job with our code before
+        // we exit on our own.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    // The low 8 bits are all a process exit status can carry.
+    std::process::exit(code & 0xff);
+}
+
+/// Seconds since an arbitrary point fixed for the life of the machine, so
+/// processes on one node agree.
+pub fn wtime() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+pub fn wtick() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_getres writes the timespec we own.
+    unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9).max(1e-9)
+}
+
+/// The host name, as `MPI_Get_processor_name` reports it.
+pub fn processor_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into our buffer.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "localhost".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}

@@ -1,0 +1,181 @@
+//! PMI clients: how a process learns its rank, its job and its peers.
+//!
+//! `Pmi1` speaks the PMI-1 wire protocol (newline-terminated
+//! `cmd=... key=value` lines) over the socket a launcher hands us, either as
+//! an inherited descriptor (`PMI_FD`) or as a TCP address (`PMI_PORT` with
+//! `PMI_ID`). Our own `mpiexec`, MPICH's Hydra and Slurm all offer it.
+//! Without any of those variables the process is a singleton: a job of one.
+
+use std::collections::HashMap;
+use std::env;
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixStream;
+
+/// What a process knows about its job after bootstrap.
+#[derive(Clone, Debug)]
+pub struct JobInfo {
+    pub rank: i32,
+    pub size: i32,
+    pub appnum: i32,
+    pub universe_size: i32,
+    pub kvsname: String,
+    pub spawned: bool,
+}
+
+/// The bootstrap connection; `None` for a singleton.
+pub enum Bootstrap {
+    Singleton,
+    Pmi1(Pmi1),
+}
+
+trait Wire: io::Read + io::Write + Send {}
+impl<T: io::Read + io::Write + Send> Wire for T {}
+
+/// A PMI-1 client connection.
+pub struct Pmi1 {
+    reader: BufReader<Box<dyn Wire>>,
+    kvsname: String,
+}
+
+fn bad(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.into())
+}
+
+fn env_int(name: &str) -> io::Result<Option<i32>> {
+    match env::var(name) {
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| bad(format!("{name}={v} is not a number"))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Parse a `cmd=x a=b c=d` line into its fields.
+pub fn parse_line(line: &str) -> HashMap<String, String> {
+    line.split_whitespace()
+        .filter_map(|tok| tok.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+impl Bootstrap {
+    /// Connect to the launcher named by the environment, or become a
+    /// singleton, and learn rank, size and the job's key-value space.
+    pub fn connect() -> io::Result<(Bootstrap, JobInfo)> {
+        let stream: Box<dyn Wire> = if let Some(fd) = env_int("PMI_FD")? {
+            // SAFETY: the launcher passed us this open socket for our exclusive use.
+            Box::new(unsafe { UnixStream::from_raw_fd(fd) })
+        } else if let Ok(port) = env::var("PMI_PORT") {
+            Box::new(TcpStream::connect(port.as_str()).map_err(|e| bad(format!("cannot connect to PMI_PORT={port}: {e}")))?)
+        } else {
+            let info = JobInfo { rank: 0, size: 1, appnum: 0, universe_size: 1, kvsname: "singleton".into(), spawned: false };
+            return Ok((Bootstrap::Singleton, info));
+        };
+        let mut pmi = Pmi1 { reader: BufReader::new(stream), kvsname: String::new() };
+        let mut rank = env_int("PMI_RANK")?;
+        let mut size = env_int("PMI_SIZE")?;
+        if env::var("PMI_FD").is_err() {
+            // PMI_PORT handshake: identify ourselves, then the server tells
+            // us size and rank.
+            let id = env_int("PMI_ID")?.unwrap_or(0);
+            pmi.send(&format!("cmd=initack pmiid={id}"))?;
+            pmi.expect("initack")?;
+            for _ in 0..3 {
+                let r = pmi.recv()?;
+                match r.get("cmd").map(String::as_str) {
+                    Some("set") if r.contains_key("size") => size = r["size"].parse().ok(),
+                    Some("set") if r.contains_key("rank") => rank = r["rank"].parse().ok(),
+                    _ => {}
+                }
+            }
+        }
+        let r = pmi.call("cmd=init pmi_version=1 pmi_subversion=1", "response_to_init")?;
+        if r.get("pmi_version").map(String::as_str) != Some("1") {
+            return Err(bad("the launcher does not speak PMI version 1"));
+        }
+        let appnum = pmi.call("cmd=get_appnum", "appnum")?.get("appnum").and_then(|v| v.parse().ok()).unwrap_or(0);
+        pmi.kvsname = pmi.call("cmd=get_my_kvsname", "my_kvsname")?.remove("kvsname").unwrap_or_default();
+        let size = size.ok_or_else(|| bad("PMI_SIZE is not set"))?;
+        let rank = rank.ok_or_else(|| bad("PMI_RANK is not set"))?;
+        let universe_size = pmi
+            .call("cmd=get_universe_size", "universe_size")?
+            .get("size")
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &i32| n > 0)
+            .unwrap_or(size);
+        let spawned = env_int("PMI_SPAWNED")?.unwrap_or(0) != 0;
+        let info = JobInfo { rank, size, appnum, universe_size, kvsname: pmi.kvsname.clone(), spawned };
+        Ok((Bootstrap::Pmi1(pmi), info))
+    }
+}
+
+impl Pmi1 {
+    fn send(&mut self, line: &str) -> io::Result<()> {
+        let w = self.reader.get_mut();
+        w.write_all(line.as_bytes())?;
+        w.write_all(b"\n")?;
+        w.flush()
+    }
+
+    fn recv(&mut self) -> io::Result<HashMap<String, String>> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the launcher closed the PMI connection"));
+        }
+        Ok(parse_line(&line))
+    }
+
+    fn expect(&mut self, cmd: &str) -> io::Result<HashMap<String, String>> {
+        let r = self.recv()?;
+        if r.get("cmd").map(String::as_str) != Some(cmd) {
+            return Err(bad(format!("PMI: expected {cmd}, got {r:?}")));
+        }
+        if let Some(rc) = r.get("rc").filter(|rc| rc.as_str() != "0") {
+            let msg = r.get("msg").cloned().unwrap_or_default();
+            return Err(bad(format!("PMI {cmd} failed (rc={rc}): {msg}")));
+        }
+        Ok(r)
+    }
+
+    fn call(&mut self, line: &str, reply: &str) -> io::Result<HashMap<String, String>> {
+        self.send(line)?;
+        self.expect(reply)
+    }
+
+    pub fn put(&mut self, key: &str, value: &str) -> io::Result<()> {
+        let line = format!("cmd=put kvsname={} key={key} value={value}", self.kvsname);
+        self.call(&line, "put_result").map(|_| ())
+    }
+
+    pub fn get(&mut self, key: &str) -> io::Result<String> {
+        let line = format!("cmd=get kvsname={} key={key}", self.kvsname);
+        let mut r = self.call(&line, "get_result")?;
+        r.remove("value").ok_or_else(|| bad(format!("PMI get {key}: no value")))
+    }
+
+    pub fn barrier(&mut self) -> io::Result<()> {
+        self.call("cmd=barrier_in", "barrier_out").map(|_| ())
+    }
+
+    pub fn finalize(&mut self) -> io::Result<()> {
+        self.call("cmd=finalize", "finalize_ack").map(|_| ())
+    }
+
+    /// Ask the launcher to end the whole job with `code`. There is no reply.
+    pub fn abort(&mut self, code: i32, msg: &str) -> io::Result<()> {
+        let msg: String = msg.chars().map(|c| if c.is_whitespace() || c == '=' { '_' } else { c }).collect();
+        self.send(&format!("cmd=abort exitcode={code} msg={msg}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_wire_lines() {
+        let r = parse_line("cmd=get_result rc=0 msg=success value=a=b\n");
+        assert_eq!(r["cmd"], "get_result");
+        assert_eq!(r["value"], "a=b");
+        assert_eq!(r["rc"], "0");
+    }
+}
