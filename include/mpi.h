@@ -497,6 +497,10 @@ typedef struct MPIR_T_cvar_handle_s MPIR_T_cvar_handle_s;
 
 typedef struct MPIR_T_enum_s MPIR_T_enum_s;
 
+typedef struct MPIR_T_event_instance_s MPIR_T_event_instance_s;
+
+typedef struct MPIR_T_event_registration_s MPIR_T_event_registration_s;
+
 typedef struct MPIR_T_pvar_handle_s MPIR_T_pvar_handle_s;
 
 typedef struct MPIR_T_pvar_session_s MPIR_T_pvar_session_s;
@@ -540,6 +544,44 @@ typedef struct MPIR_T_cvar_handle_s *MPI_T_cvar_handle;
 typedef struct MPIR_T_pvar_handle_s *MPI_T_pvar_handle;
 
 typedef struct MPIR_T_pvar_session_s *MPI_T_pvar_session;
+
+// Address-sized integer (`long` on LP64).
+typedef long MPI_Aint;
+
+// Large counts (`long`).
+typedef long MPI_Count;
+
+// File offsets (`long`).
+typedef long MPI_Offset;
+
+// Fortran INTEGER as seen from C.
+typedef int MPI_Fint;
+
+typedef int MPIX_Grequest_class;
+
+// The Fortran 2008 status as a C struct (same layout as `MPI_Status`).
+typedef struct MPI_F08_status {
+  MPI_Fint count_lo;
+  MPI_Fint count_hi_and_cancelled;
+  MPI_Fint MPI_SOURCE;
+  MPI_Fint MPI_TAG;
+  MPI_Fint MPI_ERROR;
+} MPI_F08_status;
+
+// Storage stack of the QMPI tool interface (kept for layout compatibility).
+typedef struct QMPI_Context {
+  void **storage_stack;
+} QMPI_Context;
+
+typedef struct MPIR_T_event_registration_s *MPI_T_event_registration;
+
+typedef struct MPIR_T_event_instance_s *MPI_T_event_instance;
+
+// An enum in C; passed as `int`.
+typedef int MPI_T_cb_safety;
+
+// An enum in C; passed as `int`.
+typedef int MPI_T_source_order;
 
 #define MPI_COMM_NULL (MPI_Comm)67108864
 

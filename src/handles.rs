@@ -57,7 +57,10 @@ pub struct Table<T> {
 
 impl<T> Table<T> {
     pub const fn new(kind: Kind) -> Self {
-        Table { kind, slots: RwLock::new(Vec::new()) }
+        Table {
+            kind,
+            slots: RwLock::new(Vec::new()),
+        }
     }
 
     pub fn insert(&self, obj: T) -> c_int {

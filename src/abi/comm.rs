@@ -4,9 +4,9 @@
 use super::types::*;
 use super::util::{cstr, out, put, write_cstr};
 use crate::abi::consts::*;
+use crate::core::attr;
 use crate::core::comm;
 use crate::core::error::{MpiError, MpiResult};
-use crate::core::attr;
 use std::ffi::{c_char, c_int, c_void};
 
 pub(crate) fn comm_rank(c: MPI_Comm, rank: *mut c_int) -> MpiResult<()> {
@@ -19,7 +19,11 @@ pub(crate) fn comm_size(c: MPI_Comm, size: *mut c_int) -> MpiResult<()> {
     put(size, "size", comm.size)
 }
 
-pub(crate) unsafe fn comm_get_name(c: MPI_Comm, comm_name: *mut c_char, resultlen: *mut c_int) -> MpiResult<()> {
+pub(crate) unsafe fn comm_get_name(
+    c: MPI_Comm,
+    comm_name: *mut c_char,
+    resultlen: *mut c_int,
+) -> MpiResult<()> {
     let comm = comm::get(c)?;
     if comm_name.is_null() {
         return Err(MpiError::arg("comm_name is a null pointer"));
@@ -34,7 +38,10 @@ pub(crate) unsafe fn comm_set_name(c: MPI_Comm, comm_name: *const c_char) -> Mpi
     // SAFETY: C string argument.
     let name = unsafe { cstr(comm_name, "comm_name") }?;
     // Names longer than the limit are truncated, as the standard allows.
-    let keep = name.char_indices().take_while(|(i, _)| *i < MPI_MAX_OBJECT_NAME as usize - 1).count();
+    let keep = name
+        .char_indices()
+        .take_while(|(i, _)| *i < MPI_MAX_OBJECT_NAME as usize - 1)
+        .count();
     *comm.name.lock() = name.chars().take(keep).collect();
     Ok(())
 }
@@ -61,7 +68,10 @@ pub(crate) fn comm_compare(c1: MPI_Comm, c2: MPI_Comm, result: *mut c_int) -> Mp
 pub(crate) fn comm_free(c: *mut MPI_Comm) -> MpiResult<()> {
     let h = *out(c, "comm")?;
     comm::get(h)?;
-    Err(MpiError::new(MPI_ERR_COMM, "predefined communicators cannot be freed"))
+    Err(MpiError::new(
+        MPI_ERR_COMM,
+        "predefined communicators cannot be freed",
+    ))
 }
 
 pub(crate) unsafe fn comm_get_attr(
@@ -74,7 +84,10 @@ pub(crate) unsafe fn comm_get_attr(
     let flag = out(flag, "flag")?;
     let val = out(attribute_val.cast::<usize>(), "attribute_val")?;
     if !attr::is_predefined_comm_keyval(comm_keyval) {
-        return Err(MpiError::new(MPI_ERR_KEYVAL, format!("invalid keyval 0x{comm_keyval:x}")));
+        return Err(MpiError::new(
+            MPI_ERR_KEYVAL,
+            format!("invalid keyval 0x{comm_keyval:x}"),
+        ));
     }
     // Predefined attributes are cached on MPI_COMM_WORLD only.
     match attr::predefined_comm_attr(comm_keyval) {
@@ -87,7 +100,12 @@ pub(crate) unsafe fn comm_get_attr(
     Ok(())
 }
 
-pub(crate) unsafe fn attr_get(c: MPI_Comm, keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> MpiResult<()> {
+pub(crate) unsafe fn attr_get(
+    c: MPI_Comm,
+    keyval: c_int,
+    attribute_val: *mut c_void,
+    flag: *mut c_int,
+) -> MpiResult<()> {
     // SAFETY: same arguments, MPI-1 spelling.
     unsafe { comm_get_attr(c, keyval, attribute_val, flag) }
 }

@@ -2,7 +2,11 @@
 //! error classes, limits, modes and enumerations. cbindgen turns this file
 //! into the constant section of `mpi.h`; the handle bit layout is explained
 //! in `crate::handles`.
-#![allow(clippy::unusual_byte_groupings, clippy::zero_ptr, clippy::manual_dangling_ptr)]
+#![allow(
+    clippy::unusual_byte_groupings,
+    clippy::zero_ptr,
+    clippy::manual_dangling_ptr
+)]
 
 use super::types::*;
 use std::ffi::{c_char, c_int, c_void};

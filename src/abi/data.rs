@@ -16,18 +16,29 @@ pub struct SyncPtr<T>(pub *mut T);
 unsafe impl<T> Sync for SyncPtr<T> {}
 
 #[unsafe(no_mangle)]
-pub static mut MPIR_F08_MPI_STATUS_IGNORE_OBJ: MPI_F08_status =
-    MPI_F08_status { count_lo: 0, count_hi_and_cancelled: 0, MPI_SOURCE: 0, MPI_TAG: 0, MPI_ERROR: 0 };
+pub static mut MPIR_F08_MPI_STATUS_IGNORE_OBJ: MPI_F08_status = MPI_F08_status {
+    count_lo: 0,
+    count_hi_and_cancelled: 0,
+    MPI_SOURCE: 0,
+    MPI_TAG: 0,
+    MPI_ERROR: 0,
+};
 #[unsafe(no_mangle)]
-pub static mut MPIR_F08_MPI_STATUSES_IGNORE_OBJ: [MPI_F08_status; 1] =
-    [MPI_F08_status { count_lo: 0, count_hi_and_cancelled: 0, MPI_SOURCE: 0, MPI_TAG: 0, MPI_ERROR: 0 }];
+pub static mut MPIR_F08_MPI_STATUSES_IGNORE_OBJ: [MPI_F08_status; 1] = [MPI_F08_status {
+    count_lo: 0,
+    count_hi_and_cancelled: 0,
+    MPI_SOURCE: 0,
+    MPI_TAG: 0,
+    MPI_ERROR: 0,
+}];
 #[unsafe(no_mangle)]
 pub static mut MPIR_F08_MPI_IN_PLACE: c_int = 0;
 #[unsafe(no_mangle)]
 pub static mut MPIR_F08_MPI_BOTTOM: c_int = 0;
 
 #[unsafe(no_mangle)]
-pub static MPI_F08_STATUS_IGNORE: SyncPtr<MPI_F08_status> = SyncPtr(&raw mut MPIR_F08_MPI_STATUS_IGNORE_OBJ);
+pub static MPI_F08_STATUS_IGNORE: SyncPtr<MPI_F08_status> =
+    SyncPtr(&raw mut MPIR_F08_MPI_STATUS_IGNORE_OBJ);
 #[unsafe(no_mangle)]
 pub static MPI_F08_STATUSES_IGNORE: SyncPtr<MPI_F08_status> =
     SyncPtr((&raw mut MPIR_F08_MPI_STATUSES_IGNORE_OBJ).cast::<MPI_F08_status>());
@@ -35,9 +46,11 @@ pub static MPI_F08_STATUSES_IGNORE: SyncPtr<MPI_F08_status> =
 static mut F_STATUS_IGNORE_OBJ: [MPI_Fint; 5] = [0; 5];
 static mut F_STATUSES_IGNORE_OBJ: [MPI_Fint; 5] = [0; 5];
 #[unsafe(no_mangle)]
-pub static MPI_F_STATUS_IGNORE: SyncPtr<MPI_Fint> = SyncPtr((&raw mut F_STATUS_IGNORE_OBJ).cast::<MPI_Fint>());
+pub static MPI_F_STATUS_IGNORE: SyncPtr<MPI_Fint> =
+    SyncPtr((&raw mut F_STATUS_IGNORE_OBJ).cast::<MPI_Fint>());
 #[unsafe(no_mangle)]
-pub static MPI_F_STATUSES_IGNORE: SyncPtr<MPI_Fint> = SyncPtr((&raw mut F_STATUSES_IGNORE_OBJ).cast::<MPI_Fint>());
+pub static MPI_F_STATUSES_IGNORE: SyncPtr<MPI_Fint> =
+    SyncPtr((&raw mut F_STATUSES_IGNORE_OBJ).cast::<MPI_Fint>());
 
 static mut UNWEIGHTED_OBJ: c_int = 0;
 static mut WEIGHTS_EMPTY_OBJ: c_int = 0;

@@ -34,7 +34,12 @@ fn panic_error(p: Box<dyn std::any::Any + Send>) -> MpiError {
 }
 
 /// Run one C call with an `int` error-code result.
-pub fn guard(func: &'static str, anytime: bool, obj: ErrObj, f: impl FnOnce() -> MpiResult<()>) -> c_int {
+pub fn guard(
+    func: &'static str,
+    anytime: bool,
+    obj: ErrObj,
+    f: impl FnOnce() -> MpiResult<()>,
+) -> c_int {
     let result = catch_unwind(AssertUnwindSafe(|| {
         if !anytime {
             runtime::require_initialized(func)?;

@@ -24,11 +24,19 @@ pub(crate) unsafe fn init_thread(
 }
 
 pub(crate) fn initialized(flag: *mut c_int) -> MpiResult<()> {
-    put(flag, "flag", c_int::from(runtime::phase() != runtime::Phase::Uninitialized))
+    put(
+        flag,
+        "flag",
+        c_int::from(runtime::phase() != runtime::Phase::Uninitialized),
+    )
 }
 
 pub(crate) fn finalized(flag: *mut c_int) -> MpiResult<()> {
-    put(flag, "flag", c_int::from(runtime::phase() == runtime::Phase::Finalized))
+    put(
+        flag,
+        "flag",
+        c_int::from(runtime::phase() == runtime::Phase::Finalized),
+    )
 }
 
 pub(crate) fn finalize() -> MpiResult<()> {
@@ -47,8 +55,12 @@ pub(crate) fn abort(comm: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
     let who = match runtime::phase() {
         runtime::Phase::Initialized => {
             // An invalid communicator still aborts: the user asked to stop.
-            let name = comm::lookup(comm).map_or_else(|| format!("0x{comm:x}"), |c| c.name.lock().clone());
-            format!("rank {} called MPI_Abort({name}, {errorcode})", runtime::job().rank)
+            let name =
+                comm::lookup(comm).map_or_else(|| format!("0x{comm:x}"), |c| c.name.lock().clone());
+            format!(
+                "rank {} called MPI_Abort({name}, {errorcode})",
+                runtime::job().rank
+            )
         }
         _ => format!("MPI_Abort({errorcode}) called outside of MPI_Init/MPI_Finalize"),
     };
@@ -71,12 +83,21 @@ pub fn library_version() -> String {
     )
 }
 
-pub(crate) unsafe fn get_library_version(version: *mut c_char, resultlen: *mut c_int) -> MpiResult<()> {
+pub(crate) unsafe fn get_library_version(
+    version: *mut c_char,
+    resultlen: *mut c_int,
+) -> MpiResult<()> {
     if version.is_null() {
         return Err(MpiError::arg("version is a null pointer"));
     }
     // SAFETY: the caller provides MPI_MAX_LIBRARY_VERSION_STRING bytes.
-    let n = unsafe { write_cstr(version, MPI_MAX_LIBRARY_VERSION_STRING as usize, &library_version()) };
+    let n = unsafe {
+        write_cstr(
+            version,
+            MPI_MAX_LIBRARY_VERSION_STRING as usize,
+            &library_version(),
+        )
+    };
     put(resultlen, "resultlen", n as c_int)
 }
 
@@ -85,7 +106,13 @@ pub(crate) unsafe fn get_processor_name(name: *mut c_char, resultlen: *mut c_int
         return Err(MpiError::arg("name is a null pointer"));
     }
     // SAFETY: the caller provides MPI_MAX_PROCESSOR_NAME bytes.
-    let n = unsafe { write_cstr(name, MPI_MAX_PROCESSOR_NAME as usize, &runtime::processor_name()) };
+    let n = unsafe {
+        write_cstr(
+            name,
+            MPI_MAX_PROCESSOR_NAME as usize,
+            &runtime::processor_name(),
+        )
+    };
     put(resultlen, "resultlen", n as c_int)
 }
 
@@ -101,7 +128,11 @@ pub(crate) fn wtick() -> f64 {
 /// every type and later RMA registration.
 const ALLOC_ALIGN: usize = 64;
 
-pub(crate) unsafe fn alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr: *mut c_void) -> MpiResult<()> {
+pub(crate) unsafe fn alloc_mem(
+    size: MPI_Aint,
+    info: MPI_Info,
+    baseptr: *mut c_void,
+) -> MpiResult<()> {
     if size < 0 {
         return Err(MpiError::new(MPI_ERR_SIZE, format!("negative size {size}")));
     }
@@ -114,7 +145,10 @@ pub(crate) unsafe fn alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr: *mut c_v
     // pointer that MPI_Free_mem can release.
     let rc = unsafe { libc::posix_memalign(&mut p, ALLOC_ALIGN, (size as usize).max(1)) };
     if rc != 0 {
-        return Err(MpiError::new(MPI_ERR_NO_MEM, format!("cannot allocate {size} bytes")));
+        return Err(MpiError::new(
+            MPI_ERR_NO_MEM,
+            format!("cannot allocate {size} bytes"),
+        ));
     }
     *slot = p;
     Ok(())

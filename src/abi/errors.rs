@@ -6,18 +6,24 @@ use super::entry::{self, Target};
 use super::types::*;
 use super::util::{MAX_ERROR_STRING, cstr, out, put, write_cstr};
 use crate::abi::consts::*;
+use crate::core::comm;
 use crate::core::errhandler::{self, ObjKind};
 use crate::core::error::{self, MpiError, MpiResult};
-use crate::core::comm;
 use std::ffi::{c_char, c_int};
 
 pub(crate) fn error_class(errorcode: c_int, errorclass: *mut c_int) -> MpiResult<()> {
-    let class = error::error_class(errorcode).ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
+    let class = error::error_class(errorcode)
+        .ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
     put(errorclass, "errorclass", class)
 }
 
-pub(crate) unsafe fn error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> MpiResult<()> {
-    let text = error::error_string(errorcode).ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
+pub(crate) unsafe fn error_string(
+    errorcode: c_int,
+    string: *mut c_char,
+    resultlen: *mut c_int,
+) -> MpiResult<()> {
+    let text = error::error_string(errorcode)
+        .ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
     if string.is_null() {
         return Err(MpiError::arg("string is a null pointer"));
     }
@@ -58,21 +64,32 @@ pub(crate) fn remove_error_string(errorcode: c_int) -> MpiResult<()> {
 fn create(kind: ObjKind, func: usize, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
     let slot = out(errhandler, "errhandler")?;
     if func == 0 {
-        return Err(MpiError::arg("the error handler function is a null pointer"));
+        return Err(MpiError::arg(
+            "the error handler function is a null pointer",
+        ));
     }
     *slot = errhandler::create(kind, func);
     Ok(())
 }
 
-pub(crate) fn comm_create_errhandler(f: *mut MPI_Comm_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+pub(crate) fn comm_create_errhandler(
+    f: *mut MPI_Comm_errhandler_function,
+    errhandler: *mut MPI_Errhandler,
+) -> MpiResult<()> {
     create(ObjKind::Comm, f as usize, errhandler)
 }
 
-pub(crate) fn win_create_errhandler(f: *mut MPI_Win_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+pub(crate) fn win_create_errhandler(
+    f: *mut MPI_Win_errhandler_function,
+    errhandler: *mut MPI_Errhandler,
+) -> MpiResult<()> {
     create(ObjKind::Win, f as usize, errhandler)
 }
 
-pub(crate) fn file_create_errhandler(f: *mut MPI_File_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+pub(crate) fn file_create_errhandler(
+    f: *mut MPI_File_errhandler_function,
+    errhandler: *mut MPI_Errhandler,
+) -> MpiResult<()> {
     create(ObjKind::File, f as usize, errhandler)
 }
 
@@ -83,7 +100,10 @@ pub(crate) fn session_create_errhandler(
     create(ObjKind::Session, f as usize, errhandler)
 }
 
-pub(crate) fn errhandler_create(f: *mut MPI_Comm_errhandler_function, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+pub(crate) fn errhandler_create(
+    f: *mut MPI_Comm_errhandler_function,
+    errhandler: *mut MPI_Errhandler,
+) -> MpiResult<()> {
     comm_create_errhandler(f, errhandler)
 }
 
@@ -136,7 +156,12 @@ fn call(target: Target, handler: c_int, func: &str, errorcode: c_int) -> MpiResu
 
 pub(crate) fn comm_call_errhandler(c: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    call(Target::Comm(c), comm.errhandler.get(), "MPI_Comm_call_errhandler", errorcode)
+    call(
+        Target::Comm(c),
+        comm.errhandler.get(),
+        "MPI_Comm_call_errhandler",
+        errorcode,
+    )
 }
 
 fn no_windows(win: MPI_Win) -> MpiError {
@@ -159,7 +184,10 @@ fn file_slot(file: MPI_File) -> MpiResult<&'static errhandler::Slot> {
     if file.is_null() {
         Ok(&errhandler::FILE_DEFAULT)
     } else {
-        Err(MpiError::new(MPI_ERR_FILE, format!("invalid file handle {file:p}")))
+        Err(MpiError::new(
+            MPI_ERR_FILE,
+            format!("invalid file handle {file:p}"),
+        ))
     }
 }
 
@@ -170,7 +198,10 @@ pub(crate) fn file_set_errhandler(file: MPI_File, errhandler: MPI_Errhandler) ->
     Ok(())
 }
 
-pub(crate) fn file_get_errhandler(file: MPI_File, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+pub(crate) fn file_get_errhandler(
+    file: MPI_File,
+    errhandler: *mut MPI_Errhandler,
+) -> MpiResult<()> {
     let slot = file_slot(file)?;
     *out(errhandler, "errhandler")? = slot.get_retained();
     Ok(())
@@ -178,18 +209,29 @@ pub(crate) fn file_get_errhandler(file: MPI_File, errhandler: *mut MPI_Errhandle
 
 pub(crate) fn file_call_errhandler(fh: MPI_File, errorcode: c_int) -> MpiResult<()> {
     let slot = file_slot(fh)?;
-    call(Target::File(fh), slot.get(), "MPI_File_call_errhandler", errorcode)
+    call(
+        Target::File(fh),
+        slot.get(),
+        "MPI_File_call_errhandler",
+        errorcode,
+    )
 }
 
 fn no_session(session: MPI_Session) -> MpiError {
     MpiError::new(MPI_ERR_SESSION, format!("invalid session 0x{session:x}"))
 }
 
-pub(crate) fn session_set_errhandler(session: MPI_Session, _errhandler: MPI_Errhandler) -> MpiResult<()> {
+pub(crate) fn session_set_errhandler(
+    session: MPI_Session,
+    _errhandler: MPI_Errhandler,
+) -> MpiResult<()> {
     Err(no_session(session))
 }
 
-pub(crate) fn session_get_errhandler(session: MPI_Session, _errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+pub(crate) fn session_get_errhandler(
+    session: MPI_Session,
+    _errhandler: *mut MPI_Errhandler,
+) -> MpiResult<()> {
     Err(no_session(session))
 }
 

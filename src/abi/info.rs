@@ -12,10 +12,17 @@ pub(crate) fn info_create(info: *mut MPI_Info) -> MpiResult<()> {
     put(info, "info", info::create(Info::default()))
 }
 
-pub(crate) unsafe fn info_set(info: MPI_Info, key: *const c_char, value: *const c_char) -> MpiResult<()> {
+pub(crate) unsafe fn info_set(
+    info: MPI_Info,
+    key: *const c_char,
+    value: *const c_char,
+) -> MpiResult<()> {
     let obj = info::get(info)?;
     if info == MPI_INFO_ENV {
-        return Err(MpiError::new(MPI_ERR_INFO, "MPI_INFO_ENV cannot be modified"));
+        return Err(MpiError::new(
+            MPI_ERR_INFO,
+            "MPI_INFO_ENV cannot be modified",
+        ));
     }
     // SAFETY: C string arguments.
     let (key, value) = unsafe { (cstr(key, "key")?, cstr(value, "value")?) };
@@ -25,7 +32,10 @@ pub(crate) unsafe fn info_set(info: MPI_Info, key: *const c_char, value: *const 
 pub(crate) unsafe fn info_delete(info: MPI_Info, key: *const c_char) -> MpiResult<()> {
     let obj = info::get(info)?;
     if info == MPI_INFO_ENV {
-        return Err(MpiError::new(MPI_ERR_INFO, "MPI_INFO_ENV cannot be modified"));
+        return Err(MpiError::new(
+            MPI_ERR_INFO,
+            "MPI_INFO_ENV cannot be modified",
+        ));
     }
     // SAFETY: C string argument.
     obj.delete(unsafe { cstr(key, "key") }?)
@@ -89,7 +99,12 @@ pub(crate) unsafe fn info_get_string(
     Ok(())
 }
 
-pub(crate) unsafe fn info_get_valuelen(info: MPI_Info, key: *const c_char, valuelen: *mut c_int, flag: *mut c_int) -> MpiResult<()> {
+pub(crate) unsafe fn info_get_valuelen(
+    info: MPI_Info,
+    key: *const c_char,
+    valuelen: *mut c_int,
+    flag: *mut c_int,
+) -> MpiResult<()> {
     let obj = info::get(info)?;
     // SAFETY: C string argument.
     let key = unsafe { cstr(key, "key") }?;
@@ -123,7 +138,11 @@ pub(crate) unsafe fn info_get_nthkey(info: MPI_Info, n: c_int, key: *mut c_char)
 
 pub(crate) fn info_dup(info: MPI_Info, newinfo: *mut MPI_Info) -> MpiResult<()> {
     let obj = info::get(info)?;
-    put(newinfo, "newinfo", info::create(Info::from_pairs(obj.pairs())))
+    put(
+        newinfo,
+        "newinfo",
+        info::create(Info::from_pairs(obj.pairs())),
+    )
 }
 
 pub(crate) fn info_free(info: *mut MPI_Info) -> MpiResult<()> {
@@ -133,7 +152,11 @@ pub(crate) fn info_free(info: *mut MPI_Info) -> MpiResult<()> {
     Ok(())
 }
 
-pub(crate) unsafe fn info_create_env(argc: c_int, argv: *mut *mut c_char, info: *mut MPI_Info) -> MpiResult<()> {
+pub(crate) unsafe fn info_create_env(
+    argc: c_int,
+    argv: *mut *mut c_char,
+    info: *mut MPI_Info,
+) -> MpiResult<()> {
     let args = if argv.is_null() || argc <= 0 {
         None
     } else {
@@ -144,5 +167,9 @@ pub(crate) unsafe fn info_create_env(argc: c_int, argv: *mut *mut c_char, info: 
         }
         Some(v)
     };
-    put(info, "info", info::create(Info::from_pairs(info::env_pairs(args))))
+    put(
+        info,
+        "info",
+        info::create(Info::from_pairs(info::env_pairs(args))),
+    )
 }

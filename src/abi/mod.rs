@@ -7,6 +7,7 @@
 //! handles, check arguments and call into `crate::core`. `entry` routes
 //! failures to error handlers and keeps panics inside.
 
+#[rustfmt::skip]
 pub mod callbacks;
 pub mod consts;
 pub mod types;
@@ -16,7 +17,9 @@ mod data;
 mod entry;
 mod env;
 mod errors;
+#[rustfmt::skip]
 mod generated;
+#[rustfmt::skip]
 mod generated_io;
 mod info;
 mod io;

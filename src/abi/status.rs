@@ -26,7 +26,11 @@ pub(crate) fn status_set_cancelled(status: *mut MPI_Status, flag: c_int) -> MpiR
 
 pub(crate) fn test_cancelled(status: *const MPI_Status, flag: *mut c_int) -> MpiResult<()> {
     let s = status_in(status)?;
-    put(flag, "flag", c_int::from(s.count_hi_and_cancelled & CANCELLED_BIT != 0))
+    put(
+        flag,
+        "flag",
+        c_int::from(s.count_hi_and_cancelled & CANCELLED_BIT != 0),
+    )
 }
 
 pub(crate) fn status_set_source(status: *mut MPI_Status, source: c_int) -> MpiResult<()> {
@@ -75,18 +79,30 @@ pub(crate) fn status_f2c(f_status: *const MPI_Fint, c_status: *mut MPI_Status) -
     copy5(f_status, c_status.cast())
 }
 
-pub(crate) fn status_f2f08(f_status: *const MPI_Fint, f08_status: *mut MPI_F08_status) -> MpiResult<()> {
+pub(crate) fn status_f2f08(
+    f_status: *const MPI_Fint,
+    f08_status: *mut MPI_F08_status,
+) -> MpiResult<()> {
     copy5(f_status, f08_status.cast())
 }
 
-pub(crate) fn status_f082f(f08_status: *const MPI_F08_status, f_status: *mut MPI_Fint) -> MpiResult<()> {
+pub(crate) fn status_f082f(
+    f08_status: *const MPI_F08_status,
+    f_status: *mut MPI_Fint,
+) -> MpiResult<()> {
     copy5(f08_status.cast(), f_status)
 }
 
-pub(crate) fn status_c2f08(c_status: *const MPI_Status, f08_status: *mut MPI_F08_status) -> MpiResult<()> {
+pub(crate) fn status_c2f08(
+    c_status: *const MPI_Status,
+    f08_status: *mut MPI_F08_status,
+) -> MpiResult<()> {
     copy5(c_status.cast(), f08_status.cast())
 }
 
-pub(crate) fn status_f082c(f08_status: *const MPI_F08_status, c_status: *mut MPI_Status) -> MpiResult<()> {
+pub(crate) fn status_f082c(
+    f08_status: *const MPI_F08_status,
+    c_status: *mut MPI_Status,
+) -> MpiResult<()> {
     copy5(f08_status.cast(), c_status.cast())
 }

@@ -58,6 +58,12 @@ pub fn is_predefined_comm_keyval(keyval: c_int) -> bool {
     let base = if keyval & 1 == 0 { keyval - 1 } else { keyval };
     matches!(
         base,
-        MPI_TAG_UB | MPI_HOST | MPI_IO | MPI_WTIME_IS_GLOBAL | MPI_UNIVERSE_SIZE | MPI_LASTUSEDCODE | MPI_APPNUM
+        MPI_TAG_UB
+            | MPI_HOST
+            | MPI_IO
+            | MPI_WTIME_IS_GLOBAL
+            | MPI_UNIVERSE_SIZE
+            | MPI_LASTUSEDCODE
+            | MPI_APPNUM
     )
 }

@@ -50,7 +50,10 @@ pub fn lookup(handle: c_int) -> Option<&'static Comm> {
 pub fn get(handle: c_int) -> MpiResult<&'static Comm> {
     lookup(handle).ok_or_else(|| {
         if handle == MPI_COMM_NULL {
-            MpiError::new(MPI_ERR_COMM, "MPI_COMM_NULL is not a valid communicator here")
+            MpiError::new(
+                MPI_ERR_COMM,
+                "MPI_COMM_NULL is not a valid communicator here",
+            )
         } else {
             MpiError::new(MPI_ERR_COMM, format!("invalid communicator 0x{handle:x}"))
         }

@@ -42,11 +42,18 @@ pub struct UserErrhandler {
 static TABLE: Table<UserErrhandler> = Table::new(Kind::Errhandler);
 
 pub fn is_predefined(h: c_int) -> bool {
-    matches!(h, MPI_ERRORS_ARE_FATAL | MPI_ERRORS_RETURN | MPI_ERRORS_ABORT | MPIR_ERRORS_THROW_EXCEPTIONS)
+    matches!(
+        h,
+        MPI_ERRORS_ARE_FATAL | MPI_ERRORS_RETURN | MPI_ERRORS_ABORT | MPIR_ERRORS_THROW_EXCEPTIONS
+    )
 }
 
 pub fn create(kind: ObjKind, func: usize) -> c_int {
-    TABLE.insert(UserErrhandler { kind, func, refs: AtomicUsize::new(1) })
+    TABLE.insert(UserErrhandler {
+        kind,
+        func,
+        refs: AtomicUsize::new(1),
+    })
 }
 
 pub fn lookup(h: c_int) -> Option<std::sync::Arc<UserErrhandler>> {

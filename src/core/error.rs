@@ -17,7 +17,10 @@ pub struct MpiError {
 
 impl MpiError {
     pub fn new(code: c_int, msg: impl Into<String>) -> Self {
-        MpiError { code, msg: msg.into() }
+        MpiError {
+            code,
+            msg: msg.into(),
+        }
     }
 
     /// A feature that is not built yet (DESIGN.md decision 2).
@@ -57,7 +60,12 @@ static DYN: Mutex<Option<Dynamic>> = Mutex::new(None);
 
 fn with_dyn<T>(f: impl FnOnce(&mut Dynamic) -> T) -> T {
     let mut guard = DYN.lock();
-    f(guard.get_or_insert_with(|| Dynamic { next_class: 1, next_code: 1, last_used: MPI_ERR_LASTCODE, ..Default::default() }))
+    f(guard.get_or_insert_with(|| Dynamic {
+        next_class: 1,
+        next_code: 1,
+        last_used: MPI_ERR_LASTCODE,
+        ..Default::default()
+    }))
 }
 
 /// The value of the `MPI_LASTUSEDCODE` attribute.
@@ -68,7 +76,10 @@ pub fn last_used_code() -> c_int {
 pub fn add_error_class() -> MpiResult<c_int> {
     with_dyn(|d| {
         if d.next_class > MAX_DYNAMIC_CLASSES {
-            return Err(MpiError::new(MPI_ERR_OTHER, "no more user error classes can be added"));
+            return Err(MpiError::new(
+                MPI_ERR_OTHER,
+                "no more user error classes can be added",
+            ));
         }
         let class = DYNAMIC | d.next_class;
         d.next_class += 1;
@@ -85,7 +96,10 @@ pub fn add_error_code(class: c_int) -> MpiResult<c_int> {
             return Err(MpiError::arg(format!("error class {class} does not exist")));
         }
         if d.next_code > MAX_DYNAMIC_CODES {
-            return Err(MpiError::new(MPI_ERR_OTHER, "no more user error codes can be added"));
+            return Err(MpiError::new(
+                MPI_ERR_OTHER,
+                "no more user error codes can be added",
+            ));
         }
         // A code is its class's low bits plus a serial number above them; the
         // class of a predefined-class code is stored in the map.
@@ -98,11 +112,16 @@ pub fn add_error_code(class: c_int) -> MpiResult<c_int> {
 }
 
 pub fn add_error_string(code: c_int, text: &str) -> MpiResult<()> {
-    if code <= MPI_ERR_LASTCODE && code >= 0 {
-        return Err(MpiError::arg(format!("the string of predefined error code {code} cannot be changed")));
+    if (0..=MPI_ERR_LASTCODE).contains(&code) {
+        return Err(MpiError::arg(format!(
+            "the string of predefined error code {code} cannot be changed"
+        )));
     }
     if text.len() >= MPI_MAX_ERROR_STRING as usize {
-        return Err(MpiError::arg(format!("error string longer than MPI_MAX_ERROR_STRING-1 ({})", MPI_MAX_ERROR_STRING - 1)));
+        return Err(MpiError::arg(format!(
+            "error string longer than MPI_MAX_ERROR_STRING-1 ({})",
+            MPI_MAX_ERROR_STRING - 1
+        )));
     }
     with_dyn(|d| {
         if !d.codes.contains_key(&code) {
@@ -116,10 +135,17 @@ pub fn add_error_string(code: c_int, text: &str) -> MpiResult<()> {
 pub fn remove_error_class(class: c_int) -> MpiResult<()> {
     with_dyn(|d| {
         if d.codes.get(&class) != Some(&class) || class & DYNAMIC == 0 {
-            return Err(MpiError::arg(format!("error class {class} is not a user-defined class")));
+            return Err(MpiError::arg(format!(
+                "error class {class} is not a user-defined class"
+            )));
         }
-        if d.codes.iter().any(|(&code, &cls)| cls == class && code != class) {
-            return Err(MpiError::arg(format!("error class {class} still has error codes")));
+        if d.codes
+            .iter()
+            .any(|(&code, &cls)| cls == class && code != class)
+        {
+            return Err(MpiError::arg(format!(
+                "error class {class} still has error codes"
+            )));
         }
         d.codes.remove(&class);
         d.strings.remove(&class);
@@ -134,14 +160,18 @@ pub fn remove_error_code(code: c_int) -> MpiResult<()> {
             d.strings.remove(&code);
             Ok(())
         }
-        _ => Err(MpiError::arg(format!("error code {code} is not a user-defined code"))),
+        _ => Err(MpiError::arg(format!(
+            "error code {code} is not a user-defined code"
+        ))),
     })
 }
 
 pub fn remove_error_string(code: c_int) -> MpiResult<()> {
     with_dyn(|d| {
         if d.strings.remove(&code).is_none() {
-            return Err(MpiError::arg(format!("error code {code} has no user-defined string")));
+            return Err(MpiError::arg(format!(
+                "error code {code} has no user-defined string"
+            )));
         }
         Ok(())
     })

@@ -18,7 +18,9 @@ static ENV: OnceLock<Arc<Info>> = OnceLock::new();
 
 impl Info {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        Info { entries: Mutex::new(pairs) }
+        Info {
+            entries: Mutex::new(pairs),
+        }
     }
 
     pub fn set(&self, key: &str, value: &str) -> MpiResult<()> {
@@ -26,7 +28,9 @@ impl Info {
         if value.is_empty() || value.len() > MPI_MAX_INFO_VAL as usize {
             return Err(MpiError::new(
                 MPI_ERR_INFO_VALUE,
-                format!("info value must have 1 to MPI_MAX_INFO_VAL ({MPI_MAX_INFO_VAL}) characters"),
+                format!(
+                    "info value must have 1 to MPI_MAX_INFO_VAL ({MPI_MAX_INFO_VAL}) characters"
+                ),
             ));
         }
         let mut e = self.entries.lock();
@@ -39,16 +43,20 @@ impl Info {
 
     pub fn get(&self, key: &str) -> MpiResult<Option<String>> {
         check_key(key)?;
-        Ok(self.entries.lock().iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+        Ok(self
+            .entries
+            .lock()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone()))
     }
 
     pub fn delete(&self, key: &str) -> MpiResult<()> {
         check_key(key)?;
         let mut e = self.entries.lock();
-        let pos = e
-            .iter()
-            .position(|(k, _)| k == key)
-            .ok_or_else(|| MpiError::new(MPI_ERR_INFO_NOKEY, format!("info key '{key}' is not set")))?;
+        let pos = e.iter().position(|(k, _)| k == key).ok_or_else(|| {
+            MpiError::new(MPI_ERR_INFO_NOKEY, format!("info key '{key}' is not set"))
+        })?;
         e.remove(pos);
         Ok(())
     }
@@ -63,7 +71,12 @@ impl Info {
             .ok()
             .and_then(|n| e.get(n))
             .map(|(k, _)| k.clone())
-            .ok_or_else(|| MpiError::arg(format!("info key index {n} is out of range (the object has {} keys)", e.len())))
+            .ok_or_else(|| {
+                MpiError::arg(format!(
+                    "info key index {n} is out of range (the object has {} keys)",
+                    e.len()
+                ))
+            })
     }
 
     pub fn pairs(&self) -> Vec<(String, String)> {
@@ -75,7 +88,10 @@ fn check_key(key: &str) -> MpiResult<()> {
     if key.is_empty() || key.len() > MPI_MAX_INFO_KEY as usize {
         return Err(MpiError::new(
             MPI_ERR_INFO_KEY,
-            format!("info key must have 1 to MPI_MAX_INFO_KEY ({MPI_MAX_INFO_KEY}) characters, got {}", key.len()),
+            format!(
+                "info key must have 1 to MPI_MAX_INFO_KEY ({MPI_MAX_INFO_KEY}) characters, got {}",
+                key.len()
+            ),
         ));
     }
     Ok(())
@@ -88,11 +104,16 @@ pub fn create(info: Info) -> c_int {
 /// The info object behind a handle (`MPI_INFO_ENV` included).
 pub fn get(handle: c_int) -> MpiResult<Arc<Info>> {
     if handle == MPI_INFO_ENV {
-        return Ok(ENV.get_or_init(|| Arc::new(Info::from_pairs(env_pairs(None)))).clone());
+        return Ok(ENV
+            .get_or_init(|| Arc::new(Info::from_pairs(env_pairs(None))))
+            .clone());
     }
     TABLE.get(handle).ok_or_else(|| {
         if handle == MPI_INFO_NULL {
-            MpiError::new(MPI_ERR_INFO, "MPI_INFO_NULL is not a valid info object here")
+            MpiError::new(
+                MPI_ERR_INFO,
+                "MPI_INFO_NULL is not a valid info object here",
+            )
         } else {
             MpiError::new(MPI_ERR_INFO, format!("invalid info object 0x{handle:x}"))
         }
@@ -137,6 +158,9 @@ pub fn env_pairs(argv: Option<Vec<String>>) -> Vec<(String, String)> {
     if let Ok(dir) = std::env::current_dir() {
         out.push(("wdir".into(), dir.display().to_string()));
     }
-    out.push(("thread_level".into(), thread_level_name(runtime::thread_level()).into()));
+    out.push((
+        "thread_level".into(),
+        thread_level_name(runtime::thread_level()).into(),
+    ));
     out
 }

@@ -38,8 +38,14 @@ pub fn phase() -> Phase {
 pub fn require_initialized(function: &str) -> MpiResult<()> {
     match phase() {
         Phase::Initialized => Ok(()),
-        Phase::Uninitialized => Err(MpiError::new(MPI_ERR_OTHER, format!("{function} was called before MPI_Init or MPI_Init_thread"))),
-        Phase::Finalized => Err(MpiError::new(MPI_ERR_OTHER, format!("{function} was called after MPI_Finalize"))),
+        Phase::Uninitialized => Err(MpiError::new(
+            MPI_ERR_OTHER,
+            format!("{function} was called before MPI_Init or MPI_Init_thread"),
+        )),
+        Phase::Finalized => Err(MpiError::new(
+            MPI_ERR_OTHER,
+            format!("{function} was called after MPI_Finalize"),
+        )),
     }
 }
 
@@ -61,18 +67,30 @@ pub fn is_main_thread() -> bool {
 pub fn init(required: c_int) -> MpiResult<c_int> {
     let mut boot = BOOT.lock();
     match phase() {
-        Phase::Initialized => return Err(MpiError::new(MPI_ERR_OTHER, "MPI is already initialized")),
-        Phase::Finalized => return Err(MpiError::new(MPI_ERR_OTHER, "MPI cannot be initialized again after MPI_Finalize")),
+        Phase::Initialized => {
+            return Err(MpiError::new(MPI_ERR_OTHER, "MPI is already initialized"));
+        }
+        Phase::Finalized => {
+            return Err(MpiError::new(
+                MPI_ERR_OTHER,
+                "MPI cannot be initialized again after MPI_Finalize",
+            ));
+        }
         Phase::Uninitialized => {}
     }
     if !(MPI_THREAD_SINGLE..=MPI_THREAD_MULTIPLE).contains(&required) {
         return Err(MpiError::arg(format!("invalid thread level {required}")));
     }
-    let (mut bootstrap, info) =
-        Bootstrap::connect().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("cannot join the job through PMI: {e}")))?;
+    let (mut bootstrap, info) = Bootstrap::connect().map_err(|e| {
+        MpiError::new(
+            MPI_ERR_OTHER,
+            format!("cannot join the job through PMI: {e}"),
+        )
+    })?;
     if let Bootstrap::Pmi1(pmi) = &mut bootstrap {
         // Everyone is connected before anyone starts communicating.
-        pmi.barrier().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
+        pmi.barrier()
+            .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
     }
     let _ = JOB.set(info);
     let _ = MAIN_THREAD.set(std::thread::current().id());
@@ -88,8 +106,10 @@ pub fn finalize() -> MpiResult<()> {
     let mut boot = BOOT.lock();
     require_initialized("MPI_Finalize")?;
     if let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut() {
-        pmi.barrier().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
-        pmi.finalize().map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI finalize failed: {e}")))?;
+        pmi.barrier()
+            .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
+        pmi.finalize()
+            .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI finalize failed: {e}")))?;
     }
     PHASE.store(Phase::Finalized as u8, Ordering::Release);
     Ok(())
@@ -116,14 +136,20 @@ pub fn abort_job(code: c_int, msg: &str) -> ! {
 /// Seconds since an arbitrary point fixed for the life of the machine, so
 /// processes on one node agree.
 pub fn wtime() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
 pub fn wtick() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_getres writes the timespec we own.
     unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC, &mut ts) };
     (ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9).max(1e-9)

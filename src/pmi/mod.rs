@@ -45,7 +45,11 @@ fn bad(msg: impl Into<String>) -> io::Error {
 
 fn env_int(name: &str) -> io::Result<Option<i32>> {
     match env::var(name) {
-        Ok(v) => v.trim().parse().map(Some).map_err(|_| bad(format!("{name}={v} is not a number"))),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| bad(format!("{name}={v} is not a number"))),
         Err(_) => Ok(None),
     }
 }
@@ -53,7 +57,10 @@ fn env_int(name: &str) -> io::Result<Option<i32>> {
 /// Parse a `cmd=x a=b c=d` line into its fields.
 pub fn parse_line(line: &str) -> HashMap<String, String> {
     line.split_whitespace()
-        .filter_map(|tok| tok.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|tok| {
+            tok.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect()
 }
 
@@ -65,12 +72,25 @@ impl Bootstrap {
             // SAFETY: the launcher passed us this open socket for our exclusive use.
             Box::new(unsafe { UnixStream::from_raw_fd(fd) })
         } else if let Ok(port) = env::var("PMI_PORT") {
-            Box::new(TcpStream::connect(port.as_str()).map_err(|e| bad(format!("cannot connect to PMI_PORT={port}: {e}")))?)
+            Box::new(
+                TcpStream::connect(port.as_str())
+                    .map_err(|e| bad(format!("cannot connect to PMI_PORT={port}: {e}")))?,
+            )
         } else {
-            let info = JobInfo { rank: 0, size: 1, appnum: 0, universe_size: 1, kvsname: "singleton".into(), spawned: false };
+            let info = JobInfo {
+                rank: 0,
+                size: 1,
+                appnum: 0,
+                universe_size: 1,
+                kvsname: "singleton".into(),
+                spawned: false,
+            };
             return Ok((Bootstrap::Singleton, info));
         };
-        let mut pmi = Pmi1 { reader: BufReader::new(stream), kvsname: String::new() };
+        let mut pmi = Pmi1 {
+            reader: BufReader::new(stream),
+            kvsname: String::new(),
+        };
         let mut rank = env_int("PMI_RANK")?;
         let mut size = env_int("PMI_SIZE")?;
         if env::var("PMI_FD").is_err() {
@@ -88,12 +108,22 @@ impl Bootstrap {
                 }
             }
         }
-        let r = pmi.call("cmd=init pmi_version=1 pmi_subversion=1", "response_to_init")?;
+        let r = pmi.call(
+            "cmd=init pmi_version=1 pmi_subversion=1",
+            "response_to_init",
+        )?;
         if r.get("pmi_version").map(String::as_str) != Some("1") {
             return Err(bad("the launcher does not speak PMI version 1"));
         }
-        let appnum = pmi.call("cmd=get_appnum", "appnum")?.get("appnum").and_then(|v| v.parse().ok()).unwrap_or(0);
-        pmi.kvsname = pmi.call("cmd=get_my_kvsname", "my_kvsname")?.remove("kvsname").unwrap_or_default();
+        let appnum = pmi
+            .call("cmd=get_appnum", "appnum")?
+            .get("appnum")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        pmi.kvsname = pmi
+            .call("cmd=get_my_kvsname", "my_kvsname")?
+            .remove("kvsname")
+            .unwrap_or_default();
         let size = size.ok_or_else(|| bad("PMI_SIZE is not set"))?;
         let rank = rank.ok_or_else(|| bad("PMI_RANK is not set"))?;
         let universe_size = pmi
@@ -103,7 +133,14 @@ impl Bootstrap {
             .filter(|&n: &i32| n > 0)
             .unwrap_or(size);
         let spawned = env_int("PMI_SPAWNED")?.unwrap_or(0) != 0;
-        let info = JobInfo { rank, size, appnum, universe_size, kvsname: pmi.kvsname.clone(), spawned };
+        let info = JobInfo {
+            rank,
+            size,
+            appnum,
+            universe_size,
+            kvsname: pmi.kvsname.clone(),
+            spawned,
+        };
         Ok((Bootstrap::Pmi1(pmi), info))
     }
 }
@@ -119,7 +156,10 @@ impl Pmi1 {
     fn recv(&mut self) -> io::Result<HashMap<String, String>> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the launcher closed the PMI connection"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the launcher closed the PMI connection",
+            ));
         }
         Ok(parse_line(&line))
     }
@@ -149,7 +189,8 @@ impl Pmi1 {
     pub fn get(&mut self, key: &str) -> io::Result<String> {
         let line = format!("cmd=get kvsname={} key={key}", self.kvsname);
         let mut r = self.call(&line, "get_result")?;
-        r.remove("value").ok_or_else(|| bad(format!("PMI get {key}: no value")))
+        r.remove("value")
+            .ok_or_else(|| bad(format!("PMI get {key}: no value")))
     }
 
     pub fn barrier(&mut self) -> io::Result<()> {
@@ -162,7 +203,16 @@ impl Pmi1 {
 
     /// Ask the launcher to end the whole job with `code`. There is no reply.
     pub fn abort(&mut self, code: i32, msg: &str) -> io::Result<()> {
-        let msg: String = msg.chars().map(|c| if c.is_whitespace() || c == '=' { '_' } else { c }).collect();
+        let msg: String = msg
+            .chars()
+            .map(|c| {
+                if c.is_whitespace() || c == '=' {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
         self.send(&format!("cmd=abort exitcode={code} msg={msg}"))
     }
 }

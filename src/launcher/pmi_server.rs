@@ -1,0 +1,366 @@
+//! The PMI-1 ("simple" wire protocol) server.
+//!
+//! Every process gets one end of a socket pair; a thread per process reads
+//! newline-terminated `cmd=name key=value ...` lines and answers through a
+//! shared job state. Processes are grouped: a group shares a key-value space
+//! and a barrier. The launched job is group 0; `spawn` will add groups, and
+//! name publishing will add a table next to the KVS, both dispatched from
+//! `Server::handle`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const KVSNAME_MAX: usize = 256;
+const KEYLEN_MAX: usize = 256;
+const VALLEN_MAX: usize = 1024;
+
+type Writer = Arc<Mutex<UnixStream>>;
+
+/// One launched process.
+struct Proc {
+    group: usize,
+    rank: u32,
+    appnum: u32,
+    writer: Option<Writer>,
+    initialized: bool,
+    finalized: bool,
+    /// The connection reached EOF: everything the process sent is handled.
+    closed: bool,
+    in_barrier: bool,
+}
+
+/// Processes that share a KVS and a barrier.
+struct Group {
+    kvsname: String,
+    members: Vec<usize>,
+    universe_size: u32,
+    barrier_count: usize,
+}
+
+#[derive(Default)]
+struct State {
+    procs: Vec<Proc>,
+    groups: Vec<Group>,
+    kvs: HashMap<String, HashMap<String, String>>,
+    abort: Option<Abort>,
+}
+
+/// A process asked for the whole job to end.
+#[derive(Clone, Copy, Debug)]
+pub struct Abort {
+    pub rank: u32,
+    pub code: i32,
+}
+
+/// What the launcher needs to know about a process's PMI life.
+#[derive(Clone, Copy, Debug)]
+pub struct ProcStatus {
+    pub initialized: bool,
+    pub finalized: bool,
+}
+
+pub struct Server {
+    state: Mutex<State>,
+    /// Signalled on abort and on a connection closing, so the monitor loop
+    /// reacts immediately instead of at its next tick.
+    changed: Condvar,
+}
+
+impl Server {
+    pub fn new() -> Arc<Server> {
+        Arc::new(Server {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking connection thread must not take the launcher down.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Register a group of processes, one per entry of `appnums` (rank i
+    /// runs app `appnums[i]`); returns the id of its first process, ids
+    /// being consecutive.
+    pub fn add_group(&self, kvsname: String, appnums: &[u32], universe_size: u32) -> usize {
+        let mut st = self.lock();
+        let first = st.procs.len();
+        let group = st.groups.len();
+        for (rank, &appnum) in appnums.iter().enumerate() {
+            st.procs.push(Proc {
+                group,
+                rank: rank as u32,
+                appnum,
+                writer: None,
+                initialized: false,
+                finalized: false,
+                closed: false,
+                in_barrier: false,
+            });
+        }
+        // Everything runs on this node; MPICH reads this Hydra-style map to
+        // learn that (and to use shared memory) without a hostname exchange.
+        let mut kvs = HashMap::new();
+        kvs.insert(
+            "PMI_process_mapping".to_string(),
+            format!("(vector,(0,1,{}))", appnums.len()),
+        );
+        st.kvs.insert(kvsname.clone(), kvs);
+        st.groups.push(Group {
+            kvsname,
+            members: (first..first + appnums.len()).collect(),
+            universe_size,
+            barrier_count: 0,
+        });
+        first
+    }
+
+    /// Serve process `proc` over `sock` on a new thread.
+    pub fn serve(self: &Arc<Self>, proc: usize, sock: UnixStream) -> std::io::Result<()> {
+        let writer = Arc::new(Mutex::new(sock.try_clone()?));
+        self.lock().procs[proc].writer = Some(writer.clone());
+        let server = self.clone();
+        thread::Builder::new()
+            .name(format!("pmi-{proc}"))
+            .spawn(move || {
+                let mut reader = BufReader::new(sock);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    match reader.read_until(b'\n', &mut line) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {
+                            let text = String::from_utf8_lossy(&line);
+                            server.handle(proc, &writer, text.trim_end_matches(['\n', '\r']));
+                        }
+                    }
+                }
+                let mut st = server.lock();
+                st.procs[proc].closed = true;
+                // Drop our write handle so the socket is really closed.
+                st.procs[proc].writer = None;
+                drop(st);
+                server.changed.notify_all();
+            })?;
+        Ok(())
+    }
+
+    pub fn status(&self, proc: usize) -> ProcStatus {
+        let st = self.lock();
+        let p = &st.procs[proc];
+        ProcStatus {
+            initialized: p.initialized,
+            finalized: p.finalized,
+        }
+    }
+
+    /// Wait (bounded) until everything `proc` sent has been handled, i.e.
+    /// its connection is closed. Used when it exits, so an abort it sent
+    /// just before exiting is seen before judging the exit.
+    pub fn wait_closed(&self, proc: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.lock();
+        while !st.procs[proc].closed {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    pub fn abort(&self) -> Option<Abort> {
+        self.lock().abort
+    }
+
+    /// Sleep until something happens or `timeout` passes.
+    pub fn wait(&self, timeout: Duration) {
+        let st = self.lock();
+        drop(
+            self.changed
+                .wait_timeout(st, timeout)
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+    }
+
+    fn handle(&self, proc: usize, writer: &Writer, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        let rank = self.lock().procs[proc].rank;
+        debug!("pmi <- {rank}: {line}");
+        // Tokens are space separated; a value runs to the token's end and
+        // may itself contain '='.
+        let fields: Vec<(&str, &str)> = line
+            .split_whitespace()
+            .map(|t| t.split_once('=').unwrap_or((t, "")))
+            .collect();
+        let field = |k: &str| fields.iter().find(|(key, _)| *key == k).map(|&(_, v)| v);
+        let Some(cmd) = field("cmd") else {
+            debug!("pmi: ignoring a line without cmd= from rank {rank}");
+            return;
+        };
+        let reply = match cmd {
+            "init" => Some(self.init(proc, field("pmi_version"))),
+            "initack" => Some(self.initack(proc)),
+            "get_maxes" => Some(format!(
+                "cmd=maxes kvsname_max={KVSNAME_MAX} keylen_max={KEYLEN_MAX} vallen_max={VALLEN_MAX} rc=0"
+            )),
+            "get_appnum" => Some(format!(
+                "cmd=appnum appnum={} rc=0",
+                self.lock().procs[proc].appnum
+            )),
+            "get_my_kvsname" => {
+                let st = self.lock();
+                Some(format!(
+                    "cmd=my_kvsname kvsname={} rc=0",
+                    st.groups[st.procs[proc].group].kvsname
+                ))
+            }
+            "get_universe_size" => {
+                let st = self.lock();
+                Some(format!(
+                    "cmd=universe_size size={} rc=0",
+                    st.groups[st.procs[proc].group].universe_size
+                ))
+            }
+            "put" => Some(self.put(proc, field("kvsname"), field("key"), field("value"))),
+            "get" => Some(self.get(proc, field("kvsname"), field("key"))),
+            "barrier_in" => {
+                self.barrier_in(proc);
+                None
+            }
+            "finalize" => {
+                self.lock().procs[proc].finalized = true;
+                Some("cmd=finalize_ack rc=0".to_string())
+            }
+            "abort" => {
+                // No reply: the client exits right after sending this.
+                let code = field("exitcode").and_then(|c| c.parse().ok()).unwrap_or(1);
+                let mut st = self.lock();
+                st.abort.get_or_insert(Abort { rank, code });
+                drop(st);
+                self.changed.notify_all();
+                None
+            }
+            _ => {
+                debug!("pmi: unknown command '{cmd}' from rank {rank}");
+                Some(format!("cmd={cmd}_result rc=-1 msg=unknown_command"))
+            }
+        };
+        if let Some(reply) = reply {
+            send(writer, &reply);
+            debug!("pmi -> {rank}: {}", reply.trim_end());
+        }
+    }
+
+    fn init(&self, proc: usize, version: Option<&str>) -> String {
+        // Only PMI-1 is served on this socket.
+        if version != Some("1") {
+            return "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=-1".to_string();
+        }
+        self.lock().procs[proc].initialized = true;
+        "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0".to_string()
+    }
+
+    /// The PMI_PORT-style handshake; harmless to answer over PMI_FD too.
+    fn initack(&self, proc: usize) -> String {
+        let st = self.lock();
+        let p = &st.procs[proc];
+        let size = st.groups[p.group].members.len();
+        format!(
+            "cmd=initack rc=0\ncmd=set size={size}\ncmd=set rank={}\ncmd=set debug=0",
+            p.rank
+        )
+    }
+
+    /// Check a client-named KVS: it must be the one of the caller's group.
+    fn own_kvs(st: &State, proc: usize, kvsname: Option<&str>) -> Result<String, &'static str> {
+        let mine = &st.groups[st.procs[proc].group].kvsname;
+        match kvsname {
+            Some(k) if k == mine => Ok(k.to_string()),
+            Some(_) => Err("kvs_not_found"),
+            None => Err("missing_kvsname"),
+        }
+    }
+
+    fn put(
+        &self,
+        proc: usize,
+        kvsname: Option<&str>,
+        key: Option<&str>,
+        value: Option<&str>,
+    ) -> String {
+        let mut st = self.lock();
+        let name = match Self::own_kvs(&st, proc, kvsname) {
+            Ok(n) => n,
+            Err(msg) => return format!("cmd=put_result rc=-1 msg={msg}"),
+        };
+        let (Some(key), Some(value)) = (key, value) else {
+            return "cmd=put_result rc=-1 msg=missing_key_or_value".to_string();
+        };
+        if key.is_empty() || key.len() > KEYLEN_MAX || value.len() > VALLEN_MAX {
+            return "cmd=put_result rc=-1 msg=key_or_value_too_long".to_string();
+        }
+        let kvs = st.kvs.entry(name).or_default();
+        if kvs.contains_key(key) {
+            return format!("cmd=put_result rc=-1 msg=duplicate_key_{key}");
+        }
+        kvs.insert(key.to_string(), value.to_string());
+        "cmd=put_result rc=0 msg=success".to_string()
+    }
+
+    fn get(&self, proc: usize, kvsname: Option<&str>, key: Option<&str>) -> String {
+        let st = self.lock();
+        let name = match Self::own_kvs(&st, proc, kvsname) {
+            Ok(n) => n,
+            Err(msg) => return format!("cmd=get_result rc=-1 msg={msg}"),
+        };
+        let key = key.unwrap_or("");
+        match st.kvs.get(&name).and_then(|kvs| kvs.get(key)) {
+            Some(v) => format!("cmd=get_result rc=0 msg=success value={v}"),
+            None => format!("cmd=get_result rc=-1 msg=key_{key}_not_found"),
+        }
+    }
+
+    /// Count the caller in; the last member of the group to arrive releases
+    /// everyone. Replies are sent outside the lock.
+    fn barrier_in(&self, proc: usize) {
+        let mut st = self.lock();
+        if st.procs[proc].in_barrier {
+            return;
+        }
+        st.procs[proc].in_barrier = true;
+        let g = st.procs[proc].group;
+        st.groups[g].barrier_count += 1;
+        if st.groups[g].barrier_count < st.groups[g].members.len() {
+            return;
+        }
+        st.groups[g].barrier_count = 0;
+        let members = st.groups[g].members.clone();
+        let mut writers = Vec::with_capacity(members.len());
+        for m in members {
+            st.procs[m].in_barrier = false;
+            writers.extend(st.procs[m].writer.clone());
+        }
+        drop(st);
+        debug!("pmi: barrier of group {g} complete");
+        for w in &writers {
+            send(w, "cmd=barrier_out rc=0");
+        }
+    }
+}
+
+fn send(writer: &Writer, reply: &str) {
+    let mut sock = writer.lock().unwrap_or_else(|e| e.into_inner());
+    // The process may already be gone; its exit is handled elsewhere.
+    let _ = sock.write_all(format!("{reply}\n").as_bytes());
+}
