@@ -35,7 +35,15 @@ fn our_library() -> String {
     // target/<profile>/deps/symbols-* -> target/<profile>/libmpi.so
     let exe = std::env::current_exe().unwrap();
     let dir: PathBuf = exe.parent().unwrap().parent().unwrap().into();
-    dir.join("libmpi.so").display().to_string()
+    let lib = dir.join("libmpi.so");
+    // `cargo test` builds the rlib only; the shared library comes from
+    // `cargo build --lib`, which scripts/test runs first.
+    assert!(
+        lib.exists(),
+        "{} is missing: run `cargo build --lib` first",
+        lib.display()
+    );
+    lib.display().to_string()
 }
 
 #[test]
