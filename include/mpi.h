@@ -113,6 +113,8 @@ extern "C" {
 
 #define MPI_COMM_TYPE_HW_UNGUIDED 3
 
+#define MPI_COMM_TYPE_RESOURCE_GUIDED 4
+
 #define MPIX_COMM_TYPE_NEIGHBORHOOD 4
 
 #define MPI_F_STATUS_SIZE 5
@@ -287,6 +289,10 @@ extern "C" {
 
 #define MPI_T_ERR_NOT_SUPPORTED 78
 
+#define MPI_T_ERR_NOT_ACCESSIBLE 79
+
+#define MPI_ERR_ERRHANDLER 80
+
 #define MPI_ERR_LASTCODE 1073741823
 
 #define MPIX_ERR_PROC_FAILED 101
@@ -389,6 +395,8 @@ extern "C" {
 
 #define MPI_COMBINER_HINDEXED_BLOCK 19
 
+#define MPI_COMBINER_VALUE_INDEX 20
+
 #define MPI_T_VERBOSITY_INVALID 0
 
 #define MPI_T_VERBOSITY_USER_BASIC 221
@@ -486,6 +494,9 @@ extern "C" {
 #define MPI_BOTTOM (void*)0
 
 #define MPI_IN_PLACE (void*)-1
+
+// MPI-4.1: let the library manage the buffer of buffered sends.
+#define MPI_BUFFER_AUTOMATIC (void*)-2
 
 #define MPI_ERRCODES_IGNORE (int*)0
 
@@ -692,6 +703,20 @@ typedef int MPI_T_source_order;
 #define MPI_INTEGER8 (MPI_Datatype)1275070513
 
 #define MPI_INTEGER16 MPI_DATATYPE_NULL
+
+#define MPI_REAL2 (MPI_Datatype)1275068966
+
+#define MPI_COMPLEX4 (MPI_Datatype)1275069486
+
+#define MPI_LOGICAL1 (MPI_Datatype)1275068743
+
+#define MPI_LOGICAL2 (MPI_Datatype)1275069000
+
+#define MPI_LOGICAL4 (MPI_Datatype)1275069513
+
+#define MPI_LOGICAL8 (MPI_Datatype)1275070538
+
+#define MPI_LOGICAL16 (MPI_Datatype)1275072587
 
 #define MPI_INT8_T (MPI_Datatype)1275068727
 

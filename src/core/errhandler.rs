@@ -72,7 +72,10 @@ pub fn check(h: c_int, kind: ObjKind) -> MpiResult<()> {
             e.kind.name(),
             kind.name()
         ))),
-        None => Err(MpiError::arg(format!("invalid error handler 0x{h:x}"))),
+        None => Err(MpiError::new(
+            MPI_ERR_ERRHANDLER,
+            format!("invalid error handler 0x{h:x}"),
+        )),
     }
 }
 
@@ -98,7 +101,10 @@ pub fn free(h: c_int) -> MpiResult<()> {
         return Ok(());
     }
     if TABLE.get(h).is_none() {
-        return Err(MpiError::arg(format!("invalid error handler 0x{h:x}")));
+        return Err(MpiError::new(
+            MPI_ERR_ERRHANDLER,
+            format!("invalid error handler 0x{h:x}"),
+        ));
     }
     release(h);
     Ok(())

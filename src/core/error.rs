@@ -178,7 +178,7 @@ pub fn remove_error_string(code: c_int) -> MpiResult<()> {
 }
 
 fn is_predefined_class(class: c_int) -> bool {
-    ((MPI_SUCCESS..=MPI_T_ERR_NOT_SUPPORTED).contains(&class) && class != 54)
+    ((MPI_SUCCESS..=MPI_ERR_ERRHANDLER).contains(&class) && class != 54)
         || (MPIX_ERR_PROC_FAILED..=MPIX_ERR_NOREQ).contains(&class)
 }
 
@@ -283,6 +283,8 @@ pub fn class_message(class: c_int) -> &'static str {
         MPI_ERR_PROC_ABORTED => "Operation involves an aborted process",
         MPI_ERR_VALUE_TOO_LARGE => "Value is too large to store",
         MPI_T_ERR_NOT_SUPPORTED => "Requested functionality not supported (tool interface)",
+        MPI_T_ERR_NOT_ACCESSIBLE => "Requested functionality not accessible (tool interface)",
+        MPI_ERR_ERRHANDLER => "Invalid error handler",
         MPIX_ERR_PROC_FAILED => "Process failure",
         MPIX_ERR_PROC_FAILED_PENDING => "Process failure caused this request to be pending",
         MPIX_ERR_REVOKED => "Communication object revoked",
@@ -317,7 +319,7 @@ mod tests {
 
     #[test]
     fn predefined_classes_have_messages() {
-        for class in 0..=MPI_T_ERR_NOT_SUPPORTED {
+        for class in 0..=MPI_ERR_ERRHANDLER {
             if class == 54 {
                 continue; // unused value in the MPICH ABI
             }
