@@ -58,7 +58,7 @@ pub fn guard(
 /// cannot fail, so a panic is reported and the default value returned.
 pub fn guard_value<T: Default>(func: &'static str, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
-        eprintln!("[oxmpi] {func}: {}", panic_error(p).msg);
+        crate::core::runtime::report(&format!("{func}: {}", panic_error(p).msg));
         T::default()
     })
 }

@@ -64,7 +64,7 @@ pub(crate) fn abort(comm: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
         }
         _ => format!("MPI_Abort({errorcode}) called outside of MPI_Init/MPI_Finalize"),
     };
-    eprintln!("[oxmpi] {who}: aborting the job");
+    runtime::report(&format!("{who}: aborting the job"));
     runtime::abort_job(errorcode, &who)
 }
 

@@ -6,14 +6,14 @@ use super::types::*;
 
 pub(crate) fn file_c2f(file: MPI_File) -> MPI_Fint {
     if !file.is_null() {
-        eprintln!("[oxmpi] MPI_File_c2f: invalid file handle {file:p}");
+        crate::core::runtime::report(&format!("MPI_File_c2f: invalid file handle {file:p}"));
     }
     0
 }
 
 pub(crate) fn file_f2c(file: MPI_Fint) -> MPI_File {
     if file != 0 {
-        eprintln!("[oxmpi] MPI_File_f2c: invalid Fortran file handle {file}");
+        crate::core::runtime::report(&format!("MPI_File_f2c: invalid Fortran file handle {file}"));
     }
     std::ptr::null_mut()
 }

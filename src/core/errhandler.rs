@@ -146,10 +146,10 @@ pub fn fatal(function: &str, err: &MpiError) -> ! {
         runtime::Phase::Initialized => format!("rank {}", runtime::job().rank),
         _ => format!("pid {}", std::process::id()),
     };
-    eprintln!(
-        "[oxmpi] {who}: fatal error in {function}: {} (error class {class}): {}",
+    runtime::report(&format!(
+        "{who}: fatal error in {function}: {} (error class {class}): {}",
         super::error::class_message(class),
         err.msg
-    );
+    ));
     runtime::abort_job(class.clamp(1, 255), &format!("fatal error in {function}"));
 }

@@ -130,17 +130,10 @@ pub fn free(handle: c_int) -> MpiResult<()> {
         .ok_or_else(|| MpiError::new(MPI_ERR_INFO, format!("invalid info object 0x{handle:x}")))
 }
 
-fn thread_level_name(level: c_int) -> &'static str {
-    match level {
-        MPI_THREAD_SINGLE => "MPI_THREAD_SINGLE",
-        MPI_THREAD_FUNNELED => "MPI_THREAD_FUNNELED",
-        MPI_THREAD_SERIALIZED => "MPI_THREAD_SERIALIZED",
-        _ => "MPI_THREAD_MULTIPLE",
-    }
-}
-
 /// The keys of `MPI_INFO_ENV` (MPI-4.1 section 11.4): how this process was
-/// started. `argv` overrides the command line read from the OS.
+/// started, identical whatever the library state (`thread_level`, which
+/// would change with `MPI_Init_thread`, is left out). `argv` overrides the
+/// command line read from the OS.
 pub fn env_pairs(argv: Option<Vec<String>>) -> Vec<(String, String)> {
     let args = argv.unwrap_or_else(|| std::env::args().collect());
     let mut out = Vec::new();
@@ -150,17 +143,14 @@ pub fn env_pairs(argv: Option<Vec<String>>) -> Vec<(String, String)> {
     if args.len() > 1 {
         out.push(("argv".into(), args[1..].join(" ")));
     }
-    if runtime::phase() == runtime::Phase::Initialized {
-        out.push(("maxprocs".into(), runtime::job().size.to_string()));
-    }
+    // The same answer before, during and after MPI_Init: the launcher's
+    // process count, or 1 for a singleton.
+    let maxprocs = std::env::var("PMI_SIZE").ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(1);
+    out.push(("maxprocs".into(), maxprocs.to_string()));
     out.push(("host".into(), runtime::processor_name()));
     out.push(("arch".into(), std::env::consts::ARCH.into()));
     if let Ok(dir) = std::env::current_dir() {
         out.push(("wdir".into(), dir.display().to_string()));
     }
-    out.push((
-        "thread_level".into(),
-        thread_level_name(runtime::thread_level()).into(),
-    ));
     out
 }

@@ -115,6 +115,13 @@ pub fn finalize() -> MpiResult<()> {
     Ok(())
 }
 
+/// Print one diagnostic line to stderr with a single write, so lines of
+/// ranks sharing the launcher's output never interleave mid-line.
+pub fn report(msg: &str) {
+    let line = format!("[oxmpi] {msg}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// End the whole job with `code`: tell the launcher, then exit. Never returns.
 pub fn abort_job(code: c_int, msg: &str) -> ! {
     let _ = std::io::stdout().flush();
