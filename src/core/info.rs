@@ -145,7 +145,10 @@ pub fn env_pairs(argv: Option<Vec<String>>) -> Vec<(String, String)> {
     }
     // The same answer before, during and after MPI_Init: the launcher's
     // process count, or 1 for a singleton.
-    let maxprocs = std::env::var("PMI_SIZE").ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(1);
+    let maxprocs = std::env::var("PMI_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(1);
     out.push(("maxprocs".into(), maxprocs.to_string()));
     out.push(("host".into(), runtime::processor_name()));
     out.push(("arch".into(), std::env::consts::ARCH.into()));
