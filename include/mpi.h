@@ -946,6 +946,18 @@ int MPI_Pcontrol(const int level, ...);
 int PMPI_Pcontrol(const int level, ...);
 
 /* Functions (src/abi/generated.rs, from scripts/gen-abi). */
+int MPIX_Delete_error_class(int errorclass);
+
+int PMPIX_Delete_error_class(int errorclass);
+
+int MPIX_Delete_error_code(int errorcode);
+
+int PMPIX_Delete_error_code(int errorcode);
+
+int MPIX_Delete_error_string(int errorcode);
+
+int PMPIX_Delete_error_string(int errorcode);
+
 int MPI_Abort(MPI_Comm comm, int errorcode);
 
 int PMPI_Abort(MPI_Comm comm, int errorcode);

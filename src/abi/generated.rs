@@ -9,6 +9,36 @@ use crate::core::error::MpiError;
 use std::ffi::{c_char, c_int, c_void};
 
 #[unsafe(no_mangle)]
+pub unsafe extern "C" fn MPIX_Delete_error_class(errorclass: c_int) -> c_int {
+    guard("MPIX_Delete_error_class", false, ErrObj::None, || unsafe { super::errors::remove_error_class(errorclass) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn PMPIX_Delete_error_class(errorclass: c_int) -> c_int {
+    guard("MPIX_Delete_error_class", false, ErrObj::None, || unsafe { super::errors::remove_error_class(errorclass) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn MPIX_Delete_error_code(errorcode: c_int) -> c_int {
+    guard("MPIX_Delete_error_code", false, ErrObj::None, || unsafe { super::errors::remove_error_code(errorcode) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn PMPIX_Delete_error_code(errorcode: c_int) -> c_int {
+    guard("MPIX_Delete_error_code", false, ErrObj::None, || unsafe { super::errors::remove_error_code(errorcode) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn MPIX_Delete_error_string(errorcode: c_int) -> c_int {
+    guard("MPIX_Delete_error_string", false, ErrObj::None, || unsafe { super::errors::remove_error_string(errorcode) })
+}
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn PMPIX_Delete_error_string(errorcode: c_int) -> c_int {
+    guard("MPIX_Delete_error_string", false, ErrObj::None, || unsafe { super::errors::remove_error_string(errorcode) })
+}
+
+#[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Abort(comm: MPI_Comm, errorcode: c_int) -> c_int {
     guard("MPI_Abort", true, ErrObj::Comm(comm), || unsafe { super::env::abort(comm, errorcode) })
 }

@@ -50,6 +50,10 @@ const MAX_DYNAMIC_CODES: c_int = (DYNAMIC >> 7) - 1;
 struct Dynamic {
     next_class: c_int,
     next_code: c_int,
+    /// Class and code serial numbers given back by the remove calls, reused
+    /// first so that adding and removing in a loop never runs out.
+    free_classes: std::collections::BTreeSet<c_int>,
+    free_codes: std::collections::BTreeSet<c_int>,
     /// Live dynamic classes and codes (code -> its class).
     codes: BTreeMap<c_int, c_int>,
     strings: BTreeMap<c_int, String>,
@@ -75,14 +79,20 @@ pub fn last_used_code() -> c_int {
 
 pub fn add_error_class() -> MpiResult<c_int> {
     with_dyn(|d| {
-        if d.next_class > MAX_DYNAMIC_CLASSES {
-            return Err(MpiError::new(
-                MPI_ERR_OTHER,
-                "no more user error classes can be added",
-            ));
-        }
-        let class = DYNAMIC | d.next_class;
-        d.next_class += 1;
+        let serial = match d.free_classes.pop_first() {
+            Some(s) => s,
+            None if d.next_class <= MAX_DYNAMIC_CLASSES => {
+                d.next_class += 1;
+                d.next_class - 1
+            }
+            None => {
+                return Err(MpiError::new(
+                    MPI_ERR_OTHER,
+                    "no more user error classes can be added",
+                ));
+            }
+        };
+        let class = DYNAMIC | serial;
         d.codes.insert(class, class);
         d.last_used = d.last_used.max(class);
         Ok(class)
@@ -95,16 +105,22 @@ pub fn add_error_code(class: c_int) -> MpiResult<c_int> {
         if !known {
             return Err(MpiError::arg(format!("error class {class} does not exist")));
         }
-        if d.next_code > MAX_DYNAMIC_CODES {
-            return Err(MpiError::new(
-                MPI_ERR_OTHER,
-                "no more user error codes can be added",
-            ));
-        }
+        let serial = match d.free_codes.pop_first() {
+            Some(s) => s,
+            None if d.next_code <= MAX_DYNAMIC_CODES => {
+                d.next_code += 1;
+                d.next_code - 1
+            }
+            None => {
+                return Err(MpiError::new(
+                    MPI_ERR_OTHER,
+                    "no more user error codes can be added",
+                ));
+            }
+        };
         // A code is its class's low bits plus a serial number above them; the
         // class of a predefined-class code is stored in the map.
-        let code = DYNAMIC | (d.next_code << 7) | (class & CLASS_BITS);
-        d.next_code += 1;
+        let code = DYNAMIC | (serial << 7) | (class & CLASS_BITS);
         d.codes.insert(code, class);
         d.last_used = d.last_used.max(code);
         Ok(code)
@@ -149,6 +165,7 @@ pub fn remove_error_class(class: c_int) -> MpiResult<()> {
         }
         d.codes.remove(&class);
         d.strings.remove(&class);
+        d.free_classes.insert(class & CLASS_BITS);
         Ok(())
     })
 }
@@ -158,6 +175,7 @@ pub fn remove_error_code(code: c_int) -> MpiResult<()> {
         Some(&class) if class != code => {
             d.codes.remove(&code);
             d.strings.remove(&code);
+            d.free_codes.insert((code & !DYNAMIC) >> 7);
             Ok(())
         }
         _ => Err(MpiError::arg(format!(
@@ -315,6 +333,16 @@ mod tests {
         assert_eq!(error_class(code), None);
         let builtin = add_error_code(MPI_ERR_ARG).unwrap();
         assert_eq!(error_class(builtin), Some(MPI_ERR_ARG));
+    }
+
+    #[test]
+    fn removed_classes_and_codes_are_reused() {
+        for _ in 0..10_000 {
+            let class = add_error_class().unwrap();
+            let code = add_error_code(class).unwrap();
+            remove_error_code(code).unwrap();
+            remove_error_class(class).unwrap();
+        }
     }
 
     #[test]
