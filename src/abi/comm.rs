@@ -24,12 +24,17 @@ pub(crate) unsafe fn comm_get_name(
     comm_name: *mut c_char,
     resultlen: *mut c_int,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    // The null handle has a name too, as in MPICH.
+    let name = if c == MPI_COMM_NULL {
+        "MPI_COMM_NULL".to_string()
+    } else {
+        comm::get(c)?.name.lock().clone()
+    };
     if comm_name.is_null() {
         return Err(MpiError::arg("comm_name is a null pointer"));
     }
     // SAFETY: the caller provides MPI_MAX_OBJECT_NAME bytes.
-    let n = unsafe { write_cstr(comm_name, MPI_MAX_OBJECT_NAME as usize, &comm.name.lock()) };
+    let n = unsafe { write_cstr(comm_name, MPI_MAX_OBJECT_NAME as usize, &name) };
     put(resultlen, "resultlen", n as c_int)
 }
 

@@ -163,6 +163,11 @@ pub fn remove_error_class(class: c_int) -> MpiResult<()> {
                 "error class {class} still has error codes"
             )));
         }
+        if d.strings.contains_key(&class) {
+            return Err(MpiError::arg(format!(
+                "error class {class} still has an error string"
+            )));
+        }
         d.codes.remove(&class);
         d.strings.remove(&class);
         d.free_classes.insert(class & CLASS_BITS);
@@ -172,6 +177,10 @@ pub fn remove_error_class(class: c_int) -> MpiResult<()> {
 
 pub fn remove_error_code(code: c_int) -> MpiResult<()> {
     with_dyn(|d| match d.codes.get(&code) {
+        // MPI-4.1 11.5: a code's string must be removed before the code.
+        Some(&class) if class != code && d.strings.contains_key(&code) => Err(MpiError::arg(
+            format!("error code {code} still has an error string"),
+        )),
         Some(&class) if class != code => {
             d.codes.remove(&code);
             d.strings.remove(&code);
@@ -327,6 +336,7 @@ mod tests {
         assert_eq!(error_string(code).unwrap(), "my code");
         assert!(add_error_string(MPI_ERR_ARG, "nope").is_err());
         assert!(remove_error_class(class).is_err(), "class still has a code");
+        assert!(remove_error_code(code).is_err(), "code still has a string");
         remove_error_string(code).unwrap();
         remove_error_code(code).unwrap();
         remove_error_class(class).unwrap();
