@@ -1,6 +1,7 @@
 //! Forwarding the ranks' standard streams through mpiexec.
 
 use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::process::ChildStdin;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -65,12 +66,28 @@ fn emit(stream: Stream, bytes: &[u8]) -> bool {
     !matches!(result, Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
-/// Copy `src` to mpiexec's `stream` on a new thread. With a `label`, output
-/// is cut into lines, each written whole behind the label; without, bytes
-/// pass through as soon as they arrive.
+/// How long a partial line waits for its end before it is shown as it is
+/// (a prompt, say).
+const PARTIAL_LINE_WAIT_MS: i32 = 50;
+
+/// Whether `fd` has data (or EOF) within `ms` milliseconds.
+fn readable_within(fd: RawFd, ms: i32) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut pfd, 1, ms) != 0 }
+}
+
+/// Copy `src` to mpiexec's `stream` on a new thread, a whole line at a time
+/// so that ranks writing at once never mix within a line. With a `label`,
+/// each line is written behind it and a partial line waits for its end;
+/// without, a partial line is shown after a short wait.
 pub fn forward(
     tracker: &Arc<Tracker>,
-    mut src: impl Read + Send + 'static,
+    mut src: impl Read + AsRawFd + Send + 'static,
     stream: Stream,
     label: Option<String>,
 ) {
@@ -81,21 +98,33 @@ pub fn forward(
         move || {
             let mut buf = vec![0u8; 64 * 1024];
             let mut pending: Vec<u8> = Vec::new();
+            let fd = src.as_raw_fd();
             loop {
+                if label.is_none()
+                    && !pending.is_empty()
+                    && !readable_within(fd, PARTIAL_LINE_WAIT_MS)
+                {
+                    if !emit(stream, &pending) {
+                        break;
+                    }
+                    pending.clear();
+                }
                 let n = match src.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 };
-                let Some(label) = &label else {
-                    if !emit(stream, &buf[..n]) {
-                        break;
-                    }
-                    continue;
-                };
                 pending.extend_from_slice(&buf[..n]);
                 let Some(last_nl) = pending.iter().rposition(|&b| b == b'\n') else {
+                    continue;
+                };
+                let Some(label) = &label else {
+                    if !emit(stream, &pending[..=last_nl]) {
+                        pending.clear();
+                        break;
+                    }
+                    pending.drain(..=last_nl);
                     continue;
                 };
                 let mut text = Vec::with_capacity(last_nl + 1 + label.len() * 4);
@@ -109,11 +138,18 @@ pub fn forward(
                 }
                 pending.drain(..=last_nl);
             }
-            if let (Some(label), false) = (&label, pending.is_empty()) {
-                // Finish an unterminated last line so the next label starts
-                // on a line of its own.
-                pending.push(b'\n');
-                emit(stream, &[label.as_bytes(), &pending].concat());
+            if !pending.is_empty() {
+                match &label {
+                    // Finish an unterminated last line so the next label
+                    // starts on a line of its own.
+                    Some(label) => {
+                        pending.push(b'\n');
+                        emit(stream, &[label.as_bytes(), &pending].concat());
+                    }
+                    None => {
+                        emit(stream, &pending);
+                    }
+                }
             }
             tracker.leave();
         }
