@@ -77,21 +77,35 @@ pub fn last_used_code() -> c_int {
     with_dyn(|d| d.last_used)
 }
 
+/// A serial number for a new class or code: a removed one if any, else the
+/// next unused one up to `max`.
+fn take_serial(
+    free: &mut std::collections::BTreeSet<c_int>,
+    next: &mut c_int,
+    max: c_int,
+    what: &str,
+) -> MpiResult<c_int> {
+    if let Some(s) = free.pop_first() {
+        return Ok(s);
+    }
+    if *next > max {
+        return Err(MpiError::new(
+            MPI_ERR_OTHER,
+            format!("no more user error {what} can be added"),
+        ));
+    }
+    *next += 1;
+    Ok(*next - 1)
+}
+
 pub fn add_error_class() -> MpiResult<c_int> {
     with_dyn(|d| {
-        let serial = match d.free_classes.pop_first() {
-            Some(s) => s,
-            None if d.next_class <= MAX_DYNAMIC_CLASSES => {
-                d.next_class += 1;
-                d.next_class - 1
-            }
-            None => {
-                return Err(MpiError::new(
-                    MPI_ERR_OTHER,
-                    "no more user error classes can be added",
-                ));
-            }
-        };
+        let serial = take_serial(
+            &mut d.free_classes,
+            &mut d.next_class,
+            MAX_DYNAMIC_CLASSES,
+            "classes",
+        )?;
         let class = DYNAMIC | serial;
         d.codes.insert(class, class);
         d.last_used = d.last_used.max(class);
@@ -105,19 +119,12 @@ pub fn add_error_code(class: c_int) -> MpiResult<c_int> {
         if !known {
             return Err(MpiError::arg(format!("error class {class} does not exist")));
         }
-        let serial = match d.free_codes.pop_first() {
-            Some(s) => s,
-            None if d.next_code <= MAX_DYNAMIC_CODES => {
-                d.next_code += 1;
-                d.next_code - 1
-            }
-            None => {
-                return Err(MpiError::new(
-                    MPI_ERR_OTHER,
-                    "no more user error codes can be added",
-                ));
-            }
-        };
+        let serial = take_serial(
+            &mut d.free_codes,
+            &mut d.next_code,
+            MAX_DYNAMIC_CODES,
+            "codes",
+        )?;
         // A code is its class's low bits plus a serial number above them; the
         // class of a predefined-class code is stored in the map.
         let code = DYNAMIC | (serial << 7) | (class & CLASS_BITS);
