@@ -15,22 +15,19 @@ pub struct SyncPtr<T>(pub *mut T);
 // the library only compares them.
 unsafe impl<T> Sync for SyncPtr<T> {}
 
-#[unsafe(no_mangle)]
-pub static mut MPIR_F08_MPI_STATUS_IGNORE_OBJ: MPI_F08_status = MPI_F08_status {
+/// The storage behind the Fortran 2008 "ignore" status sentinels.
+const F08_STATUS_ZERO: MPI_F08_status = MPI_F08_status {
     count_lo: 0,
     count_hi_and_cancelled: 0,
     MPI_SOURCE: 0,
     MPI_TAG: 0,
     MPI_ERROR: 0,
 };
+
 #[unsafe(no_mangle)]
-pub static mut MPIR_F08_MPI_STATUSES_IGNORE_OBJ: [MPI_F08_status; 1] = [MPI_F08_status {
-    count_lo: 0,
-    count_hi_and_cancelled: 0,
-    MPI_SOURCE: 0,
-    MPI_TAG: 0,
-    MPI_ERROR: 0,
-}];
+pub static mut MPIR_F08_MPI_STATUS_IGNORE_OBJ: MPI_F08_status = F08_STATUS_ZERO;
+#[unsafe(no_mangle)]
+pub static mut MPIR_F08_MPI_STATUSES_IGNORE_OBJ: [MPI_F08_status; 1] = [F08_STATUS_ZERO];
 #[unsafe(no_mangle)]
 pub static mut MPIR_F08_MPI_IN_PLACE: c_int = 0;
 #[unsafe(no_mangle)]
