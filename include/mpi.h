@@ -537,7 +537,7 @@ typedef int MPI_Session;
 typedef int MPI_Info;
 
 // `MPI_Status` in MPICH's field order. The element count is split in two
-// 32-bit halves; the top bit of `count_hi_and_cancelled` is the cancel flag.
+// 32-bit halves; the low bit of `count_hi_and_cancelled` is the cancel flag.
 typedef struct MPI_Status {
   int count_lo;
   int count_hi_and_cancelled;

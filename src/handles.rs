@@ -63,9 +63,9 @@ impl<T> Table<T> {
         }
     }
 
-    pub fn insert(&self, obj: T) -> c_int {
+    pub fn insert(&self, obj: impl Into<Arc<T>>) -> c_int {
         let mut slots = self.slots.write();
-        let obj = Some(Arc::new(obj));
+        let obj = Some(obj.into());
         let index = match slots.iter().position(Option::is_none) {
             Some(i) => {
                 slots[i] = obj;

@@ -10,3 +10,4 @@ pub mod abi;
 pub mod core;
 pub mod handles;
 pub mod pmi;
+pub mod transport;

@@ -75,6 +75,10 @@ pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
         }
         errhandler::fatal(func, &err);
     }
+    let obj = match (obj, err.comm) {
+        (ErrObj::None, Some(c)) => ErrObj::Comm(c),
+        (o, _) => o,
+    };
     let (target, handler) = match obj {
         ErrObj::Comm(c) => match comm::lookup(c) {
             Some(comm) => (Target::Comm(c), comm.errhandler.get()),

@@ -410,12 +410,12 @@ pub unsafe extern "C" fn PMPI_Attr_put(comm: MPI_Comm, keyval: c_int, attribute_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Barrier(comm: MPI_Comm) -> c_int {
-    guard("MPI_Barrier", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Barrier")))
+    guard("MPI_Barrier", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier(comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Barrier(comm: MPI_Comm) -> c_int {
-    guard("MPI_Barrier", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Barrier")))
+    guard("MPI_Barrier", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier(comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -470,82 +470,82 @@ pub unsafe extern "C" fn PMPI_Bcast_init_c(buffer: *mut c_void, count: MPI_Count
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend")))
+    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend")))
+    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend_c")))
+    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend_c")))
+    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend_init")))
+    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend_init")))
+    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend_init_c")))
+    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bsend_init_c")))
+    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Buffer_attach", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_attach")))
+    guard("MPI_Buffer_attach", false, ErrObj::None, || unsafe { super::p2p::buffer_attach(buffer, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Buffer_attach", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_attach")))
+    guard("MPI_Buffer_attach", false, ErrObj::None, || unsafe { super::p2p::buffer_attach(buffer, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Buffer_attach_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_attach_c")))
+    guard("MPI_Buffer_attach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_attach_c(buffer, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Buffer_attach_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_attach_c")))
+    guard("MPI_Buffer_attach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_attach_c(buffer, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Buffer_detach", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_detach")))
+    guard("MPI_Buffer_detach", false, ErrObj::None, || unsafe { super::p2p::buffer_detach(buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Buffer_detach", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_detach")))
+    guard("MPI_Buffer_detach", false, ErrObj::None, || unsafe { super::p2p::buffer_detach(buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Buffer_detach_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_detach_c")))
+    guard("MPI_Buffer_detach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_detach_c(buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Buffer_detach_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_detach_c")))
+    guard("MPI_Buffer_detach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_detach_c(buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -570,12 +570,12 @@ pub unsafe extern "C" fn PMPI_Buffer_iflush(request: *mut MPI_Request) -> c_int 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cancel(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Cancel", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Cancel")))
+    guard("MPI_Cancel", false, ErrObj::None, || unsafe { super::p2p::cancel(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Cancel", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Cancel")))
+    guard("MPI_Cancel", false, ErrObj::None, || unsafe { super::p2p::cancel(request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1430,52 +1430,52 @@ pub unsafe extern "C" fn PMPI_Get_c(origin_addr: *mut c_void, origin_count: MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_count", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_count")))
+    guard("MPI_Get_count", false, ErrObj::None, || unsafe { super::p2p::get_count(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_count", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_count")))
+    guard("MPI_Get_count", false, ErrObj::None, || unsafe { super::p2p::get_count(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_count_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_count_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_count_c")))
+    guard("MPI_Get_count_c", false, ErrObj::None, || unsafe { super::p2p::get_count_c(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_count_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_count_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_count_c")))
+    guard("MPI_Get_count_c", false, ErrObj::None, || unsafe { super::p2p::get_count_c(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_elements(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_elements", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_elements")))
+    guard("MPI_Get_elements", false, ErrObj::None, || unsafe { super::p2p::get_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_elements(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_elements", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_elements")))
+    guard("MPI_Get_elements", false, ErrObj::None, || unsafe { super::p2p::get_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_elements_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_elements_c")))
+    guard("MPI_Get_elements_c", false, ErrObj::None, || unsafe { super::p2p::get_elements_c(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_elements_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_elements_c")))
+    guard("MPI_Get_elements_c", false, ErrObj::None, || unsafe { super::p2p::get_elements_c(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_elements_x(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_elements_x")))
+    guard("MPI_Get_elements_x", false, ErrObj::None, || unsafe { super::p2p::get_elements_x(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_elements_x(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_elements_x")))
+    guard("MPI_Get_elements_x", false, ErrObj::None, || unsafe { super::p2p::get_elements_x(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
@@ -1580,22 +1580,22 @@ pub unsafe extern "C" fn PMPI_Graphdims_get(comm: MPI_Comm, nnodes: *mut c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Grequest_complete(request: MPI_Request) -> c_int {
-    guard("MPI_Grequest_complete", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Grequest_complete")))
+    guard("MPI_Grequest_complete", false, ErrObj::None, || unsafe { super::p2p::grequest_complete(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Grequest_complete(request: MPI_Request) -> c_int {
-    guard("MPI_Grequest_complete", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Grequest_complete")))
+    guard("MPI_Grequest_complete", false, ErrObj::None, || unsafe { super::p2p::grequest_complete(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Grequest_start(query_fn: *mut MPI_Grequest_query_function, free_fn: *mut MPI_Grequest_free_function, cancel_fn: *mut MPI_Grequest_cancel_function, extra_state: *mut c_void, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Grequest_start", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Grequest_start")))
+    guard("MPI_Grequest_start", false, ErrObj::None, || unsafe { super::p2p::grequest_start(query_fn, free_fn, cancel_fn, extra_state, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Grequest_start(query_fn: *mut MPI_Grequest_query_function, free_fn: *mut MPI_Grequest_free_function, cancel_fn: *mut MPI_Grequest_cancel_function, extra_state: *mut c_void, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Grequest_start", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Grequest_start")))
+    guard("MPI_Grequest_start", false, ErrObj::None, || unsafe { super::p2p::grequest_start(query_fn, free_fn, cancel_fn, extra_state, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1880,22 +1880,22 @@ pub unsafe extern "C" fn PMPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, da
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibsend")))
+    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibsend")))
+    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibsend_c")))
+    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibsend_c")))
+    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1960,32 +1960,32 @@ pub unsafe extern "C" fn PMPI_Igatherv_c(sendbuf: *const c_void, sendcount: MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Improbe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Improbe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Improbe")))
+    guard("MPI_Improbe", false, ErrObj::Comm(comm), || unsafe { super::p2p::improbe(source, tag, comm, flag, message, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Improbe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Improbe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Improbe")))
+    guard("MPI_Improbe", false, ErrObj::Comm(comm), || unsafe { super::p2p::improbe(source, tag, comm, flag, message, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Imrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Imrecv")))
+    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { super::p2p::imrecv(buf, count, datatype, message, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Imrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Imrecv")))
+    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { super::p2p::imrecv(buf, count, datatype, message, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Imrecv_c")))
+    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { super::p2p::imrecv_c(buf, count, datatype, message, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Imrecv_c")))
+    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { super::p2p::imrecv_c(buf, count, datatype, message, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2260,32 +2260,32 @@ pub unsafe extern "C" fn PMPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iprobe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iprobe")))
+    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::iprobe(source, tag, comm, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iprobe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iprobe")))
+    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::iprobe(source, tag, comm, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irecv")))
+    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irecv")))
+    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irecv_c")))
+    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv_c(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irecv_c")))
+    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv_c(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2350,22 +2350,22 @@ pub unsafe extern "C" fn PMPI_Ireduce_scatter_c(sendbuf: *const c_void, recvbuf:
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irsend")))
+    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irsend")))
+    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irsend_c")))
+    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Irsend_c")))
+    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2440,82 +2440,82 @@ pub unsafe extern "C" fn PMPI_Iscatterv_c(sendbuf: *const c_void, sendcounts: *c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isend")))
+    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isend")))
+    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isend_c")))
+    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isend_c")))
+    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv")))
+    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv")))
+    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv_c")))
+    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv_c")))
+    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv_replace")))
+    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv_replace")))
+    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv_replace_c")))
+    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Isendrecv_replace_c")))
+    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Issend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Issend")))
+    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Issend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Issend")))
+    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Issend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Issend_c")))
+    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Issend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Issend_c")))
+    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2550,32 +2550,32 @@ pub unsafe extern "C" fn PMPI_Lookup_name(service_name: *const c_char, info: MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mprobe(source: c_int, tag: c_int, comm: MPI_Comm, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Mprobe")))
+    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::mprobe(source, tag, comm, message, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mprobe(source: c_int, tag: c_int, comm: MPI_Comm, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Mprobe")))
+    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::mprobe(source, tag, comm, message, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Mrecv")))
+    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { super::p2p::mrecv(buf, count, datatype, message, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Mrecv")))
+    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { super::p2p::mrecv(buf, count, datatype, message, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Mrecv_c")))
+    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { super::p2p::mrecv_c(buf, count, datatype, message, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Mrecv_c")))
+    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { super::p2p::mrecv_c(buf, count, datatype, message, status) })
 }
 
 #[unsafe(no_mangle)]
@@ -2970,12 +2970,12 @@ pub unsafe extern "C" fn PMPI_Precv_init(buf: *mut c_void, partitions: c_int, co
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Probe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Probe")))
+    guard("MPI_Probe", false, ErrObj::Comm(comm), || unsafe { super::p2p::probe(source, tag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Probe", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Probe")))
+    guard("MPI_Probe", false, ErrObj::Comm(comm), || unsafe { super::p2p::probe(source, tag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
@@ -3050,42 +3050,42 @@ pub unsafe extern "C" fn PMPI_Raccumulate_c(origin_addr: *const c_void, origin_c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv")))
+    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv(buf, count, datatype, source, tag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv")))
+    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv(buf, count, datatype, source, tag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv_c")))
+    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_c(buf, count, datatype, source, tag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv_c")))
+    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_c(buf, count, datatype, source, tag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_init(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv_init")))
+    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_init(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv_init")))
+    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_init_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv_init_c")))
+    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init_c(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_init_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Recv_init_c")))
+    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init_c(buf, count, datatype, source, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3260,52 +3260,52 @@ pub unsafe extern "C" fn PMPI_Remove_error_string(errorcode: c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_free(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Request_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_free")))
+    guard("MPI_Request_free", false, ErrObj::None, || unsafe { super::p2p::request_free(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Request_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_free")))
+    guard("MPI_Request_free", false, ErrObj::None, || unsafe { super::p2p::request_free(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_get_status(request: MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status")))
+    guard("MPI_Request_get_status", false, ErrObj::None, || unsafe { super::p2p::request_get_status(request, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_get_status(request: MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status")))
+    guard("MPI_Request_get_status", false, ErrObj::None, || unsafe { super::p2p::request_get_status(request, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_get_status_all(count: c_int, array_of_requests: *const MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_all", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status_all")))
+    guard("MPI_Request_get_status_all", false, ErrObj::None, || unsafe { super::p2p::request_get_status_all(count, array_of_requests, flag, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_get_status_all(count: c_int, array_of_requests: *const MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_all", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status_all")))
+    guard("MPI_Request_get_status_all", false, ErrObj::None, || unsafe { super::p2p::request_get_status_all(count, array_of_requests, flag, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_get_status_any(count: c_int, array_of_requests: *const MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_any", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status_any")))
+    guard("MPI_Request_get_status_any", false, ErrObj::None, || unsafe { super::p2p::request_get_status_any(count, array_of_requests, index, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_get_status_any(count: c_int, array_of_requests: *const MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_any", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status_any")))
+    guard("MPI_Request_get_status_any", false, ErrObj::None, || unsafe { super::p2p::request_get_status_any(count, array_of_requests, index, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_get_status_some(incount: c_int, array_of_requests: *const MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_some", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status_some")))
+    guard("MPI_Request_get_status_some", false, ErrObj::None, || unsafe { super::p2p::request_get_status_some(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_get_status_some(incount: c_int, array_of_requests: *const MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_some", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Request_get_status_some")))
+    guard("MPI_Request_get_status_some", false, ErrObj::None, || unsafe { super::p2p::request_get_status_some(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
@@ -3370,42 +3370,42 @@ pub unsafe extern "C" fn PMPI_Rput_c(origin_addr: *const c_void, origin_count: M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend")))
+    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend")))
+    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend_c")))
+    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend_c")))
+    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend_init")))
+    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend_init")))
+    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend_init_c")))
+    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Rsend_init_c")))
+    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3530,82 +3530,82 @@ pub unsafe extern "C" fn PMPI_Scatterv_init_c(sendbuf: *const c_void, sendcounts
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send")))
+    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { super::p2p::send(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send")))
+    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { super::p2p::send(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send_c")))
+    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send_c")))
+    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send_init")))
+    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send_init")))
+    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send_init_c")))
+    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Send_init_c")))
+    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv")))
+    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv")))
+    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv_c")))
+    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv_c")))
+    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv_replace")))
+    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv_replace")))
+    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv_replace_c")))
+    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Sendrecv_replace_c")))
+    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
 }
 
 #[unsafe(no_mangle)]
@@ -3770,62 +3770,62 @@ pub unsafe extern "C" fn PMPI_Session_set_errhandler(session: MPI_Session, errha
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend")))
+    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend")))
+    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend_c")))
+    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend_c")))
+    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_c(buf, count, datatype, dest, tag, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend_init")))
+    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend_init")))
+    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend_init_c")))
+    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ssend_init_c")))
+    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init_c(buf, count, datatype, dest, tag, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Start(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Start", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Start")))
+    guard("MPI_Start", false, ErrObj::None, || unsafe { super::p2p::start(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Start(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Start", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Start")))
+    guard("MPI_Start", false, ErrObj::None, || unsafe { super::p2p::start(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Startall(count: c_int, array_of_requests: *mut MPI_Request) -> c_int {
-    guard("MPI_Startall", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Startall")))
+    guard("MPI_Startall", false, ErrObj::None, || unsafe { super::p2p::startall(count, array_of_requests) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Startall(count: c_int, array_of_requests: *mut MPI_Request) -> c_int {
-    guard("MPI_Startall", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Startall")))
+    guard("MPI_Startall", false, ErrObj::None, || unsafe { super::p2p::startall(count, array_of_requests) })
 }
 
 #[unsafe(no_mangle)]
@@ -3930,32 +3930,32 @@ pub unsafe extern "C" fn PMPI_Status_set_cancelled(status: *mut MPI_Status, flag
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_elements(status: *mut MPI_Status, datatype: MPI_Datatype, count: c_int) -> c_int {
-    guard("MPI_Status_set_elements", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Status_set_elements")))
+    guard("MPI_Status_set_elements", true, ErrObj::None, || unsafe { super::p2p::status_set_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_elements(status: *mut MPI_Status, datatype: MPI_Datatype, count: c_int) -> c_int {
-    guard("MPI_Status_set_elements", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Status_set_elements")))
+    guard("MPI_Status_set_elements", true, ErrObj::None, || unsafe { super::p2p::status_set_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_elements_c(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_c", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Status_set_elements_c")))
+    guard("MPI_Status_set_elements_c", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_c(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_elements_c(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_c", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Status_set_elements_c")))
+    guard("MPI_Status_set_elements_c", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_c(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_elements_x(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_x", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Status_set_elements_x")))
+    guard("MPI_Status_set_elements_x", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_x(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_elements_x(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_x", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Status_set_elements_x")))
+    guard("MPI_Status_set_elements_x", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_x(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
@@ -4500,12 +4500,12 @@ pub unsafe extern "C" fn PMPI_T_source_get_timestamp(source_index: c_int, timest
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Test(request: *mut MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Test", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Test")))
+    guard("MPI_Test", false, ErrObj::None, || unsafe { super::p2p::test(request, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Test", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Test")))
+    guard("MPI_Test", false, ErrObj::None, || unsafe { super::p2p::test(request, flag, status) })
 }
 
 #[unsafe(no_mangle)]
@@ -4520,32 +4520,32 @@ pub unsafe extern "C" fn PMPI_Test_cancelled(status: *const MPI_Status, flag: *m
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Testall(count: c_int, array_of_requests: *mut MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testall", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Testall")))
+    guard("MPI_Testall", false, ErrObj::None, || unsafe { super::p2p::testall(count, array_of_requests, flag, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Testall(count: c_int, array_of_requests: *mut MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testall", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Testall")))
+    guard("MPI_Testall", false, ErrObj::None, || unsafe { super::p2p::testall(count, array_of_requests, flag, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Testany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Testany", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Testany")))
+    guard("MPI_Testany", false, ErrObj::None, || unsafe { super::p2p::testany(count, array_of_requests, index, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Testany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Testany", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Testany")))
+    guard("MPI_Testany", false, ErrObj::None, || unsafe { super::p2p::testany(count, array_of_requests, index, flag, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testsome", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Testsome")))
+    guard("MPI_Testsome", false, ErrObj::None, || unsafe { super::p2p::testsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Testsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testsome", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Testsome")))
+    guard("MPI_Testsome", false, ErrObj::None, || unsafe { super::p2p::testsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
@@ -5170,42 +5170,42 @@ pub unsafe extern "C" fn PMPI_Unpublish_name(service_name: *const c_char, info: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Wait(request: *mut MPI_Request, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Wait", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Wait")))
+    guard("MPI_Wait", false, ErrObj::None, || unsafe { super::p2p::wait(request, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Wait", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Wait")))
+    guard("MPI_Wait", false, ErrObj::None, || unsafe { super::p2p::wait(request, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Waitall(count: c_int, array_of_requests: *mut MPI_Request, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitall", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Waitall")))
+    guard("MPI_Waitall", false, ErrObj::None, || unsafe { super::p2p::waitall(count, array_of_requests, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Waitall(count: c_int, array_of_requests: *mut MPI_Request, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitall", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Waitall")))
+    guard("MPI_Waitall", false, ErrObj::None, || unsafe { super::p2p::waitall(count, array_of_requests, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Waitany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitany", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Waitany")))
+    guard("MPI_Waitany", false, ErrObj::None, || unsafe { super::p2p::waitany(count, array_of_requests, index, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Waitany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitany", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Waitany")))
+    guard("MPI_Waitany", false, ErrObj::None, || unsafe { super::p2p::waitany(count, array_of_requests, index, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitsome", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Waitsome")))
+    guard("MPI_Waitsome", false, ErrObj::None, || unsafe { super::p2p::waitsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Waitsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitsome", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Waitsome")))
+    guard("MPI_Waitsome", false, ErrObj::None, || unsafe { super::p2p::waitsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
 }
 
 #[unsafe(no_mangle)]

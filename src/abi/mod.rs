@@ -12,6 +12,7 @@ pub mod callbacks;
 pub mod consts;
 pub mod types;
 
+mod coll;
 mod comm;
 mod data;
 mod entry;
@@ -23,5 +24,6 @@ mod generated;
 mod generated_io;
 mod info;
 mod io;
+mod p2p;
 mod status;
 mod util;

@@ -34,7 +34,7 @@ pub struct ADIOI_FileD {
 pub type MPI_File = *mut ADIOI_FileD;
 
 /// `MPI_Status` in MPICH's field order. The element count is split in two
-/// 32-bit halves; the top bit of `count_hi_and_cancelled` is the cancel flag.
+/// 32-bit halves; the low bit of `count_hi_and_cancelled` is the cancel flag.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MPI_Status {

@@ -14,26 +14,66 @@ pub struct Comm {
     pub handle: c_int,
     pub rank: c_int,
     pub size: c_int,
+    /// Context id of point-to-point traffic; collectives use `ctx + 1`, so
+    /// they never match user messages.
+    pub ctx: u32,
+    /// World rank of each member.
+    members: Members,
     pub name: Mutex<String>,
     pub errhandler: Slot,
+}
+
+/// Who belongs to a communicator, by world rank.
+enum Members {
+    World,
+    Single(usize),
+}
+
+impl Comm {
+    /// The world rank of member `rank` (which the caller has checked).
+    pub fn world_rank(&self, rank: c_int) -> usize {
+        match self.members {
+            Members::World => rank as usize,
+            Members::Single(w) => w,
+        }
+    }
+
+    /// Context id of this communicator's collective traffic.
+    pub fn coll_ctx(&self) -> u32 {
+        self.ctx + 1
+    }
 }
 
 static WORLD: OnceLock<Comm> = OnceLock::new();
 static SELF: OnceLock<Comm> = OnceLock::new();
 
 fn predefined(handle: c_int) -> Option<&'static Comm> {
-    let (cell, rank, size, name) = match handle {
-        MPI_COMM_WORLD => {
-            let job = runtime::job();
-            (&WORLD, job.rank, job.size, "MPI_COMM_WORLD")
-        }
-        MPI_COMM_SELF => (&SELF, 0, 1, "MPI_COMM_SELF"),
+    let job = runtime::job();
+    let (cell, rank, size, ctx, members, name) = match handle {
+        MPI_COMM_WORLD => (
+            &WORLD,
+            job.rank,
+            job.size,
+            0,
+            Members::World,
+            "MPI_COMM_WORLD",
+        ),
+        MPI_COMM_SELF => (
+            &SELF,
+            0,
+            1,
+            2,
+            Members::Single(job.rank as usize),
+            "MPI_COMM_SELF",
+        ),
         _ => return None,
     };
     Some(cell.get_or_init(|| Comm {
         handle,
         rank,
         size,
+        ctx,
+        members,
         name: Mutex::new(name.to_string()),
         errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
     }))

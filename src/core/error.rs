@@ -13,6 +13,9 @@ use std::ffi::c_int;
 pub struct MpiError {
     pub code: c_int,
     pub msg: String,
+    /// The communicator whose error handler gets the error when the call
+    /// itself names none (request completion: the request's communicator).
+    pub comm: Option<c_int>,
 }
 
 impl MpiError {
@@ -20,7 +23,14 @@ impl MpiError {
         MpiError {
             code,
             msg: msg.into(),
+            comm: None,
         }
+    }
+
+    /// Route this error to `comm`'s handler when the call has no object.
+    pub fn on_comm(mut self, comm: c_int) -> Self {
+        self.comm.get_or_insert(comm);
+        self
     }
 
     /// A feature that is not built yet (DESIGN.md decision 2).

@@ -2,8 +2,12 @@
 //! Nothing in here is `extern "C"`; the C face in `crate::abi` calls into it.
 
 pub mod attr;
+pub mod coll;
 pub mod comm;
+pub mod datatype;
 pub mod errhandler;
 pub mod error;
 pub mod info;
+pub mod p2p;
+pub mod request;
 pub mod runtime;

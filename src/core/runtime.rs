@@ -2,8 +2,10 @@
 //! job this process belongs to, the thread level, and abort.
 
 use super::error::{MpiError, MpiResult};
+use super::p2p;
 use crate::abi::consts::*;
 use crate::pmi::{Bootstrap, JobInfo};
+use crate::transport::shm::Shm;
 use parking_lot::Mutex;
 use std::ffi::c_int;
 use std::io::Write;
@@ -87,11 +89,17 @@ pub fn init(required: c_int) -> MpiResult<c_int> {
             format!("cannot join the job through PMI: {e}"),
         )
     })?;
-    if let Bootstrap::Pmi1(pmi) = &mut bootstrap {
-        // Everyone is connected before anyone starts communicating.
-        pmi.barrier()
-            .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
-    }
+    let shm = match &mut bootstrap {
+        // Joining the node's shared segment is collective (PMI barriers), so
+        // everyone is connected before anyone starts communicating.
+        Bootstrap::Pmi1(pmi) => {
+            Shm::setup(pmi, info.rank as usize, info.size as usize).map_err(|e| {
+                MpiError::new(MPI_ERR_OTHER, format!("cannot set up shared memory: {e}"))
+            })?
+        }
+        Bootstrap::Singleton => None,
+    };
+    p2p::start(info.rank as usize, shm);
     let _ = JOB.set(info);
     let _ = MAIN_THREAD.set(std::thread::current().id());
     *boot = Some(bootstrap);
@@ -105,6 +113,8 @@ pub fn init(required: c_int) -> MpiResult<c_int> {
 pub fn finalize() -> MpiResult<()> {
     let mut boot = BOOT.lock();
     require_initialized("MPI_Finalize")?;
+    // Messages still queued (acknowledgements, buffered sends) go out first.
+    p2p::engine().flush(std::time::Duration::from_secs(10));
     if let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut() {
         pmi.barrier()
             .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;

@@ -1,0 +1,1726 @@
+//! Point-to-point communication, the C face: argument checks, then the
+//! core engine (`crate::core::p2p`). Every send and receive form (blocking,
+//! nonblocking, persistent, each mode, large-count `_c`) funnels into
+//! `start_send` / `start_recv` on a request.
+
+// The C signatures are the standard's.
+#![allow(clippy::too_many_arguments)]
+
+use super::status::{read_status, write_status};
+use super::types::*;
+use super::util::{out, put};
+use crate::abi::callbacks::*;
+use crate::abi::consts::*;
+use crate::core::attr::TAG_UB_VALUE;
+use crate::core::comm::{self, Comm};
+use crate::core::datatype;
+use crate::core::error::{MpiError, MpiResult};
+use crate::core::p2p::{Envelope, SendBuf, engine};
+use crate::core::request::{Generalized, Persistent, REQUESTS, ReqKind, Request, SendMode, Status};
+use parking_lot::Mutex;
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+// ---------------------------------------------------------------------------
+// Argument checks
+
+fn buffer(buf: *const c_void, bytes: usize) -> MpiResult<usize> {
+    if bytes > 0 && buf.is_null() {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "null buffer with a nonzero count",
+        ));
+    }
+    Ok(buf as usize)
+}
+
+fn dest_rank(comm: &Comm, dest: c_int) -> MpiResult<()> {
+    if dest == MPI_PROC_NULL || (0..comm.size).contains(&dest) {
+        Ok(())
+    } else {
+        Err(MpiError::new(
+            MPI_ERR_RANK,
+            format!("invalid rank {dest} (communicator size {})", comm.size),
+        ))
+    }
+}
+
+fn source_rank(comm: &Comm, source: c_int) -> MpiResult<()> {
+    if source == MPI_ANY_SOURCE {
+        Ok(())
+    } else {
+        dest_rank(comm, source)
+    }
+}
+
+fn send_tag(tag: c_int) -> MpiResult<()> {
+    if (0..=TAG_UB_VALUE).contains(&tag) {
+        Ok(())
+    } else {
+        Err(MpiError::new(
+            MPI_ERR_TAG,
+            format!("invalid tag {tag} (0 to {TAG_UB_VALUE})"),
+        ))
+    }
+}
+
+fn recv_tag(tag: c_int) -> MpiResult<()> {
+    if tag == MPI_ANY_TAG {
+        Ok(())
+    } else {
+        send_tag(tag)
+    }
+}
+
+/// A checked send: communicator, buffer address and size.
+struct SendArgs {
+    comm: &'static Comm,
+    buf: usize,
+    bytes: usize,
+    dest: c_int,
+    tag: c_int,
+}
+
+fn send_args(
+    buf: *const c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+) -> MpiResult<SendArgs> {
+    let comm = comm::get(c)?;
+    let bytes = datatype::message_bytes(count, dt)?;
+    let buf = buffer(buf, bytes)?;
+    send_tag(tag)?;
+    dest_rank(comm, dest)?;
+    Ok(SendArgs {
+        comm,
+        buf,
+        bytes,
+        dest,
+        tag,
+    })
+}
+
+struct RecvArgs {
+    comm: &'static Comm,
+    buf: usize,
+    cap: usize,
+    source: c_int,
+    tag: c_int,
+}
+
+fn recv_args(
+    buf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+) -> MpiResult<RecvArgs> {
+    let comm = comm::get(c)?;
+    let cap = datatype::message_bytes(count, dt)?;
+    let buf = buffer(buf, cap)?;
+    recv_tag(tag)?;
+    source_rank(comm, source)?;
+    Ok(RecvArgs {
+        comm,
+        buf,
+        cap,
+        source,
+        tag,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Starting operations
+
+/// Space of the buffer attached for buffered sends, and the sends using it.
+struct Attached {
+    addr: usize,
+    size: usize,
+    used: usize,
+    pending: Vec<(Arc<Request>, usize)>,
+}
+
+static BSEND: Mutex<Option<Attached>> = Mutex::new(None);
+
+impl Attached {
+    fn reclaim(&mut self) {
+        let mut freed = 0;
+        self.pending.retain(|(r, n)| {
+            let done = r.is_done();
+            if done {
+                freed += n;
+            }
+            !done
+        });
+        self.used -= freed;
+    }
+}
+
+/// Copy a buffered send into the attached buffer's accounting and start it.
+fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<()> {
+    let need = a.bytes + MPI_BSEND_OVERHEAD as usize;
+    let mut guard = BSEND.lock();
+    let att = guard.as_mut().ok_or_else(|| {
+        MpiError::new(
+            MPI_ERR_BUFFER,
+            "buffered send without an attached buffer (MPI_Buffer_attach)",
+        )
+    })?;
+    att.reclaim();
+    if att.used + need > att.size {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            format!(
+                "the attached buffer has {} of {} bytes free; this buffered send needs {need}",
+                att.size - att.used,
+                att.size
+            ),
+        ));
+    }
+    // SAFETY: the user's send buffer holds `bytes` bytes for this call.
+    let data: Arc<[u8]> = if a.bytes == 0 {
+        Arc::from(Vec::new())
+    } else {
+        Arc::from(unsafe { std::slice::from_raw_parts(a.buf as *const u8, a.bytes) })
+    };
+    let inner = Request::new(ReqKind::Send, a.comm.handle);
+    engine().isend(
+        env,
+        world,
+        SendBuf::owned(data),
+        SendMode::Standard,
+        inner.clone(),
+    )?;
+    att.used += need;
+    att.pending.push((inner, need));
+    Ok(())
+}
+
+fn start_send(a: &SendArgs, mode: SendMode, req: &Arc<Request>) -> MpiResult<()> {
+    if a.dest == MPI_PROC_NULL {
+        req.complete(Status::empty());
+        return Ok(());
+    }
+    let env = Envelope {
+        ctx: a.comm.ctx,
+        src: a.comm.rank,
+        tag: a.tag,
+    };
+    let world = a.comm.world_rank(a.dest);
+    if mode == SendMode::Buffered {
+        start_bsend(a, world, env)?;
+        req.complete(Status::empty());
+        return Ok(());
+    }
+    engine().isend(env, world, SendBuf::user(a.buf, a.bytes), mode, req.clone())
+}
+
+fn start_recv(a: &RecvArgs, req: &Arc<Request>) {
+    if a.source == MPI_PROC_NULL {
+        req.complete(Status::proc_null());
+        return;
+    }
+    engine().irecv(a.comm.ctx, a.source, a.tag, a.buf, a.cap, req.clone());
+}
+
+fn new_handle(req: Arc<Request>, out_h: *mut MPI_Request) -> MpiResult<()> {
+    let slot = out(out_h, "request")?;
+    *slot = REQUESTS.insert(req);
+    Ok(())
+}
+
+/// Wait for one request that is not in the handle table and report it.
+fn wait_local(req: &Request, status: *mut MPI_Status) -> MpiResult<()> {
+    engine().wait(req);
+    let st = req.status();
+    write_status(status, &st, false);
+    req.error().map_or(Ok(()), Err)
+}
+
+// ---------------------------------------------------------------------------
+// Sends
+
+fn send_blocking(
+    buf: *const c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+    mode: SendMode,
+) -> MpiResult<()> {
+    let a = send_args(buf, count, dt, dest, tag, c)?;
+    let req = Request::new(ReqKind::Send, c);
+    start_send(&a, mode, &req)?;
+    wait_local(&req, MPI_STATUS_IGNORE)
+}
+
+fn send_nonblocking(
+    buf: *const c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+    mode: SendMode,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let a = send_args(buf, count, dt, dest, tag, c)?;
+    out(request, "request")?;
+    let req = Request::new(ReqKind::Send, c);
+    start_send(&a, mode, &req)?;
+    new_handle(req, request)
+}
+
+fn send_persistent(
+    buf: *const c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+    mode: SendMode,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let a = send_args(buf, count, dt, dest, tag, c)?;
+    let op = Persistent::Send {
+        mode,
+        buf: a.buf,
+        bytes: a.bytes,
+        dest,
+        tag,
+    };
+    new_handle(Request::persistent(ReqKind::Send, c, op), request)
+}
+
+macro_rules! send_forms {
+    ($($blocking:ident $blocking_c:ident $nb:ident $nb_c:ident $init:ident $init_c:ident => $mode:expr;)*) => {$(
+        pub(crate) fn $blocking(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> MpiResult<()> {
+            send_blocking(buf, count.into(), datatype, dest, tag, comm, $mode)
+        }
+        pub(crate) fn $blocking_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> MpiResult<()> {
+            send_blocking(buf, count, datatype, dest, tag, comm, $mode)
+        }
+        pub(crate) fn $nb(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
+            send_nonblocking(buf, count.into(), datatype, dest, tag, comm, $mode, request)
+        }
+        pub(crate) fn $nb_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
+            send_nonblocking(buf, count, datatype, dest, tag, comm, $mode, request)
+        }
+        pub(crate) fn $init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
+            send_persistent(buf, count.into(), datatype, dest, tag, comm, $mode, request)
+        }
+        pub(crate) fn $init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
+            send_persistent(buf, count, datatype, dest, tag, comm, $mode, request)
+        }
+    )*};
+}
+
+// The generator cannot see inside the macro, so the functions it defines
+// are declared for it here.
+// gen-abi implements: send send_c isend isend_c send_init send_init_c
+// gen-abi implements: ssend ssend_c issend issend_c ssend_init ssend_init_c
+// gen-abi implements: rsend rsend_c irsend irsend_c rsend_init rsend_init_c
+// gen-abi implements: bsend bsend_c ibsend ibsend_c bsend_init bsend_init_c
+send_forms! {
+    send send_c isend isend_c send_init send_init_c => SendMode::Standard;
+    ssend ssend_c issend issend_c ssend_init ssend_init_c => SendMode::Sync;
+    rsend rsend_c irsend irsend_c rsend_init rsend_init_c => SendMode::Ready;
+    bsend bsend_c ibsend ibsend_c bsend_init bsend_init_c => SendMode::Buffered;
+}
+
+// ---------------------------------------------------------------------------
+// Receives
+
+fn recv_impl(
+    buf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let a = recv_args(buf, count, dt, source, tag, c)?;
+    let req = Request::new(ReqKind::Recv, c);
+    start_recv(&a, &req);
+    wait_local(&req, status)
+}
+
+pub(crate) fn recv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    recv_impl(buf, count.into(), datatype, source, tag, comm, status)
+}
+
+pub(crate) fn recv_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    recv_impl(buf, count, datatype, source, tag, comm, status)
+}
+
+fn irecv_impl(
+    buf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let a = recv_args(buf, count, dt, source, tag, c)?;
+    out(request, "request")?;
+    let req = Request::new(ReqKind::Recv, c);
+    start_recv(&a, &req);
+    new_handle(req, request)
+}
+
+pub(crate) fn irecv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    irecv_impl(buf, count.into(), datatype, source, tag, comm, request)
+}
+
+pub(crate) fn irecv_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    irecv_impl(buf, count, datatype, source, tag, comm, request)
+}
+
+fn recv_init_impl(
+    buf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    c: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let a = recv_args(buf, count, dt, source, tag, c)?;
+    let op = Persistent::Recv {
+        buf: a.buf,
+        cap: a.cap,
+        source,
+        tag,
+    };
+    new_handle(Request::persistent(ReqKind::Recv, c, op), request)
+}
+
+pub(crate) fn recv_init(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    recv_init_impl(buf, count.into(), datatype, source, tag, comm, request)
+}
+
+pub(crate) fn recv_init_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    recv_init_impl(buf, count, datatype, source, tag, comm, request)
+}
+
+// ---------------------------------------------------------------------------
+// Send-receive
+
+/// Start the receive and the send of a send-receive; the returned request
+/// completes when both have. `replace` sends from a copy, so the receive
+/// may overwrite the buffer.
+fn start_sendrecv(s: &SendArgs, r: &RecvArgs, replace: bool) -> MpiResult<Arc<Request>> {
+    let sreq = Request::new(ReqKind::Send, s.comm.handle);
+    let rreq = Request::with_also(ReqKind::Recv, r.comm.handle, sreq.clone());
+    if replace && s.dest != MPI_PROC_NULL && s.bytes > 0 {
+        // SAFETY: the buffer holds `bytes` bytes for this call.
+        let copy: Arc<[u8]> =
+            Arc::from(unsafe { std::slice::from_raw_parts(s.buf as *const u8, s.bytes) });
+        start_recv(r, &rreq);
+        let env = Envelope {
+            ctx: s.comm.ctx,
+            src: s.comm.rank,
+            tag: s.tag,
+        };
+        let world = s.comm.world_rank(s.dest);
+        engine().isend(env, world, SendBuf::owned(copy), SendMode::Standard, sreq)?;
+    } else {
+        start_recv(r, &rreq);
+        start_send(s, SendMode::Standard, &sreq)?;
+    }
+    Ok(rreq)
+}
+
+fn sendrecv_impl(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    c: MPI_Comm,
+    status: *mut MPI_Status,
+    request: Option<*mut MPI_Request>,
+) -> MpiResult<()> {
+    let s = send_args(sendbuf, sendcount, sendtype, dest, sendtag, c)?;
+    let r = recv_args(recvbuf, recvcount, recvtype, source, recvtag, c)?;
+    if let Some(h) = request {
+        out(h, "request")?;
+    }
+    let req = start_sendrecv(&s, &r, false)?;
+    match request {
+        Some(h) => new_handle(req, h),
+        None => wait_local(&req, status),
+    }
+}
+
+pub(crate) fn sendrecv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    sendrecv_impl(
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        dest,
+        sendtag,
+        recvbuf,
+        recvcount.into(),
+        recvtype,
+        source,
+        recvtag,
+        comm,
+        status,
+        None,
+    )
+}
+
+pub(crate) fn sendrecv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    sendrecv_impl(
+        sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag,
+        comm, status, None,
+    )
+}
+
+pub(crate) fn isendrecv(
+    sendbuf: *const c_void,
+    sendcount: c_int,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    sendrecv_impl(
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        dest,
+        sendtag,
+        recvbuf,
+        recvcount.into(),
+        recvtype,
+        source,
+        recvtag,
+        comm,
+        MPI_STATUS_IGNORE,
+        Some(request),
+    )
+}
+
+pub(crate) fn isendrecv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    sendrecv_impl(
+        sendbuf,
+        sendcount,
+        sendtype,
+        dest,
+        sendtag,
+        recvbuf,
+        recvcount,
+        recvtype,
+        source,
+        recvtag,
+        comm,
+        MPI_STATUS_IGNORE,
+        Some(request),
+    )
+}
+
+fn sendrecv_replace_impl(
+    buf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    c: MPI_Comm,
+    status: *mut MPI_Status,
+    request: Option<*mut MPI_Request>,
+) -> MpiResult<()> {
+    let s = send_args(buf, count, dt, dest, sendtag, c)?;
+    let r = recv_args(buf, count, dt, source, recvtag, c)?;
+    if let Some(h) = request {
+        out(h, "request")?;
+    }
+    let req = start_sendrecv(&s, &r, true)?;
+    match request {
+        Some(h) => new_handle(req, h),
+        None => wait_local(&req, status),
+    }
+}
+
+pub(crate) fn sendrecv_replace(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    sendrecv_replace_impl(
+        buf,
+        count.into(),
+        datatype,
+        dest,
+        sendtag,
+        source,
+        recvtag,
+        comm,
+        status,
+        None,
+    )
+}
+
+pub(crate) fn sendrecv_replace_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    sendrecv_replace_impl(
+        buf, count, datatype, dest, sendtag, source, recvtag, comm, status, None,
+    )
+}
+
+pub(crate) fn isendrecv_replace(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    sendrecv_replace_impl(
+        buf,
+        count.into(),
+        datatype,
+        dest,
+        sendtag,
+        source,
+        recvtag,
+        comm,
+        MPI_STATUS_IGNORE,
+        Some(request),
+    )
+}
+
+pub(crate) fn isendrecv_replace_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    sendrecv_replace_impl(
+        buf,
+        count,
+        datatype,
+        dest,
+        sendtag,
+        source,
+        recvtag,
+        comm,
+        MPI_STATUS_IGNORE,
+        Some(request),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Probes and matched receives
+
+fn probe_args(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<&'static Comm> {
+    let comm = comm::get(c)?;
+    recv_tag(tag)?;
+    source_rank(comm, source)?;
+    Ok(comm)
+}
+
+pub(crate) fn iprobe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let cm = probe_args(source, tag, comm)?;
+    let flag = out(flag, "flag")?;
+    if source == MPI_PROC_NULL {
+        *flag = 1;
+        write_status(status, &Status::proc_null(), false);
+        return Ok(());
+    }
+    match engine().iprobe(cm.ctx, source, tag, false) {
+        Some((st, _)) => {
+            *flag = 1;
+            write_status(status, &st, false);
+        }
+        None => *flag = 0,
+    }
+    Ok(())
+}
+
+pub(crate) fn probe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let cm = probe_args(source, tag, comm)?;
+    if source == MPI_PROC_NULL {
+        write_status(status, &Status::proc_null(), false);
+        return Ok(());
+    }
+    let found = Mutex::new(None);
+    engine().wait_until(|| {
+        let hit = engine().iprobe(cm.ctx, source, tag, false);
+        let done = hit.is_some();
+        *found.lock() = hit;
+        done
+    });
+    if let Some((st, _)) = found.into_inner() {
+        write_status(status, &st, false);
+    }
+    Ok(())
+}
+
+fn message_handle(
+    cm: &Comm,
+    hit: Option<(Status, Option<crate::core::p2p::Unexpected>)>,
+    message: &mut MPI_Message,
+    status: *mut MPI_Status,
+) -> bool {
+    match hit {
+        Some((st, Some(msg))) => {
+            let req = Request::new(ReqKind::Message, cm.handle);
+            *req.message.lock() = Some(msg);
+            *message = REQUESTS.insert(req);
+            write_status(status, &st, false);
+            true
+        }
+        _ => false,
+    }
+}
+
+pub(crate) fn improbe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    flag: *mut c_int,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let cm = probe_args(source, tag, comm)?;
+    let flag = out(flag, "flag")?;
+    let message = out(message, "message")?;
+    if source == MPI_PROC_NULL {
+        *flag = 1;
+        *message = MPI_MESSAGE_NO_PROC;
+        write_status(status, &Status::proc_null(), false);
+        return Ok(());
+    }
+    let hit = engine().iprobe(cm.ctx, source, tag, true);
+    *flag = c_int::from(message_handle(cm, hit, message, status));
+    Ok(())
+}
+
+pub(crate) fn mprobe(
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let cm = probe_args(source, tag, comm)?;
+    let message = out(message, "message")?;
+    if source == MPI_PROC_NULL {
+        *message = MPI_MESSAGE_NO_PROC;
+        write_status(status, &Status::proc_null(), false);
+        return Ok(());
+    }
+    let found = Mutex::new(None);
+    engine().wait_until(|| {
+        let hit = engine().iprobe(cm.ctx, source, tag, true);
+        let done = hit.is_some();
+        *found.lock() = hit;
+        done
+    });
+    message_handle(cm, found.into_inner(), message, status);
+    Ok(())
+}
+
+/// Start receiving a matched message; `None` for `MPI_MESSAGE_NO_PROC`.
+fn start_mrecv(
+    buf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    message: *mut MPI_Message,
+) -> MpiResult<Arc<Request>> {
+    let m = out(message, "message")?;
+    let cap = datatype::message_bytes(count, dt)?;
+    let buf = buffer(buf, cap)?;
+    if *m == MPI_MESSAGE_NO_PROC {
+        *m = MPI_MESSAGE_NULL;
+        return Ok(Request::completed(
+            ReqKind::Recv,
+            MPI_COMM_SELF,
+            Status::proc_null(),
+        ));
+    }
+    let held = REQUESTS
+        .get(*m)
+        .filter(|r| r.kind == ReqKind::Message)
+        .ok_or_else(|| MpiError::new(MPI_ERR_REQUEST, format!("invalid message 0x{:x}", *m)))?;
+    let msg = held
+        .message
+        .lock()
+        .take()
+        .ok_or_else(|| MpiError::new(MPI_ERR_REQUEST, "message already received"))?;
+    REQUESTS.remove(*m);
+    *m = MPI_MESSAGE_NULL;
+    let req = Request::new(ReqKind::Recv, held.comm);
+    engine().mrecv(msg, buf, cap, req.clone());
+    Ok(req)
+}
+
+fn mrecv_impl(
+    buf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let req = start_mrecv(buf, count, dt, message)?;
+    wait_local(&req, status)
+}
+
+pub(crate) fn mrecv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    mrecv_impl(buf, count.into(), datatype, message, status)
+}
+
+pub(crate) fn mrecv_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    mrecv_impl(buf, count, datatype, message, status)
+}
+
+pub(crate) fn imrecv(
+    buf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    out(request, "request")?;
+    let req = start_mrecv(buf, count.into(), datatype, message)?;
+    new_handle(req, request)
+}
+
+pub(crate) fn imrecv_c(
+    buf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    message: *mut MPI_Message,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    out(request, "request")?;
+    let req = start_mrecv(buf, count, datatype, message)?;
+    new_handle(req, request)
+}
+
+// ---------------------------------------------------------------------------
+// Buffered-send buffer
+
+fn attach(buffer: *mut c_void, size: i64) -> MpiResult<()> {
+    if size < 0 {
+        return Err(MpiError::new(
+            MPI_ERR_ARG,
+            format!("negative buffer size {size}"),
+        ));
+    }
+    if size > 0 && buffer.is_null() {
+        return Err(MpiError::new(MPI_ERR_BUFFER, "null buffer"));
+    }
+    let mut b = BSEND.lock();
+    if b.is_some() {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "a buffer is already attached (MPI_Buffer_detach it first)",
+        ));
+    }
+    *b = Some(Attached {
+        addr: buffer as usize,
+        size: size as usize,
+        used: 0,
+        pending: Vec::new(),
+    });
+    Ok(())
+}
+
+/// Detach after every buffered send using the buffer has gone out.
+fn detach() -> MpiResult<(usize, usize)> {
+    let pending: Vec<Arc<Request>> = match BSEND.lock().as_ref() {
+        Some(a) => a.pending.iter().map(|(r, _)| r.clone()).collect(),
+        None => return Ok((0, 0)),
+    };
+    engine().wait_until(|| pending.iter().all(|r| r.is_done()));
+    let a = BSEND.lock().take();
+    Ok(a.map_or((0, 0), |a| (a.addr, a.size)))
+}
+
+pub(crate) fn buffer_attach(buffer: *mut c_void, size: c_int) -> MpiResult<()> {
+    attach(buffer, size.into())
+}
+
+pub(crate) fn buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> MpiResult<()> {
+    attach(buffer, size)
+}
+
+pub(crate) fn buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> MpiResult<()> {
+    let addr = out(buffer_addr.cast::<*mut c_void>(), "buffer_addr")?;
+    let size = out(size, "size")?;
+    let (a, n) = detach()?;
+    *addr = a as *mut c_void;
+    *size = n as c_int;
+    Ok(())
+}
+
+pub(crate) fn buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> MpiResult<()> {
+    let addr = out(buffer_addr.cast::<*mut c_void>(), "buffer_addr")?;
+    let size = out(size, "size")?;
+    let (a, n) = detach()?;
+    *addr = a as *mut c_void;
+    *size = n as MPI_Count;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Completion: wait, test and friends
+
+fn lookup(h: MPI_Request) -> MpiResult<Arc<Request>> {
+    REQUESTS
+        .get(h)
+        .filter(|r| r.kind != ReqKind::Message)
+        .ok_or_else(|| MpiError::new(MPI_ERR_REQUEST, format!("invalid request 0x{h:x}")))
+}
+
+/// A request slot: `None` for the null handle and inactive persistent
+/// requests, which count as complete with an empty status.
+fn active(h: MPI_Request) -> MpiResult<Option<Arc<Request>>> {
+    if h == MPI_REQUEST_NULL {
+        return Ok(None);
+    }
+    let r = lookup(h)?;
+    if r.is_persistent() && !r.active.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
+    Ok(Some(r))
+}
+
+/// Call a generalized request's query function for its status.
+fn query_generalized(r: &Request) -> Status {
+    let g = r.generalized.as_ref().expect("generalized request");
+    let mut s = MPI_Status {
+        MPI_SOURCE: MPI_UNDEFINED,
+        MPI_TAG: MPI_UNDEFINED,
+        ..MPI_Status::default()
+    };
+    // SAFETY: the user registered these callbacks with MPI_Grequest_start.
+    let rc = unsafe {
+        let q: Fn_MPI_Grequest_query_function = std::mem::transmute(g.query);
+        q(g.extra_state, &mut s)
+    };
+    let mut st = read_status(&s);
+    if rc != MPI_SUCCESS {
+        st.error = rc;
+    }
+    st
+}
+
+fn free_generalized(r: &Request) -> c_int {
+    let g = r.generalized.as_ref().expect("generalized request");
+    // SAFETY: as in query_generalized.
+    unsafe {
+        let f: Fn_MPI_Grequest_free_function = std::mem::transmute(g.free);
+        f(g.extra_state)
+    }
+}
+
+/// Retire a completed request: its status, then free it (or make a
+/// persistent one inactive) and null the handle.
+fn retire(h: &mut MPI_Request, r: &Arc<Request>) -> Status {
+    let mut st = if r.kind == ReqKind::Generalized {
+        query_generalized(r)
+    } else {
+        r.status()
+    };
+    if r.is_persistent() {
+        r.active.store(false, Ordering::Relaxed);
+    } else {
+        REQUESTS.remove(*h);
+        *h = MPI_REQUEST_NULL;
+        if r.kind == ReqKind::Generalized {
+            let rc = free_generalized(r);
+            if rc != MPI_SUCCESS && st.error == MPI_SUCCESS {
+                st.error = rc;
+            }
+        }
+    }
+    st
+}
+
+fn status_error(st: &Status, comm: c_int) -> MpiResult<()> {
+    if st.error == MPI_SUCCESS {
+        return Ok(());
+    }
+    let mut e = Request::completed(ReqKind::Recv, comm, st.clone())
+        .error()
+        .expect("status carries an error");
+    e.comm = Some(comm);
+    Err(e)
+}
+
+pub(crate) fn wait(request: *mut MPI_Request, status: *mut MPI_Status) -> MpiResult<()> {
+    let h = out(request, "request")?;
+    let Some(r) = active(*h)? else {
+        write_status(status, &Status::empty(), false);
+        return Ok(());
+    };
+    engine().wait(&r);
+    let st = retire(h, &r);
+    write_status(status, &st, false);
+    status_error(&st, r.comm)
+}
+
+pub(crate) fn test(
+    request: *mut MPI_Request,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let h = out(request, "request")?;
+    let flag = out(flag, "flag")?;
+    let Some(r) = active(*h)? else {
+        *flag = 1;
+        write_status(status, &Status::empty(), false);
+        return Ok(());
+    };
+    if !r.is_done() {
+        engine().progress();
+    }
+    if !r.is_done() {
+        *flag = 0;
+        return Ok(());
+    }
+    *flag = 1;
+    let st = retire(h, &r);
+    write_status(status, &st, false);
+    status_error(&st, r.comm)
+}
+
+/// The requests of an array call, checked.
+fn request_array(count: c_int, reqs: *mut MPI_Request) -> MpiResult<&'static mut [MPI_Request]> {
+    if count < 0 {
+        return Err(MpiError::new(
+            MPI_ERR_COUNT,
+            format!("negative count {count}"),
+        ));
+    }
+    if count == 0 {
+        return Ok(&mut []);
+    }
+    if reqs.is_null() {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            "array_of_requests is a null pointer",
+        ));
+    }
+    // SAFETY: the user passes `count` requests.
+    Ok(unsafe { std::slice::from_raw_parts_mut(reqs, count as usize) })
+}
+
+fn actives(handles: &[MPI_Request]) -> MpiResult<Vec<Option<Arc<Request>>>> {
+    handles.iter().map(|&h| active(h)).collect()
+}
+
+/// Write statuses of retired requests and turn any error into
+/// `MPI_ERR_IN_STATUS` (the statuses then carry each request's code).
+fn finish_array(done: &[(usize, Status, c_int)], statuses: *mut MPI_Status) -> MpiResult<()> {
+    let failed = done.iter().find(|(_, st, _)| st.error != MPI_SUCCESS);
+    for (k, st, _) in done {
+        if !super::status::ignored(statuses) {
+            // SAFETY: the user passes one status per reported request.
+            write_status(unsafe { statuses.add(*k) }, st, failed.is_some());
+        }
+    }
+    match failed {
+        Some((_, st, comm)) => Err(MpiError::new(
+            MPI_ERR_IN_STATUS,
+            format!("a request failed with error code {}", st.error),
+        )
+        .on_comm(*comm)),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn waitall(
+    count: c_int,
+    array_of_requests: *mut MPI_Request,
+    array_of_statuses: *mut MPI_Status,
+) -> MpiResult<()> {
+    let hs = request_array(count, array_of_requests)?;
+    let rs = actives(hs)?;
+    engine().wait_until(|| rs.iter().flatten().all(|r| r.is_done()));
+    let done: Vec<_> = rs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Some(r) => (i, retire(&mut hs[i], r), r.comm),
+            None => (i, Status::empty(), MPI_COMM_SELF),
+        })
+        .collect();
+    finish_array(&done, array_of_statuses)
+}
+
+pub(crate) fn testall(
+    count: c_int,
+    array_of_requests: *mut MPI_Request,
+    flag: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> MpiResult<()> {
+    let hs = request_array(count, array_of_requests)?;
+    let flag = out(flag, "flag")?;
+    let rs = actives(hs)?;
+    let all = || rs.iter().flatten().all(|r| r.is_done());
+    if !all() {
+        engine().progress();
+    }
+    if !all() {
+        *flag = 0;
+        return Ok(());
+    }
+    *flag = 1;
+    let done: Vec<_> = rs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Some(r) => (i, retire(&mut hs[i], r), r.comm),
+            None => (i, Status::empty(), MPI_COMM_SELF),
+        })
+        .collect();
+    finish_array(&done, array_of_statuses)
+}
+
+/// Retire the first completed request for the any-forms.
+fn retire_any(
+    hs: &mut [MPI_Request],
+    rs: &[Option<Arc<Request>>],
+    index: &mut c_int,
+    status: *mut MPI_Status,
+) -> MpiResult<bool> {
+    let Some(i) = rs
+        .iter()
+        .position(|r| r.as_ref().is_some_and(|r| r.is_done()))
+    else {
+        return Ok(false);
+    };
+    let r = rs[i].as_ref().expect("found above");
+    let st = retire(&mut hs[i], r);
+    *index = i as c_int;
+    write_status(status, &st, false);
+    status_error(&st, r.comm).map(|_| true)
+}
+
+pub(crate) fn waitany(
+    count: c_int,
+    array_of_requests: *mut MPI_Request,
+    index: *mut c_int,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let hs = request_array(count, array_of_requests)?;
+    let index = out(index, "index")?;
+    let rs = actives(hs)?;
+    if rs.iter().all(Option::is_none) {
+        *index = MPI_UNDEFINED;
+        write_status(status, &Status::empty(), false);
+        return Ok(());
+    }
+    engine().wait_until(|| rs.iter().flatten().any(|r| r.is_done()));
+    retire_any(hs, &rs, index, status).map(|_| ())
+}
+
+pub(crate) fn testany(
+    count: c_int,
+    array_of_requests: *mut MPI_Request,
+    index: *mut c_int,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let hs = request_array(count, array_of_requests)?;
+    let index = out(index, "index")?;
+    let flag = out(flag, "flag")?;
+    let rs = actives(hs)?;
+    *index = MPI_UNDEFINED;
+    if rs.iter().all(Option::is_none) {
+        *flag = 1;
+        write_status(status, &Status::empty(), false);
+        return Ok(());
+    }
+    if !rs.iter().flatten().any(|r| r.is_done()) {
+        engine().progress();
+    }
+    let found = retire_any(hs, &rs, index, status);
+    *flag = c_int::from(*index != MPI_UNDEFINED);
+    found.map(|_| ())
+}
+
+fn retire_some(
+    hs: &mut [MPI_Request],
+    rs: &[Option<Arc<Request>>],
+    outcount: &mut c_int,
+    indices: *mut c_int,
+    statuses: *mut MPI_Status,
+) -> MpiResult<()> {
+    let mut done = Vec::new();
+    for (i, r) in rs.iter().enumerate() {
+        if let Some(r) = r
+            && r.is_done()
+        {
+            let k = done.len();
+            if indices.is_null() {
+                return Err(MpiError::arg("array_of_indices is a null pointer"));
+            }
+            // SAFETY: the user passes room for `incount` indices.
+            unsafe { *indices.add(k) = i as c_int };
+            done.push((k, retire(&mut hs[i], r), r.comm));
+        }
+    }
+    *outcount = done.len() as c_int;
+    finish_array(&done, statuses)
+}
+
+pub(crate) fn waitsome(
+    incount: c_int,
+    array_of_requests: *mut MPI_Request,
+    outcount: *mut c_int,
+    array_of_indices: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> MpiResult<()> {
+    let hs = request_array(incount, array_of_requests)?;
+    let outcount = out(outcount, "outcount")?;
+    let rs = actives(hs)?;
+    if rs.iter().all(Option::is_none) {
+        *outcount = MPI_UNDEFINED;
+        return Ok(());
+    }
+    engine().wait_until(|| rs.iter().flatten().any(|r| r.is_done()));
+    retire_some(hs, &rs, outcount, array_of_indices, array_of_statuses)
+}
+
+pub(crate) fn testsome(
+    incount: c_int,
+    array_of_requests: *mut MPI_Request,
+    outcount: *mut c_int,
+    array_of_indices: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> MpiResult<()> {
+    let hs = request_array(incount, array_of_requests)?;
+    let outcount = out(outcount, "outcount")?;
+    let rs = actives(hs)?;
+    if rs.iter().all(Option::is_none) {
+        *outcount = MPI_UNDEFINED;
+        return Ok(());
+    }
+    engine().progress();
+    retire_some(hs, &rs, outcount, array_of_indices, array_of_statuses)
+}
+
+/// Status of a request without freeing it.
+fn peek(r: &Request) -> Status {
+    if r.kind == ReqKind::Generalized {
+        query_generalized(r)
+    } else {
+        r.status()
+    }
+}
+
+pub(crate) fn request_get_status(
+    request: MPI_Request,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let flag = out(flag, "flag")?;
+    let Some(r) = active(request)? else {
+        *flag = 1;
+        write_status(status, &Status::empty(), false);
+        return Ok(());
+    };
+    if !r.is_done() {
+        engine().progress();
+    }
+    *flag = c_int::from(r.is_done());
+    if r.is_done() {
+        write_status(status, &peek(&r), false);
+    }
+    Ok(())
+}
+
+fn const_requests(count: c_int, reqs: *const MPI_Request) -> MpiResult<Vec<Option<Arc<Request>>>> {
+    let hs = request_array(count, reqs.cast_mut())?;
+    actives(hs)
+}
+
+pub(crate) fn request_get_status_any(
+    count: c_int,
+    array_of_requests: *const MPI_Request,
+    index: *mut c_int,
+    flag: *mut c_int,
+    status: *mut MPI_Status,
+) -> MpiResult<()> {
+    let rs = const_requests(count, array_of_requests)?;
+    let index = out(index, "index")?;
+    let flag = out(flag, "flag")?;
+    *index = MPI_UNDEFINED;
+    if rs.iter().all(Option::is_none) {
+        *flag = 1;
+        write_status(status, &Status::empty(), false);
+        return Ok(());
+    }
+    engine().progress();
+    *flag = 0;
+    if let Some(i) = rs
+        .iter()
+        .position(|r| r.as_ref().is_some_and(|r| r.is_done()))
+    {
+        *flag = 1;
+        *index = i as c_int;
+        write_status(status, &peek(rs[i].as_ref().expect("found")), false);
+    }
+    Ok(())
+}
+
+pub(crate) fn request_get_status_all(
+    count: c_int,
+    array_of_requests: *const MPI_Request,
+    flag: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> MpiResult<()> {
+    let rs = const_requests(count, array_of_requests)?;
+    let flag = out(flag, "flag")?;
+    engine().progress();
+    let all = rs.iter().flatten().all(|r| r.is_done());
+    *flag = c_int::from(all);
+    if all && !super::status::ignored(array_of_statuses) {
+        for (i, r) in rs.iter().enumerate() {
+            let st = r.as_ref().map_or_else(Status::empty, |r| peek(r));
+            // SAFETY: one status per request.
+            write_status(unsafe { array_of_statuses.add(i) }, &st, false);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn request_get_status_some(
+    incount: c_int,
+    array_of_requests: *const MPI_Request,
+    outcount: *mut c_int,
+    array_of_indices: *mut c_int,
+    array_of_statuses: *mut MPI_Status,
+) -> MpiResult<()> {
+    let rs = const_requests(incount, array_of_requests)?;
+    let outcount = out(outcount, "outcount")?;
+    if rs.iter().all(Option::is_none) {
+        *outcount = MPI_UNDEFINED;
+        return Ok(());
+    }
+    engine().progress();
+    let mut k = 0;
+    for (i, r) in rs.iter().enumerate() {
+        if let Some(r) = r
+            && r.is_done()
+        {
+            if array_of_indices.is_null() {
+                return Err(MpiError::arg("array_of_indices is a null pointer"));
+            }
+            // SAFETY: room for `incount` indices and statuses.
+            unsafe { *array_of_indices.add(k) = i as c_int };
+            if !super::status::ignored(array_of_statuses) {
+                // SAFETY: as above.
+                write_status(unsafe { array_of_statuses.add(k) }, &peek(r), false);
+            }
+            k += 1;
+        }
+    }
+    *outcount = k as c_int;
+    Ok(())
+}
+
+pub(crate) fn request_free(request: *mut MPI_Request) -> MpiResult<()> {
+    let h = out(request, "request")?;
+    if *h == MPI_REQUEST_NULL {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            "MPI_REQUEST_NULL cannot be freed",
+        ));
+    }
+    let r = lookup(*h)?;
+    REQUESTS.remove(*h);
+    *h = MPI_REQUEST_NULL;
+    // A pending operation still completes; only the handle goes away.
+    r.detached.store(true, Ordering::Relaxed);
+    if r.kind == ReqKind::Generalized && r.is_done() {
+        free_generalized(&r);
+    }
+    Ok(())
+}
+
+pub(crate) fn cancel(request: *mut MPI_Request) -> MpiResult<()> {
+    let h = *out(request, "request")?;
+    let r = lookup(h)?;
+    if r.is_persistent() && !r.active.load(Ordering::Relaxed) {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            "cannot cancel an inactive persistent request",
+        ));
+    }
+    if r.is_done() {
+        return Ok(());
+    }
+    r.cancel_requested.store(true, Ordering::Relaxed);
+    match r.kind {
+        ReqKind::Recv => {
+            engine().cancel_recv(&r);
+        }
+        ReqKind::Send => {
+            engine().cancel_send(&r);
+        }
+        ReqKind::Generalized => {
+            let g = r.generalized.as_ref().expect("generalized request");
+            // SAFETY: the user's callback from MPI_Grequest_start.
+            let rc = unsafe {
+                let f: Fn_MPI_Grequest_cancel_function = std::mem::transmute(g.cancel);
+                f(g.extra_state, c_int::from(r.is_done()))
+            };
+            if rc != MPI_SUCCESS {
+                return Err(MpiError::new(rc, "the cancel function failed").on_comm(r.comm));
+            }
+        }
+        ReqKind::Message => {}
+    }
+    Ok(())
+}
+
+fn start_one(h: MPI_Request) -> MpiResult<()> {
+    let r = lookup(h)?;
+    let Some(op) = r.persistent.clone() else {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            "MPI_Start needs a persistent request",
+        ));
+    };
+    if r.active.load(Ordering::Relaxed) {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            "the persistent request is already active",
+        ));
+    }
+    let comm = comm::get(r.comm)?;
+    r.restart();
+    match op {
+        Persistent::Send {
+            mode,
+            buf,
+            bytes,
+            dest,
+            tag,
+        } => {
+            let a = SendArgs {
+                comm,
+                buf,
+                bytes,
+                dest,
+                tag,
+            };
+            start_send(&a, mode, &r)
+        }
+        Persistent::Recv {
+            buf,
+            cap,
+            source,
+            tag,
+        } => {
+            let a = RecvArgs {
+                comm,
+                buf,
+                cap,
+                source,
+                tag,
+            };
+            start_recv(&a, &r);
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn start(request: *mut MPI_Request) -> MpiResult<()> {
+    start_one(*out(request, "request")?)
+}
+
+pub(crate) fn startall(count: c_int, array_of_requests: *mut MPI_Request) -> MpiResult<()> {
+    for &h in request_array(count, array_of_requests)?.iter() {
+        start_one(h)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Generalized requests
+
+pub(crate) fn grequest_start(
+    query_fn: *mut MPI_Grequest_query_function,
+    free_fn: *mut MPI_Grequest_free_function,
+    cancel_fn: *mut MPI_Grequest_cancel_function,
+    extra_state: *mut c_void,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    if query_fn.is_null() || free_fn.is_null() || cancel_fn.is_null() {
+        return Err(MpiError::arg("a generalized request callback is null"));
+    }
+    let g = Generalized {
+        query: query_fn as usize,
+        free: free_fn as usize,
+        cancel: cancel_fn as usize,
+        extra_state,
+    };
+    new_handle(Request::generalized(MPI_COMM_SELF, g), request)
+}
+
+pub(crate) fn grequest_complete(request: MPI_Request) -> MpiResult<()> {
+    let r = lookup(request)?;
+    if r.kind != ReqKind::Generalized {
+        return Err(MpiError::new(MPI_ERR_REQUEST, "not a generalized request"));
+    }
+    r.complete(Status::empty());
+    engine().wake();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Counts
+
+fn count_of(status: *const MPI_Status, dt: MPI_Datatype) -> MpiResult<Option<i64>> {
+    // SAFETY: the user passes a status or null.
+    let s = unsafe { status.as_ref() }.ok_or_else(|| MpiError::arg("status is a null pointer"))?;
+    let size = datatype::element_size(dt)?;
+    let bytes = super::status::status_bytes(s);
+    Ok(match size {
+        0 => Some(0),
+        n if bytes.is_multiple_of(n) => Some((bytes / n) as i64),
+        _ => None,
+    })
+}
+
+fn count_int(n: Option<i64>) -> c_int {
+    match n {
+        Some(n) if n <= c_int::MAX as i64 => n as c_int,
+        _ => MPI_UNDEFINED,
+    }
+}
+
+pub(crate) fn get_count(
+    status: *const MPI_Status,
+    datatype: MPI_Datatype,
+    count: *mut c_int,
+) -> MpiResult<()> {
+    let n = count_of(status, datatype)?;
+    put(count, "count", count_int(n))
+}
+
+pub(crate) fn get_count_c(
+    status: *const MPI_Status,
+    datatype: MPI_Datatype,
+    count: *mut MPI_Count,
+) -> MpiResult<()> {
+    let n = count_of(status, datatype)?;
+    put(count, "count", n.unwrap_or(MPI_UNDEFINED.into()))
+}
+
+pub(crate) fn get_elements(
+    status: *const MPI_Status,
+    datatype: MPI_Datatype,
+    count: *mut c_int,
+) -> MpiResult<()> {
+    get_count(status, datatype, count)
+}
+
+pub(crate) fn get_elements_x(
+    status: *const MPI_Status,
+    datatype: MPI_Datatype,
+    count: *mut MPI_Count,
+) -> MpiResult<()> {
+    get_count_c(status, datatype, count)
+}
+
+pub(crate) fn get_elements_c(
+    status: *const MPI_Status,
+    datatype: MPI_Datatype,
+    count: *mut MPI_Count,
+) -> MpiResult<()> {
+    get_count_c(status, datatype, count)
+}
+
+fn set_elements(status: *mut MPI_Status, dt: MPI_Datatype, count: i64) -> MpiResult<()> {
+    let s = out(status, "status")?;
+    let bytes = datatype::message_bytes(count, dt)?;
+    super::status::set_status_bytes(s, bytes);
+    Ok(())
+}
+
+pub(crate) fn status_set_elements(
+    status: *mut MPI_Status,
+    datatype: MPI_Datatype,
+    count: c_int,
+) -> MpiResult<()> {
+    set_elements(status, datatype, count.into())
+}
+
+pub(crate) fn status_set_elements_x(
+    status: *mut MPI_Status,
+    datatype: MPI_Datatype,
+    count: MPI_Count,
+) -> MpiResult<()> {
+    set_elements(status, datatype, count)
+}
+
+pub(crate) fn status_set_elements_c(
+    status: *mut MPI_Status,
+    datatype: MPI_Datatype,
+    count: MPI_Count,
+) -> MpiResult<()> {
+    set_elements(status, datatype, count)
+}

@@ -1,0 +1,756 @@
+//! Point-to-point messaging: the matching engine, the eager, rendezvous and
+//! streaming protocols, and the progress engine that drives them.
+//!
+//! A message is matched by its envelope (context id, source rank in the
+//! communicator, tag). Each context has a queue of posted receives and a
+//! queue of unexpected messages, both kept in arrival order, which is what
+//! gives MPI's non-overtaking rule: channels to a peer are FIFO, and both
+//! queues are searched front to back.
+//!
+//! Protocols, chosen per message by size:
+//! - eager: the data travels inline in one record; the send completes when
+//!   the record is in the channel (or, synchronous mode, when the receiver
+//!   acknowledges the match);
+//! - rendezvous: a ready-to-send record carries the address of the data; the
+//!   receiver, once matched, reads it with one copy (`process_vm_readv`) and
+//!   acknowledges; when the kernel refuses that, the receiver answers
+//!   clear-to-send and the sender streams the data through the channel.
+//!
+//! Messages to oneself are matched directly, as if they had arrived.
+//!
+//! One lock guards the engine's state. Waiting follows DESIGN decision 5:
+//! spin on progress briefly, then yield, then sleep on the process's bell,
+//! which peers ring when they put a record in our channel and local threads
+//! ring when they complete a request.
+
+use super::error::{MpiError, MpiResult};
+use super::request::{Request, SendMode, Status};
+use crate::abi::consts::*;
+use crate::transport::shm::{Bell, Shm};
+use crate::transport::{FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
+use parking_lot::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Where a message comes from and what it is called, as the receiver sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Envelope {
+    pub ctx: u32,
+    /// The sender's rank in the communicator.
+    pub src: c_int,
+    pub tag: c_int,
+}
+
+/// A message that arrived before a matching receive was posted (or was
+/// taken off the queue by `MPI_Mprobe`).
+#[derive(Debug)]
+pub struct Unexpected {
+    pub src: c_int,
+    pub tag: c_int,
+    /// Size of the whole message in bytes.
+    pub size: usize,
+    /// World rank of the sending process.
+    peer: usize,
+    flags: u32,
+    cookie: u64,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    /// The data, copied out of the channel.
+    Data(Vec<u8>),
+    /// The data waits at this address in the sender.
+    Rndv(u64),
+}
+
+impl Unexpected {
+    pub fn status(&self) -> Status {
+        Status {
+            source: self.src,
+            tag: self.tag,
+            error: MPI_SUCCESS,
+            bytes: self.size,
+            cancelled: false,
+        }
+    }
+}
+
+/// A message being delivered into a receive buffer.
+struct Incoming<'a> {
+    peer: usize,
+    src: c_int,
+    tag: c_int,
+    size: usize,
+    flags: u32,
+    cookie: u64,
+    data: Option<&'a [u8]>,
+    addr: u64,
+}
+
+impl Unexpected {
+    fn incoming(&self) -> Incoming<'_> {
+        let (data, addr) = match &self.body {
+            Body::Data(d) => (Some(d.as_slice()), 0),
+            Body::Rndv(a) => (None, *a),
+        };
+        Incoming {
+            peer: self.peer,
+            src: self.src,
+            tag: self.tag,
+            size: self.size,
+            flags: self.flags,
+            cookie: self.cookie,
+            data,
+            addr,
+        }
+    }
+}
+
+struct Posted {
+    req: Arc<Request>,
+    src: c_int,
+    tag: c_int,
+    buf: usize,
+    cap: usize,
+}
+
+#[derive(Default)]
+struct Queues {
+    posted: VecDeque<Posted>,
+    unexpected: VecDeque<Unexpected>,
+}
+
+fn matches(want_src: c_int, want_tag: c_int, src: c_int, tag: c_int) -> bool {
+    (want_src == MPI_ANY_SOURCE || want_src == src) && (want_tag == MPI_ANY_TAG || want_tag == tag)
+}
+
+/// Bytes a send reads from: the user's buffer, or a copy we own (buffered
+/// sends), kept alive as long as any record or operation refers to it.
+#[derive(Clone)]
+pub struct SendBuf {
+    ptr: usize,
+    len: usize,
+    _keep: Option<Arc<[u8]>>,
+}
+
+impl SendBuf {
+    /// The user's buffer, valid until the send completes (MPI's rule).
+    pub fn user(ptr: usize, len: usize) -> Self {
+        SendBuf {
+            ptr,
+            len,
+            _keep: None,
+        }
+    }
+
+    /// Our own copy of the data.
+    pub fn owned(data: Arc<[u8]>) -> Self {
+        SendBuf {
+            ptr: data.as_ptr() as usize,
+            len: data.len(),
+            _keep: Some(data),
+        }
+    }
+
+    fn slice(&self, off: usize, n: usize) -> &[u8] {
+        if n == 0 {
+            return &[];
+        }
+        debug_assert!(off + n <= self.len);
+        // SAFETY: the buffer stays valid until the operation completes (the
+        // user's promise for user buffers; `_keep` for our copies).
+        unsafe { std::slice::from_raw_parts((self.ptr + off) as *const u8, n) }
+    }
+}
+
+/// Write `data` into a receive buffer at `off`, clipped to `cap`.
+fn store(buf: usize, cap: usize, off: usize, data: &[u8]) {
+    if off >= cap {
+        return;
+    }
+    let n = data.len().min(cap - off);
+    // SAFETY: the receive buffer holds `cap` bytes until the receive
+    // completes (the user's promise), and we write within it.
+    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), (buf + off) as *mut u8, n) };
+}
+
+enum OutData {
+    /// A control record without payload.
+    Ctrl,
+    /// An eager message; `done` completes once it is in the channel.
+    Eager {
+        buf: SendBuf,
+        done: Option<Arc<Request>>,
+    },
+    /// A streamed message (after clear-to-send), `off` bytes sent so far.
+    Stream {
+        buf: SendBuf,
+        off: usize,
+        req: Arc<Request>,
+    },
+}
+
+struct Out {
+    hdr: Header,
+    data: OutData,
+}
+
+/// A send waiting for the receiver: an acknowledgement (rendezvous or
+/// synchronous mode) or a clear-to-send.
+struct SendOp {
+    req: Arc<Request>,
+    buf: SendBuf,
+}
+
+/// A receive being filled by stream fragments.
+struct RecvOp {
+    req: Arc<Request>,
+    buf: usize,
+    cap: usize,
+    got: usize,
+    status: Status,
+}
+
+#[derive(Default)]
+struct State {
+    queues: HashMap<u32, Queues>,
+    outq: HashMap<usize, VecDeque<Out>>,
+    sends: HashMap<u64, SendOp>,
+    recvs: HashMap<u64, RecvOp>,
+    next_id: u64,
+}
+
+impl State {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+pub struct Engine {
+    /// This process's world rank.
+    me: usize,
+    shm: Option<Shm>,
+    st: Mutex<State>,
+    cma_warned: AtomicBool,
+}
+
+static ENGINE: OnceLock<Engine> = OnceLock::new();
+/// The bell of a process alone on its node (no segment to hold it).
+static LONE_BELL: Bell = Bell::new();
+
+/// Start the engine for world rank `me` (at `MPI_Init`).
+pub fn start(me: usize, shm: Option<Shm>) {
+    let _ = ENGINE.set(Engine {
+        me,
+        shm,
+        st: Mutex::new(State::default()),
+        cma_warned: AtomicBool::new(false),
+    });
+}
+
+pub fn engine() -> &'static Engine {
+    ENGINE
+        .get()
+        .expect("point-to-point engine used before MPI_Init")
+}
+
+/// How long a sleeping waiter naps before looking again on its own; only
+/// a safety net, since every event that matters rings the bell.
+const NAP: Duration = Duration::from_millis(50);
+
+impl Engine {
+    fn bell(&self) -> &Bell {
+        self.shm.as_ref().map_or(&LONE_BELL, |s| s.my_bell())
+    }
+
+    fn max_inline(&self) -> usize {
+        self.shm.as_ref().map_or(0, |s| s.max_inline())
+    }
+
+    /// Whether a message can be sent to world rank `peer`.
+    pub fn reaches(&self, peer: usize) -> bool {
+        peer == self.me || self.shm.as_ref().is_some_and(|s| s.reaches(peer))
+    }
+
+    fn finish(&self, req: &Request, status: Status) {
+        req.complete(status);
+        self.bell().ring();
+    }
+
+    /// Start sending `buf` to world rank `peer` with envelope `env`; `req`
+    /// completes when the send buffer may be reused (or, synchronous mode,
+    /// when the receive has matched).
+    pub fn isend(
+        &self,
+        env: Envelope,
+        peer: usize,
+        buf: SendBuf,
+        mode: SendMode,
+        req: Arc<Request>,
+    ) -> MpiResult<()> {
+        if !self.reaches(peer) {
+            return Err(MpiError::new(
+                MPI_ERR_OTHER,
+                format!(
+                    "no transport reaches world rank {peer}: only ranks on this node can \
+                     communicate in this version of OxMPI"
+                ),
+            ));
+        }
+        let sync = mode == SendMode::Sync;
+        let mut st = self.st.lock();
+        let size = buf.len;
+        let mut hdr = Header {
+            kind: RecordKind::Eager as u32,
+            len: size as u32,
+            ctx: env.ctx,
+            src: env.src,
+            tag: env.tag,
+            flags: if sync { FLAG_SYNC } else { 0 },
+            size: size as u64,
+            ..Header::default()
+        };
+        if peer == self.me || size <= self.max_inline() {
+            let done = if sync {
+                let id = st.id();
+                hdr.cookie = id;
+                st.sends.insert(
+                    id,
+                    SendOp {
+                        req,
+                        buf: buf.clone(),
+                    },
+                );
+                None
+            } else {
+                Some(req)
+            };
+            if peer == self.me {
+                // Matched here and now, as if it had arrived.
+                self.on_record(&mut st, peer, &hdr, buf.slice(0, size));
+                if let Some(r) = done {
+                    self.finish(&r, Status::empty());
+                }
+            } else {
+                self.post(&mut st, peer, hdr, OutData::Eager { buf, done });
+            }
+        } else {
+            let id = st.id();
+            hdr.kind = RecordKind::Rts as u32;
+            hdr.len = 0;
+            hdr.cookie = id;
+            hdr.addr = buf.ptr as u64;
+            if !self.shm.as_ref().is_some_and(Shm::cma_enabled) {
+                hdr.flags |= FLAG_NO_CMA;
+            }
+            st.sends.insert(id, SendOp { req, buf });
+            self.post(&mut st, peer, hdr, OutData::Ctrl);
+        }
+        Ok(())
+    }
+
+    /// Post a receive of up to `cap` bytes into `buf`.
+    pub fn irecv(
+        &self,
+        ctx: u32,
+        src: c_int,
+        tag: c_int,
+        buf: usize,
+        cap: usize,
+        req: Arc<Request>,
+    ) {
+        let mut st = self.st.lock();
+        let q = st.queues.entry(ctx).or_default();
+        match q
+            .unexpected
+            .iter()
+            .position(|u| matches(src, tag, u.src, u.tag))
+        {
+            Some(i) => {
+                let u = q.unexpected.remove(i).expect("index found above");
+                self.deliver(&mut st, &req, buf, cap, &u.incoming());
+            }
+            None => q.posted.push_back(Posted {
+                req,
+                src,
+                tag,
+                buf,
+                cap,
+            }),
+        }
+    }
+
+    /// Receive a message taken off the queue by `improbe`.
+    pub fn mrecv(&self, msg: Unexpected, buf: usize, cap: usize, req: Arc<Request>) {
+        let mut st = self.st.lock();
+        self.deliver(&mut st, &req, buf, cap, &msg.incoming());
+    }
+
+    /// The status of the first queued message matching (`src`, `tag`), and,
+    /// if `take`, the message itself, removed from the queue.
+    pub fn iprobe(
+        &self,
+        ctx: u32,
+        src: c_int,
+        tag: c_int,
+        take: bool,
+    ) -> Option<(Status, Option<Unexpected>)> {
+        self.progress();
+        let mut st = self.st.lock();
+        let q = st.queues.get_mut(&ctx)?;
+        let i = q
+            .unexpected
+            .iter()
+            .position(|u| matches(src, tag, u.src, u.tag))?;
+        let status = q.unexpected[i].status();
+        let msg = if take { q.unexpected.remove(i) } else { None };
+        Some((status, msg))
+    }
+
+    /// Cancel a pending receive; false if it already matched.
+    pub fn cancel_recv(&self, req: &Arc<Request>) -> bool {
+        let mut st = self.st.lock();
+        for q in st.queues.values_mut() {
+            if let Some(i) = q.posted.iter().position(|p| Arc::ptr_eq(&p.req, req)) {
+                q.posted.remove(i);
+                self.finish(
+                    req,
+                    Status {
+                        cancelled: true,
+                        ..Status::empty()
+                    },
+                );
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Cancel a send whose data has not left this process; false otherwise.
+    pub fn cancel_send(&self, req: &Arc<Request>) -> bool {
+        let mut guard = self.st.lock();
+        let st = &mut *guard;
+        let mut found = None;
+        for (peer, q) in st.outq.iter() {
+            let pos = q.iter().position(|o| match &o.data {
+                OutData::Eager { done: Some(r), .. } => Arc::ptr_eq(r, req),
+                OutData::Ctrl => {
+                    o.hdr.kind == RecordKind::Rts as u32 && {
+                        let c = o.hdr.cookie;
+                        st.sends.get(&c).is_some_and(|op| Arc::ptr_eq(&op.req, req))
+                    }
+                }
+                _ => false,
+            });
+            if let Some(i) = pos {
+                found = Some((*peer, i));
+                break;
+            }
+        }
+        let Some((peer, i)) = found else {
+            return false;
+        };
+        let out = st
+            .outq
+            .get_mut(&peer)
+            .and_then(|q| q.remove(i))
+            .expect("found above");
+        st.sends.remove(&out.hdr.cookie);
+        self.finish(
+            req,
+            Status {
+                cancelled: true,
+                ..Status::empty()
+            },
+        );
+        true
+    }
+
+    /// Queue a record for `peer`, sending at once when nothing is queued
+    /// ahead of it and the channel has room.
+    fn post(&self, st: &mut State, peer: usize, hdr: Header, mut data: OutData) {
+        if peer == self.me {
+            // Control records to ourselves (acknowledgements of self-sends).
+            let payload: &[u8] = &[];
+            self.on_record(st, peer, &hdr, payload);
+            return;
+        }
+        let q = st.outq.entry(peer).or_default();
+        if q.is_empty() && self.try_out(peer, &hdr, &mut data) {
+            return;
+        }
+        q.push_back(Out { hdr, data });
+        if let Some(shm) = &self.shm {
+            shm.want_space(peer, true);
+        }
+    }
+
+    /// Push as much of one queued record as the channel takes; true when
+    /// all of it went.
+    fn try_out(&self, peer: usize, hdr: &Header, data: &mut OutData) -> bool {
+        let Some(shm) = &self.shm else {
+            return false;
+        };
+        match data {
+            OutData::Ctrl => shm.try_send(peer, hdr, &[]),
+            OutData::Eager { buf, done } => {
+                if !shm.try_send(peer, hdr, buf.slice(0, buf.len)) {
+                    return false;
+                }
+                if let Some(r) = done.take() {
+                    self.finish(&r, Status::empty());
+                }
+                true
+            }
+            OutData::Stream { buf, off, req } => {
+                let chunk = shm.max_inline();
+                while *off < buf.len {
+                    let n = chunk.min(buf.len - *off);
+                    let h = Header {
+                        kind: RecordKind::Frag as u32,
+                        len: n as u32,
+                        offset: *off as u64,
+                        ..*hdr
+                    };
+                    if !shm.try_send(peer, &h, buf.slice(*off, n)) {
+                        return false;
+                    }
+                    *off += n;
+                }
+                self.finish(req, Status::empty());
+                true
+            }
+        }
+    }
+
+    fn ack(&self, st: &mut State, peer: usize, cookie: u64) {
+        let hdr = Header {
+            kind: RecordKind::Ack as u32,
+            cookie,
+            ..Header::default()
+        };
+        self.post(st, peer, hdr, OutData::Ctrl);
+    }
+
+    /// Handle one record that arrived from `peer`.
+    fn on_record(&self, st: &mut State, peer: usize, hdr: &Header, payload: &[u8]) {
+        let Some(kind) = RecordKind::from_u32(hdr.kind) else {
+            return;
+        };
+        match kind {
+            RecordKind::Eager | RecordKind::Rts => {
+                let q = st.queues.entry(hdr.ctx).or_default();
+                let found = q
+                    .posted
+                    .iter()
+                    .position(|p| matches(p.src, p.tag, hdr.src, hdr.tag));
+                let eager = kind == RecordKind::Eager;
+                match found {
+                    Some(i) => {
+                        let p = q.posted.remove(i).expect("index found above");
+                        let m = Incoming {
+                            peer,
+                            src: hdr.src,
+                            tag: hdr.tag,
+                            size: hdr.size as usize,
+                            flags: hdr.flags,
+                            cookie: hdr.cookie,
+                            data: eager.then_some(payload),
+                            addr: hdr.addr,
+                        };
+                        self.deliver(st, &p.req, p.buf, p.cap, &m);
+                    }
+                    None => q.unexpected.push_back(Unexpected {
+                        src: hdr.src,
+                        tag: hdr.tag,
+                        size: hdr.size as usize,
+                        peer,
+                        flags: hdr.flags,
+                        cookie: hdr.cookie,
+                        body: if eager {
+                            Body::Data(payload.to_vec())
+                        } else {
+                            Body::Rndv(hdr.addr)
+                        },
+                    }),
+                }
+            }
+            RecordKind::Ack => {
+                if let Some(op) = st.sends.remove(&hdr.cookie) {
+                    self.finish(&op.req, Status::empty());
+                }
+            }
+            RecordKind::Cts => {
+                if let Some(op) = st.sends.remove(&hdr.cookie) {
+                    let h = Header {
+                        kind: RecordKind::Frag as u32,
+                        cookie2: hdr.cookie2,
+                        size: op.buf.len as u64,
+                        ..Header::default()
+                    };
+                    let data = OutData::Stream {
+                        buf: op.buf,
+                        off: 0,
+                        req: op.req,
+                    };
+                    self.post(st, peer, h, data);
+                }
+            }
+            RecordKind::Frag => {
+                let done = match st.recvs.get_mut(&hdr.cookie2) {
+                    Some(op) => {
+                        store(op.buf, op.cap, hdr.offset as usize, payload);
+                        op.got += payload.len();
+                        op.got as u64 >= hdr.size
+                    }
+                    None => false,
+                };
+                if done && let Some(op) = st.recvs.remove(&hdr.cookie2) {
+                    self.finish(&op.req, op.status);
+                }
+            }
+        }
+    }
+
+    /// Deliver a matched message into a receive buffer of `cap` bytes.
+    fn deliver(&self, st: &mut State, req: &Arc<Request>, buf: usize, cap: usize, m: &Incoming) {
+        let n = m.size.min(cap);
+        let status = Status {
+            source: m.src,
+            tag: m.tag,
+            error: if m.size > cap {
+                MPI_ERR_TRUNCATE
+            } else {
+                MPI_SUCCESS
+            },
+            bytes: n,
+            cancelled: false,
+        };
+        if let Some(data) = m.data {
+            store(buf, cap, 0, &data[..n]);
+            if m.flags & FLAG_SYNC != 0 {
+                self.ack(st, m.peer, m.cookie);
+            }
+            self.finish(req, status);
+            return;
+        }
+        // Rendezvous: read the sender's memory directly if we may.
+        let shm = self.shm.as_ref().expect("rendezvous needs a transport");
+        if m.flags & FLAG_NO_CMA == 0 && shm.cma_enabled() {
+            // SAFETY: the receive buffer holds `cap` >= n bytes until the
+            // receive completes (the user's promise).
+            let dst = unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, n) };
+            match shm.read_remote(m.peer, m.addr, dst) {
+                Ok(()) => {
+                    self.ack(st, m.peer, m.cookie);
+                    self.finish(req, status);
+                    return;
+                }
+                Err(e) => {
+                    if std::env::var_os("OXMPI_DEBUG").is_some()
+                        && !self.cma_warned.swap(true, Ordering::Relaxed)
+                    {
+                        super::runtime::report(&format!(
+                            "single-copy reads from other processes are refused ({e}); large \
+                             messages are copied through the shared-memory channels instead"
+                        ));
+                    }
+                }
+            }
+        }
+        let id = st.id();
+        st.recvs.insert(
+            id,
+            RecvOp {
+                req: req.clone(),
+                buf,
+                cap,
+                got: 0,
+                status,
+            },
+        );
+        let hdr = Header {
+            kind: RecordKind::Cts as u32,
+            cookie: m.cookie,
+            cookie2: id,
+            ..Header::default()
+        };
+        self.post(st, m.peer, hdr, OutData::Ctrl);
+    }
+
+    /// One pass of progress: read every channel, push queued records.
+    /// Returns whether anything happened.
+    pub fn progress(&self) -> bool {
+        let Some(shm) = &self.shm else {
+            return false;
+        };
+        let mut st = self.st.lock();
+        let st = &mut *st;
+        let mut n = shm.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
+        for (&peer, q) in st.outq.iter_mut() {
+            while let Some(front) = q.front_mut() {
+                if !self.try_out(peer, &front.hdr, &mut front.data) {
+                    break;
+                }
+                q.pop_front();
+                n += 1;
+            }
+            if q.is_empty() {
+                shm.want_space(peer, false);
+            }
+        }
+        st.outq.retain(|_, q| !q.is_empty());
+        n > 0
+    }
+
+    /// Drive progress until `done()` holds: spin, then yield, then sleep on
+    /// the bell so a waiting rank costs (almost) no CPU.
+    pub fn wait_until(&self, done: impl Fn() -> bool) {
+        const SPINS: u32 = 64;
+        const YIELDS: u32 = 256;
+        let mut idle = 0u32;
+        loop {
+            if done() {
+                return;
+            }
+            if self.progress() {
+                idle = 0;
+                continue;
+            }
+            idle += 1;
+            if idle < SPINS {
+                std::hint::spin_loop();
+            } else if idle < SPINS + YIELDS {
+                std::thread::yield_now();
+            } else {
+                self.bell().sleep(NAP, || done() || self.progress());
+                idle = SPINS;
+            }
+        }
+    }
+
+    pub fn wait(&self, req: &Request) {
+        self.wait_until(|| req.is_done());
+    }
+
+    /// Before finalize: push out everything still queued (acknowledgements,
+    /// buffered sends), giving up after `limit` if a peer never reads.
+    pub fn flush(&self, limit: Duration) {
+        let start = std::time::Instant::now();
+        self.wait_until(|| {
+            let st = self.st.lock();
+            st.outq.is_empty() && st.sends.is_empty() || start.elapsed() > limit
+        });
+    }
+
+    /// Wake every thread of this process that sleeps in a wait (after a
+    /// request was completed from outside the engine).
+    pub fn wake(&self) {
+        self.bell().ring();
+    }
+}

@@ -1,0 +1,205 @@
+//! Requests: the handle a nonblocking operation returns, its completion
+//! flag and status. One object serves every kind (sends, receives,
+//! persistent operations, matched messages, generalized requests); the
+//! engine that owns an operation completes its request.
+
+use super::error::MpiError;
+use crate::abi::consts::*;
+use crate::handles::{Kind, Table};
+use parking_lot::Mutex;
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What a completed operation reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    pub source: c_int,
+    pub tag: c_int,
+    pub error: c_int,
+    /// Bytes received.
+    pub bytes: usize,
+    pub cancelled: bool,
+}
+
+impl Status {
+    /// The status of a completed send, or of an operation with no data.
+    pub fn empty() -> Self {
+        Status {
+            source: MPI_ANY_SOURCE,
+            tag: MPI_ANY_TAG,
+            error: MPI_SUCCESS,
+            bytes: 0,
+            cancelled: false,
+        }
+    }
+
+    /// The status of a receive from `MPI_PROC_NULL`.
+    pub fn proc_null() -> Self {
+        Status {
+            source: MPI_PROC_NULL,
+            ..Status::empty()
+        }
+    }
+}
+
+/// The arguments of a persistent operation, kept for every `MPI_Start`.
+#[derive(Clone, Debug)]
+pub enum Persistent {
+    Send {
+        mode: SendMode,
+        buf: usize,
+        bytes: usize,
+        dest: c_int,
+        tag: c_int,
+    },
+    Recv {
+        buf: usize,
+        cap: usize,
+        source: c_int,
+        tag: c_int,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendMode {
+    Standard,
+    Sync,
+    Ready,
+    Buffered,
+}
+
+/// A generalized request's callbacks (`MPI_Grequest_start`).
+pub struct Generalized {
+    pub query: usize,
+    pub free: usize,
+    pub cancel: usize,
+    pub extra_state: *mut c_void,
+}
+
+// SAFETY: extra_state is the user's opaque pointer, only handed back to the
+// user's callbacks.
+unsafe impl Send for Generalized {}
+unsafe impl Sync for Generalized {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReqKind {
+    Send,
+    Recv,
+    /// A message taken off the queue by `MPI_Mprobe`, waiting for `MPI_Mrecv`.
+    Message,
+    Generalized,
+}
+
+pub struct Request {
+    pub kind: ReqKind,
+    /// Communicator handle whose error handler hears about failures.
+    pub comm: c_int,
+    done: AtomicBool,
+    status: Mutex<Status>,
+    /// Persistent requests: the operation `MPI_Start` begins.
+    pub persistent: Option<Persistent>,
+    /// Persistent requests: started and not yet completed by a wait/test.
+    pub active: AtomicBool,
+    /// Generalized requests: the user's callbacks.
+    pub generalized: Option<Generalized>,
+    /// The request was cancelled before completion (set by `MPI_Cancel`).
+    pub cancel_requested: AtomicBool,
+    /// A matched message (`MPI_Mprobe`) carried by this request.
+    pub message: Mutex<Option<super::p2p::Unexpected>>,
+    /// Freed by `MPI_Request_free` while still pending.
+    pub detached: AtomicBool,
+    /// Another operation this request also waits for (the send half of
+    /// `MPI_Isendrecv`, whose request is the receive's).
+    pub also: Option<Arc<Request>>,
+}
+
+impl Request {
+    pub fn new(kind: ReqKind, comm: c_int) -> Arc<Request> {
+        Arc::new(Request {
+            kind,
+            comm,
+            done: AtomicBool::new(false),
+            status: Mutex::new(Status::empty()),
+            persistent: None,
+            active: AtomicBool::new(false),
+            generalized: None,
+            cancel_requested: AtomicBool::new(false),
+            message: Mutex::new(None),
+            detached: AtomicBool::new(false),
+            also: None,
+        })
+    }
+
+    /// A request complete when `self`'s operation and `also` both are.
+    pub fn with_also(kind: ReqKind, comm: c_int, also: Arc<Request>) -> Arc<Request> {
+        let mut r = Request::new(kind, comm);
+        Arc::get_mut(&mut r).expect("fresh request").also = Some(also);
+        r
+    }
+
+    pub fn persistent(kind: ReqKind, comm: c_int, op: Persistent) -> Arc<Request> {
+        let mut r = Request::new(kind, comm);
+        let inner = Arc::get_mut(&mut r).expect("fresh request");
+        inner.persistent = Some(op);
+        // Inactive persistent requests count as complete for wait and test.
+        inner.done = AtomicBool::new(true);
+        r
+    }
+
+    pub fn generalized(comm: c_int, g: Generalized) -> Arc<Request> {
+        let mut r = Request::new(ReqKind::Generalized, comm);
+        Arc::get_mut(&mut r).expect("fresh request").generalized = Some(g);
+        r
+    }
+
+    /// A request that is already complete with `status`.
+    pub fn completed(kind: ReqKind, comm: c_int, status: Status) -> Arc<Request> {
+        let r = Request::new(kind, comm);
+        r.complete(status);
+        r
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::Acquire) && self.also.as_ref().is_none_or(|a| a.is_done())
+    }
+
+    pub fn is_persistent(&self) -> bool {
+        self.persistent.is_some()
+    }
+
+    /// Record the outcome and mark the request complete. The caller rings
+    /// the process's bell so that threads waiting on it wake up.
+    pub fn complete(&self, status: Status) {
+        *self.status.lock() = status;
+        self.done.store(true, Ordering::Release);
+    }
+
+    /// Make a persistent request active again (`MPI_Start`).
+    pub fn restart(&self) {
+        *self.status.lock() = Status::empty();
+        self.cancel_requested.store(false, Ordering::Relaxed);
+        self.active.store(true, Ordering::Relaxed);
+        self.done.store(false, Ordering::Release);
+    }
+
+    pub fn status(&self) -> Status {
+        self.status.lock().clone()
+    }
+
+    /// The error this request completed with, routed to its communicator.
+    pub fn error(&self) -> Option<MpiError> {
+        let s = self.status.lock();
+        (s.error != MPI_SUCCESS).then(|| {
+            let what = if s.error == MPI_ERR_TRUNCATE {
+                "message truncated: the receive buffer is smaller than the message".to_string()
+            } else {
+                "the operation failed".to_string()
+            };
+            MpiError::new(s.error, what).on_comm(self.comm)
+        })
+    }
+}
+
+/// Every request a handle refers to.
+pub static REQUESTS: Table<Request> = Table::new(Kind::Request);

@@ -1,0 +1,540 @@
+//! The same-node transport: one shared-memory segment per node per job.
+//!
+//! Layout of the segment (every part 64-byte aligned):
+//!
+//! ```text
+//! [SegHeader] [Bell; nlocal] [RingCtl + ring bytes; nlocal * nlocal]
+//! ```
+//!
+//! Ring `s * nlocal + r` carries records from local rank `s` to local rank
+//! `r`: a single-producer single-consumer byte ring of variable-length
+//! records (64-byte header + payload, rounded up to 64 bytes). A record that
+//! would cross the end of the ring is preceded by a skip record, so records
+//! are always contiguous and can be read in place.
+//!
+//! Each rank owns a [`Bell`]: a futex word its threads sleep on when there is
+//! nothing to do. A writer rings the receiver's bell after publishing a
+//! record if anyone sleeps there; a reader rings the writer's bell after
+//! draining a ring the writer is waiting to write into.
+//!
+//! The node's lowest world rank creates the segment (mode 0600, a random
+//! name, space reserved up front so a small `/dev/shm` is an error at
+//! `MPI_Init`, not a SIGBUS later) and unlinks it once every local rank has
+//! attached, so a crash leaks nothing.
+
+use super::{HEADER_SIZE, Header, Transport};
+use crate::core::runtime;
+use crate::pmi::Pmi1;
+use memmap2::MmapMut;
+use parking_lot::Mutex;
+use std::fs::File;
+use std::io;
+use std::os::fd::FromRawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering, fence};
+use std::time::Duration;
+
+const MAGIC: u64 = 0x4f78_4d50_4953_484d; // "OxMPISHM"
+const ALIGN: usize = 64;
+/// Ring sizes shrink with the number of ranks to stay within this budget.
+const RING_BUDGET: usize = 32 << 20;
+const RING_MAX: usize = 256 << 10;
+const RING_MIN: usize = 16 << 10;
+/// Record kind of the filler before a wrap-around.
+const SKIP: u32 = 0;
+
+#[repr(C)]
+struct SegHeader {
+    magic: AtomicU64,
+    nlocal: AtomicU64,
+    ring_cap: AtomicU64,
+    _pad: [u64; 5],
+}
+
+/// A rank's doorbell: its threads sleep on `seq` while `sleepers` counts
+/// them; anyone who makes work for the rank bumps `seq` and wakes them.
+#[repr(C)]
+pub struct Bell {
+    seq: AtomicU32,
+    sleepers: AtomicU32,
+    pid: AtomicI32,
+    _pad: [u32; 13],
+}
+
+impl Bell {
+    pub const fn new() -> Self {
+        Bell {
+            seq: AtomicU32::new(0),
+            sleepers: AtomicU32::new(0),
+            pid: AtomicI32::new(0),
+            _pad: [0; 13],
+        }
+    }
+
+    /// Wake every thread sleeping on this bell, if any.
+    pub fn ring(&self) {
+        // Pairs with the fence in `sleep`: either the sleeper sees the work
+        // we published before this call, or we see it counted as asleep.
+        fence(Ordering::SeqCst);
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.seq.fetch_add(1, Ordering::SeqCst);
+            futex_wake(&self.seq);
+        }
+    }
+
+    /// Sleep until rung (or `timeout`), unless `ready()` says there is work
+    /// after we announced ourselves as a sleeper.
+    pub fn sleep(&self, timeout: Duration, ready: impl FnOnce() -> bool) {
+        let seq = self.seq.load(Ordering::SeqCst);
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if !ready() {
+            futex_wait(&self.seq, seq, timeout);
+        }
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Default for Bell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: the futex word is a live, 4-byte aligned atomic (in our own
+    // memory or the mapped segment); the kernel only reads it. Not the
+    // private variant: the word may be shared between processes.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+            std::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: as in futex_wait; FUTEX_WAKE only uses the address as a key.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE,
+            i32::MAX,
+            std::ptr::null::<libc::timespec>(),
+            std::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
+#[repr(C)]
+struct RingCtl {
+    /// Bytes consumed (written by the reader only).
+    head: AtomicU64,
+    _p0: [u64; 7],
+    /// Bytes produced (written by the writer only).
+    tail: AtomicU64,
+    /// The writer has records waiting for space: ring its bell on drain.
+    want_space: AtomicU32,
+    _p1: [u32; 13],
+}
+
+const CTL_SIZE: usize = std::mem::size_of::<RingCtl>();
+const _: () = assert!(CTL_SIZE == 128 && std::mem::size_of::<Bell>() == 64);
+
+fn round_up(n: usize) -> usize {
+    n.div_ceil(ALIGN) * ALIGN
+}
+
+fn segment_size(nlocal: usize, cap: usize) -> usize {
+    ALIGN + nlocal * ALIGN + nlocal * nlocal * (CTL_SIZE + cap)
+}
+
+fn ring_capacity(nlocal: usize) -> usize {
+    if let Some(v) = std::env::var("OXMPI_SHM_RING_SIZE")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        return round_up(v.max(4 * ALIGN));
+    }
+    let pairs = (nlocal * nlocal.saturating_sub(1)).max(1);
+    round_up((RING_BUDGET / pairs).clamp(RING_MIN, RING_MAX))
+}
+
+/// The node's shared segment as this rank sees it.
+pub struct Shm {
+    _map: MmapMut,
+    base: *mut u8,
+    nlocal: usize,
+    /// This rank's local index.
+    me: usize,
+    cap: usize,
+    /// World rank -> local index, for ranks on this node.
+    local_of: Vec<Option<usize>>,
+    /// Local index -> world rank.
+    world_of: Vec<usize>,
+    /// One writer at a time per outgoing ring.
+    write_lock: Vec<Mutex<()>>,
+    /// Single-copy reads work (cleared the first time the kernel refuses).
+    cma: AtomicBool,
+}
+
+// SAFETY: the raw base pointer refers to the mapping owned by `_map`, which
+// lives as long as the Shm; all shared state in it is accessed through
+// atomics or under the ring protocol (single writer, single reader).
+unsafe impl Send for Shm {}
+unsafe impl Sync for Shm {}
+
+fn err(msg: impl Into<String>) -> io::Error {
+    io::Error::other(msg.into())
+}
+
+fn random_name() -> String {
+    let mut bytes = [0u8; 12];
+    // SAFETY: getrandom writes at most bytes.len() bytes into our buffer.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        // Fall back to time and pid; O_EXCL still makes creation safe.
+        let t = runtime::wtime().to_bits() ^ u64::from(std::process::id());
+        bytes[..8].copy_from_slice(&t.to_le_bytes());
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("/oxmpi-{}-{hex}", std::process::id())
+}
+
+fn shm_open(name: &str, create: bool) -> io::Result<File> {
+    let cname = std::ffi::CString::new(name).map_err(|_| err("bad segment name"))?;
+    let flags = if create {
+        libc::O_RDWR | libc::O_CREAT | libc::O_EXCL
+    } else {
+        libc::O_RDWR
+    };
+    // SAFETY: valid C string; the returned fd is owned by the File below.
+    let fd = unsafe { libc::shm_open(cname.as_ptr(), flags, 0o600) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh descriptor we own.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+fn shm_unlink(name: &str) {
+    if let Ok(cname) = std::ffi::CString::new(name) {
+        // SAFETY: valid C string.
+        unsafe { libc::shm_unlink(cname.as_ptr()) };
+    }
+}
+
+fn free_shm_bytes() -> Option<u64> {
+    // SAFETY: statvfs fills the struct we own from a valid path.
+    unsafe {
+        let mut s: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(c"/dev/shm".as_ptr(), &mut s) == 0).then(|| s.f_bavail * s.f_frsize)
+    }
+}
+
+/// Create and size the segment; reserve its pages now so a too small
+/// `/dev/shm` is reported here, with the fix.
+fn create_segment(name: &str, size: usize, nlocal: usize) -> io::Result<File> {
+    let file = shm_open(name, true)
+        .map_err(|e| err(format!("cannot create shared memory segment {name}: {e}")))?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: fd is valid for the life of `file`.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
+    if rc != 0 {
+        shm_unlink(name);
+        let free = free_shm_bytes().map_or("unknown".into(), |b| format!("{} MiB", b >> 20));
+        return Err(err(format!(
+            "OxMPI needs {} MiB of shared memory in /dev/shm for {nlocal} ranks on this \
+             node, but cannot reserve it ({}; free: {free}). Enlarge /dev/shm (for example \
+             `mount -o remount,size=1G /dev/shm`, or `docker run --shm-size=1g`), or set \
+             OXMPI_SHM_RING_SIZE to a smaller ring size in bytes.",
+            size.div_ceil(1 << 20),
+            io::Error::from_raw_os_error(rc)
+        )));
+    }
+    Ok(file)
+}
+
+impl Shm {
+    /// Join the node's segment. Collective over the whole job: every rank
+    /// calls it between the same PMI barriers. Returns `None` when this
+    /// rank is alone on its node.
+    pub fn setup(pmi: &mut Pmi1, rank: usize, size: usize) -> io::Result<Option<Shm>> {
+        let host = runtime::processor_name();
+        pmi.put(&format!("oxmpi-host-{rank}"), &host)?;
+        pmi.barrier()?;
+        let mut world_of = Vec::new();
+        for r in 0..size {
+            let h = if r == rank {
+                host.clone()
+            } else {
+                pmi.get(&format!("oxmpi-host-{r}"))?
+            };
+            if h == host {
+                world_of.push(r);
+            }
+        }
+        let nlocal = world_of.len();
+        let me = world_of.iter().position(|&r| r == rank).unwrap_or(0);
+        let leader = world_of[0];
+        let cap = ring_capacity(nlocal);
+        let seg_size = segment_size(nlocal, cap);
+        let key = format!("oxmpi-shm-{leader}");
+
+        // Phase 1: the leader creates the segment and publishes its name.
+        let mut name = String::new();
+        let mut created: io::Result<Option<File>> = Ok(None);
+        if nlocal > 1 && rank == leader {
+            name = random_name();
+            created = create_segment(&name, seg_size, nlocal).map(Some);
+            let published = if created.is_ok() { name.as_str() } else { "!" };
+            pmi.put(&key, published)?;
+        }
+        pmi.barrier()?;
+        if nlocal == 1 {
+            // Keep the barrier count the same on every rank.
+            pmi.barrier()?;
+            return Ok(None);
+        }
+        // Phase 2: everyone attaches, then the leader unlinks the name.
+        let attached = (|| {
+            let file = match created? {
+                Some(f) => f,
+                None => {
+                    name = pmi.get(&key)?;
+                    if name == "!" {
+                        return Err(err(format!(
+                            "the first rank on this node (world rank {leader}) could not \
+                             create the shared memory segment; see its error"
+                        )));
+                    }
+                    shm_open(&name, false).map_err(|e| {
+                        err(format!("cannot open shared memory segment {name}: {e}"))
+                    })?
+                }
+            };
+            // SAFETY: a shared file mapping of a segment sized by its creator;
+            // other processes modify it, which is why every access to it goes
+            // through atomics or the ring protocol.
+            let map = unsafe { memmap2::MmapOptions::new().len(seg_size).map_mut(&file) }?;
+            Ok(map)
+        })();
+        let barrier = pmi.barrier();
+        if rank == leader && !name.is_empty() {
+            shm_unlink(&name);
+        }
+        let mut map = attached?;
+        barrier?;
+        let base = map.as_mut_ptr();
+        let mut local_of = vec![None; size];
+        for (i, &r) in world_of.iter().enumerate() {
+            local_of[r] = Some(i);
+        }
+        let shm = Shm {
+            _map: map,
+            base,
+            nlocal,
+            me,
+            cap,
+            local_of,
+            world_of,
+            write_lock: (0..nlocal).map(|_| Mutex::new(())).collect(),
+            cma: AtomicBool::new(std::env::var("OXMPI_SHM_CMA").as_deref() != Ok("0")),
+        };
+        let hdr = shm.header();
+        if rank == leader {
+            hdr.nlocal.store(nlocal as u64, Ordering::Relaxed);
+            hdr.ring_cap.store(cap as u64, Ordering::Relaxed);
+            hdr.magic.store(MAGIC, Ordering::Release);
+        }
+        shm.bell(me)
+            .pid
+            .store(std::process::id() as i32, Ordering::Release);
+        Ok(Some(shm))
+    }
+
+    fn header(&self) -> &SegHeader {
+        // SAFETY: the segment starts with a SegHeader; it is only accessed
+        // through atomics.
+        unsafe { &*(self.base as *const SegHeader) }
+    }
+
+    fn bell(&self, local: usize) -> &Bell {
+        debug_assert!(local < self.nlocal);
+        // SAFETY: bells follow the header, one per local rank, in bounds of
+        // the mapping (segment_size), and are only accessed through atomics.
+        unsafe { &*(self.base.add(ALIGN + local * ALIGN) as *const Bell) }
+    }
+
+    /// This rank's own bell.
+    pub fn my_bell(&self) -> &Bell {
+        self.bell(self.me)
+    }
+
+    fn ring(&self, from: usize, to: usize) -> (&RingCtl, *mut u8) {
+        let off = ALIGN + self.nlocal * ALIGN + (from * self.nlocal + to) * (CTL_SIZE + self.cap);
+        // SAFETY: ring (from, to) lies within the mapping by construction of
+        // segment_size; the control block is only accessed through atomics.
+        unsafe {
+            let p = self.base.add(off);
+            (&*(p as *const RingCtl), p.add(CTL_SIZE))
+        }
+    }
+
+    fn local(&self, world: usize) -> Option<usize> {
+        self.local_of.get(world).copied().flatten()
+    }
+
+    /// World ranks that share this node.
+    pub fn local_ranks(&self) -> &[usize] {
+        &self.world_of
+    }
+
+    fn pid_of(&self, local: usize) -> i32 {
+        self.bell(local).pid.load(Ordering::Acquire)
+    }
+
+    /// Whether single-copy reads are believed to work.
+    pub fn cma_enabled(&self) -> bool {
+        self.cma.load(Ordering::Relaxed)
+    }
+}
+
+impl Transport for Shm {
+    fn max_inline(&self) -> usize {
+        self.cap / 2 - HEADER_SIZE
+    }
+
+    fn reaches(&self, peer: usize) -> bool {
+        self.local(peer).is_some_and(|l| l != self.me)
+    }
+
+    fn try_send(&self, peer: usize, hdr: &Header, payload: &[u8]) -> bool {
+        let Some(to) = self.local(peer) else {
+            return false;
+        };
+        debug_assert!(payload.len() <= self.max_inline() && hdr.len as usize == payload.len());
+        let (ctl, data) = self.ring(self.me, to);
+        let _w = self.write_lock[to].lock();
+        let need = round_up(HEADER_SIZE + payload.len());
+        let head = ctl.head.load(Ordering::Acquire);
+        let tail = ctl.tail.load(Ordering::Relaxed);
+        let free = self.cap - (tail - head) as usize;
+        let pos = (tail % self.cap as u64) as usize;
+        let to_end = self.cap - pos;
+        let skip = if to_end < need { to_end } else { 0 };
+        if skip + need > free {
+            return false;
+        }
+        // SAFETY: the bytes between tail and head + cap belong to the writer
+        // until tail is published; positions are 64-byte aligned and a record
+        // never crosses the end of the ring, so every write is in bounds.
+        unsafe {
+            if skip > 0 {
+                let filler = Header {
+                    kind: SKIP,
+                    len: (skip - HEADER_SIZE) as u32,
+                    ..Header::default()
+                };
+                std::ptr::write(data.add(pos).cast::<Header>(), filler);
+            }
+            let at = (pos + skip) % self.cap;
+            std::ptr::write(data.add(at).cast::<Header>(), *hdr);
+            std::ptr::copy_nonoverlapping(
+                payload.as_ptr(),
+                data.add(at + HEADER_SIZE),
+                payload.len(),
+            );
+        }
+        ctl.tail
+            .store(tail + (skip + need) as u64, Ordering::Release);
+        self.bell(to).ring();
+        true
+    }
+
+    fn want_space(&self, peer: usize, on: bool) {
+        if let Some(to) = self.local(peer) {
+            let (ctl, _) = self.ring(self.me, to);
+            ctl.want_space.store(u32::from(on), Ordering::SeqCst);
+        }
+    }
+
+    fn poll(&self, f: &mut dyn FnMut(usize, &Header, &[u8])) -> usize {
+        let mut handled = 0;
+        for from in 0..self.nlocal {
+            if from == self.me {
+                continue;
+            }
+            let (ctl, data) = self.ring(from, self.me);
+            let mut head = ctl.head.load(Ordering::Relaxed);
+            let start = head;
+            loop {
+                let tail = ctl.tail.load(Ordering::Acquire);
+                if head == tail {
+                    break;
+                }
+                let pos = (head % self.cap as u64) as usize;
+                // SAFETY: bytes between head and tail were published by the
+                // writer (Acquire above) and stay untouched until we advance
+                // head; records are aligned and in bounds (see try_send).
+                let (hdr, payload) = unsafe {
+                    let hdr = std::ptr::read(data.add(pos).cast::<Header>());
+                    let len = (hdr.len as usize).min(self.cap - pos - HEADER_SIZE);
+                    let payload = std::slice::from_raw_parts(data.add(pos + HEADER_SIZE), len);
+                    (hdr, payload)
+                };
+                if hdr.kind != SKIP {
+                    f(self.world_of[from], &hdr, payload);
+                    handled += 1;
+                }
+                head += round_up(HEADER_SIZE + hdr.len as usize) as u64;
+                ctl.head.store(head, Ordering::Release);
+            }
+            if head != start {
+                fence(Ordering::SeqCst);
+                if ctl.want_space.load(Ordering::SeqCst) != 0 {
+                    self.bell(from).ring();
+                }
+            }
+        }
+        handled
+    }
+
+    fn read_remote(&self, peer: usize, addr: u64, dst: &mut [u8]) -> io::Result<()> {
+        let local = self
+            .local(peer)
+            .ok_or_else(|| err("peer is not on this node"))?;
+        let pid = self.pid_of(local);
+        let mut done = 0;
+        while done < dst.len() {
+            let liov = libc::iovec {
+                iov_base: dst[done..].as_mut_ptr().cast(),
+                iov_len: dst.len() - done,
+            };
+            let riov = libc::iovec {
+                iov_base: (addr as usize + done) as *mut libc::c_void,
+                iov_len: dst.len() - done,
+            };
+            // SAFETY: the local iovec covers our own writable slice; the
+            // kernel checks the remote range against the peer's mappings.
+            let n = unsafe { libc::process_vm_readv(pid, &liov, 1, &riov, 1, 0) };
+            if n <= 0 {
+                let e = io::Error::last_os_error();
+                self.cma.store(false, Ordering::Relaxed);
+                return Err(e);
+            }
+            done += n as usize;
+        }
+        Ok(())
+    }
+}
