@@ -130,12 +130,12 @@ pub unsafe extern "C" fn PMPI_Aint_diff(addr1: MPI_Aint, addr2: MPI_Aint) -> MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather")))
+    guard("MPI_Allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather")))
+    guard("MPI_Allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -170,12 +170,12 @@ pub unsafe extern "C" fn PMPI_Allgather_init_c(sendbuf: *const c_void, sendcount
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv")))
+    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv")))
+    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -220,12 +220,12 @@ pub unsafe extern "C" fn PMPI_Alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr:
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce")))
+    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce")))
+    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -260,12 +260,12 @@ pub unsafe extern "C" fn PMPI_Allreduce_init_c(sendbuf: *const c_void, recvbuf: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall")))
+    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall")))
+    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -300,12 +300,12 @@ pub unsafe extern "C" fn PMPI_Alltoall_init_c(sendbuf: *const c_void, sendcount:
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv")))
+    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv")))
+    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -430,12 +430,12 @@ pub unsafe extern "C" fn PMPI_Barrier_init(comm: MPI_Comm, info: MPI_Info, reque
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast")))
+    guard("MPI_Bcast", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast(buffer, count, datatype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast")))
+    guard("MPI_Bcast", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast(buffer, count, datatype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1300,12 +1300,12 @@ pub unsafe extern "C" fn PMPI_Free_mem(base: *mut c_void) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather")))
+    guard("MPI_Gather", false, ErrObj::Comm(comm), || unsafe { super::coll::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather")))
+    guard("MPI_Gather", false, ErrObj::Comm(comm), || unsafe { super::coll::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1340,12 +1340,12 @@ pub unsafe extern "C" fn PMPI_Gather_init_c(sendbuf: *const c_void, sendcount: M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv")))
+    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv")))
+    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -2780,22 +2780,22 @@ pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init_c(sendbuf: *const c_void, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Op_commutative(op: MPI_Op, commute: *mut c_int) -> c_int {
-    guard("MPI_Op_commutative", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_commutative")))
+    guard("MPI_Op_commutative", false, ErrObj::None, || unsafe { super::coll::op_commutative(op, commute) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Op_commutative(op: MPI_Op, commute: *mut c_int) -> c_int {
-    guard("MPI_Op_commutative", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_commutative")))
+    guard("MPI_Op_commutative", false, ErrObj::None, || unsafe { super::coll::op_commutative(op, commute) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Op_create(user_fn: *mut MPI_User_function, commute: c_int, op: *mut MPI_Op) -> c_int {
-    guard("MPI_Op_create", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_create")))
+    guard("MPI_Op_create", false, ErrObj::None, || unsafe { super::coll::op_create(user_fn, commute, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Op_create(user_fn: *mut MPI_User_function, commute: c_int, op: *mut MPI_Op) -> c_int {
-    guard("MPI_Op_create", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_create")))
+    guard("MPI_Op_create", false, ErrObj::None, || unsafe { super::coll::op_create(user_fn, commute, op) })
 }
 
 #[unsafe(no_mangle)]
@@ -2810,12 +2810,12 @@ pub unsafe extern "C" fn PMPI_Op_create_c(user_fn: *mut MPI_User_function_c, com
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Op_free(op: *mut MPI_Op) -> c_int {
-    guard("MPI_Op_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_free")))
+    guard("MPI_Op_free", false, ErrObj::None, || unsafe { super::coll::op_free(op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Op_free(op: *mut MPI_Op) -> c_int {
-    guard("MPI_Op_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_free")))
+    guard("MPI_Op_free", false, ErrObj::None, || unsafe { super::coll::op_free(op) })
 }
 
 #[unsafe(no_mangle)]
@@ -3090,12 +3090,12 @@ pub unsafe extern "C" fn PMPI_Recv_init_c(buf: *mut c_void, count: MPI_Count, da
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce")))
+    guard("MPI_Reduce", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce(sendbuf, recvbuf, count, datatype, op, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce")))
+    guard("MPI_Reduce", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce(sendbuf, recvbuf, count, datatype, op, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3130,12 +3130,12 @@ pub unsafe extern "C" fn PMPI_Reduce_init_c(sendbuf: *const c_void, recvbuf: *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Reduce_local")))
+    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { super::coll::reduce_local(inbuf, inoutbuf, count, datatype, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Reduce_local")))
+    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { super::coll::reduce_local(inbuf, inoutbuf, count, datatype, op) })
 }
 
 #[unsafe(no_mangle)]
@@ -3450,12 +3450,12 @@ pub unsafe extern "C" fn PMPI_Scan_init_c(sendbuf: *const c_void, recvbuf: *mut 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter")))
+    guard("MPI_Scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter")))
+    guard("MPI_Scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3490,12 +3490,12 @@ pub unsafe extern "C" fn PMPI_Scatter_init_c(sendbuf: *const c_void, sendcount: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv")))
+    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv")))
+    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
