@@ -64,20 +64,26 @@ impl<T> Table<T> {
     }
 
     pub fn insert(&self, obj: impl Into<Arc<T>>) -> c_int {
+        let obj = obj.into();
+        self.insert_with(|_| obj)
+    }
+
+    /// Insert an object that needs to know its own handle.
+    pub fn insert_with<A: Into<Arc<T>>>(&self, make: impl FnOnce(c_int) -> A) -> c_int {
         let mut slots = self.slots.write();
-        let obj = Some(obj.into());
-        let index = match slots.iter().position(Option::is_none) {
-            Some(i) => {
-                slots[i] = obj;
-                i
-            }
-            None => {
-                slots.push(obj);
-                slots.len() - 1
-            }
-        };
+        let index = slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(slots.len());
         assert!(index as u32 <= INDEX_MASK, "handle table full");
-        direct(self.kind, index)
+        let handle = direct(self.kind, index);
+        let obj = Some(make(handle).into());
+        if index == slots.len() {
+            slots.push(obj);
+        } else {
+            slots[index] = obj;
+        }
+        handle
     }
 
     fn index(&self, handle: c_int) -> Option<usize> {

@@ -1,5 +1,7 @@
 //! Collective operations and reduction operators, the C face: argument
 //! checks (root, counts, datatypes, `MPI_IN_PLACE`), then `core::coll`.
+//! Each collective has one implementation taking 64-bit counts; the `int`
+//! and large-count (`_c`) C functions both call it.
 
 // The C signatures are the standard's.
 #![allow(clippy::too_many_arguments)]
@@ -31,8 +33,8 @@ fn root_of(comm: &Comm, root: c_int) -> MpiResult<c_int> {
 }
 
 /// Address and byte length of `count` elements of `dt` at `buf`.
-fn span(buf: *const c_void, count: c_int, dt: MPI_Datatype) -> MpiResult<(usize, usize)> {
-    let bytes = datatype::message_bytes(count.into(), dt)?;
+fn span(buf: *const c_void, count: i64, dt: MPI_Datatype) -> MpiResult<(usize, usize)> {
+    let bytes = datatype::message_bytes(count, dt)?;
     if bytes > 0 && buf.is_null() {
         return Err(MpiError::new(
             MPI_ERR_BUFFER,
@@ -42,34 +44,64 @@ fn span(buf: *const c_void, count: c_int, dt: MPI_Datatype) -> MpiResult<(usize,
     Ok((buf as usize, bytes))
 }
 
-/// Blocks of a v-collective's buffer from its counts and displacements
-/// (in elements of `dt`).
+/// A per-rank array argument: `int` in the classic functions, `MPI_Count`
+/// or `MPI_Aint` in the large-count ones.
+#[derive(Clone, Copy)]
+enum Arr {
+    Int(*const c_int),
+    Big(*const i64),
+}
+
+impl Arr {
+    fn is_null(self) -> bool {
+        match self {
+            Arr::Int(p) => p.is_null(),
+            Arr::Big(p) => p.is_null(),
+        }
+    }
+
+    /// The first `n` values (the caller checked the pointer).
+    fn values(self, n: usize) -> Vec<i64> {
+        // SAFETY: the user passes one value per rank.
+        unsafe {
+            match self {
+                Arr::Int(p) => std::slice::from_raw_parts(p, n)
+                    .iter()
+                    .map(|&x| x.into())
+                    .collect(),
+                Arr::Big(p) => std::slice::from_raw_parts(p, n).to_vec(),
+            }
+        }
+    }
+}
+
+const NO_ARR: Arr = Arr::Int(std::ptr::null());
+
+/// Blocks of a collective's buffer: from counts and displacements (in
+/// elements of `dt`) for the v-forms, or `count` elements per rank.
 fn blocks(
     n: c_int,
-    counts: *const c_int,
-    displs: Option<*const c_int>,
-    count: c_int,
+    counts: Arr,
+    displs: Option<Arr>,
+    count: i64,
     dt: MPI_Datatype,
+    what: &str,
 ) -> MpiResult<Vec<Block>> {
     let size = datatype::element_size(dt)?;
     let n = n as usize;
-    let counts: Vec<c_int> = if counts.is_null() {
-        if displs.is_some() {
-            return Err(MpiError::arg("counts is a null pointer"));
+    let counts = match displs {
+        Some(_) if counts.is_null() => {
+            return Err(MpiError::arg(format!("{what}counts is a null pointer")));
         }
-        vec![count; n]
-    } else {
-        // SAFETY: the user passes one count per rank.
-        unsafe { std::slice::from_raw_parts(counts, n) }.to_vec()
+        Some(_) => counts.values(n),
+        None => vec![count; n],
     };
     let displs: Vec<i64> = match displs {
-        Some(d) if d.is_null() => return Err(MpiError::arg("displs is a null pointer")),
-        // SAFETY: the user passes one displacement per rank.
-        Some(d) => unsafe { std::slice::from_raw_parts(d, n) }
-            .iter()
-            .map(|&x| x.into())
-            .collect(),
-        None => (0..n as i64).map(|i| i * i64::from(count)).collect(),
+        Some(d) if d.is_null() => {
+            return Err(MpiError::arg("displs is a null pointer"));
+        }
+        Some(d) => d.values(n),
+        None => (0..n as i64).map(|i| i * count).collect(),
     };
     counts
         .iter()
@@ -86,8 +118,28 @@ fn blocks(
         .collect()
 }
 
+fn need_buf(buf: *const c_void, bl: &[Block], what: &str) -> MpiResult<()> {
+    if bl.iter().any(|&(_, l)| l > 0) && buf.is_null() {
+        return Err(MpiError::new(MPI_ERR_BUFFER, format!("null {what} buffer")));
+    }
+    Ok(())
+}
+
 pub(crate) fn barrier(c: MPI_Comm) -> MpiResult<()> {
-    coll::barrier(comm::get(c)?)
+    coll::barrier(&*comm::get(c)?)
+}
+
+fn bcast_impl(
+    buffer: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    root: c_int,
+    c: MPI_Comm,
+) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    let root = root_of(&comm, root)?;
+    let (p, len) = span(buffer, count, dt)?;
+    coll::bcast(&comm, p, len, root)
 }
 
 pub(crate) fn bcast(
@@ -95,19 +147,27 @@ pub(crate) fn bcast(
     count: c_int,
     datatype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
-    let root = root_of(comm, root)?;
-    let (p, len) = span(buffer, count, datatype)?;
-    coll::bcast(comm, p, len, root)
+    bcast_impl(buffer, count.into(), datatype, root, comm)
 }
 
-/// The arguments every reduction shares.
+pub(crate) fn bcast_c(
+    buffer: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    bcast_impl(buffer, count, datatype, root, comm)
+}
+
+/// The arguments every reduction shares: send and receive addresses,
+/// element count and size.
 fn reduction(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
-    count: c_int,
+    count: i64,
     dt: MPI_Datatype,
     opr: MPI_Op,
     receives: bool,
@@ -139,6 +199,21 @@ fn reduction(
     Ok((s, r, count as usize, size))
 }
 
+fn reduce_impl(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    opr: MPI_Op,
+    root: c_int,
+    c: MPI_Comm,
+) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    let root = root_of(&comm, root)?;
+    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
+    coll::reduce(&comm, s, r, n, dt, size, opr, root)
+}
+
 pub(crate) fn reduce(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
@@ -146,12 +221,34 @@ pub(crate) fn reduce(
     datatype: MPI_Datatype,
     op: MPI_Op,
     root: c_int,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    reduce_impl(sendbuf, recvbuf, count.into(), datatype, op, root, comm)
+}
+
+pub(crate) fn reduce_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    root: c_int,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    reduce_impl(sendbuf, recvbuf, count, datatype, op, root, comm)
+}
+
+fn allreduce_impl(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    opr: MPI_Op,
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let root = root_of(comm, root)?;
-    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, datatype, op, comm.rank == root)?;
-    coll::reduce(comm, s, r, n, datatype, size, op, root)
+    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    coll::allreduce(&comm, s, r, n, dt, size, opr)
 }
 
 pub(crate) fn allreduce(
@@ -160,11 +257,35 @@ pub(crate) fn allreduce(
     count: c_int,
     datatype: MPI_Datatype,
     op: MPI_Op,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
-    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, datatype, op, true)?;
-    coll::allreduce(comm, s, r, n, datatype, size, op)
+    allreduce_impl(sendbuf, recvbuf, count.into(), datatype, op, comm)
+}
+
+pub(crate) fn allreduce_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    allreduce_impl(sendbuf, recvbuf, count, datatype, op, comm)
+}
+
+fn reduce_local_impl(
+    inbuf: *const c_void,
+    inoutbuf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    opr: MPI_Op,
+) -> MpiResult<()> {
+    op::check(opr)?;
+    let (a, _) = span(inbuf, count, dt)?;
+    let (b, _) = span(inoutbuf, count, dt)?;
+    // SAFETY: both buffers hold `count` elements of `dt` (checked non-null
+    // above; sizes are the user's promise).
+    unsafe { op::apply(opr, dt, count as usize, a as *const u8, b as *mut u8) }
 }
 
 pub(crate) fn reduce_local(
@@ -174,12 +295,47 @@ pub(crate) fn reduce_local(
     datatype: MPI_Datatype,
     op: MPI_Op,
 ) -> MpiResult<()> {
-    op::check(op)?;
-    let (a, _) = span(inbuf, count, datatype)?;
-    let (b, _) = span(inoutbuf, count, datatype)?;
-    // SAFETY: both buffers hold `count` elements of `datatype` (checked
-    // non-null above; sizes are the user's promise).
-    unsafe { op::apply(op, datatype, count as usize, a as *const u8, b as *mut u8) }
+    reduce_local_impl(inbuf, inoutbuf, count.into(), datatype, op)
+}
+
+pub(crate) fn reduce_local_c(
+    inbuf: *const c_void,
+    inoutbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+) -> MpiResult<()> {
+    reduce_local_impl(inbuf, inoutbuf, count, datatype, op)
+}
+
+fn gather_impl(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvcounts: Arr,
+    displs: Option<Arr>,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    c: MPI_Comm,
+) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    let root = root_of(&comm, root)?;
+    let is_root = comm.rank == root;
+    let send = if is_root && in_place(sendbuf) {
+        None
+    } else {
+        Some(span(sendbuf, sendcount, sendtype)?)
+    };
+    let bl = if is_root {
+        let b = blocks(comm.size, recvcounts, displs, recvcount, recvtype, "recv")?;
+        need_buf(recvbuf, &b, "receive")?;
+        b
+    } else {
+        Vec::new()
+    };
+    coll::gatherv(&comm, send, recvbuf as usize, &bl, root)
 }
 
 pub(crate) fn gather(
@@ -190,19 +346,34 @@ pub(crate) fn gather(
     recvcount: c_int,
     recvtype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    gatherv_impl(
+    gather_impl(
         sendbuf,
-        sendcount,
+        sendcount.into(),
         sendtype,
         recvbuf,
-        recvcount,
-        std::ptr::null(),
+        recvcount.into(),
+        NO_ARR,
         None,
         recvtype,
         root,
-        c,
+        comm,
+    )
+}
+
+pub(crate) fn gather_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    gather_impl(
+        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, root, comm,
     )
 }
 
@@ -215,55 +386,75 @@ pub(crate) fn gatherv(
     displs: *const c_int,
     recvtype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    gatherv_impl(
+    gather_impl(
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        recvbuf,
+        0,
+        Arr::Int(recvcounts),
+        Some(Arr::Int(displs)),
+        recvtype,
+        root,
+        comm,
+    )
+}
+
+pub(crate) fn gatherv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    gather_impl(
         sendbuf,
         sendcount,
         sendtype,
         recvbuf,
         0,
-        recvcounts,
-        Some(displs),
+        Arr::Big(recvcounts),
+        Some(Arr::Big(displs)),
         recvtype,
         root,
-        c,
+        comm,
     )
 }
 
-fn gatherv_impl(
+fn scatter_impl(
     sendbuf: *const c_void,
-    sendcount: c_int,
+    sendcount: i64,
+    sendcounts: Arr,
+    displs: Option<Arr>,
     sendtype: MPI_Datatype,
     recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvcounts: *const c_int,
-    displs: Option<*const c_int>,
+    recvcount: i64,
     recvtype: MPI_Datatype,
     root: c_int,
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let root = root_of(comm, root)?;
+    let root = root_of(&comm, root)?;
     let is_root = comm.rank == root;
-    let send = if is_root && in_place(sendbuf) {
+    let recv = if is_root && in_place(recvbuf) {
         None
     } else {
-        Some(span(sendbuf, sendcount, sendtype)?)
+        Some(span(recvbuf, recvcount, recvtype)?)
     };
     let bl = if is_root {
-        if displs.is_some() && recvcounts.is_null() {
-            return Err(MpiError::arg("recvcounts is a null pointer"));
-        }
-        let b = blocks(comm.size, recvcounts, displs, recvcount, recvtype)?;
-        if b.iter().any(|&(_, l)| l > 0) && recvbuf.is_null() {
-            return Err(MpiError::new(MPI_ERR_BUFFER, "null receive buffer"));
-        }
+        let b = blocks(comm.size, sendcounts, displs, sendcount, sendtype, "send")?;
+        need_buf(sendbuf, &b, "send")?;
         b
     } else {
         Vec::new()
     };
-    coll::gatherv(comm, send, recvbuf as usize, &bl, root)
+    coll::scatterv(&comm, sendbuf as usize, &bl, recv, root)
 }
 
 pub(crate) fn scatter(
@@ -274,19 +465,34 @@ pub(crate) fn scatter(
     recvcount: c_int,
     recvtype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    scatterv_impl(
+    scatter_impl(
         sendbuf,
-        sendcount,
-        std::ptr::null(),
+        sendcount.into(),
+        NO_ARR,
         None,
         sendtype,
         recvbuf,
-        recvcount,
+        recvcount.into(),
         recvtype,
         root,
-        c,
+        comm,
+    )
+}
+
+pub(crate) fn scatter_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    scatter_impl(
+        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, recvtype, root, comm,
     )
 }
 
@@ -299,55 +505,67 @@ pub(crate) fn scatterv(
     recvcount: c_int,
     recvtype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    scatterv_impl(
+    scatter_impl(
         sendbuf,
         0,
-        sendcounts,
-        Some(displs),
+        Arr::Int(sendcounts),
+        Some(Arr::Int(displs)),
+        sendtype,
+        recvbuf,
+        recvcount.into(),
+        recvtype,
+        root,
+        comm,
+    )
+}
+
+pub(crate) fn scatterv_c(
+    sendbuf: *const c_void,
+    sendcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    scatter_impl(
+        sendbuf,
+        0,
+        Arr::Big(sendcounts),
+        Some(Arr::Big(displs)),
         sendtype,
         recvbuf,
         recvcount,
         recvtype,
         root,
-        c,
+        comm,
     )
 }
 
-fn scatterv_impl(
+fn allgather_impl(
     sendbuf: *const c_void,
-    sendcount: c_int,
-    sendcounts: *const c_int,
-    displs: Option<*const c_int>,
+    sendcount: i64,
     sendtype: MPI_Datatype,
     recvbuf: *mut c_void,
-    recvcount: c_int,
+    recvcount: i64,
+    recvcounts: Arr,
+    displs: Option<Arr>,
     recvtype: MPI_Datatype,
-    root: c_int,
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let root = root_of(comm, root)?;
-    let is_root = comm.rank == root;
-    let recv = if is_root && in_place(recvbuf) {
+    let send = if in_place(sendbuf) {
         None
     } else {
-        Some(span(recvbuf, recvcount, recvtype)?)
+        Some(span(sendbuf, sendcount, sendtype)?)
     };
-    let bl = if is_root {
-        if displs.is_some() && sendcounts.is_null() {
-            return Err(MpiError::arg("sendcounts is a null pointer"));
-        }
-        let b = blocks(comm.size, sendcounts, displs, sendcount, sendtype)?;
-        if b.iter().any(|&(_, l)| l > 0) && sendbuf.is_null() {
-            return Err(MpiError::new(MPI_ERR_BUFFER, "null send buffer"));
-        }
-        b
-    } else {
-        Vec::new()
-    };
-    coll::scatterv(comm, sendbuf as usize, &bl, recv, root)
+    let bl = blocks(comm.size, recvcounts, displs, recvcount, recvtype, "recv")?;
+    need_buf(recvbuf, &bl, "receive")?;
+    coll::allgatherv(&comm, send, recvbuf as usize, &bl)
 }
 
 pub(crate) fn allgather(
@@ -357,18 +575,32 @@ pub(crate) fn allgather(
     recvbuf: *mut c_void,
     recvcount: c_int,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    allgatherv_impl(
+    allgather_impl(
         sendbuf,
-        sendcount,
+        sendcount.into(),
         sendtype,
         recvbuf,
-        recvcount,
-        std::ptr::null(),
+        recvcount.into(),
+        NO_ARR,
         None,
         recvtype,
-        c,
+        comm,
+    )
+}
+
+pub(crate) fn allgather_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    allgather_impl(
+        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm,
     )
 }
 
@@ -380,46 +612,75 @@ pub(crate) fn allgatherv(
     recvcounts: *const c_int,
     displs: *const c_int,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    allgatherv_impl(
+    allgather_impl(
+        sendbuf,
+        sendcount.into(),
+        sendtype,
+        recvbuf,
+        0,
+        Arr::Int(recvcounts),
+        Some(Arr::Int(displs)),
+        recvtype,
+        comm,
+    )
+}
+
+pub(crate) fn allgatherv_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    displs: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    allgather_impl(
         sendbuf,
         sendcount,
         sendtype,
         recvbuf,
         0,
-        recvcounts,
-        Some(displs),
+        Arr::Big(recvcounts),
+        Some(Arr::Big(displs)),
         recvtype,
-        c,
+        comm,
     )
 }
 
-fn allgatherv_impl(
+fn alltoall_impl(
     sendbuf: *const c_void,
-    sendcount: c_int,
+    sendcount: i64,
+    sendcounts: Arr,
+    sdispls: Option<Arr>,
     sendtype: MPI_Datatype,
     recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvcounts: *const c_int,
-    displs: Option<*const c_int>,
+    recvcount: i64,
+    recvcounts: Arr,
+    rdispls: Option<Arr>,
     recvtype: MPI_Datatype,
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let send = if in_place(sendbuf) {
-        None
+    let place = in_place(sendbuf);
+    let rb = blocks(comm.size, recvcounts, rdispls, recvcount, recvtype, "recv")?;
+    let sb = if place {
+        rb.clone()
     } else {
-        Some(span(sendbuf, sendcount, sendtype)?)
+        let b = blocks(comm.size, sendcounts, sdispls, sendcount, sendtype, "send")?;
+        need_buf(sendbuf, &b, "send")?;
+        b
     };
-    if displs.is_some() && recvcounts.is_null() {
-        return Err(MpiError::arg("recvcounts is a null pointer"));
-    }
-    let bl = blocks(comm.size, recvcounts, displs, recvcount, recvtype)?;
-    if bl.iter().any(|&(_, l)| l > 0) && recvbuf.is_null() {
-        return Err(MpiError::new(MPI_ERR_BUFFER, "null receive buffer"));
-    }
-    coll::allgatherv(comm, send, recvbuf as usize, &bl)
+    need_buf(recvbuf, &rb, "receive")?;
+    coll::alltoallv(
+        &comm,
+        (!place).then_some(sendbuf as usize),
+        &sb,
+        recvbuf as usize,
+        &rb,
+    )
 }
 
 pub(crate) fn alltoall(
@@ -429,23 +690,35 @@ pub(crate) fn alltoall(
     recvbuf: *mut c_void,
     recvcount: c_int,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
-    let place = in_place(sendbuf);
-    let rb = blocks(comm.size, std::ptr::null(), None, recvcount, recvtype)?;
-    let sb = if place {
-        rb.clone()
-    } else {
-        blocks(comm.size, std::ptr::null(), None, sendcount, sendtype)?
-    };
-    check_bufs(sendbuf, &sb, recvbuf, &rb, place)?;
-    coll::alltoallv(
+    alltoall_impl(
+        sendbuf,
+        sendcount.into(),
+        NO_ARR,
+        None,
+        sendtype,
+        recvbuf,
+        recvcount.into(),
+        NO_ARR,
+        None,
+        recvtype,
         comm,
-        (!place).then_some(sendbuf as usize),
-        &sb,
-        recvbuf as usize,
-        &rb,
+    )
+}
+
+pub(crate) fn alltoall_c(
+    sendbuf: *const c_void,
+    sendcount: MPI_Count,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    alltoall_impl(
+        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype,
+        comm,
     )
 }
 
@@ -458,46 +731,47 @@ pub(crate) fn alltoallv(
     recvcounts: *const c_int,
     rdispls: *const c_int,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
-    let place = in_place(sendbuf);
-    if recvcounts.is_null() {
-        return Err(MpiError::arg("recvcounts is a null pointer"));
-    }
-    let rb = blocks(comm.size, recvcounts, Some(rdispls), 0, recvtype)?;
-    let sb = if place {
-        rb.clone()
-    } else {
-        if sendcounts.is_null() {
-            return Err(MpiError::arg("sendcounts is a null pointer"));
-        }
-        blocks(comm.size, sendcounts, Some(sdispls), 0, sendtype)?
-    };
-    check_bufs(sendbuf, &sb, recvbuf, &rb, place)?;
-    coll::alltoallv(
+    alltoall_impl(
+        sendbuf,
+        0,
+        Arr::Int(sendcounts),
+        Some(Arr::Int(sdispls)),
+        sendtype,
+        recvbuf,
+        0,
+        Arr::Int(recvcounts),
+        Some(Arr::Int(rdispls)),
+        recvtype,
         comm,
-        (!place).then_some(sendbuf as usize),
-        &sb,
-        recvbuf as usize,
-        &rb,
     )
 }
 
-fn check_bufs(
+pub(crate) fn alltoallv_c(
     sendbuf: *const c_void,
-    sb: &[Block],
+    sendcounts: *const MPI_Count,
+    sdispls: *const MPI_Aint,
+    sendtype: MPI_Datatype,
     recvbuf: *mut c_void,
-    rb: &[Block],
-    place: bool,
+    recvcounts: *const MPI_Count,
+    rdispls: *const MPI_Aint,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
 ) -> MpiResult<()> {
-    if !place && sb.iter().any(|&(_, l)| l > 0) && sendbuf.is_null() {
-        return Err(MpiError::new(MPI_ERR_BUFFER, "null send buffer"));
-    }
-    if rb.iter().any(|&(_, l)| l > 0) && recvbuf.is_null() {
-        return Err(MpiError::new(MPI_ERR_BUFFER, "null receive buffer"));
-    }
-    Ok(())
+    alltoall_impl(
+        sendbuf,
+        0,
+        Arr::Big(sendcounts),
+        Some(Arr::Big(sdispls)),
+        sendtype,
+        recvbuf,
+        0,
+        Arr::Big(recvcounts),
+        Some(Arr::Big(rdispls)),
+        recvtype,
+        comm,
+    )
 }
 
 // ---------------------------------------------------------------------------

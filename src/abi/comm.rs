@@ -59,24 +59,46 @@ pub(crate) fn comm_test_inter(c: MPI_Comm, flag: *mut c_int) -> MpiResult<()> {
 pub(crate) fn comm_compare(c1: MPI_Comm, c2: MPI_Comm, result: *mut c_int) -> MpiResult<()> {
     let a = comm::get(c1)?;
     let b = comm::get(c2)?;
-    let r = if a.handle == b.handle {
-        MPI_IDENT
-    } else if a.size == 1 && b.size == 1 {
-        // WORLD of a one-process job and SELF hold the same process.
-        MPI_CONGRUENT
-    } else {
-        MPI_UNEQUAL
-    };
-    put(result, "result", r)
+    put(result, "result", comm::compare(&a, &b))
 }
 
 pub(crate) fn comm_free(c: *mut MPI_Comm) -> MpiResult<()> {
-    let h = *out(c, "comm")?;
-    comm::get(h)?;
-    Err(MpiError::new(
-        MPI_ERR_COMM,
-        "predefined communicators cannot be freed",
-    ))
+    let h = out(c, "comm")?;
+    comm::free(*h)?;
+    *h = MPI_COMM_NULL;
+    Ok(())
+}
+
+pub(crate) fn comm_dup(c: MPI_Comm, newcomm: *mut MPI_Comm) -> MpiResult<()> {
+    let parent = comm::get(c)?;
+    let slot = out(newcomm, "newcomm")?;
+    *slot = comm::dup(&parent)?;
+    Ok(())
+}
+
+pub(crate) fn comm_dup_with_info(
+    c: MPI_Comm,
+    info: MPI_Info,
+    newcomm: *mut MPI_Comm,
+) -> MpiResult<()> {
+    // No communicator info keys change behaviour yet; the handle must be
+    // valid all the same.
+    if info != MPI_INFO_NULL {
+        crate::core::info::get(info)?;
+    }
+    comm_dup(c, newcomm)
+}
+
+pub(crate) fn comm_split(
+    c: MPI_Comm,
+    color: c_int,
+    key: c_int,
+    newcomm: *mut MPI_Comm,
+) -> MpiResult<()> {
+    let parent = comm::get(c)?;
+    let slot = out(newcomm, "newcomm")?;
+    *slot = comm::split(&parent, color, key)?;
+    Ok(())
 }
 
 pub(crate) unsafe fn comm_get_attr(

@@ -63,8 +63,18 @@ pub fn guard_value<T: Default>(func: &'static str, f: impl FnOnce() -> T) -> T {
     })
 }
 
+/// `OXMPI_DEBUG` set: every error raised is also reported on stderr, with
+/// the call that raised it, even when the handler returns it quietly.
+fn debug() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("OXMPI_DEBUG").is_some())
+}
+
 /// Deliver `err` to the handler of `obj` and return what the call returns.
 pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
+    if debug() {
+        runtime::report(&format!("{func}: {} (error class {})", err.msg, err.code));
+    }
     if runtime::phase() != runtime::Phase::Initialized {
         // Before MPI_Init and after MPI_Finalize only the initial handler,
         // MPI_ERRORS_ARE_FATAL, exists; file handles are the exception.

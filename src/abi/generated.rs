@@ -140,12 +140,12 @@ pub unsafe extern "C" fn PMPI_Allgather(sendbuf: *const c_void, sendcount: c_int
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather_c")))
+    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather_c")))
+    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -180,12 +180,12 @@ pub unsafe extern "C" fn PMPI_Allgatherv(sendbuf: *const c_void, sendcount: c_in
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv_c")))
+    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv_c")))
+    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -230,12 +230,12 @@ pub unsafe extern "C" fn PMPI_Allreduce(sendbuf: *const c_void, recvbuf: *mut c_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce_c")))
+    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_c(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce_c")))
+    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_c(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -270,12 +270,12 @@ pub unsafe extern "C" fn PMPI_Alltoall(sendbuf: *const c_void, sendcount: c_int,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall_c")))
+    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall_c")))
+    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -310,12 +310,12 @@ pub unsafe extern "C" fn PMPI_Alltoallv(sendbuf: *const c_void, sendcounts: *con
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv_c")))
+    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv_c")))
+    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -440,12 +440,12 @@ pub unsafe extern "C" fn PMPI_Bcast(buffer: *mut c_void, count: c_int, datatype:
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast_c")))
+    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_c(buffer, count, datatype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast_c")))
+    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_c(buffer, count, datatype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -820,22 +820,22 @@ pub unsafe extern "C" fn PMPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_dup")))
+    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup(comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_dup")))
+    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup(comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_dup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_dup_with_info")))
+    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup_with_info(comm, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_dup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_dup_with_info")))
+    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup_with_info(comm, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1070,12 +1070,12 @@ pub unsafe extern "C" fn PMPI_Comm_spawn_multiple(count: c_int, array_of_command
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_split")))
+    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split(comm, color, key, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_split")))
+    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split(comm, color, key, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1310,12 +1310,12 @@ pub unsafe extern "C" fn PMPI_Gather(sendbuf: *const c_void, sendcount: c_int, s
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather_c")))
+    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather_c")))
+    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1350,12 +1350,12 @@ pub unsafe extern "C" fn PMPI_Gatherv(sendbuf: *const c_void, sendcount: c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv_c")))
+    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv_c")))
+    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3100,12 +3100,12 @@ pub unsafe extern "C" fn PMPI_Reduce(sendbuf: *const c_void, recvbuf: *mut c_voi
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_c")))
+    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_c(sendbuf, recvbuf, count, datatype, op, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_c")))
+    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_c(sendbuf, recvbuf, count, datatype, op, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3140,12 +3140,12 @@ pub unsafe extern "C" fn PMPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Reduce_local_c")))
+    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { super::coll::reduce_local_c(inbuf, inoutbuf, count, datatype, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Reduce_local_c")))
+    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { super::coll::reduce_local_c(inbuf, inoutbuf, count, datatype, op) })
 }
 
 #[unsafe(no_mangle)]
@@ -3460,12 +3460,12 @@ pub unsafe extern "C" fn PMPI_Scatter(sendbuf: *const c_void, sendcount: c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter_c")))
+    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter_c")))
+    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3500,12 +3500,12 @@ pub unsafe extern "C" fn PMPI_Scatterv(sendbuf: *const c_void, sendcounts: *cons
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv_c")))
+    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv_c")))
+    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -4560,12 +4560,12 @@ pub unsafe extern "C" fn PMPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_commit", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_commit")))
+    guard("MPI_Type_commit", false, ErrObj::None, || unsafe { super::datatype::type_commit(datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_commit", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_commit")))
+    guard("MPI_Type_commit", false, ErrObj::None, || unsafe { super::datatype::type_commit(datatype) })
 }
 
 #[unsafe(no_mangle)]
@@ -4820,12 +4820,12 @@ pub unsafe extern "C" fn PMPI_Type_extent(datatype: MPI_Datatype, extent: *mut M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_free")))
+    guard("MPI_Type_free", false, ErrObj::None, || unsafe { super::datatype::type_free(datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_free")))
+    guard("MPI_Type_free", false, ErrObj::None, || unsafe { super::datatype::type_free(datatype) })
 }
 
 #[unsafe(no_mangle)]
@@ -4890,72 +4890,72 @@ pub unsafe extern "C" fn PMPI_Type_get_envelope_c(datatype: MPI_Datatype, num_in
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent(datatype: MPI_Datatype, lb: *mut MPI_Aint, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_extent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_extent")))
+    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent(datatype: MPI_Datatype, lb: *mut MPI_Aint, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_extent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_extent")))
+    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent_c(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_extent_c")))
+    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent_c(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_extent_c")))
+    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent_x(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_extent_x")))
+    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_x(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent_x(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_extent_x")))
+    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_x(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    guard("MPI_Type_get_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_name")))
+    guard("MPI_Type_get_name", false, ErrObj::None, || unsafe { super::datatype::type_get_name(datatype, type_name, resultlen) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    guard("MPI_Type_get_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_name")))
+    guard("MPI_Type_get_name", false, ErrObj::None, || unsafe { super::datatype::type_get_name(datatype, type_name, resultlen) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent(datatype: MPI_Datatype, true_lb: *mut MPI_Aint, true_extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_true_extent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_true_extent")))
+    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent(datatype: MPI_Datatype, true_lb: *mut MPI_Aint, true_extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_true_extent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_true_extent")))
+    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent_c(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_true_extent_c")))
+    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent_c(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_true_extent_c")))
+    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent_x(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_true_extent_x")))
+    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_x(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent_x(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_true_extent_x")))
+    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_x(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
@@ -5050,32 +5050,32 @@ pub unsafe extern "C" fn PMPI_Type_set_name(datatype: MPI_Datatype, type_name: *
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    guard("MPI_Type_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_size")))
+    guard("MPI_Type_size", false, ErrObj::None, || unsafe { super::datatype::type_size(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    guard("MPI_Type_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_size")))
+    guard("MPI_Type_size", false, ErrObj::None, || unsafe { super::datatype::type_size(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_size_c")))
+    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { super::datatype::type_size_c(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_size_c")))
+    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { super::datatype::type_size_c(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_size_x")))
+    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { super::datatype::type_size_x(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_x", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_size_x")))
+    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { super::datatype::type_size_x(datatype, size) })
 }
 
 #[unsafe(no_mangle)]

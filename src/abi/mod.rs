@@ -15,6 +15,7 @@ pub mod types;
 mod coll;
 mod comm;
 mod data;
+mod datatype;
 mod entry;
 mod env;
 mod errors;

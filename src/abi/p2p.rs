@@ -75,7 +75,7 @@ fn recv_tag(tag: c_int) -> MpiResult<()> {
 
 /// A checked send: communicator, buffer address and size.
 struct SendArgs {
-    comm: &'static Comm,
+    comm: Arc<Comm>,
     buf: usize,
     bytes: usize,
     dest: c_int,
@@ -94,7 +94,7 @@ fn send_args(
     let bytes = datatype::message_bytes(count, dt)?;
     let buf = buffer(buf, bytes)?;
     send_tag(tag)?;
-    dest_rank(comm, dest)?;
+    dest_rank(&comm, dest)?;
     Ok(SendArgs {
         comm,
         buf,
@@ -105,7 +105,7 @@ fn send_args(
 }
 
 struct RecvArgs {
-    comm: &'static Comm,
+    comm: Arc<Comm>,
     buf: usize,
     cap: usize,
     source: c_int,
@@ -124,7 +124,7 @@ fn recv_args(
     let cap = datatype::message_bytes(count, dt)?;
     let buf = buffer(buf, cap)?;
     recv_tag(tag)?;
-    source_rank(comm, source)?;
+    source_rank(&comm, source)?;
     Ok(RecvArgs {
         comm,
         buf,
@@ -745,10 +745,10 @@ pub(crate) fn isendrecv_replace_c(
 // ---------------------------------------------------------------------------
 // Probes and matched receives
 
-fn probe_args(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<&'static Comm> {
+fn probe_args(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<Arc<Comm>> {
     let comm = comm::get(c)?;
     recv_tag(tag)?;
-    source_rank(comm, source)?;
+    source_rank(&comm, source)?;
     Ok(comm)
 }
 
@@ -836,7 +836,7 @@ pub(crate) fn improbe(
         return Ok(());
     }
     let hit = engine().iprobe(cm.ctx, source, tag, true);
-    *flag = c_int::from(message_handle(cm, hit, message, status));
+    *flag = c_int::from(message_handle(&cm, hit, message, status));
     Ok(())
 }
 
@@ -861,7 +861,7 @@ pub(crate) fn mprobe(
         *found.lock() = hit;
         done
     });
-    message_handle(cm, found.into_inner(), message, status);
+    message_handle(&cm, found.into_inner(), message, status);
     Ok(())
 }
 

@@ -1,14 +1,22 @@
-//! Communicators. This foundation knows the two predefined ones,
-//! `MPI_COMM_WORLD` and `MPI_COMM_SELF`; user communicators join the same
-//! lookup when they are built.
+//! Communicators: the predefined `MPI_COMM_WORLD` and `MPI_COMM_SELF`, and
+//! the ones users derive from them (`dup`, `split`).
+//!
+//! A communicator is a context id plus its members' world ranks. Context
+//! ids come in pairs (point-to-point `ctx`, collectives `ctx + 1`): 0 for
+//! the world, 2 for self, then agreed collectively for each new
+//! communicator as the maximum of every member's next free id, so no member
+//! has used it before.
 
-use super::errhandler::Slot;
+use super::coll;
+use super::errhandler::{self, Slot};
 use super::error::{MpiError, MpiResult};
 use super::runtime;
 use crate::abi::consts::*;
+use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::c_int;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 pub struct Comm {
     pub handle: c_int,
@@ -27,14 +35,16 @@ pub struct Comm {
 enum Members {
     World,
     Single(usize),
+    List(Vec<usize>),
 }
 
 impl Comm {
     /// The world rank of member `rank` (which the caller has checked).
     pub fn world_rank(&self, rank: c_int) -> usize {
-        match self.members {
+        match &self.members {
             Members::World => rank as usize,
-            Members::Single(w) => w,
+            Members::Single(w) => *w,
+            Members::List(v) => v[rank as usize],
         }
     }
 
@@ -42,12 +52,26 @@ impl Comm {
     pub fn coll_ctx(&self) -> u32 {
         self.ctx + 1
     }
+
+    /// World ranks of all members, in rank order.
+    pub fn world_ranks(&self) -> Vec<usize> {
+        (0..self.size).map(|r| self.world_rank(r)).collect()
+    }
 }
 
-static WORLD: OnceLock<Comm> = OnceLock::new();
-static SELF: OnceLock<Comm> = OnceLock::new();
+impl Drop for Comm {
+    fn drop(&mut self) {
+        errhandler::release(self.errhandler.get());
+    }
+}
 
-fn predefined(handle: c_int) -> Option<&'static Comm> {
+static WORLD: OnceLock<Arc<Comm>> = OnceLock::new();
+static SELF: OnceLock<Arc<Comm>> = OnceLock::new();
+static USER: Table<Comm> = Table::new(Kind::Comm);
+/// The lowest context id this process has not used yet.
+static NEXT_CTX: AtomicU32 = AtomicU32::new(4);
+
+fn predefined(handle: c_int) -> Option<Arc<Comm>> {
     let job = runtime::job();
     let (cell, rank, size, ctx, members, name) = match handle {
         MPI_COMM_WORLD => (
@@ -68,26 +92,31 @@ fn predefined(handle: c_int) -> Option<&'static Comm> {
         ),
         _ => return None,
     };
-    Some(cell.get_or_init(|| Comm {
-        handle,
-        rank,
-        size,
-        ctx,
-        members,
-        name: Mutex::new(name.to_string()),
-        errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
-    }))
+    Some(
+        cell.get_or_init(|| {
+            Arc::new(Comm {
+                handle,
+                rank,
+                size,
+                ctx,
+                members,
+                name: Mutex::new(name.to_string()),
+                errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
+            })
+        })
+        .clone(),
+    )
 }
 
 /// The communicator behind a handle, if it is valid.
-pub fn lookup(handle: c_int) -> Option<&'static Comm> {
+pub fn lookup(handle: c_int) -> Option<Arc<Comm>> {
     if runtime::phase() != runtime::Phase::Initialized {
         return None;
     }
-    predefined(handle)
+    predefined(handle).or_else(|| USER.get(handle))
 }
 
-pub fn get(handle: c_int) -> MpiResult<&'static Comm> {
+pub fn get(handle: c_int) -> MpiResult<Arc<Comm>> {
     lookup(handle).ok_or_else(|| {
         if handle == MPI_COMM_NULL {
             MpiError::new(
@@ -98,4 +127,109 @@ pub fn get(handle: c_int) -> MpiResult<&'static Comm> {
             MpiError::new(MPI_ERR_COMM, format!("invalid communicator 0x{handle:x}"))
         }
     })
+}
+
+/// Agree with the other members of `parent` on a fresh context id pair.
+fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
+    let mine = NEXT_CTX.load(Ordering::Acquire);
+    let mut agreed = mine;
+    coll::allreduce(
+        parent,
+        &mine as *const u32 as usize,
+        &mut agreed as *mut u32 as usize,
+        1,
+        MPI_UNSIGNED,
+        4,
+        MPI_MAX,
+    )?;
+    NEXT_CTX.fetch_max(agreed + 2, Ordering::AcqRel);
+    Ok(agreed)
+}
+
+fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>) -> c_int {
+    let eh = parent.errhandler.get();
+    errhandler::retain(eh);
+    USER.insert_with(|handle| Comm {
+        handle,
+        rank,
+        size: members.len() as c_int,
+        ctx,
+        members: Members::List(members),
+        name: Mutex::new(String::new()),
+        errhandler: Slot::new(eh),
+    })
+}
+
+/// `MPI_Comm_dup`: same members, new context; the error handler is
+/// inherited.
+pub fn dup(parent: &Comm) -> MpiResult<c_int> {
+    let ctx = agree_ctx(parent)?;
+    Ok(install(parent, ctx, parent.rank, parent.world_ranks()))
+}
+
+/// `MPI_Comm_split`: members with the same color form a communicator,
+/// ranked by key and then by rank in `parent`. `MPI_UNDEFINED` gets
+/// `MPI_COMM_NULL`.
+pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
+    if color < 0 && color != MPI_UNDEFINED {
+        return Err(MpiError::arg(format!("invalid color {color}")));
+    }
+    let n = parent.size as usize;
+    let mine = [color, key];
+    let mut all = vec![0 as c_int; 2 * n];
+    let blocks: Vec<coll::Block> = (0..n).map(|i| (i * 8, 8)).collect();
+    coll::allgatherv(
+        parent,
+        Some((mine.as_ptr() as usize, 8)),
+        all.as_mut_ptr() as usize,
+        &blocks,
+    )?;
+    let ctx = agree_ctx(parent)?;
+    if color == MPI_UNDEFINED {
+        return Ok(MPI_COMM_NULL);
+    }
+    let mut group: Vec<(c_int, usize)> = (0..n)
+        .filter(|&i| all[2 * i] == color)
+        .map(|i| (all[2 * i + 1], i))
+        .collect();
+    group.sort();
+    let rank = group
+        .iter()
+        .position(|&(_, i)| i as c_int == parent.rank)
+        .expect("a member is in its own color") as c_int;
+    let members = group
+        .iter()
+        .map(|&(_, i)| parent.world_rank(i as c_int))
+        .collect();
+    Ok(install(parent, ctx, rank, members))
+}
+
+/// `MPI_Comm_free` of a user communicator.
+pub fn free(handle: c_int) -> MpiResult<()> {
+    if handle == MPI_COMM_WORLD || handle == MPI_COMM_SELF {
+        return Err(MpiError::new(
+            MPI_ERR_COMM,
+            "predefined communicators cannot be freed",
+        ));
+    }
+    USER.remove(handle).map(|_| ()).ok_or_else(|| {
+        get(handle)
+            .err()
+            .unwrap_or_else(|| MpiError::new(MPI_ERR_COMM, "invalid communicator"))
+    })
+}
+
+/// `MPI_Comm_compare`.
+pub fn compare(a: &Comm, b: &Comm) -> c_int {
+    if a.handle == b.handle {
+        return MPI_IDENT;
+    }
+    let (wa, wb) = (a.world_ranks(), b.world_ranks());
+    if wa == wb {
+        return MPI_CONGRUENT;
+    }
+    let (mut sa, mut sb) = (wa, wb);
+    sa.sort_unstable();
+    sb.sort_unstable();
+    if sa == sb { MPI_SIMILAR } else { MPI_UNEQUAL }
 }
