@@ -1,6 +1,7 @@
 //! Communicator queries available with the predefined communicators: rank,
 //! size, names, predefined attributes, comparison.
 
+use super::callbacks::*;
 use super::types::*;
 use super::util::{cstr, out, put, write_cstr};
 use crate::abi::consts::*;
@@ -110,19 +111,23 @@ pub(crate) unsafe fn comm_get_attr(
     let comm = comm::get(c)?;
     let flag = out(flag, "flag")?;
     let val = out(attribute_val.cast::<usize>(), "attribute_val")?;
-    if !attr::is_predefined_comm_keyval(comm_keyval) {
-        return Err(MpiError::new(
-            MPI_ERR_KEYVAL,
-            format!("invalid keyval 0x{comm_keyval:x}"),
-        ));
-    }
     // Predefined attributes are cached on MPI_COMM_WORLD only.
-    match attr::predefined_comm_attr(comm_keyval) {
-        Some(Some(v)) if comm.handle == MPI_COMM_WORLD => {
+    if attr::is_predefined_comm_keyval(comm_keyval) {
+        match attr::predefined_comm_attr(comm_keyval) {
+            Some(Some(v)) if comm.handle == MPI_COMM_WORLD => {
+                *val = v;
+                *flag = 1;
+            }
+            _ => *flag = 0,
+        }
+        return Ok(());
+    }
+    match comm.attrs.get(comm_keyval)? {
+        Some(v) => {
             *val = v;
             *flag = 1;
         }
-        _ => *flag = 0,
+        None => *flag = 0,
     }
     Ok(())
 }
@@ -135,4 +140,62 @@ pub(crate) unsafe fn attr_get(
 ) -> MpiResult<()> {
     // SAFETY: same arguments, MPI-1 spelling.
     unsafe { comm_get_attr(c, keyval, attribute_val, flag) }
+}
+
+pub(crate) fn comm_create_keyval(
+    comm_copy_attr_fn: *mut MPI_Comm_copy_attr_function,
+    comm_delete_attr_fn: *mut MPI_Comm_delete_attr_function,
+    comm_keyval: *mut c_int,
+    extra_state: *mut c_void,
+) -> MpiResult<()> {
+    let slot = out(comm_keyval, "comm_keyval")?;
+    *slot = attr::create_keyval(
+        comm_copy_attr_fn as usize,
+        comm_delete_attr_fn as usize,
+        extra_state as usize,
+    );
+    Ok(())
+}
+
+pub(crate) fn keyval_create(
+    copy_fn: *mut MPI_Copy_function,
+    delete_fn: *mut MPI_Delete_function,
+    keyval: *mut c_int,
+    extra_state: *mut c_void,
+) -> MpiResult<()> {
+    // The MPI-1 callbacks have the same C signatures.
+    comm_create_keyval(copy_fn.cast(), delete_fn.cast(), keyval, extra_state)
+}
+
+pub(crate) fn comm_free_keyval(comm_keyval: *mut c_int) -> MpiResult<()> {
+    let k = out(comm_keyval, "comm_keyval")?;
+    attr::free_keyval(*k)?;
+    *k = MPI_KEYVAL_INVALID;
+    Ok(())
+}
+
+pub(crate) fn keyval_free(keyval: *mut c_int) -> MpiResult<()> {
+    comm_free_keyval(keyval)
+}
+
+pub(crate) fn comm_set_attr(
+    c: MPI_Comm,
+    comm_keyval: c_int,
+    attribute_val: *mut c_void,
+) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    comm.attrs.set(c, comm_keyval, attribute_val as usize)
+}
+
+pub(crate) fn attr_put(c: MPI_Comm, keyval: c_int, attribute_val: *mut c_void) -> MpiResult<()> {
+    comm_set_attr(c, keyval, attribute_val)
+}
+
+pub(crate) fn comm_delete_attr(c: MPI_Comm, comm_keyval: c_int) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    comm.attrs.delete(c, comm_keyval)
+}
+
+pub(crate) fn attr_delete(c: MPI_Comm, keyval: c_int) -> MpiResult<()> {
+    comm_delete_attr(c, keyval)
 }

@@ -380,12 +380,12 @@ pub unsafe extern "C" fn PMPI_Alltoallw_init_c(sendbuf: *const c_void, sendcount
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Attr_delete(comm: MPI_Comm, keyval: c_int) -> c_int {
-    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Attr_delete")))
+    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_delete(comm, keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Attr_delete(comm: MPI_Comm, keyval: c_int) -> c_int {
-    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Attr_delete")))
+    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_delete(comm, keyval) })
 }
 
 #[unsafe(no_mangle)]
@@ -400,12 +400,12 @@ pub unsafe extern "C" fn PMPI_Attr_get(comm: MPI_Comm, keyval: c_int, attribute_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Attr_put(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Attr_put")))
+    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_put(comm, keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Attr_put(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Attr_put")))
+    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_put(comm, keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]
@@ -770,22 +770,22 @@ pub unsafe extern "C" fn PMPI_Comm_create_group(comm: MPI_Comm, group: MPI_Group
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_create_keyval(comm_copy_attr_fn: *mut MPI_Comm_copy_attr_function, comm_delete_attr_fn: *mut MPI_Comm_delete_attr_function, comm_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Comm_create_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_create_keyval")))
+    guard("MPI_Comm_create_keyval", false, ErrObj::None, || unsafe { super::comm::comm_create_keyval(comm_copy_attr_fn, comm_delete_attr_fn, comm_keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_create_keyval(comm_copy_attr_fn: *mut MPI_Comm_copy_attr_function, comm_delete_attr_fn: *mut MPI_Comm_delete_attr_function, comm_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Comm_create_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_create_keyval")))
+    guard("MPI_Comm_create_keyval", false, ErrObj::None, || unsafe { super::comm::comm_create_keyval(comm_copy_attr_fn, comm_delete_attr_fn, comm_keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_delete_attr(comm: MPI_Comm, comm_keyval: c_int) -> c_int {
-    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_delete_attr")))
+    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_delete_attr(comm, comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_delete_attr(comm: MPI_Comm, comm_keyval: c_int) -> c_int {
-    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_delete_attr")))
+    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_delete_attr(comm, comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
@@ -860,12 +860,12 @@ pub unsafe extern "C" fn PMPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_free_keyval(comm_keyval: *mut c_int) -> c_int {
-    guard("MPI_Comm_free_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_free_keyval")))
+    guard("MPI_Comm_free_keyval", false, ErrObj::None, || unsafe { super::comm::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_free_keyval(comm_keyval: *mut c_int) -> c_int {
-    guard("MPI_Comm_free_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_free_keyval")))
+    guard("MPI_Comm_free_keyval", false, ErrObj::None, || unsafe { super::comm::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
@@ -1000,12 +1000,12 @@ pub unsafe extern "C" fn PMPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int)
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_set_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_set_attr")))
+    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_attr(comm, comm_keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_set_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_set_attr")))
+    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_attr(comm, comm_keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]
@@ -2520,22 +2520,22 @@ pub unsafe extern "C" fn PMPI_Issend_c(buf: *const c_void, count: MPI_Count, dat
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Keyval_create(copy_fn: *mut MPI_Copy_function, delete_fn: *mut MPI_Delete_function, keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Keyval_create", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Keyval_create")))
+    guard("MPI_Keyval_create", false, ErrObj::None, || unsafe { super::comm::keyval_create(copy_fn, delete_fn, keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Keyval_create(copy_fn: *mut MPI_Copy_function, delete_fn: *mut MPI_Delete_function, keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Keyval_create", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Keyval_create")))
+    guard("MPI_Keyval_create", false, ErrObj::None, || unsafe { super::comm::keyval_create(copy_fn, delete_fn, keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Keyval_free(keyval: *mut c_int) -> c_int {
-    guard("MPI_Keyval_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Keyval_free")))
+    guard("MPI_Keyval_free", false, ErrObj::None, || unsafe { super::comm::keyval_free(keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Keyval_free(keyval: *mut c_int) -> c_int {
-    guard("MPI_Keyval_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Keyval_free")))
+    guard("MPI_Keyval_free", false, ErrObj::None, || unsafe { super::comm::keyval_free(keyval) })
 }
 
 #[unsafe(no_mangle)]

@@ -67,3 +67,170 @@ pub fn is_predefined_comm_keyval(keyval: c_int) -> bool {
             | MPI_APPNUM
     )
 }
+
+// ---------------------------------------------------------------------------
+// User keyvals and attributes cached on communicators
+
+use super::error::{MpiError, MpiResult};
+use crate::abi::callbacks::{Fn_MPI_Comm_copy_attr_function, Fn_MPI_Comm_delete_attr_function};
+use crate::handles::{Kind, Table};
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// A user keyval: the copy and delete callbacks (addresses; 0 for none)
+/// and the extra state handed to them.
+pub struct Keyval {
+    pub copy: usize,
+    pub delete: usize,
+    pub extra: usize,
+}
+
+static KEYVALS: Table<Keyval> = Table::new(Kind::Keyval);
+
+pub fn create_keyval(copy: usize, delete: usize, extra: usize) -> c_int {
+    KEYVALS.insert(Keyval {
+        copy,
+        delete,
+        extra,
+    })
+}
+
+fn keyval(k: c_int) -> MpiResult<Arc<Keyval>> {
+    KEYVALS.get(k).ok_or_else(|| {
+        if is_predefined_comm_keyval(k) {
+            MpiError::new(
+                MPI_ERR_KEYVAL,
+                "predefined keyvals cannot be changed or freed",
+            )
+        } else {
+            MpiError::new(MPI_ERR_KEYVAL, format!("invalid keyval 0x{k:x}"))
+        }
+    })
+}
+
+/// `MPI_Comm_free_keyval`: attributes already set keep their callbacks.
+pub fn free_keyval(k: c_int) -> MpiResult<()> {
+    keyval(k)?;
+    KEYVALS.remove(k);
+    Ok(())
+}
+
+/// The attributes cached on one object, in the order they were set.
+#[derive(Default)]
+pub struct Attrs(Mutex<Vec<(c_int, Arc<Keyval>, usize)>>);
+
+/// Call a delete callback; its error code fails the call that caused it.
+fn call_delete(comm: c_int, k: c_int, kv: &Keyval, val: usize) -> MpiResult<()> {
+    if kv.delete == 0 {
+        return Ok(());
+    }
+    // SAFETY: the user registered this callback with the keyval.
+    let rc = unsafe {
+        let f: Fn_MPI_Comm_delete_attr_function = std::mem::transmute(kv.delete);
+        f(comm, k, val as *mut _, kv.extra as *mut _)
+    };
+    if rc == MPI_SUCCESS {
+        Ok(())
+    } else {
+        Err(MpiError::new(rc, "an attribute delete callback failed"))
+    }
+}
+
+impl Attrs {
+    pub fn get(&self, k: c_int) -> MpiResult<Option<usize>> {
+        let list = self.0.lock();
+        if let Some(&(_, _, v)) = list.iter().find(|(key, _, _)| *key == k) {
+            return Ok(Some(v));
+        }
+        drop(list);
+        keyval(k).map(|_| None)
+    }
+
+    /// Set `k` on the object `comm`, deleting (with its callback) any value
+    /// it had.
+    pub fn set(&self, comm: c_int, k: c_int, val: usize) -> MpiResult<()> {
+        let kv = keyval(k)?;
+        let old = {
+            let list = self.0.lock();
+            list.iter()
+                .find(|(key, _, _)| *key == k)
+                .map(|(_, kv, v)| (kv.clone(), *v))
+        };
+        if let Some((okv, ov)) = old {
+            call_delete(comm, k, &okv, ov)?;
+        }
+        let mut list = self.0.lock();
+        match list.iter_mut().find(|(key, _, _)| *key == k) {
+            Some(slot) => slot.2 = val,
+            None => list.push((k, kv, val)),
+        }
+        Ok(())
+    }
+
+    /// Delete `k` from the object `comm`, calling its delete callback.
+    pub fn delete(&self, comm: c_int, k: c_int) -> MpiResult<()> {
+        let found = {
+            let list = self.0.lock();
+            list.iter()
+                .find(|(key, _, _)| *key == k)
+                .map(|(_, kv, v)| (kv.clone(), *v))
+        };
+        let Some((kv, v)) = found else {
+            return keyval(k).and_then(|_| {
+                Err(MpiError::new(
+                    MPI_ERR_KEYVAL,
+                    "no attribute is set for this keyval",
+                ))
+            });
+        };
+        call_delete(comm, k, &kv, v)?;
+        self.0.lock().retain(|(key, _, _)| *key != k);
+        Ok(())
+    }
+
+    /// Delete every attribute (object being freed), last set first.
+    pub fn delete_all(&self, comm: c_int) -> MpiResult<()> {
+        let list = std::mem::take(&mut *self.0.lock());
+        let mut first_err = None;
+        for (k, kv, v) in list.into_iter().rev() {
+            if let Err(e) = call_delete(comm, k, &kv, v) {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// The attributes a duplicate of object `old` gets, through each
+    /// keyval's copy callback.
+    pub fn copy_for_dup(&self, old: c_int) -> MpiResult<Attrs> {
+        let list = self.0.lock().clone();
+        let mut out = Vec::new();
+        for (k, kv, v) in list {
+            if kv.copy == 0 {
+                continue;
+            }
+            let mut new_val: usize = 0;
+            let mut flag: c_int = 0;
+            // SAFETY: the user registered this callback with the keyval;
+            // the output pointers are ours.
+            let rc = unsafe {
+                let f: Fn_MPI_Comm_copy_attr_function = std::mem::transmute(kv.copy);
+                f(
+                    old,
+                    k,
+                    kv.extra as *mut _,
+                    v as *mut _,
+                    (&mut new_val as *mut usize).cast(),
+                    &mut flag,
+                )
+            };
+            if rc != MPI_SUCCESS {
+                return Err(MpiError::new(rc, "an attribute copy callback failed"));
+            }
+            if flag != 0 {
+                out.push((k, kv, new_val));
+            }
+        }
+        Ok(Attrs(Mutex::new(out)))
+    }
+}

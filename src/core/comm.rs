@@ -7,6 +7,7 @@
 //! communicator as the maximum of every member's next free id, so no member
 //! has used it before.
 
+use super::attr::Attrs;
 use super::coll;
 use super::errhandler::{self, Slot};
 use super::error::{MpiError, MpiResult};
@@ -29,6 +30,8 @@ pub struct Comm {
     members: Members,
     pub name: Mutex<String>,
     pub errhandler: Slot,
+    /// Attributes cached by users (`MPI_Comm_set_attr`).
+    pub attrs: Attrs,
 }
 
 /// Who belongs to a communicator, by world rank.
@@ -102,6 +105,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 members,
                 name: Mutex::new(name.to_string()),
                 errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
+                attrs: Attrs::default(),
             })
         })
         .clone(),
@@ -146,7 +150,7 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
     Ok(agreed)
 }
 
-fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>) -> c_int {
+fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>, attrs: Attrs) -> c_int {
     let eh = parent.errhandler.get();
     errhandler::retain(eh);
     USER.insert_with(|handle| Comm {
@@ -157,6 +161,7 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>) -> c_int {
         members: Members::List(members),
         name: Mutex::new(String::new()),
         errhandler: Slot::new(eh),
+        attrs,
     })
 }
 
@@ -164,7 +169,14 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>) -> c_int {
 /// inherited.
 pub fn dup(parent: &Comm) -> MpiResult<c_int> {
     let ctx = agree_ctx(parent)?;
-    Ok(install(parent, ctx, parent.rank, parent.world_ranks()))
+    let attrs = parent.attrs.copy_for_dup(parent.handle)?;
+    Ok(install(
+        parent,
+        ctx,
+        parent.rank,
+        parent.world_ranks(),
+        attrs,
+    ))
 }
 
 /// `MPI_Comm_split`: members with the same color form a communicator,
@@ -201,10 +213,11 @@ pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
         .iter()
         .map(|&(_, i)| parent.world_rank(i as c_int))
         .collect();
-    Ok(install(parent, ctx, rank, members))
+    Ok(install(parent, ctx, rank, members, Attrs::default()))
 }
 
-/// `MPI_Comm_free` of a user communicator.
+/// `MPI_Comm_free` of a user communicator: its attributes are deleted
+/// (callbacks run) before it goes.
 pub fn free(handle: c_int) -> MpiResult<()> {
     if handle == MPI_COMM_WORLD || handle == MPI_COMM_SELF {
         return Err(MpiError::new(
@@ -212,11 +225,21 @@ pub fn free(handle: c_int) -> MpiResult<()> {
             "predefined communicators cannot be freed",
         ));
     }
-    USER.remove(handle).map(|_| ()).ok_or_else(|| {
-        get(handle)
-            .err()
-            .unwrap_or_else(|| MpiError::new(MPI_ERR_COMM, "invalid communicator"))
-    })
+    let comm = get(handle)?;
+    comm.attrs.delete_all(handle)?;
+    USER.remove(handle);
+    Ok(())
+}
+
+/// At `MPI_Finalize`: attributes on `MPI_COMM_SELF` are deleted first (the
+/// standard's hook for libraries to clean up), then those on the world.
+pub fn finalize_attrs() -> MpiResult<()> {
+    for h in [MPI_COMM_SELF, MPI_COMM_WORLD] {
+        if let Some(c) = lookup(h) {
+            c.attrs.delete_all(h)?;
+        }
+    }
+    Ok(())
 }
 
 /// `MPI_Comm_compare`.

@@ -113,6 +113,7 @@ pub fn init(required: c_int) -> MpiResult<c_int> {
 pub fn finalize() -> MpiResult<()> {
     let mut boot = BOOT.lock();
     require_initialized("MPI_Finalize")?;
+    super::comm::finalize_attrs()?;
     // Messages still queued (acknowledgements, buffered sends) go out first.
     p2p::engine().flush(std::time::Duration::from_secs(10));
     if let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut() {
