@@ -308,6 +308,160 @@ pub(crate) fn reduce_local_c(
     reduce_local_impl(inbuf, inoutbuf, count, datatype, op)
 }
 
+fn reduce_scatter_impl(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvcounts: Option<Arr>,
+    dt: MPI_Datatype,
+    opr: MPI_Op,
+    c: MPI_Comm,
+) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    op::check(opr)?;
+    let size = datatype::element_size(dt)?;
+    let n = comm.size as usize;
+    let counts: Vec<i64> = match recvcounts {
+        Some(a) if a.is_null() => return Err(MpiError::arg("recvcounts is a null pointer")),
+        Some(a) => a.values(n),
+        None => vec![recvcount; n],
+    };
+    if let Some(&bad) = counts.iter().find(|&&x| x < 0) {
+        return Err(MpiError::new(
+            MPI_ERR_COUNT,
+            format!("negative count {bad}"),
+        ));
+    }
+    let counts: Vec<usize> = counts.iter().map(|&x| x as usize).collect();
+    let total: usize = counts.iter().sum();
+    let (r, _) = span(recvbuf, counts[comm.rank as usize] as i64, dt)?;
+    // In place, the whole input vector is in the receive buffer.
+    let s = if in_place(sendbuf) {
+        span(recvbuf, total as i64, dt)?.0
+    } else {
+        span(sendbuf, total as i64, dt)?.0
+    };
+    coll::reduce_scatter(&comm, s, r, &counts, dt, size, opr)
+}
+
+pub(crate) fn reduce_scatter_block(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcount: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    reduce_scatter_impl(sendbuf, recvbuf, recvcount.into(), None, datatype, op, comm)
+}
+
+pub(crate) fn reduce_scatter_block_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcount: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    reduce_scatter_impl(sendbuf, recvbuf, recvcount, None, datatype, op, comm)
+}
+
+pub(crate) fn reduce_scatter(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcounts: *const c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    reduce_scatter_impl(
+        sendbuf,
+        recvbuf,
+        0,
+        Some(Arr::Int(recvcounts)),
+        datatype,
+        op,
+        comm,
+    )
+}
+
+pub(crate) fn reduce_scatter_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcounts: *const MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    reduce_scatter_impl(
+        sendbuf,
+        recvbuf,
+        0,
+        Some(Arr::Big(recvcounts)),
+        datatype,
+        op,
+        comm,
+    )
+}
+
+fn scan_impl(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    opr: MPI_Op,
+    c: MPI_Comm,
+    exclusive: bool,
+) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    coll::scan(&comm, s, r, n, dt, size, opr, exclusive)
+}
+
+pub(crate) fn scan(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    scan_impl(sendbuf, recvbuf, count.into(), datatype, op, comm, false)
+}
+
+pub(crate) fn scan_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    scan_impl(sendbuf, recvbuf, count, datatype, op, comm, false)
+}
+
+pub(crate) fn exscan(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: c_int,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    scan_impl(sendbuf, recvbuf, count.into(), datatype, op, comm, true)
+}
+
+pub(crate) fn exscan_c(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    scan_impl(sendbuf, recvbuf, count, datatype, op, comm, true)
+}
+
 fn gather_impl(
     sendbuf: *const c_void,
     sendcount: i64,

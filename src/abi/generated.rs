@@ -1220,22 +1220,22 @@ pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan")))
+    guard("MPI_Exscan", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan")))
+    guard("MPI_Exscan", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan_c")))
+    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_c(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan_c")))
+    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_c(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -2910,12 +2910,12 @@ pub unsafe extern "C" fn PMPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Data
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Parrived(request: MPI_Request, partition: c_int, flag: *mut c_int) -> c_int {
-    guard("MPI_Parrived", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Parrived")))
+    guard("MPI_Parrived", false, ErrObj::None, || unsafe { super::p2p::parrived(request, partition, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Parrived(request: MPI_Request, partition: c_int, flag: *mut c_int) -> c_int {
-    guard("MPI_Parrived", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Parrived")))
+    guard("MPI_Parrived", false, ErrObj::None, || unsafe { super::p2p::parrived(request, partition, flag) })
 }
 
 #[unsafe(no_mangle)]
@@ -2930,42 +2930,42 @@ pub unsafe extern "C" fn PMPI_Pcontrol(level: c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pready(partition: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pready")))
+    guard("MPI_Pready", false, ErrObj::None, || unsafe { super::p2p::pready(partition, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pready(partition: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pready")))
+    guard("MPI_Pready", false, ErrObj::None, || unsafe { super::p2p::pready(partition, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pready_list(length: c_int, array_of_partitions: *const c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_list", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pready_list")))
+    guard("MPI_Pready_list", false, ErrObj::None, || unsafe { super::p2p::pready_list(length, array_of_partitions, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pready_list(length: c_int, array_of_partitions: *const c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_list", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pready_list")))
+    guard("MPI_Pready_list", false, ErrObj::None, || unsafe { super::p2p::pready_list(length, array_of_partitions, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pready_range(partition_low: c_int, partition_high: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_range", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pready_range")))
+    guard("MPI_Pready_range", false, ErrObj::None, || unsafe { super::p2p::pready_range(partition_low, partition_high, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pready_range(partition_low: c_int, partition_high: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_range", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pready_range")))
+    guard("MPI_Pready_range", false, ErrObj::None, || unsafe { super::p2p::pready_range(partition_low, partition_high, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Precv_init(buf: *mut c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Precv_init")))
+    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::precv_init(buf, partitions, count, datatype, source, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Precv_init(buf: *mut c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Precv_init")))
+    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::precv_init(buf, partitions, count, datatype, source, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2980,12 +2980,12 @@ pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, s
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Psend_init(buf: *const c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Psend_init")))
+    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::psend_init(buf, partitions, count, datatype, dest, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Psend_init(buf: *const c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Psend_init")))
+    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::psend_init(buf, partitions, count, datatype, dest, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3150,32 +3150,32 @@ pub unsafe extern "C" fn PMPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter")))
+    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter")))
+    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block")))
+    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block")))
+    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block_c")))
+    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block_c")))
+    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3200,12 +3200,12 @@ pub unsafe extern "C" fn PMPI_Reduce_scatter_block_init_c(sendbuf: *const c_void
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_c")))
+    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_c")))
+    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3410,22 +3410,22 @@ pub unsafe extern "C" fn PMPI_Rsend_init_c(buf: *const c_void, count: MPI_Count,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan")))
+    guard("MPI_Scan", false, ErrObj::Comm(comm), || unsafe { super::coll::scan(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan")))
+    guard("MPI_Scan", false, ErrObj::Comm(comm), || unsafe { super::coll::scan(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan_c")))
+    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_c(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan_c")))
+    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_c(sendbuf, recvbuf, count, datatype, op, comm) })
 }
 
 #[unsafe(no_mangle)]

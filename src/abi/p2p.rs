@@ -16,7 +16,9 @@ use crate::core::comm::{self, Comm};
 use crate::core::datatype;
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::p2p::{Envelope, SendBuf, engine};
-use crate::core::request::{Generalized, Persistent, REQUESTS, ReqKind, Request, SendMode, Status};
+use crate::core::request::{
+    Generalized, Persistent, REQUESTS, ReqKind, Request, SendMode, Status, partitioned_tag,
+};
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -1109,7 +1111,7 @@ fn status_error(st: &Status, comm: c_int) -> MpiResult<()> {
 pub(crate) fn wait(request: *mut MPI_Request, status: *mut MPI_Status) -> MpiResult<()> {
     let h = out(request, "request")?;
     let Some(r) = active(*h)? else {
-        write_status(status, &Status::empty(), false);
+        write_status(status, &Status::empty(), true);
         return Ok(());
     };
     engine().wait(&r);
@@ -1127,7 +1129,7 @@ pub(crate) fn test(
     let flag = out(flag, "flag")?;
     let Some(r) = active(*h)? else {
         *flag = 1;
-        write_status(status, &Status::empty(), false);
+        write_status(status, &Status::empty(), true);
         return Ok(());
     };
     if !r.is_done() {
@@ -1267,7 +1269,7 @@ pub(crate) fn waitany(
     let rs = actives(hs)?;
     if rs.iter().all(Option::is_none) {
         *index = MPI_UNDEFINED;
-        write_status(status, &Status::empty(), false);
+        write_status(status, &Status::empty(), true);
         return Ok(());
     }
     engine().wait_until(|| rs.iter().flatten().any(|r| r.is_done()));
@@ -1288,7 +1290,7 @@ pub(crate) fn testany(
     *index = MPI_UNDEFINED;
     if rs.iter().all(Option::is_none) {
         *flag = 1;
-        write_status(status, &Status::empty(), false);
+        write_status(status, &Status::empty(), true);
         return Ok(());
     }
     if !rs.iter().flatten().any(|r| r.is_done()) {
@@ -1377,7 +1379,7 @@ pub(crate) fn request_get_status(
     let flag = out(flag, "flag")?;
     let Some(r) = active(request)? else {
         *flag = 1;
-        write_status(status, &Status::empty(), false);
+        write_status(status, &Status::empty(), true);
         return Ok(());
     };
     if !r.is_done() {
@@ -1408,7 +1410,7 @@ pub(crate) fn request_get_status_any(
     *index = MPI_UNDEFINED;
     if rs.iter().all(Option::is_none) {
         *flag = 1;
-        write_status(status, &Status::empty(), false);
+        write_status(status, &Status::empty(), true);
         return Ok(());
     }
     engine().progress();
@@ -1508,7 +1510,8 @@ pub(crate) fn cancel(request: *mut MPI_Request) -> MpiResult<()> {
             "cannot cancel an inactive persistent request",
         ));
     }
-    if r.is_done() {
+    // A generalized request hears about the cancel even when complete.
+    if r.is_done() && r.kind != ReqKind::Generalized {
         return Ok(());
     }
     r.cancel_requested.store(true, Ordering::Relaxed);
@@ -1580,6 +1583,28 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
                 cap,
                 source,
                 tag,
+            };
+            start_recv(&a, &r);
+            Ok(())
+        }
+        Persistent::PartSend { partitions, .. } => {
+            // The message goes when the last partition is marked ready.
+            *r.ready.lock() = vec![false; partitions];
+            Ok(())
+        }
+        Persistent::PartRecv {
+            buf,
+            cap,
+            source,
+            tag,
+            ..
+        } => {
+            let a = RecvArgs {
+                comm,
+                buf,
+                cap,
+                source,
+                tag: partitioned_tag(tag),
             };
             start_recv(&a, &r);
             Ok(())
@@ -1723,4 +1748,212 @@ pub(crate) fn status_set_elements_c(
     count: MPI_Count,
 ) -> MpiResult<()> {
     set_elements(status, datatype, count)
+}
+
+// ---------------------------------------------------------------------------
+// Partitioned communication
+
+fn partitions_arg(partitions: c_int) -> MpiResult<usize> {
+    if partitions < 1 {
+        return Err(MpiError::arg(format!(
+            "invalid partition count {partitions}"
+        )));
+    }
+    Ok(partitions as usize)
+}
+
+fn info_arg(info: MPI_Info) -> MpiResult<()> {
+    if info != MPI_INFO_NULL {
+        crate::core::info::get(info)?;
+    }
+    Ok(())
+}
+
+/// Total count of `partitions` partitions of `count` elements.
+fn partitioned_count(partitions: usize, count: MPI_Count) -> MpiResult<i64> {
+    if count < 0 {
+        return Err(MpiError::new(
+            MPI_ERR_COUNT,
+            format!("negative count {count}"),
+        ));
+    }
+    count
+        .checked_mul(partitions as i64)
+        .ok_or_else(|| MpiError::new(MPI_ERR_COUNT, "partitioned message too large"))
+}
+
+pub(crate) fn psend_init(
+    buf: *const c_void,
+    partitions: c_int,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    info: MPI_Info,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let parts = partitions_arg(partitions)?;
+    info_arg(info)?;
+    let total = partitioned_count(parts, count)?;
+    let a = send_args(buf, total, datatype, dest, tag, comm)?;
+    let op = Persistent::PartSend {
+        buf: a.buf,
+        bytes: a.bytes,
+        dest,
+        tag,
+        partitions: parts,
+    };
+    new_handle(Request::persistent(ReqKind::Send, comm, op), request)
+}
+
+pub(crate) fn precv_init(
+    buf: *mut c_void,
+    partitions: c_int,
+    count: MPI_Count,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    info: MPI_Info,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let parts = partitions_arg(partitions)?;
+    info_arg(info)?;
+    let total = partitioned_count(parts, count)?;
+    if source == MPI_ANY_SOURCE || tag == MPI_ANY_TAG {
+        return Err(MpiError::arg(
+            "partitioned receives name their source and tag (no wildcards)",
+        ));
+    }
+    let a = recv_args(buf, total, datatype, source, tag, comm)?;
+    let op = Persistent::PartRecv {
+        buf: a.buf,
+        cap: a.cap,
+        source,
+        tag,
+        partitions: parts,
+    };
+    new_handle(Request::persistent(ReqKind::Recv, comm, op), request)
+}
+
+/// An active partitioned request of the given direction.
+fn partitioned(request: MPI_Request, send: bool) -> MpiResult<Arc<Request>> {
+    let r = lookup(request)?;
+    let ok = match r.persistent {
+        Some(Persistent::PartSend { .. }) => send,
+        Some(Persistent::PartRecv { .. }) => !send,
+        _ => false,
+    };
+    if !ok {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            format!(
+                "not a partitioned {} request",
+                if send { "send" } else { "receive" }
+            ),
+        ));
+    }
+    if !r.active.load(Ordering::Relaxed) {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            "the partitioned request is not active (MPI_Start it first)",
+        ));
+    }
+    Ok(r)
+}
+
+/// Mark partitions ready; the whole message goes with the last of them.
+fn mark_ready(request: MPI_Request, parts: impl Iterator<Item = c_int>) -> MpiResult<()> {
+    let r = partitioned(request, true)?;
+    let all = {
+        let mut ready = r.ready.lock();
+        let n = ready.len();
+        for p in parts {
+            if !(0..n as c_int).contains(&p) {
+                return Err(MpiError::arg(format!(
+                    "partition {p} out of range (0 to {})",
+                    n - 1
+                )));
+            }
+            ready[p as usize] = true;
+        }
+        n > 0 && ready.iter().all(|&b| b) && {
+            ready.clear();
+            true
+        }
+    };
+    if !all {
+        return Ok(());
+    }
+    let Some(Persistent::PartSend {
+        buf,
+        bytes,
+        dest,
+        tag,
+        ..
+    }) = r.persistent.clone()
+    else {
+        unreachable!("checked by partitioned()")
+    };
+    let a = SendArgs {
+        comm: comm::get(r.comm)?,
+        buf,
+        bytes,
+        dest,
+        tag: partitioned_tag(tag),
+    };
+    start_send(&a, SendMode::Standard, &r)
+}
+
+pub(crate) fn pready(partition: c_int, request: MPI_Request) -> MpiResult<()> {
+    mark_ready(request, std::iter::once(partition))
+}
+
+pub(crate) fn pready_range(
+    partition_low: c_int,
+    partition_high: c_int,
+    request: MPI_Request,
+) -> MpiResult<()> {
+    mark_ready(request, partition_low..=partition_high)
+}
+
+pub(crate) fn pready_list(
+    length: c_int,
+    array_of_partitions: *const c_int,
+    request: MPI_Request,
+) -> MpiResult<()> {
+    if length < 0 {
+        return Err(MpiError::arg(format!("negative length {length}")));
+    }
+    if length > 0 && array_of_partitions.is_null() {
+        return Err(MpiError::arg("array_of_partitions is a null pointer"));
+    }
+    let list: &[c_int] = if length == 0 {
+        &[]
+    } else {
+        // SAFETY: the user passes `length` partition numbers.
+        unsafe { std::slice::from_raw_parts(array_of_partitions, length as usize) }
+    };
+    mark_ready(request, list.iter().copied())
+}
+
+pub(crate) fn parrived(request: MPI_Request, partition: c_int, flag: *mut c_int) -> MpiResult<()> {
+    let r = partitioned(request, false)?;
+    let Some(Persistent::PartRecv { partitions, .. }) = r.persistent else {
+        unreachable!("checked by partitioned()")
+    };
+    if !(0..partitions as c_int).contains(&partition) {
+        return Err(MpiError::arg(format!(
+            "partition {partition} out of range (0 to {})",
+            partitions - 1
+        )));
+    }
+    let flag = out(flag, "flag")?;
+    if !r.is_done() {
+        engine().progress();
+    }
+    // The message arrives whole, so every partition arrives with it.
+    *flag = c_int::from(r.is_done());
+    Ok(())
 }

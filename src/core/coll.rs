@@ -26,6 +26,7 @@ const TAG_GATHER: c_int = 4;
 const TAG_SCATTER: c_int = 5;
 const TAG_ALLGATHER: c_int = 6;
 const TAG_ALLTOALL: c_int = 7;
+const TAG_SCAN: c_int = 8;
 
 /// A block of a buffer: byte offset and length.
 pub type Block = (usize, usize);
@@ -289,4 +290,79 @@ pub fn alltoallv(
         }
     }
     wait_all(&reqs)
+}
+
+/// Reduce the whole vector to rank 0, then scatter `counts[i]` elements
+/// of the result to rank i.
+#[allow(clippy::too_many_arguments)]
+pub fn reduce_scatter(
+    comm: &Comm,
+    send: usize,
+    recv: usize,
+    counts: &[usize],
+    dt: MPI_Datatype,
+    elem_size: usize,
+    opr: MPI_Op,
+) -> MpiResult<()> {
+    let total: usize = counts.iter().sum();
+    let mut full = vec![0u8; total * elem_size];
+    let full_at = full.as_mut_ptr() as usize;
+    reduce(comm, send, full_at, total, dt, elem_size, opr, 0)?;
+    let mut blocks = Vec::with_capacity(counts.len());
+    let mut off = 0;
+    for &c in counts {
+        blocks.push((off * elem_size, c * elem_size));
+        off += c;
+    }
+    let mine = counts[comm.rank as usize] * elem_size;
+    scatterv(comm, full_at, &blocks, Some((recv, mine)), 0)
+}
+
+/// Inclusive (`exclusive` false) or exclusive prefix reduction: rank i
+/// gets x0 op ... op xi (or op x(i-1)), passed along the ranks in order.
+#[allow(clippy::too_many_arguments)]
+pub fn scan(
+    comm: &Comm,
+    send: usize,
+    recv: usize,
+    count: usize,
+    dt: MPI_Datatype,
+    elem_size: usize,
+    opr: MPI_Op,
+    exclusive: bool,
+) -> MpiResult<()> {
+    let len = count * elem_size;
+    let (me, n) = (comm.rank, comm.size);
+    // My own contribution, saved first: with MPI_IN_PLACE it is in `recv`.
+    let mut partial = vec![0u8; len];
+    copy(send, partial.as_mut_ptr() as usize, len);
+    if me > 0 {
+        let mut before = vec![0u8; len];
+        wait_all(&[irecv(
+            comm,
+            me - 1,
+            TAG_SCAN,
+            before.as_mut_ptr() as usize,
+            len,
+        )])?;
+        if exclusive {
+            copy(before.as_ptr() as usize, recv, len);
+        }
+        // partial = before op mine
+        // SAFETY: both hold `count` elements of `dt`.
+        unsafe { op::apply(opr, dt, count, before.as_ptr(), partial.as_mut_ptr()) }?;
+    }
+    if !exclusive {
+        copy(partial.as_ptr() as usize, recv, len);
+    }
+    if me + 1 < n {
+        wait_all(&[isend(
+            comm,
+            me + 1,
+            TAG_SCAN,
+            partial.as_ptr() as usize,
+            len,
+        )?])?;
+    }
+    Ok(())
 }

@@ -59,6 +59,29 @@ pub enum Persistent {
         source: c_int,
         tag: c_int,
     },
+    /// Partitioned send (`MPI_Psend_init`): the message goes once every
+    /// partition is marked ready.
+    PartSend {
+        buf: usize,
+        bytes: usize,
+        dest: c_int,
+        tag: c_int,
+        partitions: usize,
+    },
+    /// Partitioned receive (`MPI_Precv_init`).
+    PartRecv {
+        buf: usize,
+        cap: usize,
+        source: c_int,
+        tag: c_int,
+        partitions: usize,
+    },
+}
+
+/// Partitioned messages travel under negative tags, which no user receive
+/// (not even `MPI_ANY_TAG`) matches.
+pub fn partitioned_tag(tag: c_int) -> c_int {
+    -2 - tag
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +135,8 @@ pub struct Request {
     /// Another operation this request also waits for (the send half of
     /// `MPI_Isendrecv`, whose request is the receive's).
     pub also: Option<Arc<Request>>,
+    /// Partitioned sends: which partitions are ready in this round.
+    pub ready: Mutex<Vec<bool>>,
 }
 
 impl Request {
@@ -128,6 +153,7 @@ impl Request {
             message: Mutex::new(None),
             detached: AtomicBool::new(false),
             also: None,
+            ready: Mutex::new(Vec::new()),
         })
     }
 
