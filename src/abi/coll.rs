@@ -110,12 +110,22 @@ fn blocks(
             if c < 0 {
                 return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {c}")));
             }
-            if d < 0 {
-                return Err(MpiError::arg(format!("negative displacement {d}")));
-            }
-            Ok((d as usize * size, c as usize * size))
+            // Displacements may be negative (relative to the buffer).
+            Ok(((d as isize * size as isize) as usize, c as usize * size))
         })
         .collect()
+}
+
+/// The send buffer may not be the receive buffer (or this rank's block of
+/// it): that is what `MPI_IN_PLACE` is for.
+fn no_alias(send: usize, recv: usize, len: usize) -> MpiResult<()> {
+    if len > 0 && send == recv {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "send and receive buffers are the same (use MPI_IN_PLACE)",
+        ));
+    }
+    Ok(())
 }
 
 fn need_buf(buf: *const c_void, bl: &[Block], what: &str) -> MpiResult<()> {
@@ -172,7 +182,7 @@ fn reduction(
     opr: MPI_Op,
     receives: bool,
 ) -> MpiResult<(usize, usize, usize, usize)> {
-    op::check(opr)?;
+    op::validate(opr, dt)?;
     let size = datatype::element_size(dt)?;
     let (r, len) = if receives {
         span(recvbuf, count, dt)?
@@ -280,9 +290,16 @@ fn reduce_local_impl(
     dt: MPI_Datatype,
     opr: MPI_Op,
 ) -> MpiResult<()> {
-    op::check(opr)?;
-    let (a, _) = span(inbuf, count, dt)?;
+    op::validate(opr, dt)?;
+    if in_place(inbuf) || in_place(inoutbuf) {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "MPI_IN_PLACE is not valid in MPI_Reduce_local",
+        ));
+    }
+    let (a, len) = span(inbuf, count, dt)?;
     let (b, _) = span(inoutbuf, count, dt)?;
+    no_alias(a, b, len)?;
     // SAFETY: both buffers hold `count` elements of `dt` (checked non-null
     // above; sizes are the user's promise).
     unsafe { op::apply(opr, dt, count as usize, a as *const u8, b as *mut u8) }
@@ -318,7 +335,7 @@ fn reduce_scatter_impl(
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    op::check(opr)?;
+    op::validate(opr, dt)?;
     let size = datatype::element_size(dt)?;
     let n = comm.size as usize;
     let counts: Vec<i64> = match recvcounts {
@@ -339,7 +356,9 @@ fn reduce_scatter_impl(
     let s = if in_place(sendbuf) {
         span(recvbuf, total as i64, dt)?.0
     } else {
-        span(sendbuf, total as i64, dt)?.0
+        let s = span(sendbuf, total as i64, dt)?.0;
+        no_alias(s, r, total * size)?;
+        s
     };
     coll::reduce_scatter(&comm, s, r, &counts, dt, size, opr)
 }
@@ -485,6 +504,10 @@ fn gather_impl(
     let bl = if is_root {
         let b = blocks(comm.size, recvcounts, displs, recvcount, recvtype, "recv")?;
         need_buf(recvbuf, &b, "receive")?;
+        if let Some((p, _)) = send {
+            let (off, len) = b[root as usize];
+            no_alias(p, (recvbuf as usize).wrapping_add(off), len)?;
+        }
         b
     } else {
         Vec::new()
@@ -604,6 +627,10 @@ fn scatter_impl(
     let bl = if is_root {
         let b = blocks(comm.size, sendcounts, displs, sendcount, sendtype, "send")?;
         need_buf(sendbuf, &b, "send")?;
+        if let Some((p, _)) = recv {
+            let (off, len) = b[root as usize];
+            no_alias((sendbuf as usize).wrapping_add(off), p, len)?;
+        }
         b
     } else {
         Vec::new()
@@ -719,6 +746,10 @@ fn allgather_impl(
     };
     let bl = blocks(comm.size, recvcounts, displs, recvcount, recvtype, "recv")?;
     need_buf(recvbuf, &bl, "receive")?;
+    if let Some((p, _)) = send {
+        let (off, len) = bl[comm.rank as usize];
+        no_alias(p, (recvbuf as usize).wrapping_add(off), len)?;
+    }
     coll::allgatherv(&comm, send, recvbuf as usize, &bl)
 }
 
@@ -828,6 +859,10 @@ fn alltoall_impl(
         b
     };
     need_buf(recvbuf, &rb, "receive")?;
+    if !place {
+        let any = rb.iter().map(|&(_, l)| l).sum::<usize>();
+        no_alias(sendbuf as usize, recvbuf as usize, any)?;
+    }
     coll::alltoallv(
         &comm,
         (!place).then_some(sendbuf as usize),

@@ -73,6 +73,8 @@ pub(crate) fn comm_free(c: *mut MPI_Comm) -> MpiResult<()> {
 pub(crate) fn comm_dup(c: MPI_Comm, newcomm: *mut MPI_Comm) -> MpiResult<()> {
     let parent = comm::get(c)?;
     let slot = out(newcomm, "newcomm")?;
+    // A failed dup (a copy callback's error) leaves MPI_COMM_NULL behind.
+    *slot = MPI_COMM_NULL;
     *slot = comm::dup(&parent)?;
     Ok(())
 }
@@ -98,6 +100,7 @@ pub(crate) fn comm_split(
 ) -> MpiResult<()> {
     let parent = comm::get(c)?;
     let slot = out(newcomm, "newcomm")?;
+    *slot = MPI_COMM_NULL;
     *slot = comm::split(&parent, color, key)?;
     Ok(())
 }

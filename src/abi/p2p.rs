@@ -16,9 +16,7 @@ use crate::core::comm::{self, Comm};
 use crate::core::datatype;
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::p2p::{Envelope, SendBuf, engine};
-use crate::core::request::{
-    Generalized, Persistent, REQUESTS, ReqKind, Request, SendMode, Status, partitioned_tag,
-};
+use crate::core::request::{Generalized, Persistent, REQUESTS, ReqKind, Request, SendMode, Status};
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -78,6 +76,9 @@ fn recv_tag(tag: c_int) -> MpiResult<()> {
 /// A checked send: communicator, buffer address and size.
 struct SendArgs {
     comm: Arc<Comm>,
+    /// Context the message travels in: the communicator's, or a
+    /// partitioned operation's own.
+    ctx: u32,
     buf: usize,
     bytes: usize,
     dest: c_int,
@@ -98,6 +99,7 @@ fn send_args(
     send_tag(tag)?;
     dest_rank(&comm, dest)?;
     Ok(SendArgs {
+        ctx: comm.ctx,
         comm,
         buf,
         bytes,
@@ -108,6 +110,7 @@ fn send_args(
 
 struct RecvArgs {
     comm: Arc<Comm>,
+    ctx: u32,
     buf: usize,
     cap: usize,
     source: c_int,
@@ -128,6 +131,7 @@ fn recv_args(
     recv_tag(tag)?;
     source_rank(&comm, source)?;
     Ok(RecvArgs {
+        ctx: comm.ctx,
         comm,
         buf,
         cap,
@@ -209,7 +213,7 @@ fn start_send(a: &SendArgs, mode: SendMode, req: &Arc<Request>) -> MpiResult<()>
         return Ok(());
     }
     let env = Envelope {
-        ctx: a.comm.ctx,
+        ctx: a.ctx,
         src: a.comm.rank,
         tag: a.tag,
     };
@@ -227,7 +231,7 @@ fn start_recv(a: &RecvArgs, req: &Arc<Request>) {
         req.complete(Status::proc_null());
         return;
     }
-    engine().irecv(a.comm.ctx, a.source, a.tag, a.buf, a.cap, req.clone());
+    engine().irecv(a.ctx, a.source, a.tag, a.buf, a.cap, req.clone());
 }
 
 fn new_handle(req: Arc<Request>, out_h: *mut MPI_Request) -> MpiResult<()> {
@@ -1563,6 +1567,7 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
             tag,
         } => {
             let a = SendArgs {
+                ctx: comm.ctx,
                 comm,
                 buf,
                 bytes,
@@ -1578,6 +1583,7 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
             tag,
         } => {
             let a = RecvArgs {
+                ctx: comm.ctx,
                 comm,
                 buf,
                 cap,
@@ -1593,6 +1599,7 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
             Ok(())
         }
         Persistent::PartRecv {
+            ctx,
             buf,
             cap,
             source,
@@ -1600,11 +1607,12 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
             ..
         } => {
             let a = RecvArgs {
+                ctx,
                 comm,
                 buf,
                 cap,
                 source,
-                tag: partitioned_tag(tag),
+                tag,
             };
             start_recv(&a, &r);
             Ok(())
@@ -1753,6 +1761,27 @@ pub(crate) fn status_set_elements_c(
 // ---------------------------------------------------------------------------
 // Partitioned communication
 
+/// How many partitioned operations this process has initialized, per
+/// (context, peer, tag, direction).
+type PartKey = (u32, c_int, c_int, bool);
+static PART_SEQ: Mutex<Option<std::collections::HashMap<PartKey, u32>>> = Mutex::new(None);
+
+/// Partitioned operations match in the order they were initialized (MPI-4.1
+/// section 4.2): the k-th send initialized to a peer with a tag pairs with
+/// the k-th receive initialized from it. Each pair gets its own context,
+/// with k and the communicator's context in it (bit 31 marks partitioned
+/// traffic), so they can never match anything else.
+fn partitioned_ctx(comm: &Comm, peer: c_int, tag: c_int, send: bool) -> u32 {
+    let mut seq = PART_SEQ.lock();
+    let n = seq
+        .get_or_insert_with(Default::default)
+        .entry((comm.ctx, peer, tag, send))
+        .or_insert(0);
+    let k = *n;
+    *n = n.wrapping_add(1);
+    0x8000_0000 | ((k & 0x7fff) << 16) | (comm.ctx & 0xffff)
+}
+
 fn partitions_arg(partitions: c_int) -> MpiResult<usize> {
     if partitions < 1 {
         return Err(MpiError::arg(format!(
@@ -1798,6 +1827,7 @@ pub(crate) fn psend_init(
     let total = partitioned_count(parts, count)?;
     let a = send_args(buf, total, datatype, dest, tag, comm)?;
     let op = Persistent::PartSend {
+        ctx: partitioned_ctx(&a.comm, dest, tag, true),
         buf: a.buf,
         bytes: a.bytes,
         dest,
@@ -1828,6 +1858,7 @@ pub(crate) fn precv_init(
     }
     let a = recv_args(buf, total, datatype, source, tag, comm)?;
     let op = Persistent::PartRecv {
+        ctx: partitioned_ctx(&a.comm, source, tag, false),
         buf: a.buf,
         cap: a.cap,
         source,
@@ -1887,6 +1918,7 @@ fn mark_ready(request: MPI_Request, parts: impl Iterator<Item = c_int>) -> MpiRe
         return Ok(());
     }
     let Some(Persistent::PartSend {
+        ctx,
         buf,
         bytes,
         dest,
@@ -1897,11 +1929,12 @@ fn mark_ready(request: MPI_Request, parts: impl Iterator<Item = c_int>) -> MpiRe
         unreachable!("checked by partitioned()")
     };
     let a = SendArgs {
+        ctx,
         comm: comm::get(r.comm)?,
         buf,
         bytes,
         dest,
-        tag: partitioned_tag(tag),
+        tag,
     };
     start_send(&a, SendMode::Standard, &r)
 }

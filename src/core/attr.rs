@@ -83,6 +83,9 @@ pub struct Keyval {
     pub copy: usize,
     pub delete: usize,
     pub extra: usize,
+    /// `MPI_Comm_free_keyval` was called; the keyval lives on while
+    /// attributes still use it.
+    freed: std::sync::atomic::AtomicBool,
 }
 
 static KEYVALS: Table<Keyval> = Table::new(Kind::Keyval);
@@ -92,26 +95,43 @@ pub fn create_keyval(copy: usize, delete: usize, extra: usize) -> c_int {
         copy,
         delete,
         extra,
+        freed: std::sync::atomic::AtomicBool::new(false),
     })
 }
 
 fn keyval(k: c_int) -> MpiResult<Arc<Keyval>> {
-    KEYVALS.get(k).ok_or_else(|| {
-        if is_predefined_comm_keyval(k) {
-            MpiError::new(
-                MPI_ERR_KEYVAL,
-                "predefined keyvals cannot be changed or freed",
-            )
-        } else {
-            MpiError::new(MPI_ERR_KEYVAL, format!("invalid keyval 0x{k:x}"))
-        }
-    })
+    KEYVALS
+        .get(k)
+        .filter(|kv| !kv.freed.load(Ordering::Acquire))
+        .ok_or_else(|| {
+            if is_predefined_comm_keyval(k) {
+                MpiError::new(
+                    MPI_ERR_KEYVAL,
+                    "predefined keyvals cannot be changed or freed",
+                )
+            } else {
+                MpiError::new(MPI_ERR_KEYVAL, format!("invalid keyval 0x{k:x}"))
+            }
+        })
 }
 
-/// `MPI_Comm_free_keyval`: attributes already set keep their callbacks.
+/// Drop a freed keyval from the table once no attribute uses it (`held`
+/// counts the caller's own reference).
+fn retire_keyval(k: c_int, kv: &Arc<Keyval>, held: usize) {
+    if kv.freed.load(Ordering::Acquire) && Arc::strong_count(kv) <= held + 1 {
+        KEYVALS.remove(k);
+    }
+}
+
+/// `MPI_Comm_free_keyval`: attributes already set keep their callbacks, and
+/// the keyval stays until the last of them is deleted. Freeing it again
+/// meanwhile is harmless, as in MPICH.
 pub fn free_keyval(k: c_int) -> MpiResult<()> {
-    keyval(k)?;
-    KEYVALS.remove(k);
+    let Some(kv) = KEYVALS.get(k) else {
+        return keyval(k).map(|_| ());
+    };
+    kv.freed.store(true, Ordering::Release);
+    retire_keyval(k, &kv, 1);
     Ok(())
 }
 
@@ -185,6 +205,7 @@ impl Attrs {
         };
         call_delete(comm, k, &kv, v)?;
         self.0.lock().retain(|(key, _, _)| *key != k);
+        retire_keyval(k, &kv, 1);
         Ok(())
     }
 
@@ -196,6 +217,7 @@ impl Attrs {
             if let Err(e) = call_delete(comm, k, &kv, v) {
                 first_err.get_or_insert(e);
             }
+            retire_keyval(k, &kv, 1);
         }
         first_err.map_or(Ok(()), Err)
     }

@@ -28,7 +28,8 @@ const TAG_ALLGATHER: c_int = 6;
 const TAG_ALLTOALL: c_int = 7;
 const TAG_SCAN: c_int = 8;
 
-/// A block of a buffer: byte offset and length.
+/// A block of a buffer: byte offset (two's complement: displacements may
+/// be negative, so addresses are formed with `wrapping_add`) and length.
 pub type Block = (usize, usize);
 
 fn isend(comm: &Comm, to: c_int, tag: c_int, ptr: usize, len: usize) -> MpiResult<Arc<Request>> {
@@ -85,15 +86,18 @@ pub fn barrier(comm: &Comm) -> MpiResult<()> {
     Ok(())
 }
 
-/// Binomial-tree broadcast of `len` bytes at `buf` from `root`.
+/// Binomial-tree broadcast of `len` bytes at `buf` from `root`. A rank
+/// whose receive fails (a count too small: truncation) still passes on
+/// what it got, so no rank below it in the tree is left waiting.
 pub fn bcast(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiResult<()> {
     let n = comm.size;
     let rel = (comm.rank - root).rem_euclid(n);
     let abs = |r: c_int| (r + root) % n;
     let mut mask = 1;
+    let mut failed = Ok(());
     while mask < n {
         if rel & mask != 0 {
-            wait_all(&[irecv(comm, abs(rel - mask), TAG_BCAST, buf, len)])?;
+            failed = wait_all(&[irecv(comm, abs(rel - mask), TAG_BCAST, buf, len)]);
             break;
         }
         mask <<= 1;
@@ -106,7 +110,8 @@ pub fn bcast(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiResult<()> 
         }
         mask >>= 1;
     }
-    wait_all(&sends)
+    wait_all(&sends)?;
+    failed
 }
 
 /// Reduce `count` elements of `dt` from every rank's `send` into `recv` at
@@ -185,10 +190,16 @@ pub fn gatherv(
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i as c_int == root {
             if let Some((p, n)) = send {
-                copy(p, recv + off, n.min(len));
+                copy(p, recv.wrapping_add(off), n.min(len));
             }
         } else {
-            reqs.push(irecv(comm, i as c_int, TAG_GATHER, recv + off, len));
+            reqs.push(irecv(
+                comm,
+                i as c_int,
+                TAG_GATHER,
+                recv.wrapping_add(off),
+                len,
+            ));
         }
     }
     wait_all(&reqs)
@@ -211,10 +222,16 @@ pub fn scatterv(
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i as c_int == root {
             if let Some((p, n)) = recv {
-                copy(send + off, p, n.min(len));
+                copy(send.wrapping_add(off), p, n.min(len));
             }
         } else {
-            reqs.push(isend(comm, i as c_int, TAG_SCATTER, send + off, len)?);
+            reqs.push(isend(
+                comm,
+                i as c_int,
+                TAG_SCATTER,
+                send.wrapping_add(off),
+                len,
+            )?);
         }
     }
     wait_all(&reqs)
@@ -231,15 +248,21 @@ pub fn allgatherv(
     let me = comm.rank as usize;
     let (mine, mine_len) = match send {
         Some((p, n)) => {
-            copy(p, recv + blocks[me].0, n.min(blocks[me].1));
+            copy(p, recv.wrapping_add(blocks[me].0), n.min(blocks[me].1));
             (p, n)
         }
-        None => (recv + blocks[me].0, blocks[me].1),
+        None => (recv.wrapping_add(blocks[me].0), blocks[me].1),
     };
     let mut reqs = Vec::new();
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i != me {
-            reqs.push(irecv(comm, i as c_int, TAG_ALLGATHER, recv + off, len));
+            reqs.push(irecv(
+                comm,
+                i as c_int,
+                TAG_ALLGATHER,
+                recv.wrapping_add(off),
+                len,
+            ));
         }
     }
     for i in (0..blocks.len()).filter(|&i| i != me) {
@@ -262,7 +285,11 @@ pub fn alltoallv(
     let send = match send {
         Some(p) => p,
         None => {
-            let end = rblocks.iter().map(|&(o, l)| o + l).max().unwrap_or(0);
+            let end = rblocks
+                .iter()
+                .map(|&(o, l)| (o as isize + l as isize).max(0) as usize)
+                .max()
+                .unwrap_or(0);
             saved = if end == 0 {
                 Vec::new()
             } else {
@@ -274,19 +301,31 @@ pub fn alltoallv(
     };
     let me = comm.rank as usize;
     copy(
-        send + sblocks[me].0,
-        recv + rblocks[me].0,
+        send.wrapping_add(sblocks[me].0),
+        recv.wrapping_add(rblocks[me].0),
         sblocks[me].1.min(rblocks[me].1),
     );
     let mut reqs = Vec::new();
     for (i, &(off, len)) in rblocks.iter().enumerate() {
         if i != me {
-            reqs.push(irecv(comm, i as c_int, TAG_ALLTOALL, recv + off, len));
+            reqs.push(irecv(
+                comm,
+                i as c_int,
+                TAG_ALLTOALL,
+                recv.wrapping_add(off),
+                len,
+            ));
         }
     }
     for (i, &(off, len)) in sblocks.iter().enumerate() {
         if i != me {
-            reqs.push(isend(comm, i as c_int, TAG_ALLTOALL, send + off, len)?);
+            reqs.push(isend(
+                comm,
+                i as c_int,
+                TAG_ALLTOALL,
+                send.wrapping_add(off),
+                len,
+            )?);
         }
     }
     wait_all(&reqs)

@@ -4,8 +4,8 @@
 //! A communicator is a context id plus its members' world ranks. Context
 //! ids come in pairs (point-to-point `ctx`, collectives `ctx + 1`): 0 for
 //! the world, 2 for self, then agreed collectively for each new
-//! communicator as the maximum of every member's next free id, so no member
-//! has used it before.
+//! communicator as the lowest pair free on every member (an AND of their
+//! free maps), and given back when the communicator is freed.
 
 use super::attr::Attrs;
 use super::coll;
@@ -16,7 +16,6 @@ use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub struct Comm {
@@ -65,14 +64,15 @@ impl Comm {
 impl Drop for Comm {
     fn drop(&mut self) {
         errhandler::release(self.errhandler.get());
+        if self.ctx >= 4 {
+            release_ctx(self.ctx);
+        }
     }
 }
 
 static WORLD: OnceLock<Arc<Comm>> = OnceLock::new();
 static SELF: OnceLock<Arc<Comm>> = OnceLock::new();
 static USER: Table<Comm> = Table::new(Kind::Comm);
-/// The lowest context id this process has not used yet.
-static NEXT_CTX: AtomicU32 = AtomicU32::new(4);
 
 fn predefined(handle: c_int) -> Option<Arc<Comm>> {
     let job = runtime::job();
@@ -133,21 +133,55 @@ pub fn get(handle: c_int) -> MpiResult<Arc<Comm>> {
     })
 }
 
-/// Agree with the other members of `parent` on a fresh context id pair.
+/// Context id pairs a process can tell apart; pairs 0 and 1 are the world's
+/// and self's.
+const CTX_PAIRS: usize = 1 << 14;
+const CTX_WORDS: usize = CTX_PAIRS / 32;
+
+/// Which context id pairs this process has free (bit set = free).
+static CTX_FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// One communicator creation at a time in this process, so two threads
+/// cannot claim the same id.
+static CTX_AGREE: Mutex<()> = Mutex::new(());
+
+fn with_ctx_map<T>(f: impl FnOnce(&mut Vec<u32>) -> T) -> T {
+    let mut map = CTX_FREE.lock();
+    if map.is_empty() {
+        *map = vec![u32::MAX; CTX_WORDS];
+        map[0] &= !0b11;
+    }
+    f(&mut map)
+}
+
+fn release_ctx(ctx: u32) {
+    let pair = (ctx / 2) as usize;
+    with_ctx_map(|m| m[pair / 32] |= 1 << (pair % 32));
+}
+
+/// Agree with the other members of `parent` on a context id pair free on
+/// all of them: the lowest bit set in the AND of everyone's free map.
 fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
-    let mine = NEXT_CTX.load(Ordering::Acquire);
-    let mut agreed = mine;
+    let _one = CTX_AGREE.lock();
+    let mine = with_ctx_map(|m| m.clone());
+    let mut common = vec![0u32; CTX_WORDS];
     coll::allreduce(
         parent,
-        &mine as *const u32 as usize,
-        &mut agreed as *mut u32 as usize,
-        1,
+        mine.as_ptr() as usize,
+        common.as_mut_ptr() as usize,
+        CTX_WORDS,
         MPI_UNSIGNED,
         4,
-        MPI_MAX,
+        MPI_BAND,
     )?;
-    NEXT_CTX.fetch_max(agreed + 2, Ordering::AcqRel);
-    Ok(agreed)
+    let Some(word) = common.iter().position(|&w| w != 0) else {
+        return Err(MpiError::new(
+            MPI_ERR_OTHER,
+            format!("too many communicators: all {CTX_PAIRS} context ids are in use (free some)"),
+        ));
+    };
+    let pair = word * 32 + common[word].trailing_zeros() as usize;
+    with_ctx_map(|m| m[word] &= !(1 << (pair % 32)));
+    Ok(2 * pair as u32)
 }
 
 fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>, attrs: Attrs) -> c_int {
@@ -169,7 +203,10 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>, attrs: Att
 /// inherited.
 pub fn dup(parent: &Comm) -> MpiResult<c_int> {
     let ctx = agree_ctx(parent)?;
-    let attrs = parent.attrs.copy_for_dup(parent.handle)?;
+    let attrs = parent
+        .attrs
+        .copy_for_dup(parent.handle)
+        .inspect_err(|_| release_ctx(ctx))?;
     Ok(install(
         parent,
         ctx,
@@ -198,6 +235,7 @@ pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
     )?;
     let ctx = agree_ctx(parent)?;
     if color == MPI_UNDEFINED {
+        release_ctx(ctx);
         return Ok(MPI_COMM_NULL);
     }
     let mut group: Vec<(c_int, usize)> = (0..n)

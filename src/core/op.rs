@@ -90,6 +90,24 @@ pub fn is_commutative(op: MPI_Op) -> MpiResult<bool> {
     Ok(USER_OPS.get(op).is_none_or(|u| u.commute))
 }
 
+/// Can `op` combine elements of `dt`? Checked on every rank before a
+/// reduction communicates, so a bad pair fails everywhere alike instead of
+/// leaving the other ranks waiting.
+pub fn validate(op: MPI_Op, dt: MPI_Datatype) -> MpiResult<()> {
+    check(op)?;
+    let size = super::datatype::element_size(dt)?;
+    if USER_OPS.get(op).is_some() {
+        return Ok(());
+    }
+    // Run the kernel on one zero element: the same code decides.
+    let (a, mut b) = ([0u8; 64], [0u8; 64]);
+    if size > a.len() {
+        return Err(bad_pair());
+    }
+    // SAFETY: both scratch buffers hold one element of `dt` (size <= 64).
+    unsafe { apply(op, dt, 1, a.as_ptr(), b.as_mut_ptr()) }
+}
+
 /// Zip two arrays of `n` values of `T`: `b[i] = f(a[i], b[i])`.
 ///
 /// # Safety
@@ -136,6 +154,11 @@ macro_rules! float_op {
                 MPI_PROD => zip::<$t>($n, $a, $b, |x, y| x * y),
                 MPI_MAX => zip::<$t>($n, $a, $b, |x, y| if y > x || x.is_nan() { y } else { x }),
                 MPI_MIN => zip::<$t>($n, $a, $b, |x, y| if y < x || x.is_nan() { y } else { x }),
+                // Logical operations on floating point: an MPICH extension
+                // its own suite relies on (nonzero is true).
+                MPI_LAND => zip::<$t>($n, $a, $b, |x, y| ((x != 0.0 && y != 0.0) as u8).into()),
+                MPI_LOR => zip::<$t>($n, $a, $b, |x, y| ((x != 0.0 || y != 0.0) as u8).into()),
+                MPI_LXOR => zip::<$t>($n, $a, $b, |x, y| (((x != 0.0) != (y != 0.0)) as u8).into()),
                 _ => return Err(bad_pair()),
             }
         }

@@ -125,11 +125,9 @@ struct Queues {
 }
 
 /// Does a message (`src`, `tag`) match a receive for (`want_src`,
-/// `want_tag`)? Negative tags are the library's own (partitioned
-/// messages): `MPI_ANY_TAG` never matches them.
+/// `want_tag`)?
 fn matches(want_src: c_int, want_tag: c_int, src: c_int, tag: c_int) -> bool {
-    (want_src == MPI_ANY_SOURCE || want_src == src)
-        && (want_tag == tag || want_tag == MPI_ANY_TAG && tag >= 0)
+    (want_src == MPI_ANY_SOURCE || want_src == src) && (want_tag == MPI_ANY_TAG || want_tag == tag)
 }
 
 /// Bytes a send reads from: the user's buffer, or a copy we own (buffered

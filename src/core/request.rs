@@ -62,6 +62,8 @@ pub enum Persistent {
     /// Partitioned send (`MPI_Psend_init`): the message goes once every
     /// partition is marked ready.
     PartSend {
+        /// The context of this partitioned pair (see `abi::p2p`).
+        ctx: u32,
         buf: usize,
         bytes: usize,
         dest: c_int,
@@ -70,18 +72,13 @@ pub enum Persistent {
     },
     /// Partitioned receive (`MPI_Precv_init`).
     PartRecv {
+        ctx: u32,
         buf: usize,
         cap: usize,
         source: c_int,
         tag: c_int,
         partitions: usize,
     },
-}
-
-/// Partitioned messages travel under negative tags, which no user receive
-/// (not even `MPI_ANY_TAG`) matches.
-pub fn partitioned_tag(tag: c_int) -> c_int {
-    -2 - tag
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
