@@ -4550,12 +4550,12 @@ pub unsafe extern "C" fn PMPI_Testsome(incount: c_int, array_of_requests: *mut M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c_int {
-    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Topo_test")))
+    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || unsafe { super::comm::topo_test(comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c_int {
-    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Topo_test")))
+    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || unsafe { super::comm::topo_test(comm, status) })
 }
 
 #[unsafe(no_mangle)]

@@ -1761,22 +1761,14 @@ pub(crate) fn status_set_elements_c(
 // ---------------------------------------------------------------------------
 // Partitioned communication
 
-/// How many partitioned operations this process has initialized, per
-/// (context, peer, tag, direction).
-type PartKey = (u32, c_int, c_int, bool);
-static PART_SEQ: Mutex<Option<std::collections::HashMap<PartKey, u32>>> = Mutex::new(None);
-
 /// Partitioned operations match in the order they were initialized (MPI-4.1
-/// section 4.2): the k-th send initialized to a peer with a tag pairs with
-/// the k-th receive initialized from it. Each pair gets its own context,
-/// with k and the communicator's context in it (bit 31 marks partitioned
-/// traffic), so they can never match anything else.
+/// section 4.2): the k-th send initialized on a communicator to a peer with
+/// a tag pairs with the k-th receive initialized from it. Each pair gets
+/// its own context, with k and the communicator's context in it (bit 31
+/// marks partitioned traffic), so they can never match anything else.
 fn partitioned_ctx(comm: &Comm, peer: c_int, tag: c_int, send: bool) -> u32 {
-    let mut seq = PART_SEQ.lock();
-    let n = seq
-        .get_or_insert_with(Default::default)
-        .entry((comm.ctx, peer, tag, send))
-        .or_insert(0);
+    let mut seq = comm.part_seq.lock();
+    let n = seq.entry((peer, tag, send)).or_insert(0);
     let k = *n;
     *n = n.wrapping_add(1);
     0x8000_0000 | ((k & 0x7fff) << 16) | (comm.ctx & 0xffff)

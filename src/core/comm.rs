@@ -31,6 +31,9 @@ pub struct Comm {
     pub errhandler: Slot,
     /// Attributes cached by users (`MPI_Comm_set_attr`).
     pub attrs: Attrs,
+    /// Partitioned operations initialized so far, per (peer, tag, is-send):
+    /// they match in that order (see `abi::p2p::partitioned_ctx`).
+    pub part_seq: Mutex<std::collections::HashMap<(c_int, c_int, bool), u32>>,
 }
 
 /// Who belongs to a communicator, by world rank.
@@ -106,6 +109,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 name: Mutex::new(name.to_string()),
                 errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
                 attrs: Attrs::default(),
+                part_seq: Mutex::default(),
             })
         })
         .clone(),
@@ -196,6 +200,7 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>, attrs: Att
         name: Mutex::new(String::new()),
         errhandler: Slot::new(eh),
         attrs,
+        part_seq: Mutex::default(),
     })
 }
 
