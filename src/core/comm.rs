@@ -16,6 +16,7 @@ use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub struct Comm {
@@ -144,9 +145,41 @@ const CTX_WORDS: usize = CTX_PAIRS / 32;
 
 /// Which context id pairs this process has free (bit set = free).
 static CTX_FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-/// One communicator creation at a time in this process, so two threads
-/// cannot claim the same id.
-static CTX_AGREE: Mutex<()> = Mutex::new(());
+/// One thread at a time offers this process's free map to an agreement;
+/// the others offer nothing (all zeros) and try again. A lock held across
+/// the agreement instead would deadlock two processes whose threads create
+/// different communicators in opposite orders.
+static CTX_MAP_OFFERED: AtomicBool = AtomicBool::new(false);
+/// Parent contexts of the agreements under way in this process. The map
+/// goes to the one with the lowest parent context: every process applies
+/// the same rule, so the lowest communicator still agreeing gets every
+/// member's map at once and completes (no livelock).
+static CTX_WAITING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Registers an agreement in `CTX_WAITING` for its lifetime.
+struct Waiting(u32);
+
+impl Waiting {
+    fn new(ctx: u32) -> Self {
+        CTX_WAITING.lock().push(ctx);
+        Waiting(ctx)
+    }
+
+    /// May this agreement offer the map now? Takes it if so.
+    fn take_map(&self) -> bool {
+        let first = CTX_WAITING.lock().iter().min() == Some(&self.0);
+        first && !CTX_MAP_OFFERED.swap(true, Ordering::AcqRel)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        let mut w = CTX_WAITING.lock();
+        if let Some(i) = w.iter().position(|&c| c == self.0) {
+            w.swap_remove(i);
+        }
+    }
+}
 
 fn with_ctx_map<T>(f: impl FnOnce(&mut Vec<u32>) -> T) -> T {
     let mut map = CTX_FREE.lock();
@@ -162,30 +195,87 @@ fn release_ctx(ctx: u32) {
     with_ctx_map(|m| m[pair / 32] |= 1 << (pair % 32));
 }
 
-/// Agree with the other members of `parent` on a context id pair free on
-/// all of them: the lowest bit set in the AND of everyone's free map.
-fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
-    let _one = CTX_AGREE.lock();
-    let mine = with_ctx_map(|m| m.clone());
-    let mut common = vec![0u32; CTX_WORDS];
-    coll::allreduce(
-        parent,
-        mine.as_ptr() as usize,
-        common.as_mut_ptr() as usize,
-        CTX_WORDS,
-        MPI_UNSIGNED,
-        4,
-        MPI_BAND,
-    )?;
-    let Some(word) = common.iter().position(|&w| w != 0) else {
-        return Err(MpiError::new(
+/// A context id pair for a communicator of this process alone: no one to
+/// agree with, so no waiting for the map (a thread holding it may be waiting
+/// on other processes). Taken from the top of the map, while agreements take
+/// the lowest common pair, so the two meet only when ids run out.
+fn local_ctx() -> MpiResult<u32> {
+    with_ctx_map(|m| {
+        let word = m.iter().rposition(|&w| w != 0)?;
+        let bit = 31 - m[word].leading_zeros() as usize;
+        m[word] &= !(1 << bit);
+        Some(2 * (word * 32 + bit) as u32)
+    })
+    .ok_or_else(|| {
+        MpiError::new(
             MPI_ERR_OTHER,
             format!("too many communicators: all {CTX_PAIRS} context ids are in use (free some)"),
-        ));
-    };
-    let pair = word * 32 + common[word].trailing_zeros() as usize;
-    with_ctx_map(|m| m[word] &= !(1 << (pair % 32)));
-    Ok(2 * pair as u32)
+        )
+    })
+}
+
+/// Agree with the other members of `parent` on a context id pair free on
+/// all of them: the lowest bit set in the AND of everyone's free map. A
+/// member whose map is busy with another agreement offers zeros, so the
+/// round picks nothing and everyone tries again; the last word of the AND
+/// says whether every member offered its map (then an empty result means
+/// the ids are exhausted).
+fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
+    if parent.size == 1 {
+        return local_ctx();
+    }
+    let waiting = Waiting::new(parent.ctx);
+    loop {
+        let offered = waiting.take_map();
+        let mut mine = if offered {
+            with_ctx_map(|m| m.clone())
+        } else {
+            vec![0; CTX_WORDS]
+        };
+        mine.push(u32::from(offered));
+        let mut common = vec![0u32; CTX_WORDS + 1];
+        let agreed = coll::allreduce(
+            parent,
+            mine.as_ptr() as usize,
+            common.as_mut_ptr() as usize,
+            CTX_WORDS + 1,
+            MPI_UNSIGNED,
+            4,
+            MPI_BAND,
+        );
+        let pick = common[..CTX_WORDS]
+            .iter()
+            .position(|&w| w != 0)
+            .map(|word| word * 32 + common[word].trailing_zeros() as usize);
+        // A nonzero AND means every member offered its map, this one too.
+        // The pair may have gone to a one-process communicator since the
+        // offer (only when nearly all are in use): then no pair is left.
+        let pick = match (&agreed, pick) {
+            (Ok(()), Some(pair)) => with_ctx_map(|m| {
+                let bit = 1 << (pair % 32);
+                let free = m[pair / 32] & bit != 0;
+                m[pair / 32] &= !bit;
+                free.then_some(pair)
+            }),
+            _ => None,
+        };
+        if offered {
+            CTX_MAP_OFFERED.store(false, Ordering::Release);
+        }
+        agreed?;
+        match pick {
+            Some(pair) => return Ok(2 * pair as u32),
+            None if common[CTX_WORDS] == 1 => {
+                return Err(MpiError::new(
+                    MPI_ERR_OTHER,
+                    format!(
+                        "too many communicators: all {CTX_PAIRS} context ids are in use (free some)"
+                    ),
+                ));
+            }
+            None => std::thread::yield_now(),
+        }
+    }
 }
 
 fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>, attrs: Attrs) -> c_int {
