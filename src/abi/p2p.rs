@@ -793,11 +793,11 @@ pub(crate) fn probe(
         write_status(status, &Status::proc_null(), false);
         return Ok(());
     }
-    let found = Mutex::new(None);
+    let found = std::cell::Cell::new(None);
     engine().wait_until(|| {
         let hit = engine().iprobe(cm.ctx, source, tag, false);
         let done = hit.is_some();
-        *found.lock() = hit;
+        found.set(hit);
         done
     });
     if let Some((st, _)) = found.into_inner() {
@@ -860,11 +860,11 @@ pub(crate) fn mprobe(
         write_status(status, &Status::proc_null(), false);
         return Ok(());
     }
-    let found = Mutex::new(None);
+    let found = std::cell::Cell::new(None);
     engine().wait_until(|| {
         let hit = engine().iprobe(cm.ctx, source, tag, true);
         let done = hit.is_some();
-        *found.lock() = hit;
+        found.set(hit);
         done
     });
     message_handle(&cm, found.into_inner(), message, status);
@@ -1101,17 +1101,6 @@ fn retire(h: &mut MPI_Request, r: &Arc<Request>) -> Status {
     st
 }
 
-fn status_error(st: &Status, comm: c_int) -> MpiResult<()> {
-    if st.error == MPI_SUCCESS {
-        return Ok(());
-    }
-    let mut e = Request::completed(ReqKind::Recv, comm, st.clone())
-        .error()
-        .expect("status carries an error");
-    e.comm = Some(comm);
-    Err(e)
-}
-
 pub(crate) fn wait(request: *mut MPI_Request, status: *mut MPI_Status) -> MpiResult<()> {
     let h = out(request, "request")?;
     let Some(r) = active(*h)? else {
@@ -1121,7 +1110,7 @@ pub(crate) fn wait(request: *mut MPI_Request, status: *mut MPI_Status) -> MpiRes
     engine().wait(&r);
     let st = retire(h, &r);
     write_status(status, &st, false);
-    status_error(&st, r.comm)
+    st.result(r.comm)
 }
 
 pub(crate) fn test(
@@ -1146,7 +1135,7 @@ pub(crate) fn test(
     *flag = 1;
     let st = retire(h, &r);
     write_status(status, &st, false);
-    status_error(&st, r.comm)
+    st.result(r.comm)
 }
 
 /// The requests of an array call, checked.
@@ -1259,7 +1248,7 @@ fn retire_any(
     let st = retire(&mut hs[i], r);
     *index = i as c_int;
     write_status(status, &st, false);
-    status_error(&st, r.comm).map(|_| true)
+    st.result(r.comm).map(|_| true)
 }
 
 pub(crate) fn waitany(

@@ -195,6 +195,13 @@ fn release_ctx(ctx: u32) {
     with_ctx_map(|m| m[pair / 32] |= 1 << (pair % 32));
 }
 
+fn ctx_exhausted() -> MpiError {
+    MpiError::new(
+        MPI_ERR_OTHER,
+        format!("too many communicators: all {CTX_PAIRS} context ids are in use (free some)"),
+    )
+}
+
 /// A context id pair for a communicator of this process alone: no one to
 /// agree with, so no waiting for the map (a thread holding it may be waiting
 /// on other processes). Taken from the top of the map, while agreements take
@@ -206,12 +213,7 @@ fn local_ctx() -> MpiResult<u32> {
         m[word] &= !(1 << bit);
         Some(2 * (word * 32 + bit) as u32)
     })
-    .ok_or_else(|| {
-        MpiError::new(
-            MPI_ERR_OTHER,
-            format!("too many communicators: all {CTX_PAIRS} context ids are in use (free some)"),
-        )
-    })
+    .ok_or_else(ctx_exhausted)
 }
 
 /// Agree with the other members of `parent` on a context id pair free on
@@ -265,14 +267,7 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
         agreed?;
         match pick {
             Some(pair) => return Ok(2 * pair as u32),
-            None if common[CTX_WORDS] == 1 => {
-                return Err(MpiError::new(
-                    MPI_ERR_OTHER,
-                    format!(
-                        "too many communicators: all {CTX_PAIRS} context ids are in use (free some)"
-                    ),
-                ));
-            }
+            None if common[CTX_WORDS] == 1 => return Err(ctx_exhausted()),
             None => std::thread::yield_now(),
         }
     }

@@ -34,6 +34,20 @@ impl Status {
         }
     }
 
+    /// The outcome as a result: the error it carries, if any, goes to
+    /// `comm`'s error handler.
+    pub fn result(&self, comm: c_int) -> Result<(), MpiError> {
+        if self.error == MPI_SUCCESS {
+            return Ok(());
+        }
+        let what = if self.error == MPI_ERR_TRUNCATE {
+            "message truncated: the receive buffer is smaller than the message"
+        } else {
+            "the operation failed"
+        };
+        Err(MpiError::new(self.error, what).on_comm(comm))
+    }
+
     /// The status of a receive from `MPI_PROC_NULL`.
     pub fn proc_null() -> Self {
         Status {
@@ -212,15 +226,7 @@ impl Request {
 
     /// The error this request completed with, routed to its communicator.
     pub fn error(&self) -> Option<MpiError> {
-        let s = self.status.lock();
-        (s.error != MPI_SUCCESS).then(|| {
-            let what = if s.error == MPI_ERR_TRUNCATE {
-                "message truncated: the receive buffer is smaller than the message".to_string()
-            } else {
-                "the operation failed".to_string()
-            };
-            MpiError::new(s.error, what).on_comm(self.comm)
-        })
+        self.status.lock().result(self.comm).err()
     }
 }
 
