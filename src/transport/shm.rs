@@ -12,6 +12,15 @@
 //! would cross the end of the ring is preceded by a skip record, so records
 //! are always contiguous and can be read in place.
 //!
+//! A record is published by its first word (the header's `kind`, never 0),
+//! stored last with release ordering; the reader polls that word at its
+//! head, so a small message costs the reader one cache-line transfer (no
+//! separate tail counter to fetch first). Before handing space back, the
+//! reader zeroes the first word of every 64-byte line the record covered, so
+//! wherever the next record starts, its word reads 0 until it is written.
+//! The writer keeps its own tail and a cached copy of the reader's head,
+//! reloading the shared head only when the cached one shows no room.
+//!
 //! Each rank owns a [`Bell`]: a futex word its threads sleep on when there is
 //! nothing to do. A writer rings the receiver's bell after publishing a
 //! record if anyone sleeps there; a reader rings the writer's bell after
@@ -39,8 +48,8 @@ const ALIGN: usize = 64;
 const RING_BUDGET: usize = 32 << 20;
 const RING_MAX: usize = 256 << 10;
 const RING_MIN: usize = 16 << 10;
-/// Record kind of the filler before a wrap-around.
-const SKIP: u32 = 0;
+/// Record kind of the filler before a wrap-around (0 means "not written").
+const SKIP: u32 = u32::MAX;
 
 #[repr(C)]
 struct SegHeader {
@@ -141,11 +150,9 @@ struct RingCtl {
     /// Bytes consumed (written by the reader only).
     head: AtomicU64,
     _p0: [u64; 7],
-    /// Bytes produced (written by the writer only).
-    tail: AtomicU64,
     /// The writer has records waiting for space: ring its bell on drain.
     want_space: AtomicU32,
-    _p1: [u32; 13],
+    _p1: [u32; 15],
 }
 
 const CTL_SIZE: usize = std::mem::size_of::<RingCtl>();
@@ -170,6 +177,44 @@ fn ring_capacity(nlocal: usize) -> usize {
     round_up((RING_BUDGET / pairs).clamp(RING_MIN, RING_MAX))
 }
 
+/// Writer-private state of one outgoing ring.
+#[derive(Default)]
+struct Writer {
+    /// Bytes produced.
+    tail: u64,
+    /// The reader's head as last seen; it only grows, so space computed
+    /// from it is never overestimated.
+    head: u64,
+}
+
+/// The first word of the 64-byte line at `p`: a record's kind once written.
+///
+/// # Safety
+/// `p` must be a 64-byte aligned position inside a ring.
+unsafe fn mark<'a>(p: *mut u8) -> &'a AtomicU32 {
+    // SAFETY: aligned and in bounds (the caller's promise); the word is
+    // only accessed atomically while the line may be published.
+    unsafe { AtomicU32::from_ptr(p.cast::<u32>()) }
+}
+
+/// Write one record at `at`: everything but the first word, then the
+/// first word (the header's kind) with Release, which publishes it.
+///
+/// # Safety
+/// `at` must be a 64-byte aligned ring position owned by the writer, with
+/// room for the header and `payload` before the end of the ring.
+unsafe fn write_record(at: *mut u8, hdr: &Header, payload: &[u8]) {
+    const WORD: usize = std::mem::size_of::<u32>();
+    // SAFETY: in bounds and owned by the writer (the caller's promise); the
+    // reader does not look past the first word until it is nonzero.
+    unsafe {
+        let src = (hdr as *const Header).cast::<u8>();
+        std::ptr::copy_nonoverlapping(src.add(WORD), at.add(WORD), HEADER_SIZE - WORD);
+        std::ptr::copy_nonoverlapping(payload.as_ptr(), at.add(HEADER_SIZE), payload.len());
+        mark(at).store(hdr.kind, Ordering::Release);
+    }
+}
+
 /// The node's shared segment as this rank sees it.
 pub struct Shm {
     _map: MmapMut,
@@ -182,8 +227,8 @@ pub struct Shm {
     local_of: Vec<Option<usize>>,
     /// Local index -> world rank.
     world_of: Vec<usize>,
-    /// One writer at a time per outgoing ring.
-    write_lock: Vec<Mutex<()>>,
+    /// The writer's side of each outgoing ring, one writer at a time.
+    writers: Vec<Mutex<Writer>>,
     /// Single-copy reads work (cleared the first time the kernel refuses).
     cma: AtomicBool,
 }
@@ -348,7 +393,7 @@ impl Shm {
             cap,
             local_of,
             world_of,
-            write_lock: (0..nlocal).map(|_| Mutex::new(())).collect(),
+            writers: (0..nlocal).map(|_| Mutex::new(Writer::default())).collect(),
             cma: AtomicBool::new(std::env::var("OXMPI_SHM_CMA").as_deref() != Ok("0")),
         };
         let hdr = shm.header();
@@ -424,21 +469,25 @@ impl Transport for Shm {
             return false;
         };
         debug_assert!(payload.len() <= self.max_inline() && hdr.len as usize == payload.len());
+        debug_assert!(hdr.kind != 0);
         let (ctl, data) = self.ring(self.me, to);
-        let _w = self.write_lock[to].lock();
+        let mut w = self.writers[to].lock();
         let need = round_up(HEADER_SIZE + payload.len());
-        let head = ctl.head.load(Ordering::Acquire);
-        let tail = ctl.tail.load(Ordering::Relaxed);
-        let free = self.cap - (tail - head) as usize;
-        let pos = (tail % self.cap as u64) as usize;
+        let pos = (w.tail % self.cap as u64) as usize;
         let to_end = self.cap - pos;
         let skip = if to_end < need { to_end } else { 0 };
-        if skip + need > free {
-            return false;
+        if skip + need > self.cap - (w.tail - w.head) as usize {
+            w.head = ctl.head.load(Ordering::Acquire);
+            if skip + need > self.cap - (w.tail - w.head) as usize {
+                return false;
+            }
         }
-        // SAFETY: the bytes between tail and head + cap belong to the writer
-        // until tail is published; positions are 64-byte aligned and a record
-        // never crosses the end of the ring, so every write is in bounds.
+        // SAFETY: the bytes from tail up to head + cap belong to the writer
+        // (the reader handed them back, first words zeroed, before the
+        // Acquire load of head); positions are 64-byte aligned and a record
+        // never crosses the end of the ring, so every access is in bounds.
+        // Each record's first word is stored last, with Release, after its
+        // other bytes.
         unsafe {
             if skip > 0 {
                 let filler = Header {
@@ -446,18 +495,12 @@ impl Transport for Shm {
                     len: (skip - HEADER_SIZE) as u32,
                     ..Header::default()
                 };
-                std::ptr::write(data.add(pos).cast::<Header>(), filler);
+                write_record(data.add(pos), &filler, &[]);
             }
-            let at = (pos + skip) % self.cap;
-            std::ptr::write(data.add(at).cast::<Header>(), *hdr);
-            std::ptr::copy_nonoverlapping(
-                payload.as_ptr(),
-                data.add(at + HEADER_SIZE),
-                payload.len(),
-            );
+            write_record(data.add((pos + skip) % self.cap), hdr, payload);
         }
-        ctl.tail
-            .store(tail + (skip + need) as u64, Ordering::Release);
+        w.tail += (skip + need) as u64;
+        drop(w);
         self.bell(to).ring();
         true
     }
@@ -479,25 +522,31 @@ impl Transport for Shm {
             let mut head = ctl.head.load(Ordering::Relaxed);
             let start = head;
             loop {
-                let tail = ctl.tail.load(Ordering::Acquire);
-                if head == tail {
-                    break;
-                }
                 let pos = (head % self.cap as u64) as usize;
-                // SAFETY: bytes between head and tail were published by the
-                // writer (Acquire above) and stay untouched until we advance
-                // head; records are aligned and in bounds (see try_send).
-                let (hdr, payload) = unsafe {
-                    let hdr = std::ptr::read(data.add(pos).cast::<Header>());
+                // SAFETY: positions are 64-byte aligned and in bounds; a
+                // nonzero first word (Acquire) means the writer published the
+                // whole record, which stays untouched until we advance head.
+                let (hdr, payload, size) = unsafe {
+                    let at = data.add(pos);
+                    if mark(at).load(Ordering::Acquire) == 0 {
+                        break;
+                    }
+                    let hdr = std::ptr::read(at.cast::<Header>());
                     let len = (hdr.len as usize).min(self.cap - pos - HEADER_SIZE);
-                    let payload = std::slice::from_raw_parts(data.add(pos + HEADER_SIZE), len);
-                    (hdr, payload)
+                    let payload = std::slice::from_raw_parts(at.add(HEADER_SIZE), len);
+                    (hdr, payload, round_up(HEADER_SIZE + len))
                 };
                 if hdr.kind != SKIP {
                     f(self.world_of[from], &hdr, payload);
                     handled += 1;
                 }
-                head += round_up(HEADER_SIZE + hdr.len as usize) as u64;
+                // SAFETY: as above; the record's lines are still ours.
+                unsafe {
+                    for line in (pos..pos + size).step_by(ALIGN) {
+                        mark(data.add(line)).store(0, Ordering::Relaxed);
+                    }
+                }
+                head += size as u64;
                 ctl.head.store(head, Ordering::Release);
             }
             if head != start {
