@@ -29,7 +29,8 @@ use crate::abi::consts::*;
 use crate::transport::shm::{Bell, Shm};
 use crate::transport::{FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -279,9 +280,12 @@ impl Engine {
         peer == self.me || self.shm.as_ref().is_some_and(|s| s.reaches(peer))
     }
 
+    /// Complete `req`; called with the engine lock held, which orders the
+    /// completion against any thread of ours going to sleep (see
+    /// `Bell::ring_locked`).
     fn finish(&self, req: &Request, status: Status) {
         req.complete(status);
-        self.bell().ring();
+        self.bell().ring_locked();
     }
 
     /// Start sending `buf` to world rank `peer` with envelope `env`; `req`
@@ -688,10 +692,12 @@ impl Engine {
     /// One pass of progress: read every channel, push queued records.
     /// Returns whether anything happened.
     pub fn progress(&self) -> bool {
+        // Taken even without a transport: a sleeper's call here orders its
+        // registration before any later `finish` (see `Bell::ring_locked`).
+        let mut st = self.st.lock();
         let Some(shm) = &self.shm else {
             return false;
         };
-        let mut st = self.st.lock();
         let st = &mut *st;
         let mut n = shm.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
         for (&peer, q) in st.outq.iter_mut() {
@@ -730,7 +736,9 @@ impl Engine {
             } else if idle < SPINS + YIELDS {
                 std::thread::yield_now();
             } else {
-                self.bell().sleep(NAP, || done() || self.progress());
+                // progress() first: its lock pairs with `finish` (see
+                // `Bell::ring_locked`), then done() sees what finished before.
+                self.bell().sleep(NAP, || self.progress() || done());
                 idle = SPINS;
             }
         }

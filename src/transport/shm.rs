@@ -90,6 +90,16 @@ impl Bell {
         }
     }
 
+    /// Like `ring`, without the fence, for a waker holding the lock that a
+    /// sleeper takes (in `ready`) after announcing itself: the lock orders
+    /// the two, so a sleeper that found no work is seen counted here.
+    pub fn ring_locked(&self) {
+        if self.sleepers.load(Ordering::Relaxed) > 0 {
+            self.seq.fetch_add(1, Ordering::SeqCst);
+            futex_wake(&self.seq);
+        }
+    }
+
     /// Sleep until rung (or `timeout`), unless `ready()` says there is work
     /// after we announced ourselves as a sleeper.
     pub fn sleep(&self, timeout: Duration, ready: impl FnOnce() -> bool) {
