@@ -168,7 +168,9 @@ impl Attached {
 }
 
 /// Copy a buffered send into the attached buffer's accounting and start it.
-fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<()> {
+/// Copies the message into the attached buffer and sends the copy; returns
+/// the engine's request for it.
+fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<Arc<Request>> {
     let need = a.bytes + MPI_BSEND_OVERHEAD as usize;
     let mut guard = BSEND.lock();
     let att = guard.as_mut().ok_or_else(|| {
@@ -203,8 +205,8 @@ fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<()> {
         inner.clone(),
     )?;
     att.used += need;
-    att.pending.push((inner, need));
-    Ok(())
+    att.pending.push((inner.clone(), need));
+    Ok(inner)
 }
 
 fn start_send(a: &SendArgs, mode: SendMode, req: &Arc<Request>) -> MpiResult<()> {
@@ -219,7 +221,12 @@ fn start_send(a: &SendArgs, mode: SendMode, req: &Arc<Request>) -> MpiResult<()>
     };
     let world = a.comm.world_rank(a.dest);
     if mode == SendMode::Buffered {
-        start_bsend(a, world, env)?;
+        let inner = start_bsend(a, world, env)?;
+        // MPI_Cancel of the user's request withdraws the copy.
+        req.wire_cookie
+            .store(inner.wire_cookie.load(Ordering::Relaxed), Ordering::Relaxed);
+        req.wire_peer
+            .store(inner.wire_peer.load(Ordering::Relaxed), Ordering::Relaxed);
         req.complete(Status::empty());
         return Ok(());
     }
@@ -1503,11 +1510,14 @@ pub(crate) fn cancel(request: *mut MPI_Request) -> MpiResult<()> {
             "cannot cancel an inactive persistent request",
         ));
     }
-    // A generalized request hears about the cancel even when complete.
-    if r.is_done() && r.kind != ReqKind::Generalized {
+    // A generalized request hears about the cancel even when complete; a
+    // completed send may still sit unmatched at the receiver.
+    if r.is_done() && !matches!(r.kind, ReqKind::Generalized | ReqKind::Send) {
         return Ok(());
     }
-    r.cancel_requested.store(true, Ordering::Relaxed);
+    if r.cancel_requested.swap(true, Ordering::Relaxed) && r.kind != ReqKind::Generalized {
+        return Ok(()); // asked before: the first answer stands
+    }
     match r.kind {
         ReqKind::Recv => {
             engine().cancel_recv(&r);

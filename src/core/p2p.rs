@@ -27,7 +27,7 @@ use super::error::{MpiError, MpiResult};
 use super::request::{Request, SendMode, Status};
 use crate::abi::consts::*;
 use crate::transport::shm::{Bell, Shm};
-use crate::transport::{FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
+use crate::transport::{FLAG_CANCELLED, FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;
@@ -218,12 +218,33 @@ struct RecvOp {
     status: Status,
 }
 
+/// A send waiting for the receiver's answer to `CancelReq`.
+struct PendingCancel {
+    req: Arc<Request>,
+    /// The send had completed (eager) and was reopened for the answer.
+    reopened: bool,
+}
+
+/// Remove the unmatched message `cookie` from `peer` from any unexpected
+/// queue; whether it was there.
+fn take_unexpected(st: &mut State, peer: usize, cookie: u64) -> bool {
+    st.queues.values_mut().any(|q| {
+        q.unexpected
+            .iter()
+            .position(|u| u.peer == peer && u.cookie == cookie)
+            .and_then(|i| q.unexpected.remove(i))
+            .is_some()
+    })
+}
+
 #[derive(Default)]
 struct State {
     queues: HashMap<u32, Queues>,
     outq: HashMap<usize, VecDeque<Out>>,
     sends: HashMap<u64, SendOp>,
     recvs: HashMap<u64, RecvOp>,
+    /// Sends whose cancellation the receiver is deciding, by cookie.
+    cancels: HashMap<u64, PendingCancel>,
     next_id: u64,
 }
 
@@ -321,10 +342,14 @@ impl Engine {
             size: size as u64,
             ..Header::default()
         };
+        // Every message carries a cookie, unique per sender, by which
+        // acknowledgements and cancellation find it again.
+        let id = st.id();
+        hdr.cookie = id;
+        req.wire_cookie.store(id, Ordering::Relaxed);
+        req.wire_peer.store(peer, Ordering::Relaxed);
         if peer == self.me || size <= self.max_inline() {
             let done = if sync {
-                let id = st.id();
-                hdr.cookie = id;
                 st.sends.insert(
                     id,
                     SendOp {
@@ -346,10 +371,8 @@ impl Engine {
                 self.post(&mut st, peer, hdr, OutData::Eager { buf, done });
             }
         } else {
-            let id = st.id();
             hdr.kind = RecordKind::Rts as u32;
             hdr.len = 0;
-            hdr.cookie = id;
             hdr.addr = buf.ptr as u64;
             if !self.shm.as_ref().is_some_and(Shm::cma_enabled) {
                 hdr.flags |= FLAG_NO_CMA;
@@ -424,57 +447,88 @@ impl Engine {
         for q in st.queues.values_mut() {
             if let Some(i) = q.posted.iter().position(|p| Arc::ptr_eq(&p.req, req)) {
                 q.posted.remove(i);
-                self.finish(
-                    req,
-                    Status {
-                        cancelled: true,
-                        ..Status::empty()
-                    },
-                );
+                self.finish(req, Status::cancelled());
                 return true;
             }
         }
         false
     }
 
-    /// Cancel a send whose data has not left this process; false otherwise.
-    pub fn cancel_send(&self, req: &Arc<Request>) -> bool {
+    /// Cancel a send (`MPI_Cancel`). Data still queued here is dropped at
+    /// once. A message already with the receiver is withdrawn if it is
+    /// still unmatched there: a self-send here and now, another process by
+    /// a `CancelReq` whose answer completes the request again (an eager
+    /// send, already complete, is reopened until then).
+    pub fn cancel_send(&self, req: &Arc<Request>) {
         let mut guard = self.st.lock();
         let st = &mut *guard;
-        let mut found = None;
-        for (peer, q) in st.outq.iter() {
-            let pos = q.iter().position(|o| match &o.data {
-                OutData::Eager { done: Some(r), .. } => Arc::ptr_eq(r, req),
-                OutData::Ctrl => {
-                    o.hdr.kind == RecordKind::Rts as u32 && {
-                        let c = o.hdr.cookie;
-                        st.sends.get(&c).is_some_and(|op| Arc::ptr_eq(&op.req, req))
-                    }
-                }
-                _ => false,
-            });
-            if let Some(i) = pos {
-                found = Some((*peer, i));
-                break;
-            }
+        let cookie = req.wire_cookie.load(Ordering::Relaxed);
+        let peer = req.wire_peer.load(Ordering::Relaxed);
+        if cookie == 0 || st.cancels.contains_key(&cookie) {
+            return; // never sent (buffered, PROC_NULL) or already asked
         }
-        let Some((peer, i)) = found else {
-            return false;
-        };
-        let out = st
-            .outq
-            .get_mut(&peer)
-            .and_then(|q| q.remove(i))
-            .expect("found above");
-        st.sends.remove(&out.hdr.cookie);
-        self.finish(
-            req,
-            Status {
-                cancelled: true,
-                ..Status::empty()
+        let queued = st.outq.get(&peer).and_then(|q| {
+            q.iter().position(|o| {
+                o.hdr.cookie == cookie
+                    && matches!(
+                        RecordKind::from_u32(o.hdr.kind),
+                        Some(RecordKind::Eager | RecordKind::Rts)
+                    )
+            })
+        });
+        if let Some(i) = queued {
+            let out = st.outq.get_mut(&peer).and_then(|q| q.remove(i));
+            if let Some(Out {
+                data: OutData::Eager { done: Some(r), .. },
+                ..
+            }) = out
+            {
+                self.withdrawn(&r, req);
+            }
+            self.withdraw(st, cookie, req);
+            return;
+        }
+        if peer == self.me {
+            if take_unexpected(st, peer, cookie) {
+                self.withdraw(st, cookie, req);
+            }
+            return;
+        }
+        let reopened = req.is_done();
+        if reopened {
+            req.reopen();
+        }
+        st.cancels.insert(
+            cookie,
+            PendingCancel {
+                req: req.clone(),
+                reopened,
             },
         );
-        true
+        let hdr = Header {
+            kind: RecordKind::CancelReq as u32,
+            cookie,
+            ..Header::default()
+        };
+        self.post(st, peer, hdr, OutData::Ctrl);
+    }
+
+    /// Complete `req` as cancelled, with the send operation `cookie` still
+    /// waiting for an acknowledgement, if any.
+    fn withdraw(&self, st: &mut State, cookie: u64, req: &Arc<Request>) {
+        if let Some(op) = st.sends.remove(&cookie) {
+            self.withdrawn(&op.req, req);
+        }
+        self.finish(req, Status::cancelled());
+    }
+
+    /// The engine's own request `inner` for a send the user cancelled
+    /// through `req` (they differ for buffered sends, whose inner request
+    /// gives the attached buffer space back when complete).
+    fn withdrawn(&self, inner: &Arc<Request>, req: &Arc<Request>) {
+        if !Arc::ptr_eq(inner, req) {
+            self.finish(inner, Status::cancelled());
+        }
     }
 
     /// Queue a record for `peer`, sending at once when nothing is queued
@@ -585,6 +639,34 @@ impl Engine {
                         },
                     }),
                 }
+            }
+            RecordKind::CancelReq => {
+                let flags = if take_unexpected(st, peer, hdr.cookie) {
+                    FLAG_CANCELLED
+                } else {
+                    0
+                };
+                let reply = Header {
+                    kind: RecordKind::CancelAck as u32,
+                    cookie: hdr.cookie,
+                    flags,
+                    ..Header::default()
+                };
+                self.post(st, peer, reply, OutData::Ctrl);
+            }
+            RecordKind::CancelAck => {
+                let Some(c) = st.cancels.remove(&hdr.cookie) else {
+                    return;
+                };
+                if hdr.flags & FLAG_CANCELLED != 0 {
+                    // Withdrawn unmatched: no acknowledgement will come.
+                    self.withdraw(st, hdr.cookie, &c.req);
+                } else if c.reopened {
+                    // Already matched: the send had completed normally.
+                    self.finish(&c.req, Status::empty());
+                }
+                // Otherwise the send completes the usual way (its
+                // acknowledgement was sent before this answer).
             }
             RecordKind::Ack => {
                 if let Some(op) = st.sends.remove(&hdr.cookie) {

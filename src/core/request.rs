@@ -9,7 +9,7 @@ use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// What a completed operation reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +46,14 @@ impl Status {
             "the operation failed"
         };
         Err(MpiError::new(self.error, what).on_comm(comm))
+    }
+
+    /// The status of an operation withdrawn by `MPI_Cancel`.
+    pub fn cancelled() -> Self {
+        Status {
+            cancelled: true,
+            ..Status::empty()
+        }
     }
 
     /// The status of a receive from `MPI_PROC_NULL`.
@@ -148,6 +156,11 @@ pub struct Request {
     pub also: Option<Arc<Request>>,
     /// Partitioned sends: which partitions are ready in this round.
     pub ready: Mutex<Vec<bool>>,
+    /// Sends: the message's cookie (0: none yet) and the world rank it went
+    /// to, so `MPI_Cancel` can ask the receiver to withdraw it (see
+    /// `core::p2p`). Written and read under the engine lock.
+    pub wire_cookie: AtomicU64,
+    pub wire_peer: AtomicUsize,
 }
 
 impl Request {
@@ -165,6 +178,8 @@ impl Request {
             detached: AtomicBool::new(false),
             also: None,
             ready: Mutex::new(Vec::new()),
+            wire_cookie: AtomicU64::new(0),
+            wire_peer: AtomicUsize::new(0),
         })
     }
 
@@ -210,6 +225,12 @@ impl Request {
     pub fn complete(&self, status: Status) {
         *self.status.lock() = status;
         self.done.store(true, Ordering::Release);
+    }
+
+    /// Undo the completion of a send whose cancellation the receiver is
+    /// deciding (the engine completes it again with the answer).
+    pub fn reopen(&self) {
+        self.done.store(false, Ordering::Release);
     }
 
     /// Make a persistent request active again (`MPI_Start`).

@@ -26,6 +26,10 @@ pub enum RecordKind {
     /// The receiver has the message (rendezvous done, or a synchronous send
     /// matched): the sender's operation `Header::cookie` completes.
     Ack = 5,
+    /// The sender asks to withdraw an unmatched message (`MPI_Cancel`).
+    CancelReq = 6,
+    /// The receiver's answer: `FLAG_CANCELLED` if the message was withdrawn.
+    CancelAck = 7,
 }
 
 impl RecordKind {
@@ -36,6 +40,8 @@ impl RecordKind {
             3 => RecordKind::Cts,
             4 => RecordKind::Frag,
             5 => RecordKind::Ack,
+            6 => RecordKind::CancelReq,
+            7 => RecordKind::CancelAck,
             _ => return None,
         })
     }
@@ -45,6 +51,8 @@ impl RecordKind {
 pub const FLAG_SYNC: u32 = 1;
 /// The sender knows single-copy reads are refused here: reply `Cts` at once.
 pub const FLAG_NO_CMA: u32 = 2;
+/// On a `CancelAck`: the message was found unmatched and withdrawn.
+pub const FLAG_CANCELLED: u32 = 4;
 
 /// The fixed part of every record: 64 bytes, the same on both sides.
 #[derive(Clone, Copy, Debug, Default)]
