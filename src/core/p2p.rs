@@ -243,12 +243,30 @@ struct State {
     outq: HashMap<usize, VecDeque<Out>>,
     sends: HashMap<u64, SendOp>,
     recvs: HashMap<u64, RecvOp>,
+    /// Buffers for unexpected eager messages, kept for reuse.
+    spare: Vec<Vec<u8>>,
     /// Sends whose cancellation the receiver is deciding, by cookie.
     cancels: HashMap<u64, PendingCancel>,
     next_id: u64,
 }
 
+/// How many copy-out buffers of unexpected messages are kept for reuse.
+const SPARE_BUFFERS: usize = 64;
+
 impl State {
+    /// Keep a delivered unexpected message's buffer for the next one: a
+    /// sender running ahead would otherwise make every message a fresh
+    /// allocation (and, past the allocator's trim threshold, fresh pages).
+    fn recycle(&mut self, u: Unexpected) {
+        if let Body::Data(mut v) = u.body
+            && self.spare.len() < SPARE_BUFFERS
+            && v.capacity() > 0
+        {
+            v.clear();
+            self.spare.push(v);
+        }
+    }
+
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -261,6 +279,7 @@ pub struct Engine {
     shm: Option<Shm>,
     st: Mutex<State>,
     cma_warned: AtomicBool,
+    eager_max: usize,
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -269,7 +288,14 @@ static LONE_BELL: Bell = Bell::new();
 
 /// Start the engine for world rank `me` (at `MPI_Init`).
 pub fn start(me: usize, shm: Option<Shm>) {
+    let inline = shm.as_ref().map_or(0, |s| s.max_inline());
+    let eager_max = std::env::var("OXMPI_EAGER_MAX")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(EAGER_MAX)
+        .min(inline);
     let _ = ENGINE.set(Engine {
+        eager_max,
         me,
         shm,
         st: Mutex::new(State::default()),
@@ -283,6 +309,12 @@ pub fn engine() -> &'static Engine {
         .expect("point-to-point engine used before MPI_Init")
 }
 
+/// Default eager limit (`OXMPI_EAGER_MAX`, capped by what fits a ring
+/// record). Above it a single-copy rendezvous costs less than copying
+/// through the ring twice, and a sender running ahead of its receiver can no
+/// longer flood it with unexpected data it must buffer.
+const EAGER_MAX: usize = 32 << 10;
+
 /// How long a sleeping waiter naps before looking again on its own; only
 /// a safety net, since every event that matters rings the bell.
 const NAP: Duration = Duration::from_millis(50);
@@ -292,8 +324,10 @@ impl Engine {
         self.shm.as_ref().map_or(&LONE_BELL, |s| s.my_bell())
     }
 
-    fn max_inline(&self) -> usize {
-        self.shm.as_ref().map_or(0, |s| s.max_inline())
+    /// The largest message sent eagerly (copied through the ring); larger
+    /// ones go by rendezvous.
+    fn eager_max(&self) -> usize {
+        self.eager_max
     }
 
     /// Whether a message can be sent to world rank `peer`.
@@ -348,7 +382,7 @@ impl Engine {
         hdr.cookie = id;
         req.wire_cookie.store(id, Ordering::Relaxed);
         req.wire_peer.store(peer, Ordering::Relaxed);
-        if peer == self.me || size <= self.max_inline() {
+        if peer == self.me || size <= self.eager_max() {
             let done = if sync {
                 st.sends.insert(
                     id,
@@ -403,6 +437,7 @@ impl Engine {
             Some(i) => {
                 let u = q.unexpected.remove(i).expect("index found above");
                 self.deliver(&mut st, &req, buf, cap, &u.incoming());
+                st.recycle(u);
             }
             None => q.posted.push_back(Posted {
                 req,
@@ -418,6 +453,7 @@ impl Engine {
     pub fn mrecv(&self, msg: Unexpected, buf: usize, cap: usize, req: Arc<Request>) {
         let mut st = self.st.lock();
         self.deliver(&mut st, &req, buf, cap, &msg.incoming());
+        st.recycle(msg);
     }
 
     /// The status of the first queued message matching (`src`, `tag`), and,
@@ -625,19 +661,25 @@ impl Engine {
                         };
                         self.deliver(st, &p.req, p.buf, p.cap, &m);
                     }
-                    None => q.unexpected.push_back(Unexpected {
-                        src: hdr.src,
-                        tag: hdr.tag,
-                        size: hdr.size as usize,
-                        peer,
-                        flags: hdr.flags,
-                        cookie: hdr.cookie,
-                        body: if eager {
-                            Body::Data(payload.to_vec())
+                    None => {
+                        let body = if eager {
+                            let mut v = st.spare.pop().unwrap_or_default();
+                            v.extend_from_slice(payload);
+                            Body::Data(v)
                         } else {
                             Body::Rndv(hdr.addr)
-                        },
-                    }),
+                        };
+                        let q = st.queues.entry(hdr.ctx).or_default();
+                        q.unexpected.push_back(Unexpected {
+                            src: hdr.src,
+                            tag: hdr.tag,
+                            size: hdr.size as usize,
+                            peer,
+                            flags: hdr.flags,
+                            cookie: hdr.cookie,
+                            body,
+                        })
+                    }
                 }
             }
             RecordKind::CancelReq => {
@@ -799,23 +841,31 @@ impl Engine {
     }
 
     /// Drive progress until `done()` holds: spin, then yield, then sleep on
-    /// the bell so a waiting rank costs (almost) no CPU.
+    /// the bell so a waiting rank costs (almost) no CPU. The yield phase is
+    /// timed, not counted, and several times longer than a futex wake-up
+    /// takes: two ranks trading messages faster than that must not fall
+    /// into putting each other to sleep and waking each other up.
     pub fn wait_until(&self, done: impl Fn() -> bool) {
         const SPINS: u32 = 64;
-        const YIELDS: u32 = 256;
+        const YIELD_FOR: Duration = Duration::from_micros(250);
         let mut idle = 0u32;
+        let mut since: Option<std::time::Instant> = None;
         loop {
             if done() {
                 return;
             }
             if self.progress() {
                 idle = 0;
+                since = None;
                 continue;
             }
             idle += 1;
             if idle < SPINS {
                 std::hint::spin_loop();
-            } else if idle < SPINS + YIELDS {
+                continue;
+            }
+            let start = *since.get_or_insert_with(std::time::Instant::now);
+            if start.elapsed() < YIELD_FOR {
                 std::thread::yield_now();
             } else {
                 // progress() first: its lock pairs with `finish` (see
