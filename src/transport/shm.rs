@@ -361,7 +361,7 @@ impl Shm {
             pmi.barrier()?;
             return Ok(None);
         }
-        // Phase 2: everyone attaches, then the leader unlinks the name.
+        // Phase 2: everyone attaches, then the name is unlinked.
         let attached = (|| {
             let file = match created? {
                 Some(f) => f,
@@ -384,8 +384,11 @@ impl Shm {
             let map = unsafe { memmap2::MmapOptions::new().len(seg_size).map_mut(&file) }?;
             Ok(map)
         })();
+        // Every rank unlinks (all but the first find it gone): the name is
+        // gone before any rank returns from MPI_Init, even if one aborts at
+        // once and the job is torn down before the leader gets this far.
         let barrier = pmi.barrier();
-        if rank == leader && !name.is_empty() {
+        if !name.is_empty() {
             shm_unlink(&name);
         }
         let mut map = attached?;
