@@ -48,18 +48,28 @@ fn direct(kind: Kind, index: usize) -> c_int {
 }
 
 /// A table of user-created objects of one kind, addressed by handle.
-/// Freed slots are reused; a stale handle to a reused slot is the user's
-/// error, as in every MPI implementation.
+/// Freed slots are reused (most recently freed first, found in constant
+/// time); a stale handle to a reused slot is the user's error, as in every
+/// MPI implementation.
 pub struct Table<T> {
     kind: Kind,
-    slots: RwLock<Vec<Option<Arc<T>>>>,
+    slots: RwLock<Slots<T>>,
+}
+
+struct Slots<T> {
+    objs: Vec<Option<Arc<T>>>,
+    /// Indices of empty entries of `objs`.
+    free: Vec<usize>,
 }
 
 impl<T> Table<T> {
     pub const fn new(kind: Kind) -> Self {
         Table {
             kind,
-            slots: RwLock::new(Vec::new()),
+            slots: RwLock::new(Slots {
+                objs: Vec::new(),
+                free: Vec::new(),
+            }),
         }
     }
 
@@ -71,17 +81,14 @@ impl<T> Table<T> {
     /// Insert an object that needs to know its own handle.
     pub fn insert_with<A: Into<Arc<T>>>(&self, make: impl FnOnce(c_int) -> A) -> c_int {
         let mut slots = self.slots.write();
-        let index = slots
-            .iter()
-            .position(Option::is_none)
-            .unwrap_or(slots.len());
+        let index = slots.free.pop().unwrap_or(slots.objs.len());
         assert!(index as u32 <= INDEX_MASK, "handle table full");
         let handle = direct(self.kind, index);
         let obj = Some(make(handle).into());
-        if index == slots.len() {
-            slots.push(obj);
+        if index == slots.objs.len() {
+            slots.objs.push(obj);
         } else {
-            slots[index] = obj;
+            slots.objs[index] = obj;
         }
         handle
     }
@@ -94,16 +101,22 @@ impl<T> Table<T> {
 
     pub fn get(&self, handle: c_int) -> Option<Arc<T>> {
         let i = self.index(handle)?;
-        self.slots.read().get(i).and_then(|s| s.clone())
+        self.slots.read().objs.get(i).and_then(|s| s.clone())
     }
 
     pub fn remove(&self, handle: c_int) -> Option<Arc<T>> {
         let i = self.index(handle)?;
-        self.slots.write().get_mut(i).and_then(Option::take)
+        let mut slots = self.slots.write();
+        let obj = slots.objs.get_mut(i).and_then(Option::take);
+        if obj.is_some() {
+            slots.free.push(i);
+        }
+        obj
     }
 
     pub fn len(&self) -> usize {
-        self.slots.read().iter().filter(|s| s.is_some()).count()
+        let slots = self.slots.read();
+        slots.objs.len() - slots.free.len()
     }
 
     pub fn is_empty(&self) -> bool {

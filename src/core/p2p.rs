@@ -576,11 +576,17 @@ impl Engine {
             self.on_record(st, peer, &hdr, payload);
             return;
         }
-        let q = st.outq.entry(peer).or_default();
-        if q.is_empty() && self.try_out(peer, &hdr, &mut data) {
+        // The map holds only peers with records waiting, so the common case
+        // (nothing queued, room in the ring) touches neither it nor the
+        // shared want_space flag.
+        let queued = st.outq.get(&peer).is_some_and(|q| !q.is_empty());
+        if !queued && self.try_out(peer, &hdr, &mut data) {
             return;
         }
-        q.push_back(Out { hdr, data });
+        st.outq
+            .entry(peer)
+            .or_default()
+            .push_back(Out { hdr, data });
         if let Some(shm) = &self.shm {
             shm.want_space(peer, true);
         }
@@ -824,6 +830,9 @@ impl Engine {
         };
         let st = &mut *st;
         let mut n = shm.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
+        if st.outq.is_empty() {
+            return n > 0;
+        }
         for (&peer, q) in st.outq.iter_mut() {
             while let Some(front) = q.front_mut() {
                 if !self.try_out(peer, &front.hdr, &mut front.data) {
