@@ -218,6 +218,20 @@ static double barrier_body(long iters, size_t n)
     return MPI_Wtime() - t0;
 }
 
+/* A barrier moves no data; check instead that nobody leaves it before the
+ * last rank enters: rank 0 arrives 5 ms late, every other rank must wait. */
+static void verify_barrier(void)
+{
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    if (rank == 0)
+        while (MPI_Wtime() - t0 < 5e-3)
+            ;
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank != 0 && MPI_Wtime() - t0 < 2e-3)
+        fail("barrier (left before rank 0 entered)", -1, 0);
+}
+
 static double bcast_body(long iters, size_t n)
 {
     MPI_Barrier(MPI_COMM_WORLD);
@@ -434,6 +448,8 @@ static void run_test(const char *test, const char *list)
         snprintf(figure, sizeof figure, "%s_us", test);
         for (size_t k = 0; k < nsizes; k++) {
             size_t n = sizes[k];
+            if (body == barrier_body)
+                verify_barrier();
             if (body == allreduce_body) {
                 n = n < 2 * sizeof(int) ? 2 * sizeof(int) : n - n % sizeof(int);
                 verify_allreduce(n);
