@@ -8,7 +8,7 @@
 
 use super::types::*;
 use super::util::{out, put};
-use crate::abi::callbacks::MPI_User_function;
+use crate::abi::callbacks::{MPI_User_function, MPI_User_function_c};
 use crate::abi::consts::*;
 use crate::core::coll::{self, Block};
 use crate::core::comm::{self, Comm};
@@ -966,20 +966,38 @@ pub(crate) fn alltoallv_c(
 // ---------------------------------------------------------------------------
 // Operators
 
+fn create_user_op(
+    func: usize,
+    commute: c_int,
+    large_count: bool,
+    op: *mut MPI_Op,
+) -> MpiResult<()> {
+    if func == 0 {
+        return Err(MpiError::arg("user_fn is a null pointer"));
+    }
+    let slot = out(op, "op")?;
+    *slot = USER_OPS.insert(UserOp {
+        func,
+        commute: commute != 0,
+        large_count,
+    });
+    Ok(())
+}
+
 pub(crate) fn op_create(
     user_fn: *mut MPI_User_function,
     commute: c_int,
     op: *mut MPI_Op,
 ) -> MpiResult<()> {
-    if user_fn.is_null() {
-        return Err(MpiError::arg("user_fn is a null pointer"));
-    }
-    let slot = out(op, "op")?;
-    *slot = USER_OPS.insert(UserOp {
-        func: user_fn as usize,
-        commute: commute != 0,
-    });
-    Ok(())
+    create_user_op(user_fn as usize, commute, false, op)
+}
+
+pub(crate) fn op_create_c(
+    user_fn: *mut MPI_User_function_c,
+    commute: c_int,
+    op: *mut MPI_Op,
+) -> MpiResult<()> {
+    create_user_op(user_fn as usize, commute, true, op)
 }
 
 pub(crate) fn op_free(op: *mut MPI_Op) -> MpiResult<()> {

@@ -2800,12 +2800,12 @@ pub unsafe extern "C" fn PMPI_Op_create(user_fn: *mut MPI_User_function, commute
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Op_create_c(user_fn: *mut MPI_User_function_c, commute: c_int, op: *mut MPI_Op) -> c_int {
-    guard("MPI_Op_create_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_create_c")))
+    guard("MPI_Op_create_c", false, ErrObj::None, || unsafe { super::coll::op_create_c(user_fn, commute, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Op_create_c(user_fn: *mut MPI_User_function_c, commute: c_int, op: *mut MPI_Op) -> c_int {
-    guard("MPI_Op_create_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Op_create_c")))
+    guard("MPI_Op_create_c", false, ErrObj::None, || unsafe { super::coll::op_create_c(user_fn, commute, op) })
 }
 
 #[unsafe(no_mangle)]

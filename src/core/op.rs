@@ -7,9 +7,9 @@
 //! unaligned, which the compiler still vectorizes.
 
 use super::error::{MpiError, MpiResult};
-use crate::abi::callbacks::Fn_MPI_User_function;
+use crate::abi::callbacks::{Fn_MPI_User_function, Fn_MPI_User_function_c};
 use crate::abi::consts::*;
-use crate::abi::types::{MPI_Datatype, MPI_Op};
+use crate::abi::types::{MPI_Count, MPI_Datatype, MPI_Op};
 use crate::handles::{Kind, Table};
 use std::ffi::c_int;
 
@@ -17,6 +17,8 @@ use std::ffi::c_int;
 pub struct UserOp {
     pub func: usize,
     pub commute: bool,
+    /// Made by `MPI_Op_create_c`: the function takes an `MPI_Count` length.
+    pub large_count: bool,
 }
 
 pub static USER_OPS: Table<UserOp> = Table::new(Kind::Op);
@@ -236,9 +238,24 @@ pub unsafe fn apply(
         return Ok(());
     }
     if let Some(u) = USER_OPS.get(op) {
-        let mut len = c_int::try_from(count)
-            .map_err(|_| MpiError::new(MPI_ERR_COUNT, "count too large for a user operation"))?;
         let mut dt = dt;
+        if u.large_count {
+            let mut len = MPI_Count::try_from(count)
+                .map_err(|_| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
+            // SAFETY: the user registered this function with
+            // MPI_Op_create_c; the buffers hold `count` elements of `dt`.
+            unsafe {
+                let f: Fn_MPI_User_function_c = std::mem::transmute(u.func);
+                f(inp.cast_mut().cast(), inout.cast(), &mut len, &mut dt);
+            }
+            return Ok(());
+        }
+        let mut len = c_int::try_from(count).map_err(|_| {
+            MpiError::new(
+                MPI_ERR_COUNT,
+                "count too large for a user operation made by MPI_Op_create (use MPI_Op_create_c)",
+            )
+        })?;
         // SAFETY: the user registered this function with MPI_Op_create; the
         // buffers hold `count` elements of `dt`.
         unsafe {
