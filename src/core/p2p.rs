@@ -279,6 +279,8 @@ pub struct Engine {
     shm: Option<Shm>,
     st: Mutex<State>,
     cma_warned: AtomicBool,
+    /// The largest message sent eagerly (copied through the ring); larger
+    /// ones go by rendezvous.
     eager_max: usize,
 }
 
@@ -322,12 +324,6 @@ const NAP: Duration = Duration::from_millis(50);
 impl Engine {
     fn bell(&self) -> &Bell {
         self.shm.as_ref().map_or(&LONE_BELL, |s| s.my_bell())
-    }
-
-    /// The largest message sent eagerly (copied through the ring); larger
-    /// ones go by rendezvous.
-    fn eager_max(&self) -> usize {
-        self.eager_max
     }
 
     /// Whether a message can be sent to world rank `peer`.
@@ -382,7 +378,7 @@ impl Engine {
         hdr.cookie = id;
         req.wire_cookie.store(id, Ordering::Relaxed);
         req.wire_peer.store(peer, Ordering::Relaxed);
-        if peer == self.me || size <= self.eager_max() {
+        if peer == self.me || size <= self.eager_max {
             let done = if sync {
                 st.sends.insert(
                     id,
@@ -500,8 +496,10 @@ impl Engine {
         let st = &mut *guard;
         let cookie = req.wire_cookie.load(Ordering::Relaxed);
         let peer = req.wire_peer.load(Ordering::Relaxed);
-        if cookie == 0 || st.cancels.contains_key(&cookie) {
-            return; // never sent (buffered, PROC_NULL) or already asked
+        // Nothing went out (MPI_PROC_NULL). A repeated MPI_Cancel never
+        // gets here: the caller lets only the first through.
+        if cookie == 0 {
+            return;
         }
         let queued = st.outq.get(&peer).and_then(|q| {
             q.iter().position(|o| {
