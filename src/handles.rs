@@ -53,6 +53,8 @@ fn direct(kind: Kind, index: usize) -> c_int {
 /// MPI implementation.
 pub struct Table<T> {
     kind: Kind,
+    /// Indices below this are reserved for predefined objects.
+    first: usize,
     slots: RwLock<Slots<T>>,
 }
 
@@ -64,8 +66,14 @@ struct Slots<T> {
 
 impl<T> Table<T> {
     pub const fn new(kind: Kind) -> Self {
+        Table::starting_at(kind, 0)
+    }
+
+    /// A table whose handles start at index `first`.
+    pub const fn starting_at(kind: Kind, first: usize) -> Self {
         Table {
             kind,
+            first,
             slots: RwLock::new(Slots {
                 objs: Vec::new(),
                 free: Vec::new(),
@@ -83,7 +91,7 @@ impl<T> Table<T> {
         let mut slots = self.slots.write();
         let index = slots.free.pop().unwrap_or(slots.objs.len());
         assert!(index as u32 <= INDEX_MASK, "handle table full");
-        let handle = direct(self.kind, index);
+        let handle = direct(self.kind, index + self.first);
         let obj = Some(make(handle).into());
         if index == slots.objs.len() {
             slots.objs.push(obj);
@@ -96,7 +104,7 @@ impl<T> Table<T> {
     fn index(&self, handle: c_int) -> Option<usize> {
         let h = handle as u32;
         (h >> STORAGE_SHIFT == STORAGE_DIRECT && kind_of(handle) == self.kind as u32)
-            .then_some((h & INDEX_MASK) as usize)
+            .then_some(((h & INDEX_MASK) as usize).wrapping_sub(self.first))
     }
 
     pub fn get(&self, handle: c_int) -> Option<Arc<T>> {

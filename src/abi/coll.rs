@@ -12,7 +12,7 @@ use crate::abi::callbacks::{MPI_User_function, MPI_User_function_c};
 use crate::abi::consts::*;
 use crate::core::coll::{self, Block};
 use crate::core::comm::{self, Comm};
-use crate::core::datatype;
+use crate::core::datatype::{self, MsgBuf};
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::op::{self, USER_OPS, UserOp};
 use std::ffi::{c_int, c_void};
@@ -30,18 +30,6 @@ fn root_of(comm: &Comm, root: c_int) -> MpiResult<c_int> {
             format!("invalid root {root} (communicator size {})", comm.size),
         ))
     }
-}
-
-/// Address and byte length of `count` elements of `dt` at `buf`.
-fn span(buf: *const c_void, count: i64, dt: MPI_Datatype) -> MpiResult<(usize, usize)> {
-    let bytes = datatype::message_bytes(count, dt)?;
-    if bytes > 0 && buf.is_null() {
-        return Err(MpiError::new(
-            MPI_ERR_BUFFER,
-            "null buffer with a nonzero count",
-        ));
-    }
-    Ok((buf as usize, bytes))
 }
 
 /// A per-rank array argument: `int` in the classic functions, `MPI_Count`
@@ -77,43 +65,144 @@ impl Arr {
 
 const NO_ARR: Arr = Arr::Int(std::ptr::null());
 
-/// Blocks of a collective's buffer: from counts and displacements (in
-/// elements of `dt`) for the v-forms, or `count` elements per rank.
-fn blocks(
-    n: c_int,
-    counts: Arr,
-    displs: Option<Arr>,
-    count: i64,
-    dt: MPI_Datatype,
-    what: &str,
-) -> MpiResult<Vec<Block>> {
-    let size = datatype::element_size(dt)?;
-    let n = n as usize;
-    let counts = match displs {
-        Some(_) if counts.is_null() => {
-            return Err(MpiError::arg(format!("{what}counts is a null pointer")));
-        }
-        Some(_) => counts.values(n),
-        None => vec![count; n],
-    };
-    let displs: Vec<i64> = match displs {
-        Some(d) if d.is_null() => {
-            return Err(MpiError::arg("displs is a null pointer"));
-        }
-        Some(d) => d.values(n),
-        None => (0..n as i64).map(|i| i * count).collect(),
-    };
-    counts
-        .iter()
-        .zip(&displs)
-        .map(|(&c, &d)| {
-            if c < 0 {
-                return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {c}")));
+/// Which way data flows through a buffer argument of a collective.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    /// Read by the collective (send buffers).
+    In,
+    /// Written by it (receive buffers).
+    Out,
+    /// Both (`MPI_IN_PLACE`).
+    InOut,
+}
+
+/// The buffers of one collective call as the algorithms see them:
+/// contiguous bytes. A buffer of a non-contiguous datatype is replaced by a
+/// packed copy (filled first if the collective reads it); `finish` unpacks
+/// the copies the collective wrote into the user's buffers.
+#[derive(Default)]
+struct Staging {
+    temps: Vec<Box<[u8]>>,
+    /// Output blocks: where in which temp, and the user's buffer.
+    outputs: Vec<(usize, usize, MsgBuf)>,
+}
+
+impl Staging {
+    /// A packed copy of `m`, as address and length.
+    fn stage(&mut self, blocks: &[MsgBuf], dir: Dir) -> usize {
+        let total = blocks.iter().map(|b| b.bytes).sum::<usize>();
+        let mut temp = vec![0u8; total].into_boxed_slice();
+        let base = temp.as_mut_ptr() as usize;
+        let mut at = 0;
+        for b in blocks {
+            if dir != Dir::Out {
+                temp[at..at + b.bytes].copy_from_slice(&b.packed());
             }
-            // Displacements may be negative (relative to the buffer).
-            Ok(((d as isize * size as isize) as usize, c as usize * size))
-        })
-        .collect()
+            if dir != Dir::In {
+                self.outputs.push((self.temps.len(), at, b.clone()));
+            }
+            at += b.bytes;
+        }
+        self.temps.push(temp);
+        base
+    }
+
+    /// Address and byte length of `count` elements of `dt` at `buf`.
+    fn span(
+        &mut self,
+        buf: *const c_void,
+        count: i64,
+        dt: MPI_Datatype,
+        dir: Dir,
+    ) -> MpiResult<(usize, usize)> {
+        let m = MsgBuf::new(buf as usize, count, dt)?;
+        if m.layout.is_none() {
+            return Ok((m.addr, m.bytes));
+        }
+        let len = m.bytes;
+        Ok((self.stage(&[m], dir), len))
+    }
+
+    /// The blocks of a collective's buffer, from counts and displacements
+    /// (in extents of `dt`) for the v-forms, or `count` elements per rank:
+    /// the base address and each block's offset from it and length.
+    fn blocks(
+        &mut self,
+        buf: *const c_void,
+        n: c_int,
+        counts: Arr,
+        displs: Option<Arr>,
+        count: i64,
+        dt: MPI_Datatype,
+        what: &str,
+        dir: Dir,
+    ) -> MpiResult<(usize, Vec<Block>)> {
+        let n = n as usize;
+        let counts = match displs {
+            Some(_) if counts.is_null() => {
+                return Err(MpiError::arg(format!("{what}counts is a null pointer")));
+            }
+            Some(_) => counts.values(n),
+            None => vec![count; n],
+        };
+        let displs: Vec<i64> = match displs {
+            Some(d) if d.is_null() => {
+                return Err(MpiError::arg("displs is a null pointer"));
+            }
+            Some(d) => d.values(n),
+            None => (0..n as i64).map(|i| i * count).collect(),
+        };
+        if let Some(&c) = counts.iter().find(|&&c| c < 0) {
+            return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {c}")));
+        }
+        let extent = if counts.iter().all(|&c| c == 0) {
+            0
+        } else {
+            datatype::get(dt)?.extent()
+        };
+        // Displacements may be negative (relative to the buffer).
+        let bufs = counts
+            .iter()
+            .zip(&displs)
+            .map(|(&c, &d)| MsgBuf::new((buf as usize).wrapping_add((d * extent) as usize), c, dt))
+            .collect::<MpiResult<Vec<_>>>()?;
+        if buf.is_null() && bufs.iter().any(|b| b.bytes > 0) && datatype::get(dt)?.named.is_some() {
+            // MPI_BOTTOM only makes sense with a derived type's absolute addresses.
+            return Err(MpiError::new(MPI_ERR_BUFFER, format!("null {what} buffer")));
+        }
+        if bufs.iter().all(|b| b.layout.is_none()) {
+            let base = buf as usize;
+            let list = bufs
+                .iter()
+                .map(|b| (b.addr.wrapping_sub(base), b.bytes))
+                .collect();
+            return Ok((base, list));
+        }
+        let base = self.stage(&bufs, dir);
+        let mut at = 0;
+        let list = bufs
+            .iter()
+            .map(|b| {
+                at += b.bytes;
+                (at - b.bytes, b.bytes)
+            })
+            .collect();
+        Ok((base, list))
+    }
+
+    /// Unpack what the collective wrote into the user's buffers.
+    fn finish(self) {
+        for (t, at, b) in &self.outputs {
+            b.unpack_from(&self.temps[*t][*at..*at + b.bytes]);
+        }
+    }
+
+    /// Run a collective, then unpack its outputs (only if it succeeded).
+    fn run(self, f: impl FnOnce() -> MpiResult<()>) -> MpiResult<()> {
+        f()?;
+        self.finish();
+        Ok(())
+    }
 }
 
 /// The send buffer may not be the receive buffer (or this rank's block of
@@ -124,13 +213,6 @@ fn no_alias(send: usize, recv: usize, len: usize) -> MpiResult<()> {
             MPI_ERR_BUFFER,
             "send and receive buffers are the same (use MPI_IN_PLACE)",
         ));
-    }
-    Ok(())
-}
-
-fn need_buf(buf: *const c_void, bl: &[Block], what: &str) -> MpiResult<()> {
-    if bl.iter().any(|&(_, l)| l > 0) && buf.is_null() {
-        return Err(MpiError::new(MPI_ERR_BUFFER, format!("null {what} buffer")));
     }
     Ok(())
 }
@@ -148,8 +230,10 @@ fn bcast_impl(
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
     let root = root_of(&comm, root)?;
-    let (p, len) = span(buffer, count, dt)?;
-    coll::bcast(&comm, p, len, root)
+    let mut st = Staging::default();
+    let dir = if comm.rank == root { Dir::In } else { Dir::Out };
+    let (p, len) = st.span(buffer, count, dt, dir)?;
+    st.run(|| coll::bcast(&comm, p, len, root))
 }
 
 pub(crate) fn bcast(
@@ -174,6 +258,102 @@ pub(crate) fn bcast_c(
 
 /// The arguments every reduction shares: send and receive addresses,
 /// element count and size.
+/// A reduction's buffers as its kernel sees them.
+struct Red {
+    /// Send and receive addresses.
+    s: usize,
+    r: usize,
+    /// Elements of `dt`, each `size` bytes.
+    n: usize,
+    dt: MPI_Datatype,
+    size: usize,
+    st: Staging,
+}
+
+/// The datatype a reduction's kernel runs on for `dt`, how many of its
+/// elements one element of `dt` holds, and whether buffers of `dt` need
+/// packed copies. Predefined types (the value-index pairs too) are used
+/// in their C layout; a derived type of one basic type is reduced as that
+/// type, packed if it is not contiguous.
+/// How a reduction's kernel sees a datatype.
+struct Shape {
+    /// The datatype the kernel runs on, and its element size.
+    dt: MPI_Datatype,
+    size: usize,
+    /// Kernel elements in one element of the user's datatype.
+    mult: usize,
+    /// Buffers of the user's datatype need packed copies.
+    staged: bool,
+}
+
+/// Predefined types (the value-index pairs too) are reduced in their C
+/// layout; a derived type of one basic type is reduced as that type,
+/// packed if it is not contiguous.
+fn red_shape(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<Shape> {
+    op::check(opr)?;
+    let t = datatype::get_committed(dt)?;
+    let dense = t.contiguous_offset(2) == Some(0);
+    let (kdt, mult, staged) = if t.named.is_some() {
+        (dt, 1, false)
+    } else if USER_OPS.get(opr).is_some() {
+        if !dense {
+            return Err(MpiError::new(
+                MPI_ERR_UNSUPPORTED_OPERATION,
+                "user-defined operations on non-contiguous datatypes are not supported yet",
+            ));
+        }
+        (dt, 1, false)
+    } else {
+        match t.base_type() {
+            Some(b) => (b, t.elements as usize, !dense),
+            None => {
+                return Err(MpiError::new(
+                    MPI_ERR_OP,
+                    format!("datatype 0x{dt:x} mixes basic types; predefined operations need one"),
+                ));
+            }
+        }
+    };
+    op::validate(opr, kdt)?;
+    Ok(Shape {
+        dt: kdt,
+        size: datatype::element_size(kdt)?,
+        mult,
+        staged,
+    })
+}
+
+/// Address and length of `count` elements of a reduction's buffer.
+/// Address and length of `count` elements of a reduction's buffer.
+fn red_span(
+    st: &mut Staging,
+    buf: *const c_void,
+    count: i64,
+    dt: MPI_Datatype,
+    shape: &Shape,
+    dir: Dir,
+) -> MpiResult<(usize, usize)> {
+    if shape.staged {
+        return st.span(buf, count, dt, dir);
+    }
+    if count < 0 {
+        return Err(MpiError::new(
+            MPI_ERR_COUNT,
+            format!("negative count {count}"),
+        ));
+    }
+    let len = (count as usize)
+        .checked_mul(shape.size * shape.mult)
+        .ok_or_else(|| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
+    if len > 0 && buf.is_null() {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "null buffer with a nonzero count",
+        ));
+    }
+    Ok((buf as usize, len))
+}
+
 fn reduction(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
@@ -181,32 +361,47 @@ fn reduction(
     dt: MPI_Datatype,
     opr: MPI_Op,
     receives: bool,
-) -> MpiResult<(usize, usize, usize, usize)> {
-    op::validate(opr, dt)?;
-    let size = datatype::element_size(dt)?;
+) -> MpiResult<Red> {
+    if count < 0 {
+        return Err(MpiError::new(
+            MPI_ERR_COUNT,
+            format!("negative count {count}"),
+        ));
+    }
+    let shape = red_shape(dt, opr)?;
+    let mut st = Staging::default();
+    let place = in_place(sendbuf);
+    if place && !receives {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "MPI_IN_PLACE is only valid at the root here",
+        ));
+    }
     let (r, len) = if receives {
-        span(recvbuf, count, dt)?
+        let dir = if place { Dir::InOut } else { Dir::Out };
+        red_span(&mut st, recvbuf, count, dt, &shape, dir)?
     } else {
         (recvbuf as usize, 0)
     };
-    let s = if in_place(sendbuf) {
-        if !receives {
-            return Err(MpiError::new(
-                MPI_ERR_BUFFER,
-                "MPI_IN_PLACE is only valid at the root here",
-            ));
-        }
+    let s = if place {
         r
     } else {
-        span(sendbuf, count, dt)?.0
+        red_span(&mut st, sendbuf, count, dt, &shape, Dir::In)?.0
     };
-    if receives && len > 0 && s == r && !in_place(sendbuf) {
+    if receives && len > 0 && sendbuf == recvbuf.cast_const() && !place {
         return Err(MpiError::new(
             MPI_ERR_BUFFER,
             "send and receive buffers are the same (use MPI_IN_PLACE)",
         ));
     }
-    Ok((s, r, count as usize, size))
+    Ok(Red {
+        s,
+        r,
+        n: count as usize * shape.mult,
+        dt: shape.dt,
+        size: shape.size,
+        st,
+    })
 }
 
 fn reduce_impl(
@@ -220,8 +415,15 @@ fn reduce_impl(
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
     let root = root_of(&comm, root)?;
-    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
-    coll::reduce(&comm, s, r, n, dt, size, opr, root)
+    let Red {
+        s,
+        r,
+        n,
+        dt,
+        size,
+        st,
+    } = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
+    st.run(|| coll::reduce(&comm, s, r, n, dt, size, opr, root))
 }
 
 pub(crate) fn reduce(
@@ -257,8 +459,15 @@ fn allreduce_impl(
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
-    coll::allreduce(&comm, s, r, n, dt, size, opr)
+    let Red {
+        s,
+        r,
+        n,
+        dt,
+        size,
+        st,
+    } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    st.run(|| coll::allreduce(&comm, s, r, n, dt, size, opr))
 }
 
 pub(crate) fn allreduce(
@@ -290,19 +499,24 @@ fn reduce_local_impl(
     dt: MPI_Datatype,
     opr: MPI_Op,
 ) -> MpiResult<()> {
-    op::validate(opr, dt)?;
     if in_place(inbuf) || in_place(inoutbuf) {
         return Err(MpiError::new(
             MPI_ERR_BUFFER,
             "MPI_IN_PLACE is not valid in MPI_Reduce_local",
         ));
     }
-    let (a, len) = span(inbuf, count, dt)?;
-    let (b, _) = span(inoutbuf, count, dt)?;
-    no_alias(a, b, len)?;
-    // SAFETY: both buffers hold `count` elements of `dt` (checked non-null
-    // above; sizes are the user's promise).
-    unsafe { op::apply(opr, dt, count as usize, a as *const u8, b as *mut u8) }
+    let shape = red_shape(dt, opr)?;
+    let mut st = Staging::default();
+    let (a, len) = red_span(&mut st, inbuf, count, dt, &shape, Dir::In)?;
+    let (b, _) = red_span(&mut st, inoutbuf, count, dt, &shape, Dir::InOut)?;
+    if len > 0 && inbuf == inoutbuf.cast_const() {
+        no_alias(a, a, len)?;
+    }
+    let n = count as usize * shape.mult;
+    st.run(|| {
+        // SAFETY: both buffers hold `n` elements of the kernel's type.
+        unsafe { op::apply(opr, shape.dt, n, a as *const u8, b as *mut u8) }
+    })
 }
 
 pub(crate) fn reduce_local(
@@ -335,8 +549,6 @@ fn reduce_scatter_impl(
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    op::validate(opr, dt)?;
-    let size = datatype::element_size(dt)?;
     let n = comm.size as usize;
     let counts: Vec<i64> = match recvcounts {
         Some(a) if a.is_null() => return Err(MpiError::arg("recvcounts is a null pointer")),
@@ -349,18 +561,27 @@ fn reduce_scatter_impl(
             format!("negative count {bad}"),
         ));
     }
-    let counts: Vec<usize> = counts.iter().map(|&x| x as usize).collect();
-    let total: usize = counts.iter().sum();
-    let (r, _) = span(recvbuf, counts[comm.rank as usize] as i64, dt)?;
-    // In place, the whole input vector is in the receive buffer.
-    let s = if in_place(sendbuf) {
-        span(recvbuf, total as i64, dt)?.0
+    let total: i64 = counts.iter().sum();
+    let shape = red_shape(dt, opr)?;
+    let mut st = Staging::default();
+    let (s, r) = if in_place(sendbuf) {
+        // In place, the whole input vector is in the receive buffer.
+        let (p, _) = red_span(&mut st, recvbuf, total, dt, &shape, Dir::InOut)?;
+        (p, p)
     } else {
-        let s = span(sendbuf, total as i64, dt)?.0;
-        no_alias(s, r, total * size)?;
-        s
+        let mine = counts[comm.rank as usize];
+        let (r, _) = red_span(&mut st, recvbuf, mine, dt, &shape, Dir::Out)?;
+        let (s, len) = red_span(&mut st, sendbuf, total, dt, &shape, Dir::In)?;
+        if len > 0 && sendbuf == recvbuf.cast_const() {
+            return Err(MpiError::new(
+                MPI_ERR_BUFFER,
+                "send and receive buffers are the same (use MPI_IN_PLACE)",
+            ));
+        }
+        (s, r)
     };
-    coll::reduce_scatter(&comm, s, r, &counts, dt, size, opr)
+    let counts: Vec<usize> = counts.iter().map(|&x| x as usize * shape.mult).collect();
+    st.run(|| coll::reduce_scatter(&comm, s, r, &counts, shape.dt, shape.size, opr))
 }
 
 pub(crate) fn reduce_scatter_block(
@@ -433,8 +654,15 @@ fn scan_impl(
     exclusive: bool,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let (s, r, n, size) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
-    coll::scan(&comm, s, r, n, dt, size, opr, exclusive)
+    let Red {
+        s,
+        r,
+        n,
+        dt,
+        size,
+        st,
+    } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    st.run(|| coll::scan(&comm, s, r, n, dt, size, opr, exclusive))
 }
 
 pub(crate) fn scan(
@@ -496,23 +724,32 @@ fn gather_impl(
     let comm = comm::get(c)?;
     let root = root_of(&comm, root)?;
     let is_root = comm.rank == root;
+    let mut st = Staging::default();
     let send = if is_root && in_place(sendbuf) {
         None
     } else {
-        Some(span(sendbuf, sendcount, sendtype)?)
+        Some(st.span(sendbuf, sendcount, sendtype, Dir::In)?)
     };
-    let bl = if is_root {
-        let b = blocks(comm.size, recvcounts, displs, recvcount, recvtype, "recv")?;
-        need_buf(recvbuf, &b, "receive")?;
+    let (base, bl) = if is_root {
+        let (base, b) = st.blocks(
+            recvbuf,
+            comm.size,
+            recvcounts,
+            displs,
+            recvcount,
+            recvtype,
+            "recv",
+            Dir::Out,
+        )?;
         if let Some((p, _)) = send {
             let (off, len) = b[root as usize];
-            no_alias(p, (recvbuf as usize).wrapping_add(off), len)?;
+            no_alias(p, base.wrapping_add(off), len)?;
         }
-        b
+        (base, b)
     } else {
-        Vec::new()
+        (0, Vec::new())
     };
-    coll::gatherv(&comm, send, recvbuf as usize, &bl, root)
+    st.run(|| coll::gatherv(&comm, send, base, &bl, root))
 }
 
 pub(crate) fn gather(
@@ -619,23 +856,32 @@ fn scatter_impl(
     let comm = comm::get(c)?;
     let root = root_of(&comm, root)?;
     let is_root = comm.rank == root;
+    let mut st = Staging::default();
     let recv = if is_root && in_place(recvbuf) {
         None
     } else {
-        Some(span(recvbuf, recvcount, recvtype)?)
+        Some(st.span(recvbuf, recvcount, recvtype, Dir::Out)?)
     };
-    let bl = if is_root {
-        let b = blocks(comm.size, sendcounts, displs, sendcount, sendtype, "send")?;
-        need_buf(sendbuf, &b, "send")?;
+    let (base, bl) = if is_root {
+        let (base, b) = st.blocks(
+            sendbuf,
+            comm.size,
+            sendcounts,
+            displs,
+            sendcount,
+            sendtype,
+            "send",
+            Dir::In,
+        )?;
         if let Some((p, _)) = recv {
             let (off, len) = b[root as usize];
-            no_alias((sendbuf as usize).wrapping_add(off), p, len)?;
+            no_alias(base.wrapping_add(off), p, len)?;
         }
-        b
+        (base, b)
     } else {
-        Vec::new()
+        (0, Vec::new())
     };
-    coll::scatterv(&comm, sendbuf as usize, &bl, recv, root)
+    st.run(|| coll::scatterv(&comm, base, &bl, recv, root))
 }
 
 pub(crate) fn scatter(
@@ -739,18 +985,23 @@ fn allgather_impl(
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let send = if in_place(sendbuf) {
+    let mut st = Staging::default();
+    let place = in_place(sendbuf);
+    let send = if place {
         None
     } else {
-        Some(span(sendbuf, sendcount, sendtype)?)
+        Some(st.span(sendbuf, sendcount, sendtype, Dir::In)?)
     };
-    let bl = blocks(comm.size, recvcounts, displs, recvcount, recvtype, "recv")?;
-    need_buf(recvbuf, &bl, "receive")?;
+    // In place, this rank's block of the receive buffer is its input.
+    let dir = if place { Dir::InOut } else { Dir::Out };
+    let (base, bl) = st.blocks(
+        recvbuf, comm.size, recvcounts, displs, recvcount, recvtype, "recv", dir,
+    )?;
     if let Some((p, _)) = send {
         let (off, len) = bl[comm.rank as usize];
-        no_alias(p, (recvbuf as usize).wrapping_add(off), len)?;
+        no_alias(p, base.wrapping_add(off), len)?;
     }
-    coll::allgatherv(&comm, send, recvbuf as usize, &bl)
+    st.run(|| coll::allgatherv(&comm, send, base, &bl))
 }
 
 pub(crate) fn allgather(
@@ -850,26 +1101,30 @@ fn alltoall_impl(
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
     let place = in_place(sendbuf);
-    let rb = blocks(comm.size, recvcounts, rdispls, recvcount, recvtype, "recv")?;
-    let sb = if place {
-        rb.clone()
+    let mut st = Staging::default();
+    let dir = if place { Dir::InOut } else { Dir::Out };
+    let (rbase, rb) = st.blocks(
+        recvbuf, comm.size, recvcounts, rdispls, recvcount, recvtype, "recv", dir,
+    )?;
+    let (sbase, sb) = if place {
+        (rbase, rb.clone())
     } else {
-        let b = blocks(comm.size, sendcounts, sdispls, sendcount, sendtype, "send")?;
-        need_buf(sendbuf, &b, "send")?;
-        b
+        st.blocks(
+            sendbuf,
+            comm.size,
+            sendcounts,
+            sdispls,
+            sendcount,
+            sendtype,
+            "send",
+            Dir::In,
+        )?
     };
-    need_buf(recvbuf, &rb, "receive")?;
-    if !place {
+    if !place && sendbuf == recvbuf.cast_const() {
         let any = rb.iter().map(|&(_, l)| l).sum::<usize>();
-        no_alias(sendbuf as usize, recvbuf as usize, any)?;
+        no_alias(sbase, rbase, any)?;
     }
-    coll::alltoallv(
-        &comm,
-        (!place).then_some(sendbuf as usize),
-        &sb,
-        recvbuf as usize,
-        &rb,
-    )
+    st.run(|| coll::alltoallv(&comm, (!place).then_some(sbase), &sb, rbase, &rb))
 }
 
 pub(crate) fn alltoall(

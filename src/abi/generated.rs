@@ -1110,12 +1110,12 @@ pub unsafe extern "C" fn PMPI_Compare_and_swap(origin_addr: *const c_void, compa
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> c_int {
-    guard("MPI_Dims_create", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Dims_create")))
+    guard("MPI_Dims_create", false, ErrObj::None, || unsafe { super::topo::dims_create(nnodes, ndims, dims) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> c_int {
-    guard("MPI_Dims_create", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Dims_create")))
+    guard("MPI_Dims_create", false, ErrObj::None, || unsafe { super::topo::dims_create(nnodes, ndims, dims) })
 }
 
 #[unsafe(no_mangle)]
@@ -2830,82 +2830,82 @@ pub unsafe extern "C" fn PMPI_Open_port(info: MPI_Info, port_name: *mut c_char) 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack")))
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack(inbuf, incount, datatype, outbuf, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack")))
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack(inbuf, incount, datatype, outbuf, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack_c")))
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_c(inbuf, incount, datatype, outbuf, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack_c")))
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_c(inbuf, incount, datatype, outbuf, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external(datarep: *const c_char, inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Aint, position: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external")))
+    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { super::datatype::pack_external(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external(datarep: *const c_char, inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Aint, position: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external")))
+    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { super::datatype::pack_external(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_c(datarep: *const c_char, inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external_c")))
+    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_c(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_c(datarep: *const c_char, inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external_c")))
+    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_c(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_size(datarep: *const c_char, incount: c_int, datatype: MPI_Datatype, size: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external_size")))
+    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { super::datatype::pack_external_size(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_size(datarep: *const c_char, incount: c_int, datatype: MPI_Datatype, size: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external_size")))
+    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { super::datatype::pack_external_size(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_size_c(datarep: *const c_char, incount: MPI_Count, datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_size_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external_size_c")))
+    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_size_c(datarep: *const c_char, incount: MPI_Count, datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_size_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Pack_external_size_c")))
+    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_size(incount: c_int, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack_size")))
+    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size(incount, datatype, comm, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_size(incount: c_int, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack_size")))
+    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size(incount, datatype, comm, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack_size_c")))
+    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size_c(incount, datatype, comm, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Pack_size_c")))
+    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size_c(incount, datatype, comm, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -4570,252 +4570,252 @@ pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_contiguous")))
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { super::datatype::type_contiguous(count, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_contiguous")))
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { super::datatype::type_contiguous(count, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_contiguous_c")))
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { super::datatype::type_contiguous_c(count, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_contiguous_c")))
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { super::datatype::type_contiguous_c(count, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_darray(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_darray")))
+    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { super::datatype::type_create_darray(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_darray(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_darray")))
+    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { super::datatype::type_create_darray(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_darray_c(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_darray_c")))
+    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_darray_c(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_darray_c")))
+    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_f90_complex")))
+    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_complex(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_f90_complex")))
+    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_complex(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_f90_integer")))
+    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_integer(r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_f90_integer")))
+    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_integer(r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_real", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_f90_real")))
+    guard("MPI_Type_create_f90_real", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_real(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_real", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_f90_real")))
+    guard("MPI_Type_create_f90_real", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_real(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed")))
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed")))
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed_block")))
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed_block")))
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed_block_c")))
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed_block_c")))
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed_c")))
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hindexed_c")))
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hvector")))
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hvector")))
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hvector_c")))
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_hvector_c")))
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_indexed_block")))
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_indexed_block")))
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_indexed_block_c")))
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_indexed_block_c")))
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_keyval")))
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { super::datatype::type_create_keyval(type_copy_attr_fn, type_delete_attr_fn, type_keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_keyval")))
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { super::datatype::type_create_keyval(type_copy_attr_fn, type_delete_attr_fn, type_keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_resized(oldtype: MPI_Datatype, lb: MPI_Aint, extent: MPI_Aint, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_resized")))
+    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { super::datatype::type_create_resized(oldtype, lb, extent, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_resized(oldtype: MPI_Datatype, lb: MPI_Aint, extent: MPI_Aint, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_resized")))
+    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { super::datatype::type_create_resized(oldtype, lb, extent, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: MPI_Count, extent: MPI_Count, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_resized_c")))
+    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { super::datatype::type_create_resized_c(oldtype, lb, extent, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: MPI_Count, extent: MPI_Count, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_resized_c")))
+    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { super::datatype::type_create_resized_c(oldtype, lb, extent, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_struct")))
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { super::datatype::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_struct")))
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { super::datatype::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_struct_c")))
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_struct_c")))
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_subarray(ndims: c_int, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_subarray")))
+    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_subarray(ndims: c_int, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_subarray")))
+    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_subarray_c(ndims: c_int, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_subarray_c")))
+    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_subarray_c(ndims: c_int, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_create_subarray_c")))
+    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> c_int {
-    guard("MPI_Type_delete_attr", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_delete_attr")))
+    guard("MPI_Type_delete_attr", false, ErrObj::None, || unsafe { super::datatype::type_delete_attr(datatype, type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> c_int {
-    guard("MPI_Type_delete_attr", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_delete_attr")))
+    guard("MPI_Type_delete_attr", false, ErrObj::None, || unsafe { super::datatype::type_delete_attr(datatype, type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_dup", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_dup")))
+    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { super::datatype::type_dup(oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_dup", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_dup")))
+    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { super::datatype::type_dup(oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_extent(datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_extent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_extent")))
+    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { super::datatype::type_extent(datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_extent(datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_extent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_extent")))
+    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { super::datatype::type_extent(datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
@@ -4830,62 +4830,62 @@ pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_free_keyval")))
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { super::datatype::type_free_keyval(type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_free_keyval")))
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { super::datatype::type_free_keyval(type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Type_get_attr", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_attr")))
+    guard("MPI_Type_get_attr", false, ErrObj::None, || unsafe { super::datatype::type_get_attr(datatype, type_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Type_get_attr", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_attr")))
+    guard("MPI_Type_get_attr", false, ErrObj::None, || unsafe { super::datatype::type_get_attr(datatype, type_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_contents(datatype: MPI_Datatype, max_integers: c_int, max_addresses: c_int, max_datatypes: c_int, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_contents")))
+    guard("MPI_Type_get_contents", false, ErrObj::None, || unsafe { super::datatype::type_get_contents(datatype, max_integers, max_addresses, max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_contents(datatype: MPI_Datatype, max_integers: c_int, max_addresses: c_int, max_datatypes: c_int, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_contents")))
+    guard("MPI_Type_get_contents", false, ErrObj::None, || unsafe { super::datatype::type_get_contents(datatype, max_integers, max_addresses, max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_contents_c(datatype: MPI_Datatype, max_integers: MPI_Count, max_addresses: MPI_Count, max_large_counts: MPI_Count, max_datatypes: MPI_Count, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_large_counts: *mut MPI_Count, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_contents_c")))
+    guard("MPI_Type_get_contents_c", false, ErrObj::None, || unsafe { super::datatype::type_get_contents_c(datatype, max_integers, max_addresses, max_large_counts, max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_contents_c(datatype: MPI_Datatype, max_integers: MPI_Count, max_addresses: MPI_Count, max_large_counts: MPI_Count, max_datatypes: MPI_Count, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_large_counts: *mut MPI_Count, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_contents_c")))
+    guard("MPI_Type_get_contents_c", false, ErrObj::None, || unsafe { super::datatype::type_get_contents_c(datatype, max_integers, max_addresses, max_large_counts, max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_envelope(datatype: MPI_Datatype, num_integers: *mut c_int, num_addresses: *mut c_int, num_datatypes: *mut c_int, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_envelope")))
+    guard("MPI_Type_get_envelope", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope(datatype, num_integers, num_addresses, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_envelope(datatype: MPI_Datatype, num_integers: *mut c_int, num_addresses: *mut c_int, num_datatypes: *mut c_int, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_envelope")))
+    guard("MPI_Type_get_envelope", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope(datatype, num_integers, num_addresses, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_envelope_c(datatype: MPI_Datatype, num_integers: *mut MPI_Count, num_addresses: *mut MPI_Count, num_large_counts: *mut MPI_Count, num_datatypes: *mut MPI_Count, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_envelope_c")))
+    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope_c(datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_envelope_c(datatype: MPI_Datatype, num_integers: *mut MPI_Count, num_addresses: *mut MPI_Count, num_large_counts: *mut MPI_Count, num_datatypes: *mut MPI_Count, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_envelope_c")))
+    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope_c(datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
@@ -4960,92 +4960,92 @@ pub unsafe extern "C" fn PMPI_Type_get_true_extent_x(datatype: MPI_Datatype, tru
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_value_index(value_type: MPI_Datatype, index_type: MPI_Datatype, pair_type: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_value_index", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_value_index")))
+    guard("MPI_Type_get_value_index", false, ErrObj::None, || unsafe { super::datatype::type_get_value_index(value_type, index_type, pair_type) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_value_index(value_type: MPI_Datatype, index_type: MPI_Datatype, pair_type: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_value_index", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_get_value_index")))
+    guard("MPI_Type_get_value_index", false, ErrObj::None, || unsafe { super::datatype::type_get_value_index(value_type, index_type, pair_type) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_hindexed")))
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_hindexed")))
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_hvector")))
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { super::datatype::type_hvector(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_hvector")))
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { super::datatype::type_hvector(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_indexed")))
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { super::datatype::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_indexed")))
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { super::datatype::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_indexed_c")))
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_indexed_c")))
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_lb(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_lb", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_lb")))
+    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { super::datatype::type_lb(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_lb(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_lb", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_lb")))
+    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { super::datatype::type_lb(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_match_size(typeclass: c_int, size: c_int, datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_match_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_match_size")))
+    guard("MPI_Type_match_size", false, ErrObj::None, || unsafe { super::datatype::type_match_size(typeclass, size, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_match_size(typeclass: c_int, size: c_int, datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_match_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_match_size")))
+    guard("MPI_Type_match_size", false, ErrObj::None, || unsafe { super::datatype::type_match_size(typeclass, size, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_set_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Type_set_attr", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_set_attr")))
+    guard("MPI_Type_set_attr", false, ErrObj::None, || unsafe { super::datatype::type_set_attr(datatype, type_keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_set_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Type_set_attr", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_set_attr")))
+    guard("MPI_Type_set_attr", false, ErrObj::None, || unsafe { super::datatype::type_set_attr(datatype, type_keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_set_name(datatype: MPI_Datatype, type_name: *const c_char) -> c_int {
-    guard("MPI_Type_set_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_set_name")))
+    guard("MPI_Type_set_name", false, ErrObj::None, || unsafe { super::datatype::type_set_name(datatype, type_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_set_name(datatype: MPI_Datatype, type_name: *const c_char) -> c_int {
-    guard("MPI_Type_set_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_set_name")))
+    guard("MPI_Type_set_name", false, ErrObj::None, || unsafe { super::datatype::type_set_name(datatype, type_name) })
 }
 
 #[unsafe(no_mangle)]
@@ -5080,82 +5080,82 @@ pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_struct")))
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { super::datatype::type_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_struct")))
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { super::datatype::type_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_ub(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_ub", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_ub")))
+    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { super::datatype::type_ub(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_ub(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_ub", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_ub")))
+    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { super::datatype::type_ub(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_vector")))
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { super::datatype::type_vector(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_vector")))
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { super::datatype::type_vector(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_vector_c")))
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Type_vector_c")))
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack(inbuf: *const c_void, insize: c_int, position: *mut c_int, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Unpack")))
+    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack(inbuf, insize, position, outbuf, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack(inbuf: *const c_void, insize: c_int, position: *mut c_int, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Unpack")))
+    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack(inbuf, insize, position, outbuf, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_c(inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Unpack_c")))
+    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack_c(inbuf, insize, position, outbuf, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_c(inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Unpack_c")))
+    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack_c(inbuf, insize, position, outbuf, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_external(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Unpack_external")))
+    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { super::datatype::unpack_external(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_external(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Unpack_external")))
+    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { super::datatype::unpack_external(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_external_c(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Unpack_external_c")))
+    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { super::datatype::unpack_external_c(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_external_c(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Unpack_external_c")))
+    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { super::datatype::unpack_external_c(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]

@@ -27,4 +27,5 @@ mod info;
 mod io;
 mod p2p;
 mod status;
+mod topo;
 mod util;

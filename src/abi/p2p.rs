@@ -13,7 +13,7 @@ use crate::abi::callbacks::*;
 use crate::abi::consts::*;
 use crate::core::attr::TAG_UB_VALUE;
 use crate::core::comm::{self, Comm};
-use crate::core::datatype;
+use crate::core::datatype::{self, MsgBuf};
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::p2p::{Envelope, SendBuf, engine};
 use crate::core::request::{Generalized, Persistent, REQUESTS, ReqKind, Request, SendMode, Status};
@@ -24,16 +24,6 @@ use std::sync::atomic::Ordering;
 
 // ---------------------------------------------------------------------------
 // Argument checks
-
-fn buffer(buf: *const c_void, bytes: usize) -> MpiResult<usize> {
-    if bytes > 0 && buf.is_null() {
-        return Err(MpiError::new(
-            MPI_ERR_BUFFER,
-            "null buffer with a nonzero count",
-        ));
-    }
-    Ok(buf as usize)
-}
 
 fn dest_rank(comm: &Comm, dest: c_int) -> MpiResult<()> {
     if dest == MPI_PROC_NULL || (0..comm.size).contains(&dest) {
@@ -79,8 +69,7 @@ struct SendArgs {
     /// Context the message travels in: the communicator's, or a
     /// partitioned operation's own.
     ctx: u32,
-    buf: usize,
-    bytes: usize,
+    buf: MsgBuf,
     dest: c_int,
     tag: c_int,
 }
@@ -94,15 +83,13 @@ fn send_args(
     c: MPI_Comm,
 ) -> MpiResult<SendArgs> {
     let comm = comm::get(c)?;
-    let bytes = datatype::message_bytes(count, dt)?;
-    let buf = buffer(buf, bytes)?;
+    let buf = MsgBuf::new(buf as usize, count, dt)?;
     send_tag(tag)?;
     dest_rank(&comm, dest)?;
     Ok(SendArgs {
         ctx: comm.ctx,
         comm,
         buf,
-        bytes,
         dest,
         tag,
     })
@@ -111,8 +98,7 @@ fn send_args(
 struct RecvArgs {
     comm: Arc<Comm>,
     ctx: u32,
-    buf: usize,
-    cap: usize,
+    buf: MsgBuf,
     source: c_int,
     tag: c_int,
 }
@@ -126,15 +112,13 @@ fn recv_args(
     c: MPI_Comm,
 ) -> MpiResult<RecvArgs> {
     let comm = comm::get(c)?;
-    let cap = datatype::message_bytes(count, dt)?;
-    let buf = buffer(buf, cap)?;
+    let buf = MsgBuf::new(buf as usize, count, dt)?;
     recv_tag(tag)?;
     source_rank(&comm, source)?;
     Ok(RecvArgs {
         ctx: comm.ctx,
         comm,
         buf,
-        cap,
         source,
         tag,
     })
@@ -171,7 +155,7 @@ impl Attached {
 /// Copies the message into the attached buffer and sends the copy; returns
 /// the engine's request for it.
 fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<Arc<Request>> {
-    let need = a.bytes + MPI_BSEND_OVERHEAD as usize;
+    let need = a.buf.bytes + MPI_BSEND_OVERHEAD as usize;
     let mut guard = BSEND.lock();
     let att = guard.as_mut().ok_or_else(|| {
         MpiError::new(
@@ -190,12 +174,7 @@ fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<Arc<Reque
             ),
         ));
     }
-    // SAFETY: the user's send buffer holds `bytes` bytes for this call.
-    let data: Arc<[u8]> = if a.bytes == 0 {
-        Arc::from(Vec::new())
-    } else {
-        Arc::from(unsafe { std::slice::from_raw_parts(a.buf as *const u8, a.bytes) })
-    };
+    let data = a.buf.packed();
     let inner = Request::new(ReqKind::Send, a.comm.handle);
     engine().isend(
         env,
@@ -230,7 +209,28 @@ fn start_send(a: &SendArgs, mode: SendMode, req: &Arc<Request>) -> MpiResult<()>
         req.complete(Status::empty());
         return Ok(());
     }
-    engine().isend(env, world, SendBuf::user(a.buf, a.bytes), mode, req.clone())
+    let data = match a.buf.layout {
+        None => SendBuf::user(a.buf.addr, a.buf.bytes),
+        Some(_) => SendBuf::owned(a.buf.packed()),
+    };
+    engine().isend(env, world, data, mode, req.clone())
+}
+
+/// Where a receive into `buf` lands: the buffer itself, or (for a
+/// non-contiguous type) a staging buffer that `req` unpacks on completion.
+fn recv_target(buf: &MsgBuf, req: &Request) -> (usize, usize) {
+    if buf.layout.is_none() {
+        return (buf.addr, buf.bytes);
+    }
+    let mut staging = vec![0u8; buf.bytes];
+    let at = staging.as_mut_ptr() as usize;
+    let dest = buf.clone();
+    req.on_complete(Box::new(move |st: &Status| {
+        if !st.cancelled {
+            dest.unpack_from(&staging[..st.bytes.min(staging.len())]);
+        }
+    }));
+    (at, buf.bytes)
 }
 
 fn start_recv(a: &RecvArgs, req: &Arc<Request>) {
@@ -238,7 +238,8 @@ fn start_recv(a: &RecvArgs, req: &Arc<Request>) {
         req.complete(Status::proc_null());
         return;
     }
-    engine().irecv(a.ctx, a.source, a.tag, a.buf, a.cap, req.clone());
+    let (at, cap) = recv_target(&a.buf, req);
+    engine().irecv(a.ctx, a.source, a.tag, at, cap, req.clone());
 }
 
 fn new_handle(req: Arc<Request>, out_h: *mut MPI_Request) -> MpiResult<()> {
@@ -304,7 +305,6 @@ fn send_persistent(
     let op = Persistent::Send {
         mode,
         buf: a.buf,
-        bytes: a.bytes,
         dest,
         tag,
     };
@@ -441,7 +441,6 @@ fn recv_init_impl(
     let a = recv_args(buf, count, dt, source, tag, c)?;
     let op = Persistent::Recv {
         buf: a.buf,
-        cap: a.cap,
         source,
         tag,
     };
@@ -481,10 +480,8 @@ pub(crate) fn recv_init_c(
 fn start_sendrecv(s: &SendArgs, r: &RecvArgs, replace: bool) -> MpiResult<Arc<Request>> {
     let sreq = Request::new(ReqKind::Send, s.comm.handle);
     let rreq = Request::with_also(ReqKind::Recv, r.comm.handle, sreq.clone());
-    if replace && s.dest != MPI_PROC_NULL && s.bytes > 0 {
-        // SAFETY: the buffer holds `bytes` bytes for this call.
-        let copy: Arc<[u8]> =
-            Arc::from(unsafe { std::slice::from_raw_parts(s.buf as *const u8, s.bytes) });
+    if replace && s.dest != MPI_PROC_NULL && s.buf.bytes > 0 {
+        let copy = s.buf.packed();
         start_recv(r, &rreq);
         let env = Envelope {
             ctx: s.comm.ctx,
@@ -886,8 +883,7 @@ fn start_mrecv(
     message: *mut MPI_Message,
 ) -> MpiResult<Arc<Request>> {
     let m = out(message, "message")?;
-    let cap = datatype::message_bytes(count, dt)?;
-    let buf = buffer(buf, cap)?;
+    let buf = MsgBuf::new(buf as usize, count, dt)?;
     if *m == MPI_MESSAGE_NO_PROC {
         *m = MPI_MESSAGE_NULL;
         return Ok(Request::completed(
@@ -908,7 +904,8 @@ fn start_mrecv(
     REQUESTS.remove(*m);
     *m = MPI_MESSAGE_NULL;
     let req = Request::new(ReqKind::Recv, held.comm);
-    engine().mrecv(msg, buf, cap, req.clone());
+    let (at, cap) = recv_target(&buf, &req);
+    engine().mrecv(msg, at, cap, req.clone());
     Ok(req)
 }
 
@@ -1561,7 +1558,6 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
         Persistent::Send {
             mode,
             buf,
-            bytes,
             dest,
             tag,
         } => {
@@ -1569,23 +1565,16 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
                 ctx: comm.ctx,
                 comm,
                 buf,
-                bytes,
                 dest,
                 tag,
             };
             start_send(&a, mode, &r)
         }
-        Persistent::Recv {
-            buf,
-            cap,
-            source,
-            tag,
-        } => {
+        Persistent::Recv { buf, source, tag } => {
             let a = RecvArgs {
                 ctx: comm.ctx,
                 comm,
                 buf,
-                cap,
                 source,
                 tag,
             };
@@ -1600,7 +1589,6 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
         Persistent::PartRecv {
             ctx,
             buf,
-            cap,
             source,
             tag,
             ..
@@ -1609,7 +1597,6 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
                 ctx,
                 comm,
                 buf,
-                cap,
                 source,
                 tag,
             };
@@ -1665,16 +1652,30 @@ pub(crate) fn grequest_complete(request: MPI_Request) -> MpiResult<()> {
 // ---------------------------------------------------------------------------
 // Counts
 
-fn count_of(status: *const MPI_Status, dt: MPI_Datatype) -> MpiResult<Option<i64>> {
+/// Bytes a status reports and the type to count them in.
+fn status_and_type(
+    status: *const MPI_Status,
+    dt: MPI_Datatype,
+) -> MpiResult<(i64, Arc<datatype::Datatype>)> {
     // SAFETY: the user passes a status or null.
     let s = unsafe { status.as_ref() }.ok_or_else(|| MpiError::arg("status is a null pointer"))?;
-    let size = datatype::element_size(dt)?;
-    let bytes = super::status::status_bytes(s);
-    Ok(match size {
+    Ok((super::status::status_bytes(s) as i64, datatype::get(dt)?))
+}
+
+/// Whole elements received (`MPI_Get_count`); `None` for a partial one.
+fn count_of(status: *const MPI_Status, dt: MPI_Datatype) -> MpiResult<Option<i64>> {
+    let (bytes, t) = status_and_type(status, dt)?;
+    Ok(match t.size() {
         0 => Some(0),
-        n if bytes.is_multiple_of(n) => Some((bytes / n) as i64),
+        n if bytes % n == 0 => Some(bytes / n),
         _ => None,
     })
+}
+
+/// Basic elements received (`MPI_Get_elements`).
+fn elements_of(status: *const MPI_Status, dt: MPI_Datatype) -> MpiResult<Option<i64>> {
+    let (bytes, t) = status_and_type(status, dt)?;
+    Ok(t.elements_in(bytes))
 }
 
 fn count_int(n: Option<i64>) -> c_int {
@@ -1707,7 +1708,8 @@ pub(crate) fn get_elements(
     datatype: MPI_Datatype,
     count: *mut c_int,
 ) -> MpiResult<()> {
-    get_count(status, datatype, count)
+    let n = elements_of(status, datatype)?;
+    put(count, "count", count_int(n))
 }
 
 pub(crate) fn get_elements_x(
@@ -1715,7 +1717,8 @@ pub(crate) fn get_elements_x(
     datatype: MPI_Datatype,
     count: *mut MPI_Count,
 ) -> MpiResult<()> {
-    get_count_c(status, datatype, count)
+    let n = elements_of(status, datatype)?;
+    put(count, "count", n.unwrap_or(MPI_UNDEFINED.into()))
 }
 
 pub(crate) fn get_elements_c(
@@ -1723,13 +1726,33 @@ pub(crate) fn get_elements_c(
     datatype: MPI_Datatype,
     count: *mut MPI_Count,
 ) -> MpiResult<()> {
-    get_count_c(status, datatype, count)
+    get_elements_x(status, datatype, count)
 }
 
+/// `MPI_Status_set_elements`: the bytes `count` basic elements of `dt` take.
 fn set_elements(status: *mut MPI_Status, dt: MPI_Datatype, count: i64) -> MpiResult<()> {
     let s = out(status, "status")?;
-    let bytes = datatype::message_bytes(count, dt)?;
-    super::status::set_status_bytes(s, bytes);
+    if count < 0 {
+        return Err(MpiError::new(
+            MPI_ERR_COUNT,
+            format!("negative count {count}"),
+        ));
+    }
+    let t = datatype::get(dt)?;
+    let bytes = if t.elements == 0 {
+        0
+    } else {
+        let mut bytes = count / t.elements * t.size();
+        let mut rem = count % t.elements;
+        t.node.leaves(0, &mut |_, b, k| {
+            let take = rem.min(k);
+            bytes += take * datatype::basic_info(b).map_or(1, |i| i.size);
+            rem -= take;
+            rem > 0
+        });
+        bytes
+    };
+    super::status::set_status_bytes(s, bytes as usize);
     Ok(())
 }
 
@@ -1820,7 +1843,6 @@ pub(crate) fn psend_init(
     let op = Persistent::PartSend {
         ctx: partitioned_ctx(&a.comm, dest, tag, true),
         buf: a.buf,
-        bytes: a.bytes,
         dest,
         tag,
         partitions: parts,
@@ -1851,7 +1873,6 @@ pub(crate) fn precv_init(
     let op = Persistent::PartRecv {
         ctx: partitioned_ctx(&a.comm, source, tag, false),
         buf: a.buf,
-        cap: a.cap,
         source,
         tag,
         partitions: parts,
@@ -1911,7 +1932,6 @@ fn mark_ready(request: MPI_Request, parts: impl Iterator<Item = c_int>) -> MpiRe
     let Some(Persistent::PartSend {
         ctx,
         buf,
-        bytes,
         dest,
         tag,
         ..
@@ -1923,7 +1943,6 @@ fn mark_ready(request: MPI_Request, parts: impl Iterator<Item = c_int>) -> MpiRe
         ctx,
         comm: comm::get(r.comm)?,
         buf,
-        bytes,
         dest,
         tag,
     };

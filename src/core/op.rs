@@ -47,6 +47,10 @@ enum Elem {
     PairF32I32,
     PairF32,
     PairF64,
+    /// The padded pairs, in their C layout.
+    PairF64I32,
+    PairI64I32,
+    PairI16I32,
 }
 
 fn elem_of(dt: MPI_Datatype) -> Option<Elem> {
@@ -71,6 +75,9 @@ fn elem_of(dt: MPI_Datatype) -> Option<Elem> {
         MPI_FLOAT_INT => PairF32I32,
         MPI_2REAL => PairF32,
         MPI_2DOUBLE_PRECISION => PairF64,
+        MPI_DOUBLE_INT => PairF64I32,
+        MPI_LONG_INT => PairI64I32,
+        MPI_SHORT_INT => PairI16I32,
         _ => return None,
     })
 }
@@ -299,6 +306,9 @@ pub unsafe fn apply(
         Elem::PairF32I32 => loc_op!(f32, i32, op, n, a, b),
         Elem::PairF32 => loc_op!(f32, f32, op, n, a, b),
         Elem::PairF64 => loc_op!(f64, f64, op, n, a, b),
+        Elem::PairF64I32 => loc_op!(f64, i32, op, n, a, b),
+        Elem::PairI64I32 => loc_op!(i64, i32, op, n, a, b),
+        Elem::PairI16I32 => loc_op!(i16, i32, op, n, a, b),
         Elem::Bool | Elem::Byte => return Err(bad_pair()),
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! persistent operations, matched messages, generalized requests); the
 //! engine that owns an operation completes its request.
 
+use super::datatype::MsgBuf;
 use super::error::MpiError;
 use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
@@ -66,18 +67,16 @@ impl Status {
 }
 
 /// The arguments of a persistent operation, kept for every `MPI_Start`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Persistent {
     Send {
         mode: SendMode,
-        buf: usize,
-        bytes: usize,
+        buf: MsgBuf,
         dest: c_int,
         tag: c_int,
     },
     Recv {
-        buf: usize,
-        cap: usize,
+        buf: MsgBuf,
         source: c_int,
         tag: c_int,
     },
@@ -86,8 +85,7 @@ pub enum Persistent {
     PartSend {
         /// The context of this partitioned pair (see `abi::p2p`).
         ctx: u32,
-        buf: usize,
-        bytes: usize,
+        buf: MsgBuf,
         dest: c_int,
         tag: c_int,
         partitions: usize,
@@ -95,8 +93,7 @@ pub enum Persistent {
     /// Partitioned receive (`MPI_Precv_init`).
     PartRecv {
         ctx: u32,
-        buf: usize,
-        cap: usize,
+        buf: MsgBuf,
         source: c_int,
         tag: c_int,
         partitions: usize,
@@ -161,7 +158,12 @@ pub struct Request {
     /// `core::p2p`). Written and read under the engine lock.
     pub wire_cookie: AtomicU64,
     pub wire_peer: AtomicUsize,
+    /// Run once at completion, before waiters see it (a staged receive
+    /// unpacks into the user's buffer).
+    finisher: Mutex<Option<Finisher>>,
 }
+
+type Finisher = Box<dyn FnOnce(&Status) + Send>;
 
 impl Request {
     pub fn new(kind: ReqKind, comm: c_int) -> Arc<Request> {
@@ -180,6 +182,7 @@ impl Request {
             ready: Mutex::new(Vec::new()),
             wire_cookie: AtomicU64::new(0),
             wire_peer: AtomicUsize::new(0),
+            finisher: Mutex::new(None),
         })
     }
 
@@ -223,8 +226,16 @@ impl Request {
     /// Record the outcome and mark the request complete. The caller rings
     /// the process's bell so that threads waiting on it wake up.
     pub fn complete(&self, status: Status) {
+        if let Some(f) = self.finisher.lock().take() {
+            f(&status);
+        }
         *self.status.lock() = status;
         self.done.store(true, Ordering::Release);
+    }
+
+    /// Set what runs when this request next completes.
+    pub fn on_complete(&self, f: Finisher) {
+        *self.finisher.lock() = Some(f);
     }
 
     /// Undo the completion of a send whose cancellation the receiver is
