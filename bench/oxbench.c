@@ -13,6 +13,10 @@
  *   rate        8-byte message rate 0 -> 1, messages/s
  *   barrier, bcast, allreduce, alltoall, allgather
  *               collective latency (slowest rank), microseconds
+ *   pack        MPI_Pack of 4 MiB in blocks of SIZES bytes (stride twice the
+ *               block): MB/s, and that throughput over memcpy's of 4 MiB
+ *   ncpingpong  one-way latency of a strided message of SIZES bytes (blocks
+ *               of one double, stride two), microseconds
  *   idle        CPU seconds rank 1 burns waiting 2 s in MPI_Recv
  *   hello       names the library loaded (startup is timed by the caller)
  *
@@ -321,6 +325,97 @@ static double allgather_body(long iters, size_t n)
 
 /* --- driver --------------------------------------------------------------- */
 
+/* --- datatypes ------------------------------------------------------------- */
+
+#define PACK_BYTES (4u << 20)
+static unsigned char *strided, *packed;
+static MPI_Datatype blocks;
+
+/* A vector of PACK_BYTES / n blocks of n bytes, stride 2n. */
+static void make_blocks(size_t n)
+{
+    MPI_Type_vector((int)(PACK_BYTES / n), (int)n, (int)(2 * n), MPI_BYTE, &blocks);
+    MPI_Type_commit(&blocks);
+}
+
+static double pack_body(long iters, size_t n)
+{
+    (void)n;
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < iters && rank == 0; i++) {
+        int pos = 0;
+        MPI_Pack(strided, 1, blocks, packed, PACK_BYTES, &pos, MPI_COMM_SELF);
+    }
+    return MPI_Wtime() - t0;
+}
+
+static double memcpy_body(long iters, size_t n)
+{
+    (void)n;
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < iters && rank == 0; i++) {
+        memcpy(packed, strided + (i & 1), PACK_BYTES);
+        __asm__ __volatile__("" : : "r"(packed) : "memory");
+    }
+    return MPI_Wtime() - t0;
+}
+
+/* Pack, then unpack into a cleared copy: every block back in place, every
+ * gap untouched. */
+static void verify_pack(size_t n)
+{
+    if (rank != 0)
+        return;
+    fill(strided, 2 * PACK_BYTES, 3);
+    int pos = 0;
+    MPI_Pack(strided, 1, blocks, packed, PACK_BYTES, &pos, MPI_COMM_SELF);
+    unsigned char *back = xmalloc(2 * PACK_BYTES);
+    memset(back, 0, 2 * PACK_BYTES);
+    pos = 0;
+    MPI_Unpack(packed, PACK_BYTES, &pos, back, 1, blocks, MPI_COMM_SELF);
+    for (size_t i = 0; i < 2 * PACK_BYTES; i++)
+        if (back[i] != ((i / n) % 2 ? 0 : strided[i]))
+            fail("pack round trip", (long)n, (long)i);
+    free(back);
+}
+
+static MPI_Datatype every_other;
+
+static double ncpingpong(long iters, size_t n)
+{
+    int count = (int)(n / sizeof(double));
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < iters; i++) {
+        if (rank == 0) {
+            MPI_Send(pbuf, count, every_other, 1, 1, MPI_COMM_WORLD);
+            MPI_Recv(pbuf, count, every_other, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        } else if (rank == 1) {
+            MPI_Recv(pbuf, count, every_other, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Send(pbuf, count, every_other, 0, 1, MPI_COMM_WORLD);
+        }
+    }
+    return MPI_Wtime() - t0;
+}
+
+/* The strided message arrives strided: data slots carry the sender's
+ * pattern, gaps keep the receiver's own. */
+static void verify_ncpingpong(size_t n)
+{
+    int count = (int)(n / sizeof(double));
+    double *d = (double *)pbuf;
+    for (int i = 0; i < 2 * count; i++)
+        d[i] = rank == 0 ? i : -1;
+    if (rank == 0) {
+        MPI_Send(pbuf, count, every_other, 1, 2, MPI_COMM_WORLD);
+    } else if (rank == 1) {
+        MPI_Recv(pbuf, count, every_other, 0, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        for (int i = 0; i < 2 * count; i++)
+            if (d[i] != (i % 2 ? -1.0 : (double)i))
+                fail("strided message", (long)n, i);
+    }
+}
+
 static size_t parse_sizes(const char *list, size_t *out, size_t max)
 {
     size_t k = 0;
@@ -381,7 +476,7 @@ static void run_test(const char *test, const char *list)
     for (size_t k = 0; k < nsizes; k++)
         maxsize = sizes[k] > maxsize ? sizes[k] : maxsize;
     int p2p = !strcmp(test, "latency") || !strcmp(test, "bw") || !strcmp(test, "bibw") ||
-              !strcmp(test, "rate") || !strcmp(test, "idle");
+              !strcmp(test, "rate") || !strcmp(test, "idle") || !strcmp(test, "ncpingpong");
     if (p2p && nranks < 2) {
         if (rank == 0)
             fprintf(stderr, "oxbench: %s needs at least 2 ranks\n", test);
@@ -401,6 +496,36 @@ static void run_test(const char *test, const char *list)
         }
     } else if (!strcmp(test, "idle")) {
         idle();
+    } else if (!strcmp(test, "pack")) {
+        strided = xmalloc(2 * PACK_BYTES);
+        packed = xmalloc(PACK_BYTES);
+        fill(strided, 2 * PACK_BYTES, 4);
+        double copy = measure(memcpy_body, 0);
+        for (size_t k = 0; k < nsizes; k++) {
+            make_blocks(sizes[k]);
+            verify_pack(sizes[k]);
+            double t = measure(pack_body, sizes[k]);
+            report("pack_MBps", sizes[k], PACK_BYTES / t / 1e6);
+            report("pack_over_memcpy", sizes[k], copy / t);
+            MPI_Type_free(&blocks);
+        }
+        free(strided);
+        free(packed);
+    } else if (!strcmp(test, "ncpingpong")) {
+        MPI_Type_vector(1, 1, 2, MPI_DOUBLE, &every_other);
+        MPI_Datatype one;
+        MPI_Type_create_resized(every_other, 0, 2 * sizeof(double), &one);
+        MPI_Type_free(&every_other);
+        every_other = one;
+        MPI_Type_commit(&every_other);
+        pbuf = xmalloc(2 * maxsize);
+        measure(ncpingpong, sizes[0]);
+        for (size_t k = 0; k < nsizes; k++) {
+            verify_ncpingpong(sizes[k]);
+            report("nc_latency_us", sizes[k], measure(ncpingpong, sizes[k]) / 2 * 1e6);
+        }
+        MPI_Type_free(&every_other);
+        free(pbuf);
     } else if (!strcmp(test, "latency")) {
         pbuf = xmalloc(maxsize);
         /* A discarded first sweep point: first-touch and connection setup. */

@@ -702,7 +702,7 @@ typedef int MPI_T_source_order;
 
 #define MPI_INTEGER8 (MPI_Datatype)1275070513
 
-#define MPI_INTEGER16 MPI_DATATYPE_NULL
+#define MPI_INTEGER16 (MPI_Datatype)1275072562
 
 #define MPI_REAL2 (MPI_Datatype)1275068966
 

@@ -258,16 +258,13 @@ pub(crate) fn bcast_c(
 
 /// The arguments every reduction shares: send and receive addresses,
 /// element count and size.
-/// A reduction's buffers as its kernel sees them.
+/// A reduction's buffers: send and receive addresses, and `n` elements
+/// of `size` bytes.
 struct Red {
-    /// Send and receive addresses.
     s: usize,
     r: usize,
-    /// Elements of `dt`, each `size` bytes.
     n: usize,
-    dt: MPI_Datatype,
     size: usize,
-    st: Staging,
 }
 
 /// The datatype a reduction's kernel runs on for `dt`, how many of its
@@ -275,67 +272,42 @@ struct Red {
 /// packed copies. Predefined types (the value-index pairs too) are used
 /// in their C layout; a derived type of one basic type is reduced as that
 /// type, packed if it is not contiguous.
-/// How a reduction's kernel sees a datatype.
+/// How a reduction's kernel sees a datatype: elements of `size` bytes,
+/// in the user's buffers as they are.
 struct Shape {
-    /// The datatype the kernel runs on, and its element size.
-    dt: MPI_Datatype,
     size: usize,
-    /// Kernel elements in one element of the user's datatype.
-    mult: usize,
-    /// Buffers of the user's datatype need packed copies.
-    staged: bool,
 }
 
-/// Predefined types (the value-index pairs too) are reduced in their C
-/// layout; a derived type of one basic type is reduced as that type,
-/// packed if it is not contiguous.
+/// Predefined operations apply to predefined datatypes (the value-index
+/// pairs in their C layout), as in MPICH; user operations also to derived
+/// types whose elements are contiguous.
 fn red_shape(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<Shape> {
     op::check(opr)?;
     let t = datatype::get_committed(dt)?;
-    let dense = t.contiguous_offset(2) == Some(0);
-    let (kdt, mult, staged) = if t.named.is_some() {
-        (dt, 1, false)
-    } else if USER_OPS.get(opr).is_some() {
-        if !dense {
+    if t.named.is_none() {
+        if USER_OPS.get(opr).is_none() {
+            return Err(MpiError::new(
+                MPI_ERR_OP,
+                format!("predefined operations apply to predefined datatypes only (not 0x{dt:x})"),
+            ));
+        }
+        if t.contiguous_offset(2) != Some(0) {
             return Err(MpiError::new(
                 MPI_ERR_UNSUPPORTED_OPERATION,
                 "user-defined operations on non-contiguous datatypes are not supported yet",
             ));
         }
-        (dt, 1, false)
-    } else {
-        match t.base_type() {
-            Some(b) => (b, t.elements as usize, !dense),
-            None => {
-                return Err(MpiError::new(
-                    MPI_ERR_OP,
-                    format!("datatype 0x{dt:x} mixes basic types; predefined operations need one"),
-                ));
-            }
-        }
-    };
-    op::validate(opr, kdt)?;
+    }
+    op::validate(opr, dt)?;
     Ok(Shape {
-        dt: kdt,
-        size: datatype::element_size(kdt)?,
-        mult,
-        staged,
+        size: datatype::element_size(dt)?,
     })
 }
 
 /// Address and length of `count` elements of a reduction's buffer.
 /// Address and length of `count` elements of a reduction's buffer.
-fn red_span(
-    st: &mut Staging,
-    buf: *const c_void,
-    count: i64,
-    dt: MPI_Datatype,
-    shape: &Shape,
-    dir: Dir,
-) -> MpiResult<(usize, usize)> {
-    if shape.staged {
-        return st.span(buf, count, dt, dir);
-    }
+/// Address and length of `count` elements of a reduction's buffer.
+fn red_span(buf: *const c_void, count: i64, shape: &Shape) -> MpiResult<(usize, usize)> {
     if count < 0 {
         return Err(MpiError::new(
             MPI_ERR_COUNT,
@@ -343,7 +315,7 @@ fn red_span(
         ));
     }
     let len = (count as usize)
-        .checked_mul(shape.size * shape.mult)
+        .checked_mul(shape.size)
         .ok_or_else(|| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
     if len > 0 && buf.is_null() {
         return Err(MpiError::new(
@@ -362,14 +334,7 @@ fn reduction(
     opr: MPI_Op,
     receives: bool,
 ) -> MpiResult<Red> {
-    if count < 0 {
-        return Err(MpiError::new(
-            MPI_ERR_COUNT,
-            format!("negative count {count}"),
-        ));
-    }
     let shape = red_shape(dt, opr)?;
-    let mut st = Staging::default();
     let place = in_place(sendbuf);
     if place && !receives {
         return Err(MpiError::new(
@@ -378,29 +343,23 @@ fn reduction(
         ));
     }
     let (r, len) = if receives {
-        let dir = if place { Dir::InOut } else { Dir::Out };
-        red_span(&mut st, recvbuf, count, dt, &shape, dir)?
+        red_span(recvbuf, count, &shape)?
     } else {
         (recvbuf as usize, 0)
     };
     let s = if place {
         r
     } else {
-        red_span(&mut st, sendbuf, count, dt, &shape, Dir::In)?.0
+        red_span(sendbuf, count, &shape)?.0
     };
-    if receives && len > 0 && sendbuf == recvbuf.cast_const() && !place {
-        return Err(MpiError::new(
-            MPI_ERR_BUFFER,
-            "send and receive buffers are the same (use MPI_IN_PLACE)",
-        ));
+    if receives && !place {
+        no_alias(s, r, len)?;
     }
     Ok(Red {
         s,
         r,
-        n: count as usize * shape.mult,
-        dt: shape.dt,
+        n: count as usize,
         size: shape.size,
-        st,
     })
 }
 
@@ -415,15 +374,8 @@ fn reduce_impl(
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
     let root = root_of(&comm, root)?;
-    let Red {
-        s,
-        r,
-        n,
-        dt,
-        size,
-        st,
-    } = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
-    st.run(|| coll::reduce(&comm, s, r, n, dt, size, opr, root))
+    let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
+    coll::reduce(&comm, s, r, n, dt, size, opr, root)
 }
 
 pub(crate) fn reduce(
@@ -459,15 +411,8 @@ fn allreduce_impl(
     c: MPI_Comm,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let Red {
-        s,
-        r,
-        n,
-        dt,
-        size,
-        st,
-    } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
-    st.run(|| coll::allreduce(&comm, s, r, n, dt, size, opr))
+    let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    coll::allreduce(&comm, s, r, n, dt, size, opr)
 }
 
 pub(crate) fn allreduce(
@@ -505,18 +450,9 @@ fn reduce_local_impl(
             "MPI_IN_PLACE is not valid in MPI_Reduce_local",
         ));
     }
-    let shape = red_shape(dt, opr)?;
-    let mut st = Staging::default();
-    let (a, len) = red_span(&mut st, inbuf, count, dt, &shape, Dir::In)?;
-    let (b, _) = red_span(&mut st, inoutbuf, count, dt, &shape, Dir::InOut)?;
-    if len > 0 && inbuf == inoutbuf.cast_const() {
-        no_alias(a, a, len)?;
-    }
-    let n = count as usize * shape.mult;
-    st.run(|| {
-        // SAFETY: both buffers hold `n` elements of the kernel's type.
-        unsafe { op::apply(opr, shape.dt, n, a as *const u8, b as *mut u8) }
-    })
+    let Red { s, r, n, .. } = reduction(inbuf, inoutbuf, count, dt, opr, true)?;
+    // SAFETY: both buffers hold `count` elements of `dt`.
+    unsafe { op::apply(opr, dt, n, s as *const u8, r as *mut u8) }
 }
 
 pub(crate) fn reduce_local(
@@ -563,25 +499,18 @@ fn reduce_scatter_impl(
     }
     let total: i64 = counts.iter().sum();
     let shape = red_shape(dt, opr)?;
-    let mut st = Staging::default();
     let (s, r) = if in_place(sendbuf) {
         // In place, the whole input vector is in the receive buffer.
-        let (p, _) = red_span(&mut st, recvbuf, total, dt, &shape, Dir::InOut)?;
+        let (p, _) = red_span(recvbuf, total, &shape)?;
         (p, p)
     } else {
-        let mine = counts[comm.rank as usize];
-        let (r, _) = red_span(&mut st, recvbuf, mine, dt, &shape, Dir::Out)?;
-        let (s, len) = red_span(&mut st, sendbuf, total, dt, &shape, Dir::In)?;
-        if len > 0 && sendbuf == recvbuf.cast_const() {
-            return Err(MpiError::new(
-                MPI_ERR_BUFFER,
-                "send and receive buffers are the same (use MPI_IN_PLACE)",
-            ));
-        }
+        let (r, _) = red_span(recvbuf, counts[comm.rank as usize], &shape)?;
+        let (s, len) = red_span(sendbuf, total, &shape)?;
+        no_alias(s, r, len)?;
         (s, r)
     };
-    let counts: Vec<usize> = counts.iter().map(|&x| x as usize * shape.mult).collect();
-    st.run(|| coll::reduce_scatter(&comm, s, r, &counts, shape.dt, shape.size, opr))
+    let counts: Vec<usize> = counts.iter().map(|&x| x as usize).collect();
+    coll::reduce_scatter(&comm, s, r, &counts, dt, shape.size, opr)
 }
 
 pub(crate) fn reduce_scatter_block(
@@ -654,15 +583,8 @@ fn scan_impl(
     exclusive: bool,
 ) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    let Red {
-        s,
-        r,
-        n,
-        dt,
-        size,
-        st,
-    } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
-    st.run(|| coll::scan(&comm, s, r, n, dt, size, opr, exclusive))
+    let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    coll::scan(&comm, s, r, n, dt, size, opr, exclusive)
 }
 
 pub(crate) fn scan(

@@ -69,8 +69,9 @@ pub const MPI_INTEGER1: MPI_Datatype = 0x4c00012d as MPI_Datatype;
 pub const MPI_INTEGER2: MPI_Datatype = 0x4c00022f as MPI_Datatype;
 pub const MPI_INTEGER4: MPI_Datatype = 0x4c000430 as MPI_Datatype;
 pub const MPI_INTEGER8: MPI_Datatype = 0x4c000831 as MPI_Datatype;
-pub const MPI_INTEGER16: MPI_Datatype = MPI_DATATYPE_NULL;
-// Optional Fortran types named by MPI-4.1, with later MPICH releases' values.
+// Optional Fortran types named by MPI-4.1, with later MPICH releases' values
+// (MPICH 4.0 defines MPI_INTEGER16 as MPI_DATATYPE_NULL and lacks the rest).
+pub const MPI_INTEGER16: MPI_Datatype = 0x4c001032 as MPI_Datatype;
 pub const MPI_REAL2: MPI_Datatype = 0x4c000226 as MPI_Datatype;
 pub const MPI_COMPLEX4: MPI_Datatype = 0x4c00042e as MPI_Datatype;
 pub const MPI_LOGICAL1: MPI_Datatype = 0x4c000147 as MPI_Datatype;

@@ -43,9 +43,10 @@ fn count_arg(n: i64, what: &str) -> MpiResult<i64> {
     Ok(n)
 }
 
+/// Blocklengths may not be negative (`MPI_ERR_COUNT`, as in MPICH).
 fn nonneg(v: &[i64], what: &str) -> MpiResult<()> {
     match v.iter().find(|&&x| x < 0) {
-        Some(x) => Err(MpiError::new(MPI_ERR_ARG, format!("negative {what} {x}"))),
+        Some(x) => Err(MpiError::new(MPI_ERR_COUNT, format!("negative {what} {x}"))),
         None => Ok(()),
     }
 }
@@ -103,7 +104,8 @@ fn vector_impl(
     large: bool,
 ) -> MpiResult<()> {
     let count = count_arg(count, "count")?;
-    let bl = count_arg(blocklength, "blocklength")?;
+    nonneg(&[blocklength], "blocklength")?;
+    let bl = blocklength;
     let o = old(oldtype)?;
     create(newtype, || {
         if bytes {
@@ -282,8 +284,9 @@ fn block_impl(
     form: Idx,
     large: bool,
 ) -> MpiResult<()> {
-    let bl = count_arg(blocklength, "blocklength")?;
     count_arg(count, "count")?;
+    nonneg(&[blocklength], "blocklength")?;
+    let bl = blocklength;
     let o = old(oldtype)?;
     create(newtype, || match form {
         Idx::Indexed => build::indexed_block(bl, &displs, &o, large),

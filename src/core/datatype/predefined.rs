@@ -83,6 +83,7 @@ const BASICS: &[BasicInfo] = basics! {
     MPI_INTEGER2 2 2 Int;
     MPI_INTEGER4 4 4 Int;
     MPI_INTEGER8 8 8 Int;
+    MPI_INTEGER16 16 16 Int;
     MPI_REAL2 2 2 Float;
     MPI_COMPLEX4 2 4 Complex;
     MPI_LOGICAL1 1 1 Int;
@@ -205,7 +206,13 @@ pub fn predefined_name(dt: MPI_Datatype) -> Option<&'static str> {
 pub fn match_size(class: i32, size: i64) -> Option<MPI_Datatype> {
     let candidates: &[MPI_Datatype] = match class {
         MPI_TYPECLASS_REAL => &[MPI_REAL2, MPI_REAL4, MPI_REAL8, MPI_REAL16],
-        MPI_TYPECLASS_INTEGER => &[MPI_INTEGER1, MPI_INTEGER2, MPI_INTEGER4, MPI_INTEGER8],
+        MPI_TYPECLASS_INTEGER => &[
+            MPI_INTEGER1,
+            MPI_INTEGER2,
+            MPI_INTEGER4,
+            MPI_INTEGER8,
+            MPI_INTEGER16,
+        ],
         MPI_TYPECLASS_COMPLEX => &[MPI_COMPLEX4, MPI_COMPLEX8, MPI_COMPLEX16, MPI_COMPLEX32],
         _ => return None,
     };
