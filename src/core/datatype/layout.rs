@@ -19,7 +19,46 @@ pub struct Node {
     pub extent: i64,
     /// `Some(off)`: the data is the bytes `[off, off + size)`, in order.
     pub dense: Option<i64>,
+    /// The data as equally spaced runs of equal length (vectors, columns,
+    /// strided elements): the fast path of packing.
+    pub runs: Option<Runs>,
     pub kind: NodeKind,
+}
+
+/// `n` runs of `len` bytes, the first at `off`, each `stride` after the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Runs {
+    pub off: i64,
+    pub n: i64,
+    pub len: i64,
+    pub stride: i64,
+}
+
+impl Runs {
+    /// Runs of `count` elements `extent` apart, when they still form one
+    /// progression.
+    fn repeated(self, count: i64, extent: i64) -> Option<Runs> {
+        if count == 1 {
+            return Some(self);
+        }
+        if self.n == 1 && extent == self.len {
+            return Some(Runs {
+                len: self.len * count,
+                ..self
+            });
+        }
+        if self.n == 1 {
+            return Some(Runs {
+                n: count,
+                stride: extent,
+                ..self
+            });
+        }
+        (self.n * self.stride == extent).then_some(Runs {
+            n: self.n * count,
+            ..self
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -63,6 +102,12 @@ impl Node {
             size: size * n,
             extent: size * n,
             dense: Some(0),
+            runs: Some(Runs {
+                off: 0,
+                n: 1,
+                len: size * n,
+                stride: 0,
+            }),
             kind: NodeKind::Leaf { basic, n },
         }
     }
@@ -106,14 +151,43 @@ impl Node {
             leaf.extent = extent;
             return leaf;
         }
+        let dense = match dense {
+            Some(Some(o)) => Some(o),
+            Some(None) => Some(0),
+            None => None,
+        };
+        let runs = match (dense, &blocks) {
+            _ if size == 0 => None,
+            (Some(o), _) => Some(Runs {
+                off: o,
+                n: 1,
+                len: size,
+                stride: 0,
+            }),
+            (
+                None,
+                &Blocks::Strided {
+                    count,
+                    blocklen,
+                    stride,
+                },
+            ) => match Node::block_run(&child, blocklen) {
+                Some(o) => Some(Runs {
+                    off: o,
+                    n: count,
+                    len: blocklen * child.size,
+                    stride,
+                }),
+                None if count == 1 => child.runs.and_then(|r| r.repeated(blocklen, child.extent)),
+                None => None,
+            },
+            _ => None,
+        };
         Node {
             size,
             extent,
-            dense: match dense {
-                Some(Some(o)) => Some(o),
-                Some(None) => Some(0),
-                None => None,
-            },
+            dense,
+            runs,
             kind: NodeKind::Blocks { child, blocks },
         }
     }
@@ -134,14 +208,21 @@ impl Node {
             }
             next = d + Node::block_run(c, *l).unwrap_or(0) + l * c.size;
         }
+        let dense = match dense {
+            Some(Some(o)) => Some(o),
+            Some(None) => Some(0),
+            None => None,
+        };
         Node {
             size,
             extent,
-            dense: match dense {
-                Some(Some(o)) => Some(o),
-                Some(None) => Some(0),
-                None => None,
-            },
+            dense,
+            runs: dense.filter(|_| size > 0).map(|o| Runs {
+                off: o,
+                n: 1,
+                len: size,
+                stride: 0,
+            }),
             kind: NodeKind::Struct { members },
         }
     }
@@ -244,6 +325,14 @@ impl Node {
 /// # Safety
 /// Every byte the typemap names at `base` must be readable.
 pub unsafe fn pack(node: &Node, base: usize, count: i64, out: &mut [u8]) {
+    if let Some(r) = node.runs.and_then(|r| r.repeated(count, node.extent))
+        && out.len() as i64 == r.n * r.len
+    {
+        let src = (base as *const u8).wrapping_offset(r.off as isize);
+        // SAFETY: the caller vouches for the source; `out` holds the runs.
+        unsafe { copy_runs(src, r.stride as isize, out.as_mut_ptr(), r.len as isize, r) };
+        return;
+    }
     let mut at = 0usize;
     let mut left = out.len() as i64;
     let mut pending: Option<(i64, i64)> = None;
@@ -278,6 +367,14 @@ pub unsafe fn pack(node: &Node, base: usize, count: i64, out: &mut [u8]) {
 /// # Safety
 /// Every byte the typemap names at `base` must be writable.
 pub unsafe fn unpack(node: &Node, data: &[u8], base: usize, count: i64) {
+    if let Some(r) = node.runs.and_then(|r| r.repeated(count, node.extent))
+        && data.len() as i64 == r.n * r.len
+    {
+        let dst = (base as *mut u8).wrapping_offset(r.off as isize);
+        // SAFETY: the caller vouches for the destination; `data` holds the runs.
+        unsafe { copy_runs(data.as_ptr(), r.len as isize, dst, r.stride as isize, r) };
+        return;
+    }
     let mut at = 0usize;
     let mut left = data.len() as i64;
     let src = data.as_ptr();
@@ -292,6 +389,45 @@ pub unsafe fn unpack(node: &Node, data: &[u8], base: usize, count: i64) {
         };
         at += len as usize;
     });
+}
+
+/// Copy `r.n` runs of `r.len` bytes, stepping the source and destination
+/// by their strides; small run lengths get loops of fixed-size moves.
+#[inline(always)]
+unsafe fn copy_runs(src: *const u8, sstep: isize, dst: *mut u8, dstep: isize, r: Runs) {
+    macro_rules! fixed {
+        ($t:ty) => {
+            for i in 0..r.n as isize {
+                // SAFETY: the callers pass valid, non-overlapping runs.
+                unsafe {
+                    let v = src.wrapping_offset(i * sstep).cast::<$t>().read_unaligned();
+                    dst.wrapping_offset(i * dstep)
+                        .cast::<$t>()
+                        .write_unaligned(v);
+                }
+            }
+        };
+    }
+    match r.len {
+        1 => fixed!(u8),
+        2 => fixed!(u16),
+        4 => fixed!(u32),
+        8 => fixed!(u64),
+        16 => fixed!(u128),
+        32 => fixed!([u128; 2]),
+        len => {
+            for i in 0..r.n as isize {
+                // SAFETY: as above.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        src.wrapping_offset(i * sstep),
+                        dst.wrapping_offset(i * dstep),
+                        len as usize,
+                    )
+                };
+            }
+        }
+    }
 }
 
 /// Copy one run; the common small sizes as single moves.

@@ -288,10 +288,13 @@ impl MsgBuf {
             }
             None => Arc::from(Vec::new()),
             Some(t) => {
-                let mut v = vec![0u8; self.bytes];
+                // Packed straight into the shared buffer (no second copy).
+                // SAFETY: zeroed bytes are valid u8 values.
+                let mut v = unsafe { Arc::<[u8]>::new_zeroed_slice(self.bytes).assume_init() };
+                let out = Arc::get_mut(&mut v).expect("fresh buffer");
                 // SAFETY: the user's buffer holds `count` elements of the type.
-                unsafe { pack(t, self.addr, self.count, &mut v) };
-                Arc::from(v)
+                unsafe { pack(t, self.addr, self.count, out) };
+                v
             }
         }
     }
