@@ -159,11 +159,12 @@ pub struct Request {
     pub wire_cookie: AtomicU64,
     pub wire_peer: AtomicUsize,
     /// Run once at completion, before waiters see it (a staged receive
-    /// unpacks into the user's buffer).
+    /// unpacks into the user's buffer, and may turn the status into an
+    /// error).
     finisher: Mutex<Option<Finisher>>,
 }
 
-type Finisher = Box<dyn FnOnce(&Status) + Send>;
+type Finisher = Box<dyn FnOnce(&mut Status) + Send>;
 
 impl Request {
     pub fn new(kind: ReqKind, comm: c_int) -> Arc<Request> {
@@ -225,9 +226,9 @@ impl Request {
 
     /// Record the outcome and mark the request complete. The caller rings
     /// the process's bell so that threads waiting on it wake up.
-    pub fn complete(&self, status: Status) {
+    pub fn complete(&self, mut status: Status) {
         if let Some(f) = self.finisher.lock().take() {
-            f(&status);
+            f(&mut status);
         }
         *self.status.lock() = status;
         self.done.store(true, Ordering::Release);
