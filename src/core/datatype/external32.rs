@@ -1,7 +1,8 @@
 //! The `external32` representation (MPI-4.1 section 5.2.4): every basic
 //! value big-endian, at the standard's sizes (a C `long` travels as 4
-//! bytes, a `wchar_t` as 2). Values too large for a narrower external size
-//! are truncated, as the standard leaves them undefined.
+//! bytes, a `wchar_t` as 2), `long double` as IEEE binary128. Values too
+//! large for a narrower external size are truncated, as the standard
+//! leaves them undefined.
 
 use super::Datatype;
 use super::predefined::{BasicInfo, Class, basic_info};
@@ -32,12 +33,26 @@ fn convert(b: &BasicInfo, native: &mut [u8], ext: &mut [u8], to_ext: bool) {
                 native.copy_from_slice(ext)
             }
         }
-        Class::Complex => {
+        Class::LongDouble => {
+            let mut quad = [0u8; 16];
+            if to_ext {
+                quad = x87_to_binary128(native).to_be_bytes();
+                ext.copy_from_slice(&quad);
+            } else {
+                quad.copy_from_slice(ext);
+                native.copy_from_slice(&binary128_to_x87(u128::from_be_bytes(quad)));
+            }
+        }
+        Class::Complex | Class::ComplexLongDouble => {
             let (h, he) = (s / 2, e / 2);
             let half = BasicInfo {
                 size: h as i64,
                 ext32: he as i64,
-                class: Class::Float,
+                class: if b.class == Class::Complex {
+                    Class::Float
+                } else {
+                    Class::LongDouble
+                },
                 ..*b
             };
             let (n0, n1) = native.split_at_mut(h);
@@ -60,6 +75,27 @@ fn convert(b: &BasicInfo, native: &mut [u8], ext: &mut [u8], to_ext: bool) {
             }
         }
     }
+}
+
+/// An x87 extended value (64-bit significand with its integer bit, then
+/// sign and 15-bit exponent, little-endian) as binary128 bits: the same
+/// exponent bias, the fraction widened.
+fn x87_to_binary128(native: &[u8]) -> u128 {
+    let mant = u64::from_le_bytes(native[..8].try_into().expect("8 bytes"));
+    let se = u16::from_le_bytes([native[8], native[9]]) as u128;
+    (se << 112) | (((mant & !(1 << 63)) as u128) << 49)
+}
+
+/// The reverse: binary128 bits to x87 extended (the fraction's low 49
+/// bits are dropped).
+fn binary128_to_x87(q: u128) -> [u8; 16] {
+    let se = (q >> 112) as u16;
+    let int_bit = if se & 0x7fff != 0 { 1u64 << 63 } else { 0 };
+    let mant = ((q >> 49) as u64 & !(1 << 63)) | int_bit;
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&mant.to_le_bytes());
+    out[8..10].copy_from_slice(&se.to_le_bytes());
+    out
 }
 
 /// Pack `count` elements of `t` at `base` into `out` in external32.
@@ -107,5 +143,22 @@ pub unsafe fn unpack(t: &Datatype, data: &[u8], base: usize, count: i64) {
             }
             true
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_double_is_binary128() {
+        // 1.0 and -2.5 in x87 extended precision.
+        let one = [0, 0, 0, 0, 0, 0, 0, 0x80, 0xff, 0x3f, 0, 0, 0, 0, 0, 0];
+        assert_eq!(x87_to_binary128(&one), 0x3fff << 112);
+        assert_eq!(binary128_to_x87(0x3fff << 112), one);
+        let m25 = [0, 0, 0, 0, 0, 0, 0, 0xa0, 0x00, 0xc0, 0, 0, 0, 0, 0, 0];
+        let q = x87_to_binary128(&m25);
+        assert_eq!(q >> 112, 0xc000);
+        assert_eq!(binary128_to_x87(q), m25);
     }
 }

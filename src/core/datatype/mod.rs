@@ -101,19 +101,6 @@ impl Datatype {
         reg.0
     }
 
-    /// The predefined type every basic element is of, if there is one.
-    pub fn base_type(&self) -> Option<MPI_Datatype> {
-        let mut base = None;
-        let uniform = self.node.leaves(0, &mut |_, b, _| match base {
-            None => {
-                base = Some(b);
-                true
-            }
-            Some(x) => x == b,
-        });
-        if uniform { base } else { None }
-    }
-
     /// Basic elements in the first `bytes` bytes of a message of this type;
     /// `None` when they end inside one.
     pub fn elements_in(&self, bytes: i64) -> Option<i64> {
@@ -195,11 +182,6 @@ pub fn free(dt: MPI_Datatype) -> MpiResult<()> {
         DERIVED.remove(dt);
     }
     Ok(())
-}
-
-/// Number of derived types with live handles (leak checks in tests).
-pub fn live_handles() -> usize {
-    DERIVED.len()
 }
 
 /// A message buffer described by count and datatype.
@@ -332,15 +314,6 @@ pub fn element_size(dt: MPI_Datatype) -> MpiResult<usize> {
             "datatype 0x{dt:x} is not contiguous; collectives on non-contiguous datatypes are not supported yet"
         ),
     ))
-}
-
-/// Bytes of `count` elements of `dt`, for callers that need them contiguous.
-pub fn message_bytes(count: i64, dt: MPI_Datatype) -> MpiResult<usize> {
-    let m = message(count, dt)?;
-    if m.layout.is_some() || m.offset != 0 {
-        element_size(dt)?;
-    }
-    Ok(m.bytes)
 }
 
 /// Pack `count` elements at `base` into `out` (whose length is what is

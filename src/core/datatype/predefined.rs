@@ -19,6 +19,10 @@ pub enum Class {
     Float,
     /// Two floating-point halves.
     Complex,
+    /// x87 extended precision in 16 bytes; binary128 in external32.
+    LongDouble,
+    /// Two `LongDouble` halves.
+    ComplexLongDouble,
     /// Characters, bytes, booleans: no byte order.
     Byte,
 }
@@ -62,7 +66,7 @@ const BASICS: &[BasicInfo] = basics! {
     MPI_UNSIGNED_LONG 8 4 Uint;
     MPI_FLOAT 4 4 Float;
     MPI_DOUBLE 8 8 Float;
-    MPI_LONG_DOUBLE 16 16 Float;
+    MPI_LONG_DOUBLE 16 16 LongDouble;
     MPI_LONG_LONG_INT 8 8 Int;
     MPI_UNSIGNED_LONG_LONG 8 8 Uint;
     MPI_PACKED 1 1 Byte;
@@ -102,7 +106,7 @@ const BASICS: &[BasicInfo] = basics! {
     MPI_C_BOOL 1 1 Byte;
     MPI_C_FLOAT_COMPLEX 4 8 Complex;
     MPI_C_DOUBLE_COMPLEX 8 16 Complex;
-    MPI_C_LONG_DOUBLE_COMPLEX 16 32 Complex;
+    MPI_C_LONG_DOUBLE_COMPLEX 16 32 ComplexLongDouble;
     MPIX_C_FLOAT16 2 2 Float;
     MPI_AINT 8 8 Int;
     MPI_OFFSET 8 8 Int;
@@ -110,7 +114,7 @@ const BASICS: &[BasicInfo] = basics! {
     MPI_CXX_BOOL 1 1 Byte;
     MPI_CXX_FLOAT_COMPLEX 4 8 Complex;
     MPI_CXX_DOUBLE_COMPLEX 8 16 Complex;
-    MPI_CXX_LONG_DOUBLE_COMPLEX 16 32 Complex;
+    MPI_CXX_LONG_DOUBLE_COMPLEX 16 32 ComplexLongDouble;
 };
 
 /// Members of a predefined pair: (displacement, basic type).
