@@ -315,35 +315,33 @@ pub fn resized(old: &T, lb: i64, extent: i64, large: bool) -> MpiResult<Datatype
     let c = args(large, vec![], vec![lb, extent], vec![old.clone()]);
     let ub = lb.checked_add(extent).ok_or_else(overflow)?;
     Ok(Datatype {
-        combiner: MPI_COMBINER_RESIZED,
-        contents: c,
         node: Arc::new(old.node.with_extent(extent)),
         lb,
         ub,
-        true_lb: old.true_lb,
-        true_ub: old.true_ub,
         sticky_lb: true,
         sticky_ub: true,
-        align: old.align,
-        elements: old.elements,
-        named: None,
-        fixed: false,
-        committed: AtomicBool::new(false),
-        name: Default::default(),
-        attrs: Default::default(),
-        reg: Default::default(),
+        ..derived_from(old, MPI_COMBINER_RESIZED, c)
     })
 }
 
 /// `MPI_Type_dup`: the same type under a new handle (committed if the
 /// original is); attributes are copied by the caller.
 pub fn dup(old: &T) -> Datatype {
+    let c = Contents {
+        types: vec![old.clone()],
+        ..Default::default()
+    };
     Datatype {
-        combiner: MPI_COMBINER_DUP,
-        contents: Contents {
-            types: vec![old.clone()],
-            ..Default::default()
-        },
+        committed: AtomicBool::new(old.is_committed()),
+        ..derived_from(old, MPI_COMBINER_DUP, c)
+    }
+}
+
+/// A new, uncommitted type with `old`'s layout and bounds.
+fn derived_from(old: &Datatype, combiner: c_int, contents: Contents) -> Datatype {
+    Datatype {
+        combiner,
+        contents,
         node: old.node.clone(),
         lb: old.lb,
         ub: old.ub,
@@ -355,7 +353,7 @@ pub fn dup(old: &T) -> Datatype {
         elements: old.elements,
         named: None,
         fixed: false,
-        committed: AtomicBool::new(old.is_committed()),
+        committed: AtomicBool::new(false),
         name: Default::default(),
         attrs: Default::default(),
         reg: Default::default(),

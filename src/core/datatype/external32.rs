@@ -98,27 +98,36 @@ fn binary128_to_x87(q: u128) -> [u8; 16] {
     out
 }
 
+/// Visit every basic value of `count` elements of `t`, in order: its
+/// offset from the buffer address, its type, and where it sits in the
+/// external32 stream.
+fn values(t: &Datatype, count: i64, mut f: impl FnMut(isize, &'static BasicInfo, usize)) {
+    let mut at = 0usize;
+    for i in 0..count {
+        t.node.leaves(i * t.extent(), &mut |off, b, k| {
+            let bi = info(b);
+            for j in 0..k {
+                f((off + j * bi.size) as isize, bi, at);
+                at += bi.ext32 as usize;
+            }
+            true
+        });
+    }
+}
+
 /// Pack `count` elements of `t` at `base` into `out` in external32.
 ///
 /// # Safety
 /// The typemap's bytes at `base` must be readable.
 pub unsafe fn pack(t: &Datatype, base: usize, count: i64, out: &mut [u8]) {
-    let mut at = 0usize;
     let mut tmp = [0u8; 32];
-    for i in 0..count {
-        t.node.leaves(i * t.extent(), &mut |off, b, k| {
-            let bi = info(b);
-            let (s, e) = (bi.size as usize, bi.ext32 as usize);
-            for j in 0..k as usize {
-                let src = (base as *const u8).wrapping_offset(off as isize + (j * s) as isize);
-                // SAFETY: the caller vouches for the typemap's bytes.
-                unsafe { std::ptr::copy_nonoverlapping(src, tmp.as_mut_ptr(), s) };
-                convert(bi, &mut tmp[..s], &mut out[at..at + e], true);
-                at += e;
-            }
-            true
-        });
-    }
+    values(t, count, |off, bi, at| {
+        let (s, e) = (bi.size as usize, bi.ext32 as usize);
+        let src = (base as *const u8).wrapping_offset(off);
+        // SAFETY: the caller vouches for the typemap's bytes.
+        unsafe { std::ptr::copy_nonoverlapping(src, tmp.as_mut_ptr(), s) };
+        convert(bi, &mut tmp[..s], &mut out[at..at + e], true);
+    });
 }
 
 /// Unpack external32 `data` into `count` elements of `t` at `base`.
@@ -126,24 +135,15 @@ pub unsafe fn pack(t: &Datatype, base: usize, count: i64, out: &mut [u8]) {
 /// # Safety
 /// The typemap's bytes at `base` must be writable.
 pub unsafe fn unpack(t: &Datatype, data: &[u8], base: usize, count: i64) {
-    let mut at = 0usize;
-    let mut tmp = [0u8; 32];
-    let mut ext = [0u8; 32];
-    for i in 0..count {
-        t.node.leaves(i * t.extent(), &mut |off, b, k| {
-            let bi = info(b);
-            let (s, e) = (bi.size as usize, bi.ext32 as usize);
-            for j in 0..k as usize {
-                ext[..e].copy_from_slice(&data[at..at + e]);
-                convert(bi, &mut tmp[..s], &mut ext[..e], false);
-                let dst = (base as *mut u8).wrapping_offset(off as isize + (j * s) as isize);
-                // SAFETY: the caller vouches for the typemap's bytes.
-                unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, s) };
-                at += e;
-            }
-            true
-        });
-    }
+    let (mut tmp, mut ext) = ([0u8; 32], [0u8; 32]);
+    values(t, count, |off, bi, at| {
+        let (s, e) = (bi.size as usize, bi.ext32 as usize);
+        ext[..e].copy_from_slice(&data[at..at + e]);
+        convert(bi, &mut tmp[..s], &mut ext[..e], false);
+        let dst = (base as *mut u8).wrapping_offset(off);
+        // SAFETY: the caller vouches for the typemap's bytes.
+        unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, s) };
+    });
 }
 
 #[cfg(test)]
