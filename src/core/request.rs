@@ -162,6 +162,9 @@ pub struct Request {
     /// unpacks into the user's buffer, and may turn the status into an
     /// error).
     finisher: Mutex<Option<Finisher>>,
+    /// A finisher is set (checked before taking its lock: most requests
+    /// have none).
+    finishes: AtomicBool,
 }
 
 type Finisher = Box<dyn FnOnce(&mut Status) + Send>;
@@ -184,6 +187,7 @@ impl Request {
             wire_cookie: AtomicU64::new(0),
             wire_peer: AtomicUsize::new(0),
             finisher: Mutex::new(None),
+            finishes: AtomicBool::new(false),
         })
     }
 
@@ -227,7 +231,9 @@ impl Request {
     /// Record the outcome and mark the request complete. The caller rings
     /// the process's bell so that threads waiting on it wake up.
     pub fn complete(&self, mut status: Status) {
-        if let Some(f) = self.finisher.lock().take() {
+        if self.finishes.swap(false, Ordering::Relaxed)
+            && let Some(f) = self.finisher.lock().take()
+        {
             f(&mut status);
         }
         *self.status.lock() = status;
@@ -237,6 +243,7 @@ impl Request {
     /// Set what runs when this request next completes.
     pub fn on_complete(&self, f: Finisher) {
         *self.finisher.lock() = Some(f);
+        self.finishes.store(true, Ordering::Relaxed);
     }
 
     /// Undo the completion of a send whose cancellation the receiver is
