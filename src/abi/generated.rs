@@ -730,12 +730,12 @@ pub unsafe extern "C" fn PMPI_Comm_connect(port_name: *const c_char, info: MPI_I
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_create(comm: MPI_Comm, group: MPI_Group, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_create")))
+    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create(comm, group, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_create(comm: MPI_Comm, group: MPI_Group, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_create")))
+    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create(comm, group, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -920,12 +920,12 @@ pub unsafe extern "C" fn PMPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_group")))
+    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_group")))
+    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
@@ -980,12 +980,12 @@ pub unsafe extern "C" fn PMPI_Comm_rank(comm: MPI_Comm, rank: *mut c_int) -> c_i
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_remote_group")))
+    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_remote_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_remote_group")))
+    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_remote_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
@@ -1600,42 +1600,42 @@ pub unsafe extern "C" fn PMPI_Grequest_start(query_fn: *mut MPI_Grequest_query_f
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_compare(group1: MPI_Group, group2: MPI_Group, result: *mut c_int) -> c_int {
-    guard("MPI_Group_compare", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_compare")))
+    guard("MPI_Group_compare", false, ErrObj::None, || unsafe { super::group::group_compare(group1, group2, result) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_compare(group1: MPI_Group, group2: MPI_Group, result: *mut c_int) -> c_int {
-    guard("MPI_Group_compare", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_compare")))
+    guard("MPI_Group_compare", false, ErrObj::None, || unsafe { super::group::group_compare(group1, group2, result) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_difference(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_difference", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_difference")))
+    guard("MPI_Group_difference", false, ErrObj::None, || unsafe { super::group::group_difference(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_difference(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_difference", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_difference")))
+    guard("MPI_Group_difference", false, ErrObj::None, || unsafe { super::group::group_difference(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_excl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_excl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_excl")))
+    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { super::group::group_excl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_excl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_excl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_excl")))
+    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { super::group::group_excl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_free(group: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_free")))
+    guard("MPI_Group_free", false, ErrObj::None, || unsafe { super::group::group_free(group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_free(group: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_free")))
+    guard("MPI_Group_free", false, ErrObj::None, || unsafe { super::group::group_free(group) })
 }
 
 #[unsafe(no_mangle)]
@@ -1650,82 +1650,82 @@ pub unsafe extern "C" fn PMPI_Group_from_session_pset(session: MPI_Session, pset
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_incl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_incl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_incl")))
+    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { super::group::group_incl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_incl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_incl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_incl")))
+    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { super::group::group_incl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_intersection(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_intersection", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_intersection")))
+    guard("MPI_Group_intersection", false, ErrObj::None, || unsafe { super::group::group_intersection(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_intersection(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_intersection", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_intersection")))
+    guard("MPI_Group_intersection", false, ErrObj::None, || unsafe { super::group::group_intersection(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_range_excl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_excl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_range_excl")))
+    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { super::group::group_range_excl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_range_excl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_excl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_range_excl")))
+    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { super::group::group_range_excl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_range_incl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_incl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_range_incl")))
+    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { super::group::group_range_incl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_range_incl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_incl", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_range_incl")))
+    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { super::group::group_range_incl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_rank(group: MPI_Group, rank: *mut c_int) -> c_int {
-    guard("MPI_Group_rank", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_rank")))
+    guard("MPI_Group_rank", false, ErrObj::None, || unsafe { super::group::group_rank(group, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_rank(group: MPI_Group, rank: *mut c_int) -> c_int {
-    guard("MPI_Group_rank", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_rank")))
+    guard("MPI_Group_rank", false, ErrObj::None, || unsafe { super::group::group_rank(group, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_size(group: MPI_Group, size: *mut c_int) -> c_int {
-    guard("MPI_Group_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_size")))
+    guard("MPI_Group_size", false, ErrObj::None, || unsafe { super::group::group_size(group, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_size(group: MPI_Group, size: *mut c_int) -> c_int {
-    guard("MPI_Group_size", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_size")))
+    guard("MPI_Group_size", false, ErrObj::None, || unsafe { super::group::group_size(group, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_translate_ranks(group1: MPI_Group, n: c_int, ranks1: *const c_int, group2: MPI_Group, ranks2: *mut c_int) -> c_int {
-    guard("MPI_Group_translate_ranks", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_translate_ranks")))
+    guard("MPI_Group_translate_ranks", false, ErrObj::None, || unsafe { super::group::group_translate_ranks(group1, n, ranks1, group2, ranks2) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_translate_ranks(group1: MPI_Group, n: c_int, ranks1: *const c_int, group2: MPI_Group, ranks2: *mut c_int) -> c_int {
-    guard("MPI_Group_translate_ranks", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_translate_ranks")))
+    guard("MPI_Group_translate_ranks", false, ErrObj::None, || unsafe { super::group::group_translate_ranks(group1, n, ranks1, group2, ranks2) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_union(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_union", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_union")))
+    guard("MPI_Group_union", false, ErrObj::None, || unsafe { super::group::group_union(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_union(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_union", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Group_union")))
+    guard("MPI_Group_union", false, ErrObj::None, || unsafe { super::group::group_union(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]

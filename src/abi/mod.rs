@@ -21,6 +21,7 @@ mod env;
 mod errors;
 #[rustfmt::skip]
 mod generated;
+mod group;
 #[rustfmt::skip]
 mod generated_io;
 mod info;

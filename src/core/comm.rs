@@ -1,7 +1,7 @@
 //! Communicators: the predefined `MPI_COMM_WORLD` and `MPI_COMM_SELF`, and
 //! the ones users derive from them (`dup`, `split`).
 //!
-//! A communicator is a context id plus its members' world ranks. Context
+//! A communicator is a context id plus its group of members. Context
 //! ids come in pairs (point-to-point `ctx`, collectives `ctx + 1`): 0 for
 //! the world, 2 for self, then agreed collectively for each new
 //! communicator as the lowest pair free on every member (an AND of their
@@ -11,6 +11,7 @@ use super::attr::Attrs;
 use super::coll;
 use super::errhandler::{self, Slot};
 use super::error::{MpiError, MpiResult};
+use super::group::Group;
 use super::runtime;
 use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
@@ -26,8 +27,8 @@ pub struct Comm {
     /// Context id of point-to-point traffic; collectives use `ctx + 1`, so
     /// they never match user messages.
     pub ctx: u32,
-    /// World rank of each member.
-    members: Members,
+    /// The members, by world rank.
+    pub group: Arc<Group>,
     pub name: Mutex<String>,
     pub errhandler: Slot,
     /// Attributes cached by users (`MPI_Comm_set_attr`).
@@ -37,31 +38,15 @@ pub struct Comm {
     pub part_seq: Mutex<std::collections::HashMap<(c_int, c_int, bool), u32>>,
 }
 
-/// Who belongs to a communicator, by world rank.
-enum Members {
-    World,
-    Single(usize),
-    List(Vec<usize>),
-}
-
 impl Comm {
     /// The world rank of member `rank` (which the caller has checked).
     pub fn world_rank(&self, rank: c_int) -> usize {
-        match &self.members {
-            Members::World => rank as usize,
-            Members::Single(w) => *w,
-            Members::List(v) => v[rank as usize],
-        }
+        self.group.world(rank as usize)
     }
 
     /// Context id of this communicator's collective traffic.
     pub fn coll_ctx(&self) -> u32 {
         self.ctx + 1
-    }
-
-    /// World ranks of all members, in rank order.
-    pub fn world_ranks(&self) -> Vec<usize> {
-        (0..self.size).map(|r| self.world_rank(r)).collect()
     }
 }
 
@@ -80,13 +65,13 @@ static USER: Table<Comm> = Table::new(Kind::Comm);
 
 fn predefined(handle: c_int) -> Option<Arc<Comm>> {
     let job = runtime::job();
-    let (cell, rank, size, ctx, members, name) = match handle {
+    let (cell, rank, size, ctx, group, name) = match handle {
         MPI_COMM_WORLD => (
             &WORLD,
             job.rank,
             job.size,
             0,
-            Members::World,
+            Group::strided(0, 1, job.size as usize),
             "MPI_COMM_WORLD",
         ),
         MPI_COMM_SELF => (
@@ -94,7 +79,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
             0,
             1,
             2,
-            Members::Single(job.rank as usize),
+            Group::strided(job.rank as usize, 1, 1),
             "MPI_COMM_SELF",
         ),
         _ => return None,
@@ -106,7 +91,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 rank,
                 size,
                 ctx,
-                members,
+                group: Arc::new(group),
                 name: Mutex::new(name.to_string()),
                 errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
                 attrs: Attrs::default(),
@@ -273,15 +258,15 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
     }
 }
 
-fn install(parent: &Comm, ctx: u32, rank: c_int, members: Vec<usize>, attrs: Attrs) -> c_int {
+fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs) -> c_int {
     let eh = parent.errhandler.get();
     errhandler::retain(eh);
     USER.insert_with(|handle| Comm {
         handle,
         rank,
-        size: members.len() as c_int,
+        size: group.size() as c_int,
         ctx,
-        members: Members::List(members),
+        group,
         name: Mutex::new(String::new()),
         errhandler: Slot::new(eh),
         attrs,
@@ -301,7 +286,7 @@ pub fn dup(parent: &Comm) -> MpiResult<c_int> {
         parent,
         ctx,
         parent.rank,
-        parent.world_ranks(),
+        parent.group.clone(),
         attrs,
     ))
 }
@@ -341,7 +326,13 @@ pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
         .iter()
         .map(|&(_, i)| parent.world_rank(i as c_int))
         .collect();
-    Ok(install(parent, ctx, rank, members, Attrs::default()))
+    Ok(install(
+        parent,
+        ctx,
+        rank,
+        Arc::new(Group::from_list(members)),
+        Attrs::default(),
+    ))
 }
 
 /// `MPI_Comm_free` of a user communicator: its attributes are deleted
@@ -375,12 +366,29 @@ pub fn compare(a: &Comm, b: &Comm) -> c_int {
     if a.handle == b.handle {
         return MPI_IDENT;
     }
-    let (wa, wb) = (a.world_ranks(), b.world_ranks());
-    if wa == wb {
-        return MPI_CONGRUENT;
+    match a.group.compare(&b.group) {
+        MPI_IDENT => MPI_CONGRUENT,
+        other => other,
     }
-    let (mut sa, mut sb) = (wa, wb);
-    sa.sort_unstable();
-    sb.sort_unstable();
-    if sa == sb { MPI_SIMILAR } else { MPI_UNEQUAL }
+}
+
+/// `MPI_Comm_create`: collective over `parent`; the members of `group`
+/// (a subset of `parent`, possibly a different one on each process as
+/// long as they are disjoint) form a communicator, ordered as in the group.
+/// Others get `MPI_COMM_NULL`.
+pub fn create(parent: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
+    if let Some(w) = group.iter().find(|&w| parent.group.rank_of(w).is_none()) {
+        return Err(MpiError::new(
+            MPI_ERR_GROUP,
+            format!("the group names world rank {w}, which is not in the communicator"),
+        ));
+    }
+    let ctx = agree_ctx(parent)?;
+    match group.rank_of(parent.world_rank(parent.rank)) {
+        Some(rank) => Ok(install(parent, ctx, rank as c_int, group, Attrs::default())),
+        None => {
+            release_ctx(ctx);
+            Ok(MPI_COMM_NULL)
+        }
+    }
 }

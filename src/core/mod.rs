@@ -7,6 +7,7 @@ pub mod comm;
 pub mod datatype;
 pub mod errhandler;
 pub mod error;
+pub mod group;
 pub mod info;
 pub mod op;
 pub mod p2p;
