@@ -92,6 +92,25 @@ pub(crate) fn comm_dup_with_info(
     comm_dup(c, newcomm)
 }
 
+pub(crate) fn comm_split_type(
+    c: MPI_Comm,
+    split_type: c_int,
+    key: c_int,
+    info: MPI_Info,
+    newcomm: *mut MPI_Comm,
+) -> MpiResult<()> {
+    let parent = comm::get(c)?;
+    let resource = if info == MPI_INFO_NULL {
+        None
+    } else {
+        crate::core::info::get(info)?.get("mpi_hw_resource_type")?
+    };
+    let slot = out(newcomm, "newcomm")?;
+    *slot = MPI_COMM_NULL;
+    *slot = comm::split_type(&parent, split_type, key, resource.as_deref())?;
+    Ok(())
+}
+
 pub(crate) fn comm_split(
     c: MPI_Comm,
     color: c_int,
@@ -201,11 +220,4 @@ pub(crate) fn comm_delete_attr(c: MPI_Comm, comm_keyval: c_int) -> MpiResult<()>
 
 pub(crate) fn attr_delete(c: MPI_Comm, keyval: c_int) -> MpiResult<()> {
     comm_delete_attr(c, keyval)
-}
-
-/// No communicator carries a process topology yet (topology constructors
-/// come with the communicators issue), so every one answers `MPI_UNDEFINED`.
-pub(crate) fn topo_test(c: MPI_Comm, status: *mut c_int) -> MpiResult<()> {
-    comm::get(c)?;
-    put(status, "status", MPI_UNDEFINED)
 }

@@ -580,82 +580,82 @@ pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cart_coords(comm: MPI_Comm, rank: c_int, maxdims: c_int, coords: *mut c_int) -> c_int {
-    guard("MPI_Cart_coords", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_coords")))
+    guard("MPI_Cart_coords", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_coords(comm, rank, maxdims, coords) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cart_coords(comm: MPI_Comm, rank: c_int, maxdims: c_int, coords: *mut c_int) -> c_int {
-    guard("MPI_Cart_coords", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_coords")))
+    guard("MPI_Cart_coords", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_coords(comm, rank, maxdims, coords) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cart_create(comm_old: MPI_Comm, ndims: c_int, dims: *const c_int, periods: *const c_int, reorder: c_int, comm_cart: *mut MPI_Comm) -> c_int {
-    guard("MPI_Cart_create", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Cart_create")))
+    guard("MPI_Cart_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::cart_create(comm_old, ndims, dims, periods, reorder, comm_cart) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cart_create(comm_old: MPI_Comm, ndims: c_int, dims: *const c_int, periods: *const c_int, reorder: c_int, comm_cart: *mut MPI_Comm) -> c_int {
-    guard("MPI_Cart_create", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Cart_create")))
+    guard("MPI_Cart_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::cart_create(comm_old, ndims, dims, periods, reorder, comm_cart) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cart_get(comm: MPI_Comm, maxdims: c_int, dims: *mut c_int, periods: *mut c_int, coords: *mut c_int) -> c_int {
-    guard("MPI_Cart_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_get")))
+    guard("MPI_Cart_get", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_get(comm, maxdims, dims, periods, coords) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cart_get(comm: MPI_Comm, maxdims: c_int, dims: *mut c_int, periods: *mut c_int, coords: *mut c_int) -> c_int {
-    guard("MPI_Cart_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_get")))
+    guard("MPI_Cart_get", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_get(comm, maxdims, dims, periods, coords) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cart_map(comm: MPI_Comm, ndims: c_int, dims: *const c_int, periods: *const c_int, newrank: *mut c_int) -> c_int {
-    guard("MPI_Cart_map", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_map")))
+    guard("MPI_Cart_map", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_map(comm, ndims, dims, periods, newrank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cart_map(comm: MPI_Comm, ndims: c_int, dims: *const c_int, periods: *const c_int, newrank: *mut c_int) -> c_int {
-    guard("MPI_Cart_map", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_map")))
+    guard("MPI_Cart_map", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_map(comm, ndims, dims, periods, newrank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cart_rank(comm: MPI_Comm, coords: *const c_int, rank: *mut c_int) -> c_int {
-    guard("MPI_Cart_rank", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_rank")))
+    guard("MPI_Cart_rank", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_rank(comm, coords, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cart_rank(comm: MPI_Comm, coords: *const c_int, rank: *mut c_int) -> c_int {
-    guard("MPI_Cart_rank", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_rank")))
+    guard("MPI_Cart_rank", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_rank(comm, coords, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cart_shift(comm: MPI_Comm, direction: c_int, disp: c_int, rank_source: *mut c_int, rank_dest: *mut c_int) -> c_int {
-    guard("MPI_Cart_shift", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_shift")))
+    guard("MPI_Cart_shift", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_shift(comm, direction, disp, rank_source, rank_dest) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cart_shift(comm: MPI_Comm, direction: c_int, disp: c_int, rank_source: *mut c_int, rank_dest: *mut c_int) -> c_int {
-    guard("MPI_Cart_shift", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_shift")))
+    guard("MPI_Cart_shift", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_shift(comm, direction, disp, rank_source, rank_dest) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cart_sub(comm: MPI_Comm, remain_dims: *const c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Cart_sub", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_sub")))
+    guard("MPI_Cart_sub", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_sub(comm, remain_dims, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cart_sub(comm: MPI_Comm, remain_dims: *const c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Cart_sub", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cart_sub")))
+    guard("MPI_Cart_sub", false, ErrObj::Comm(comm), || unsafe { super::topo::cart_sub(comm, remain_dims, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cartdim_get(comm: MPI_Comm, ndims: *mut c_int) -> c_int {
-    guard("MPI_Cartdim_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cartdim_get")))
+    guard("MPI_Cartdim_get", false, ErrObj::Comm(comm), || unsafe { super::topo::cartdim_get(comm, ndims) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cartdim_get(comm: MPI_Comm, ndims: *mut c_int) -> c_int {
-    guard("MPI_Cartdim_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Cartdim_get")))
+    guard("MPI_Cartdim_get", false, ErrObj::Comm(comm), || unsafe { super::topo::cartdim_get(comm, ndims) })
 }
 
 #[unsafe(no_mangle)]
@@ -1080,12 +1080,12 @@ pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_in
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_split_type")))
+    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split_type(comm, split_type, key, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_split_type")))
+    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split_type(comm, split_type, key, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1120,42 +1120,42 @@ pub unsafe extern "C" fn PMPI_Dims_create(nnodes: c_int, ndims: c_int, dims: *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Dist_graph_create(comm_old: MPI_Comm, n: c_int, sources: *const c_int, degrees: *const c_int, destinations: *const c_int, weights: *const c_int, info: MPI_Info, reorder: c_int, comm_dist_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Dist_graph_create")))
+    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::dist_graph_create(comm_old, n, sources, degrees, destinations, weights, info, reorder, comm_dist_graph) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Dist_graph_create(comm_old: MPI_Comm, n: c_int, sources: *const c_int, degrees: *const c_int, destinations: *const c_int, weights: *const c_int, info: MPI_Info, reorder: c_int, comm_dist_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Dist_graph_create")))
+    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::dist_graph_create(comm_old, n, sources, degrees, destinations, weights, info, reorder, comm_dist_graph) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Dist_graph_create_adjacent(comm_old: MPI_Comm, indegree: c_int, sources: *const c_int, sourceweights: *const c_int, outdegree: c_int, destinations: *const c_int, destweights: *const c_int, info: MPI_Info, reorder: c_int, comm_dist_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Dist_graph_create_adjacent", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Dist_graph_create_adjacent")))
+    guard("MPI_Dist_graph_create_adjacent", false, ErrObj::Comm(comm_old), || unsafe { super::topo::dist_graph_create_adjacent(comm_old, indegree, sources, sourceweights, outdegree, destinations, destweights, info, reorder, comm_dist_graph) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Dist_graph_create_adjacent(comm_old: MPI_Comm, indegree: c_int, sources: *const c_int, sourceweights: *const c_int, outdegree: c_int, destinations: *const c_int, destweights: *const c_int, info: MPI_Info, reorder: c_int, comm_dist_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Dist_graph_create_adjacent", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Dist_graph_create_adjacent")))
+    guard("MPI_Dist_graph_create_adjacent", false, ErrObj::Comm(comm_old), || unsafe { super::topo::dist_graph_create_adjacent(comm_old, indegree, sources, sourceweights, outdegree, destinations, destweights, info, reorder, comm_dist_graph) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Dist_graph_neighbors(comm: MPI_Comm, maxindegree: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxoutdegree: c_int, destinations: *mut c_int, destweights: *mut c_int) -> c_int {
-    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Dist_graph_neighbors")))
+    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || unsafe { super::topo::dist_graph_neighbors(comm, maxindegree, sources, sourceweights, maxoutdegree, destinations, destweights) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Dist_graph_neighbors(comm: MPI_Comm, maxindegree: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxoutdegree: c_int, destinations: *mut c_int, destweights: *mut c_int) -> c_int {
-    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Dist_graph_neighbors")))
+    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || unsafe { super::topo::dist_graph_neighbors(comm, maxindegree, sources, sourceweights, maxoutdegree, destinations, destweights) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Dist_graph_neighbors_count(comm: MPI_Comm, indegree: *mut c_int, outdegree: *mut c_int, weighted: *mut c_int) -> c_int {
-    guard("MPI_Dist_graph_neighbors_count", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Dist_graph_neighbors_count")))
+    guard("MPI_Dist_graph_neighbors_count", false, ErrObj::Comm(comm), || unsafe { super::topo::dist_graph_neighbors_count(comm, indegree, outdegree, weighted) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Dist_graph_neighbors_count(comm: MPI_Comm, indegree: *mut c_int, outdegree: *mut c_int, weighted: *mut c_int) -> c_int {
-    guard("MPI_Dist_graph_neighbors_count", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Dist_graph_neighbors_count")))
+    guard("MPI_Dist_graph_neighbors_count", false, ErrObj::Comm(comm), || unsafe { super::topo::dist_graph_neighbors_count(comm, indegree, outdegree, weighted) })
 }
 
 #[unsafe(no_mangle)]
@@ -1520,62 +1520,62 @@ pub unsafe extern "C" fn PMPI_Get_version(version: *mut c_int, subversion: *mut 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Graph_create(comm_old: MPI_Comm, nnodes: c_int, index: *const c_int, edges: *const c_int, reorder: c_int, comm_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Graph_create", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Graph_create")))
+    guard("MPI_Graph_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::graph_create(comm_old, nnodes, index, edges, reorder, comm_graph) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Graph_create(comm_old: MPI_Comm, nnodes: c_int, index: *const c_int, edges: *const c_int, reorder: c_int, comm_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Graph_create", false, ErrObj::Comm(comm_old), || Err(MpiError::unsupported("MPI_Graph_create")))
+    guard("MPI_Graph_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::graph_create(comm_old, nnodes, index, edges, reorder, comm_graph) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Graph_get(comm: MPI_Comm, maxindex: c_int, maxedges: c_int, index: *mut c_int, edges: *mut c_int) -> c_int {
-    guard("MPI_Graph_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_get")))
+    guard("MPI_Graph_get", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_get(comm, maxindex, maxedges, index, edges) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Graph_get(comm: MPI_Comm, maxindex: c_int, maxedges: c_int, index: *mut c_int, edges: *mut c_int) -> c_int {
-    guard("MPI_Graph_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_get")))
+    guard("MPI_Graph_get", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_get(comm, maxindex, maxedges, index, edges) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Graph_map(comm: MPI_Comm, nnodes: c_int, index: *const c_int, edges: *const c_int, newrank: *mut c_int) -> c_int {
-    guard("MPI_Graph_map", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_map")))
+    guard("MPI_Graph_map", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_map(comm, nnodes, index, edges, newrank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Graph_map(comm: MPI_Comm, nnodes: c_int, index: *const c_int, edges: *const c_int, newrank: *mut c_int) -> c_int {
-    guard("MPI_Graph_map", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_map")))
+    guard("MPI_Graph_map", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_map(comm, nnodes, index, edges, newrank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Graph_neighbors(comm: MPI_Comm, rank: c_int, maxneighbors: c_int, neighbors: *mut c_int) -> c_int {
-    guard("MPI_Graph_neighbors", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_neighbors")))
+    guard("MPI_Graph_neighbors", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_neighbors(comm, rank, maxneighbors, neighbors) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Graph_neighbors(comm: MPI_Comm, rank: c_int, maxneighbors: c_int, neighbors: *mut c_int) -> c_int {
-    guard("MPI_Graph_neighbors", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_neighbors")))
+    guard("MPI_Graph_neighbors", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_neighbors(comm, rank, maxneighbors, neighbors) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Graph_neighbors_count(comm: MPI_Comm, rank: c_int, nneighbors: *mut c_int) -> c_int {
-    guard("MPI_Graph_neighbors_count", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_neighbors_count")))
+    guard("MPI_Graph_neighbors_count", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_neighbors_count(comm, rank, nneighbors) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Graph_neighbors_count(comm: MPI_Comm, rank: c_int, nneighbors: *mut c_int) -> c_int {
-    guard("MPI_Graph_neighbors_count", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graph_neighbors_count")))
+    guard("MPI_Graph_neighbors_count", false, ErrObj::Comm(comm), || unsafe { super::topo::graph_neighbors_count(comm, rank, nneighbors) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Graphdims_get(comm: MPI_Comm, nnodes: *mut c_int, nedges: *mut c_int) -> c_int {
-    guard("MPI_Graphdims_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graphdims_get")))
+    guard("MPI_Graphdims_get", false, ErrObj::Comm(comm), || unsafe { super::topo::graphdims_get(comm, nnodes, nedges) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Graphdims_get(comm: MPI_Comm, nnodes: *mut c_int, nedges: *mut c_int) -> c_int {
-    guard("MPI_Graphdims_get", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Graphdims_get")))
+    guard("MPI_Graphdims_get", false, ErrObj::Comm(comm), || unsafe { super::topo::graphdims_get(comm, nnodes, nedges) })
 }
 
 #[unsafe(no_mangle)]
@@ -4550,12 +4550,12 @@ pub unsafe extern "C" fn PMPI_Testsome(incount: c_int, array_of_requests: *mut M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c_int {
-    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || unsafe { super::comm::topo_test(comm, status) })
+    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || unsafe { super::topo::topo_test(comm, status) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c_int {
-    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || unsafe { super::comm::topo_test(comm, status) })
+    guard("MPI_Topo_test", false, ErrObj::Comm(comm), || unsafe { super::topo::topo_test(comm, status) })
 }
 
 #[unsafe(no_mangle)]

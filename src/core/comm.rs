@@ -13,6 +13,7 @@ use super::errhandler::{self, Slot};
 use super::error::{MpiError, MpiResult};
 use super::group::Group;
 use super::runtime;
+use super::topo::Topo;
 use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
@@ -36,6 +37,8 @@ pub struct Comm {
     /// Partitioned operations initialized so far, per (peer, tag, is-send):
     /// they match in that order (see `abi::p2p::partitioned_ctx`).
     pub part_seq: Mutex<std::collections::HashMap<(c_int, c_int, bool), u32>>,
+    /// The process topology, set once right after creation.
+    pub topo: OnceLock<Topo>,
 }
 
 impl Comm {
@@ -96,6 +99,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
                 attrs: Attrs::default(),
                 part_seq: Mutex::default(),
+                topo: OnceLock::new(),
             })
         })
         .clone(),
@@ -271,6 +275,7 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs
         errhandler: Slot::new(eh),
         attrs,
         part_seq: Mutex::default(),
+        topo: OnceLock::new(),
     })
 }
 
@@ -282,13 +287,33 @@ pub fn dup(parent: &Comm) -> MpiResult<c_int> {
         .attrs
         .copy_for_dup(parent.handle)
         .inspect_err(|_| release_ctx(ctx))?;
-    Ok(install(
-        parent,
-        ctx,
-        parent.rank,
-        parent.group.clone(),
-        attrs,
-    ))
+    let h = install(parent, ctx, parent.rank, parent.group.clone(), attrs);
+    if let Some(t) = parent.topo.get() {
+        set_topo(h, t.clone());
+    }
+    Ok(h)
+}
+
+/// Every member's `mine` (of any length), concatenated in rank order.
+pub fn allgather_ints(comm: &Comm, mine: &[c_int]) -> MpiResult<Vec<c_int>> {
+    const INT: usize = std::mem::size_of::<c_int>();
+    let n = comm.size as usize;
+    let gather = |src: &[c_int], lens: &[usize]| -> MpiResult<Vec<c_int>> {
+        let mut at = 0;
+        let blocks: Vec<coll::Block> = lens
+            .iter()
+            .map(|&l| {
+                at += l * INT;
+                (at - l * INT, l * INT)
+            })
+            .collect();
+        let mut all = vec![0 as c_int; at / INT];
+        let send = Some((src.as_ptr() as usize, src.len() * INT));
+        coll::allgatherv(comm, send, all.as_mut_ptr() as usize, &blocks)?;
+        Ok(all)
+    };
+    let lens = gather(&[mine.len() as c_int], &vec![1; n])?;
+    gather(mine, &lens.iter().map(|&l| l as usize).collect::<Vec<_>>())
 }
 
 /// `MPI_Comm_split`: members with the same color form a communicator,
@@ -299,15 +324,7 @@ pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
         return Err(MpiError::arg(format!("invalid color {color}")));
     }
     let n = parent.size as usize;
-    let mine = [color, key];
-    let mut all = vec![0 as c_int; 2 * n];
-    let blocks: Vec<coll::Block> = (0..n).map(|i| (i * 8, 8)).collect();
-    coll::allgatherv(
-        parent,
-        Some((mine.as_ptr() as usize, 8)),
-        all.as_mut_ptr() as usize,
-        &blocks,
-    )?;
+    let all = allgather_ints(parent, &[color, key])?;
     let ctx = agree_ctx(parent)?;
     if color == MPI_UNDEFINED {
         release_ctx(ctx);
@@ -333,6 +350,42 @@ pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
         Arc::new(Group::from_list(members)),
         Attrs::default(),
     ))
+}
+
+/// Attach a topology to a communicator just created (no-op for
+/// `MPI_COMM_NULL`).
+pub fn set_topo(handle: c_int, topo: Topo) {
+    if let Some(c) = USER.get(handle) {
+        c.topo
+            .set(topo)
+            .expect("a new communicator has no topology yet");
+    }
+}
+
+/// `MPI_Comm_split_type`. Every process of a job shares this node's memory
+/// (OxMPI runs jobs on one node), so `MPI_COMM_TYPE_SHARED` and its
+/// `mpi_shared_memory` resource keep everyone; processes are not bound to
+/// cores, so no smaller hardware resource holds a process and the other
+/// resource types give `MPI_COMM_NULL`, as the standard allows.
+pub fn split_type(
+    parent: &Comm,
+    split_type: c_int,
+    key: c_int,
+    resource: Option<&str>,
+) -> MpiResult<c_int> {
+    let color = match split_type {
+        MPI_UNDEFINED => MPI_UNDEFINED,
+        MPI_COMM_TYPE_SHARED => 0,
+        MPI_COMM_TYPE_HW_GUIDED | MPI_COMM_TYPE_RESOURCE_GUIDED => match resource {
+            Some("mpi_shared_memory") => 0,
+            _ => MPI_UNDEFINED,
+        },
+        MPI_COMM_TYPE_HW_UNGUIDED => MPI_UNDEFINED,
+        other => {
+            return Err(MpiError::arg(format!("invalid split type {other}")));
+        }
+    };
+    split(parent, color, key)
 }
 
 /// `MPI_Comm_free` of a user communicator: its attributes are deleted

@@ -13,3 +13,4 @@ pub mod op;
 pub mod p2p;
 pub mod request;
 pub mod runtime;
+pub mod topo;

@@ -1,0 +1,147 @@
+//! Process topologies attached to communicators: Cartesian grids, graphs
+//! and distributed graphs. Ranks are never reordered (`reorder` is allowed
+//! to be ignored), so a topology's ranks are its communicator's.
+
+use super::error::{MpiError, MpiResult};
+use crate::abi::consts::*;
+use std::ffi::c_int;
+
+#[derive(Clone, Debug)]
+pub enum Topo {
+    Cart {
+        dims: Vec<c_int>,
+        periods: Vec<bool>,
+    },
+    Graph {
+        /// Cumulative neighbor counts, as `MPI_Graph_create` takes them.
+        index: Vec<c_int>,
+        edges: Vec<c_int>,
+    },
+    DistGraph {
+        sources: Vec<c_int>,
+        dests: Vec<c_int>,
+        weights: Weights,
+    },
+}
+
+/// A distributed graph's source and destination weights; `None` when it
+/// was created with `MPI_UNWEIGHTED`.
+pub type Weights = Option<(Vec<c_int>, Vec<c_int>)>;
+
+impl Topo {
+    /// `MPI_Topo_test`.
+    pub fn kind(&self) -> c_int {
+        match self {
+            Topo::Cart { .. } => MPI_CART,
+            Topo::Graph { .. } => MPI_GRAPH,
+            Topo::DistGraph { .. } => MPI_DIST_GRAPH,
+        }
+    }
+}
+
+fn bad(msg: String) -> MpiError {
+    MpiError::new(MPI_ERR_ARG, msg)
+}
+
+/// Processes a grid of `dims` needs (checked: positive extents, no overflow).
+pub fn grid_size(dims: &[c_int]) -> MpiResult<usize> {
+    dims.iter().try_fold(1usize, |n, &d| {
+        if d <= 0 {
+            return Err(MpiError::new(
+                MPI_ERR_DIMS,
+                format!("invalid dimension {d} in {dims:?}"),
+            ));
+        }
+        n.checked_mul(d as usize)
+            .ok_or_else(|| bad(format!("grid {dims:?} is too large")))
+    })
+}
+
+/// Coordinates of `rank` in a row-major grid.
+pub fn coords(dims: &[c_int], rank: c_int) -> Vec<c_int> {
+    let mut c = vec![0; dims.len()];
+    let mut r = rank;
+    for i in (0..dims.len()).rev() {
+        c[i] = r % dims[i];
+        r /= dims[i];
+    }
+    c
+}
+
+/// The rank at `coords`, wrapping periodic dimensions; `None` when a
+/// coordinate falls off a non-periodic one.
+pub fn rank_at(dims: &[c_int], periods: &[bool], coords: &[c_int]) -> Option<c_int> {
+    let mut r = 0;
+    for i in 0..dims.len() {
+        let mut c = coords[i];
+        if periods[i] {
+            c = c.rem_euclid(dims[i]);
+        } else if !(0..dims[i]).contains(&c) {
+            return None;
+        }
+        r = r * dims[i] + c;
+    }
+    Some(r)
+}
+
+/// `MPI_Cart_shift`: (source, destination) of a shift by `disp` along
+/// `dir` from `rank`.
+pub fn shift(
+    dims: &[c_int],
+    periods: &[bool],
+    rank: c_int,
+    dir: usize,
+    disp: c_int,
+) -> (c_int, c_int) {
+    let me = coords(dims, rank);
+    let at = |d: c_int| {
+        let mut c = me.clone();
+        c[dir] += d;
+        rank_at(dims, periods, &c).unwrap_or(MPI_PROC_NULL)
+    };
+    (at(-disp), at(disp))
+}
+
+/// Neighbors of `rank` in a graph given by cumulative `index` and `edges`.
+pub fn graph_neighbors<'a>(index: &[c_int], edges: &'a [c_int], rank: usize) -> &'a [c_int] {
+    let lo = if rank == 0 {
+        0
+    } else {
+        index[rank - 1] as usize
+    };
+    &edges[lo..index[rank] as usize]
+}
+
+/// Check a graph's `index` and `edges` for `nnodes` nodes.
+pub fn check_graph(index: &[c_int], edges: &[c_int]) -> MpiResult<()> {
+    let nnodes = index.len() as c_int;
+    if index.windows(2).any(|w| w[1] < w[0]) || index.first().is_some_and(|&i| i < 0) {
+        return Err(bad(format!("graph index {index:?} is not non-decreasing")));
+    }
+    if let Some(&e) = edges.iter().find(|&&e| !(0..nnodes).contains(&e)) {
+        return Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            format!("graph edge to {e}, outside the {nnodes} nodes"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_arithmetic() {
+        let dims = [2, 3];
+        assert_eq!(coords(&dims, 5), [1, 2]);
+        assert_eq!(rank_at(&dims, &[false, false], &[1, 2]), Some(5));
+        assert_eq!(rank_at(&dims, &[false, true], &[1, 3]), Some(3));
+        assert_eq!(rank_at(&dims, &[false, false], &[2, 0]), None);
+        assert_eq!(shift(&dims, &[false, true], 0, 1, 1), (2, 1));
+        assert_eq!(shift(&dims, &[false, true], 0, 0, 1), (MPI_PROC_NULL, 3));
+        assert_eq!(graph_neighbors(&[2, 3, 4], &[1, 2, 0, 0], 1), [0]);
+        assert!(check_graph(&[1, 2], &[1, 2]).is_err());
+        assert_eq!(grid_size(&[2, 0]).unwrap_err().code, MPI_ERR_DIMS);
+    }
+}
