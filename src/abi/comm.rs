@@ -84,12 +84,32 @@ pub(crate) fn comm_dup_with_info(
     info: MPI_Info,
     newcomm: *mut MPI_Comm,
 ) -> MpiResult<()> {
-    // No communicator info keys change behaviour yet; the handle must be
-    // valid all the same.
-    if info != MPI_INFO_NULL {
-        crate::core::info::get(info)?;
-    }
-    comm_dup(c, newcomm)
+    let hints = if info == MPI_INFO_NULL {
+        Vec::new()
+    } else {
+        crate::core::info::get(info)?.pairs()
+    };
+    comm_dup(c, newcomm)?;
+    // SAFETY: comm_dup wrote the new handle through this pointer.
+    let h = unsafe { *newcomm };
+    *comm::get(h)?.hints.lock() = hints;
+    Ok(())
+}
+
+pub(crate) fn comm_set_info(c: MPI_Comm, info: MPI_Info) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    *comm.hints.lock() = crate::core::info::get(info)?.pairs();
+    Ok(())
+}
+
+pub(crate) fn comm_get_info(c: MPI_Comm, info_used: *mut MPI_Info) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    let pairs = comm.hints.lock().clone();
+    put(
+        info_used,
+        "info_used",
+        crate::core::info::create(crate::core::info::Info::from_pairs(pairs)),
+    )
 }
 
 pub(crate) fn comm_split_type(

@@ -890,12 +890,12 @@ pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *m
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_get_info(comm: MPI_Comm, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_get_info")))
+    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_get_info(comm, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_get_info(comm: MPI_Comm, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_get_info")))
+    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_get_info(comm, info_used) })
 }
 
 #[unsafe(no_mangle)]
@@ -1020,12 +1020,12 @@ pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MP
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_set_info(comm: MPI_Comm, info: MPI_Info) -> c_int {
-    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_set_info")))
+    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_info(comm, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_set_info(comm: MPI_Comm, info: MPI_Info) -> c_int {
-    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_set_info")))
+    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_info(comm, info) })
 }
 
 #[unsafe(no_mangle)]

@@ -39,6 +39,9 @@ pub struct Comm {
     pub part_seq: Mutex<std::collections::HashMap<(c_int, c_int, bool), u32>>,
     /// The process topology, set once right after creation.
     pub topo: OnceLock<Topo>,
+    /// Info hints (`MPI_Comm_set_info`). None changes behaviour yet; they
+    /// are kept and returned as set, and carried over by `MPI_Comm_dup`.
+    pub hints: Mutex<Vec<(String, String)>>,
 }
 
 impl Comm {
@@ -100,6 +103,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 attrs: Attrs::default(),
                 part_seq: Mutex::default(),
                 topo: OnceLock::new(),
+                hints: Mutex::default(),
             })
         })
         .clone(),
@@ -276,6 +280,7 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs
         attrs,
         part_seq: Mutex::default(),
         topo: OnceLock::new(),
+        hints: Mutex::default(),
     })
 }
 
@@ -288,8 +293,13 @@ pub fn dup(parent: &Comm) -> MpiResult<c_int> {
         .copy_for_dup(parent.handle)
         .inspect_err(|_| release_ctx(ctx))?;
     let h = install(parent, ctx, parent.rank, parent.group.clone(), attrs);
-    if let Some(t) = parent.topo.get() {
-        set_topo(h, t.clone());
+    if let Some(c) = USER.get(h) {
+        if let Some(t) = parent.topo.get() {
+            c.topo
+                .set(t.clone())
+                .expect("a new communicator has no topology yet");
+        }
+        *c.hints.lock() = parent.hints.lock().clone();
     }
     Ok(h)
 }
