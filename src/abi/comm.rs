@@ -87,7 +87,7 @@ pub(crate) fn comm_dup_with_info(
     let hints = if info == MPI_INFO_NULL {
         Vec::new()
     } else {
-        crate::core::info::get(info)?.pairs()
+        known_hints(info)?
     };
     comm_dup(c, newcomm)?;
     // SAFETY: comm_dup wrote the new handle through this pointer.
@@ -98,8 +98,17 @@ pub(crate) fn comm_dup_with_info(
 
 pub(crate) fn comm_set_info(c: MPI_Comm, info: MPI_Info) -> MpiResult<()> {
     let comm = comm::get(c)?;
-    *comm.hints.lock() = crate::core::info::get(info)?.pairs();
+    *comm.hints.lock() = known_hints(info)?;
     Ok(())
+}
+
+/// The communicator hints of `info` this library knows: the standard's
+/// assertions (`mpi_assert_*`). Others are ignored, as the standard allows,
+/// so `MPI_Comm_get_info` does not return them.
+fn known_hints(info: MPI_Info) -> MpiResult<Vec<(String, String)>> {
+    let mut pairs = crate::core::info::get(info)?.pairs();
+    pairs.retain(|(k, _)| k.starts_with("mpi_assert_"));
+    Ok(pairs)
 }
 
 pub(crate) fn comm_get_info(c: MPI_Comm, info_used: *mut MPI_Info) -> MpiResult<()> {

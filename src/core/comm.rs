@@ -39,8 +39,9 @@ pub struct Comm {
     pub part_seq: Mutex<std::collections::HashMap<(c_int, c_int, bool), u32>>,
     /// The process topology, set once right after creation.
     pub topo: OnceLock<Topo>,
-    /// Info hints (`MPI_Comm_set_info`). None changes behaviour yet; they
-    /// are kept and returned as set, and carried over by `MPI_Comm_dup`.
+    /// Info hints (`MPI_Comm_set_info`): the standard's assertions, kept
+    /// and returned though none changes behaviour yet; `MPI_Comm_dup`
+    /// carries them over.
     pub hints: Mutex<Vec<(String, String)>>,
 }
 
