@@ -73,13 +73,23 @@ pub(crate) fn group_compare(
     put(result, "result", r)
 }
 
+/// A group made from two others (union, intersection, difference).
+fn combine(
+    group1: MPI_Group,
+    group2: MPI_Group,
+    newgroup: *mut MPI_Group,
+    f: impl FnOnce(&Group, &Group) -> Group,
+) -> MpiResult<()> {
+    let (a, b) = (group::get(group1)?, group::get(group2)?);
+    new_group(newgroup, || Ok(f(&a, &b)))
+}
+
 pub(crate) fn group_union(
     group1: MPI_Group,
     group2: MPI_Group,
     newgroup: *mut MPI_Group,
 ) -> MpiResult<()> {
-    let (a, b) = (group::get(group1)?, group::get(group2)?);
-    new_group(newgroup, || Ok(a.union(&b)))
+    combine(group1, group2, newgroup, Group::union)
 }
 
 pub(crate) fn group_intersection(
@@ -87,8 +97,7 @@ pub(crate) fn group_intersection(
     group2: MPI_Group,
     newgroup: *mut MPI_Group,
 ) -> MpiResult<()> {
-    let (a, b) = (group::get(group1)?, group::get(group2)?);
-    new_group(newgroup, || Ok(a.filter(&b, true)))
+    combine(group1, group2, newgroup, |a, b| a.filter(b, true))
 }
 
 pub(crate) fn group_difference(
@@ -96,8 +105,7 @@ pub(crate) fn group_difference(
     group2: MPI_Group,
     newgroup: *mut MPI_Group,
 ) -> MpiResult<()> {
-    let (a, b) = (group::get(group1)?, group::get(group2)?);
-    new_group(newgroup, || Ok(a.filter(&b, false)))
+    combine(group1, group2, newgroup, |a, b| a.filter(b, false))
 }
 
 pub(crate) fn group_incl(
