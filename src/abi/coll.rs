@@ -21,6 +21,14 @@ fn in_place(p: *const c_void) -> bool {
     p == MPI_IN_PLACE.cast_const()
 }
 
+/// The communicator of a collective: intercommunicator collectives come
+/// with the collectives issue.
+fn intra(c: MPI_Comm) -> MpiResult<std::sync::Arc<Comm>> {
+    let comm = comm::get(c)?;
+    comm::intra_only(&comm, "collectives on")?;
+    Ok(comm)
+}
+
 fn root_of(comm: &Comm, root: c_int) -> MpiResult<c_int> {
     if (0..comm.size).contains(&root) {
         Ok(root)
@@ -218,7 +226,7 @@ fn no_alias(send: usize, recv: usize, len: usize) -> MpiResult<()> {
 }
 
 pub(crate) fn barrier(c: MPI_Comm) -> MpiResult<()> {
-    coll::barrier(&*comm::get(c)?)
+    coll::barrier(&*intra(c)?)
 }
 
 fn bcast_impl(
@@ -228,7 +236,7 @@ fn bcast_impl(
     root: c_int,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let root = root_of(&comm, root)?;
     let mut st = Staging::default();
     let dir = if comm.rank == root { Dir::In } else { Dir::Out };
@@ -372,7 +380,7 @@ fn reduce_impl(
     root: c_int,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let root = root_of(&comm, root)?;
     let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
     coll::reduce(&comm, s, r, n, dt, size, opr, root)
@@ -410,7 +418,7 @@ fn allreduce_impl(
     opr: MPI_Op,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
     coll::allreduce(&comm, s, r, n, dt, size, opr)
 }
@@ -484,7 +492,7 @@ fn reduce_scatter_impl(
     opr: MPI_Op,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let n = comm.size as usize;
     let counts: Vec<i64> = match recvcounts {
         Some(a) if a.is_null() => return Err(MpiError::arg("recvcounts is a null pointer")),
@@ -582,7 +590,7 @@ fn scan_impl(
     c: MPI_Comm,
     exclusive: bool,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
     coll::scan(&comm, s, r, n, dt, size, opr, exclusive)
 }
@@ -643,7 +651,7 @@ fn gather_impl(
     root: c_int,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let root = root_of(&comm, root)?;
     let is_root = comm.rank == root;
     let mut st = Staging::default();
@@ -775,7 +783,7 @@ fn scatter_impl(
     root: c_int,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let root = root_of(&comm, root)?;
     let is_root = comm.rank == root;
     let mut st = Staging::default();
@@ -906,7 +914,7 @@ fn allgather_impl(
     recvtype: MPI_Datatype,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let mut st = Staging::default();
     let place = in_place(sendbuf);
     let send = if place {
@@ -1021,7 +1029,7 @@ fn alltoall_impl(
     recvtype: MPI_Datatype,
     c: MPI_Comm,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = intra(c)?;
     let place = in_place(sendbuf);
     let mut st = Staging::default();
     let dir = if place { Dir::InOut } else { Dir::Out };

@@ -53,8 +53,69 @@ pub(crate) unsafe fn comm_set_name(c: MPI_Comm, comm_name: *const c_char) -> Mpi
 }
 
 pub(crate) fn comm_test_inter(c: MPI_Comm, flag: *mut c_int) -> MpiResult<()> {
-    comm::get(c)?;
-    put(flag, "flag", 0)
+    let comm = comm::get(c)?;
+    put(flag, "flag", comm.is_inter() as c_int)
+}
+
+pub(crate) fn comm_remote_size(c: MPI_Comm, size: *mut c_int) -> MpiResult<()> {
+    let comm = comm::get(c)?;
+    if !comm.is_inter() {
+        return Err(MpiError::new(
+            MPI_ERR_COMM,
+            "MPI_Comm_remote_size needs an intercommunicator",
+        ));
+    }
+    put(size, "size", comm.peer_size())
+}
+
+pub(crate) fn intercomm_create(
+    local_comm: MPI_Comm,
+    local_leader: c_int,
+    peer_comm: MPI_Comm,
+    remote_leader: c_int,
+    tag: c_int,
+    newintercomm: *mut MPI_Comm,
+) -> MpiResult<()> {
+    let local = comm::get(local_comm)?;
+    comm::intra_only(&local, "MPI_Intercomm_create over")?;
+    if !(0..local.size).contains(&local_leader) {
+        return Err(MpiError::new(
+            MPI_ERR_RANK,
+            format!("invalid local leader {local_leader} (size {})", local.size),
+        ));
+    }
+    // Only the leader uses the peer communicator (others may pass anything).
+    let peer = if local.rank == local_leader {
+        let p = comm::get(peer_comm)?;
+        if !(0..p.peer_size()).contains(&remote_leader) {
+            return Err(MpiError::new(
+                MPI_ERR_RANK,
+                format!("invalid remote leader {remote_leader}"),
+            ));
+        }
+        Some((p, remote_leader))
+    } else {
+        None
+    };
+    if !(0..=crate::core::attr::TAG_UB_VALUE).contains(&tag) {
+        return Err(MpiError::new(MPI_ERR_TAG, format!("invalid tag {tag}")));
+    }
+    let slot = out(newintercomm, "newintercomm")?;
+    *slot = MPI_COMM_NULL;
+    *slot = comm::intercomm_create(&local, local_leader, peer, tag)?;
+    Ok(())
+}
+
+pub(crate) fn intercomm_merge(
+    intercomm: MPI_Comm,
+    high: c_int,
+    newintracomm: *mut MPI_Comm,
+) -> MpiResult<()> {
+    let ic = comm::get(intercomm)?;
+    let slot = out(newintracomm, "newintracomm")?;
+    *slot = MPI_COMM_NULL;
+    *slot = comm::merge(&ic, high != 0)?;
+    Ok(())
 }
 
 pub(crate) fn comm_compare(c1: MPI_Comm, c2: MPI_Comm, result: *mut c_int) -> MpiResult<()> {

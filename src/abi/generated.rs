@@ -990,12 +990,12 @@ pub unsafe extern "C" fn PMPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_remote_size")))
+    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_remote_size(comm, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_remote_size")))
+    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_remote_size(comm, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -2230,12 +2230,12 @@ pub unsafe extern "C" fn PMPI_Initialized(flag: *mut c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Intercomm_create(local_comm: MPI_Comm, local_leader: c_int, peer_comm: MPI_Comm, remote_leader: c_int, tag: c_int, newintercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || Err(MpiError::unsupported("MPI_Intercomm_create")))
+    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || unsafe { super::comm::intercomm_create(local_comm, local_leader, peer_comm, remote_leader, tag, newintercomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Intercomm_create(local_comm: MPI_Comm, local_leader: c_int, peer_comm: MPI_Comm, remote_leader: c_int, tag: c_int, newintercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || Err(MpiError::unsupported("MPI_Intercomm_create")))
+    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || unsafe { super::comm::intercomm_create(local_comm, local_leader, peer_comm, remote_leader, tag, newintercomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -2250,12 +2250,12 @@ pub unsafe extern "C" fn PMPI_Intercomm_create_from_groups(local_group: MPI_Grou
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, newintracomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || Err(MpiError::unsupported("MPI_Intercomm_merge")))
+    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || unsafe { super::comm::intercomm_merge(intercomm, high, newintracomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, newintracomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || Err(MpiError::unsupported("MPI_Intercomm_merge")))
+    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || unsafe { super::comm::intercomm_merge(intercomm, high, newintracomm) })
 }
 
 #[unsafe(no_mangle)]

@@ -167,12 +167,16 @@ pub(crate) fn comm_group(c: MPI_Comm, g: *mut MPI_Group) -> MpiResult<()> {
 }
 
 pub(crate) fn comm_remote_group(c: MPI_Comm, g: *mut MPI_Group) -> MpiResult<()> {
-    comm::get(c)?;
-    out(g, "group")?;
-    Err(MpiError::new(
-        MPI_ERR_COMM,
-        "MPI_Comm_remote_group needs an intercommunicator",
-    ))
+    let comm = comm::get(c)?;
+    let slot = out(g, "group")?;
+    let remote = comm.remote.clone().ok_or_else(|| {
+        MpiError::new(
+            MPI_ERR_COMM,
+            "MPI_Comm_remote_group needs an intercommunicator",
+        )
+    })?;
+    *slot = group::handle(remote);
+    Ok(())
 }
 
 pub(crate) fn comm_create(c: MPI_Comm, g: MPI_Group, newcomm: *mut MPI_Comm) -> MpiResult<()> {

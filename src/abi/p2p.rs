@@ -25,13 +25,18 @@ use std::sync::atomic::Ordering;
 // ---------------------------------------------------------------------------
 // Argument checks
 
+/// A rank point-to-point can name (in the remote group of an
+/// intercommunicator).
 fn dest_rank(comm: &Comm, dest: c_int) -> MpiResult<()> {
-    if dest == MPI_PROC_NULL || (0..comm.size).contains(&dest) {
+    if dest == MPI_PROC_NULL || (0..comm.peer_size()).contains(&dest) {
         Ok(())
     } else {
         Err(MpiError::new(
             MPI_ERR_RANK,
-            format!("invalid rank {dest} (communicator size {})", comm.size),
+            format!(
+                "invalid rank {dest} (communicator size {})",
+                comm.peer_size()
+            ),
         ))
     }
 }
@@ -198,7 +203,7 @@ fn start_send(a: &SendArgs, mode: SendMode, req: &Arc<Request>) -> MpiResult<()>
         src: a.comm.rank,
         tag: a.tag,
     };
-    let world = a.comm.world_rank(a.dest);
+    let world = a.comm.peer_world(a.dest);
     if mode == SendMode::Buffered {
         let inner = start_bsend(a, world, env)?;
         // MPI_Cancel of the user's request withdraws the copy.
@@ -497,7 +502,7 @@ fn start_sendrecv(s: &SendArgs, r: &RecvArgs, replace: bool) -> MpiResult<Arc<Re
             src: s.comm.rank,
             tag: s.tag,
         };
-        let world = s.comm.world_rank(s.dest);
+        let world = s.comm.peer_world(s.dest);
         engine().isend(env, world, SendBuf::owned(copy), SendMode::Standard, sreq)?;
     } else {
         start_recv(r, &rreq);

@@ -28,8 +28,13 @@ pub struct Comm {
     /// Context id of point-to-point traffic; collectives use `ctx + 1`, so
     /// they never match user messages.
     pub ctx: u32,
-    /// The members, by world rank.
+    /// The members, by world rank (the local group of an intercommunicator).
     pub group: Arc<Group>,
+    /// Intercommunicators: the remote group, which point-to-point ranks
+    /// name, and an intracommunicator of the local group for the library's
+    /// own collective steps.
+    pub remote: Option<Arc<Group>>,
+    pub local: Option<Arc<Comm>>,
     pub name: Mutex<String>,
     pub errhandler: Slot,
     /// Attributes cached by users (`MPI_Comm_set_attr`).
@@ -49,6 +54,26 @@ impl Comm {
     /// The world rank of member `rank` (which the caller has checked).
     pub fn world_rank(&self, rank: c_int) -> usize {
         self.group.world(rank as usize)
+    }
+
+    /// World rank of the process a point-to-point `rank` names: in the
+    /// remote group of an intercommunicator.
+    pub fn peer_world(&self, rank: c_int) -> usize {
+        self.remote
+            .as_ref()
+            .unwrap_or(&self.group)
+            .world(rank as usize)
+    }
+
+    /// How many processes point-to-point ranks can name.
+    pub fn peer_size(&self) -> c_int {
+        self.remote
+            .as_ref()
+            .map_or(self.size, |g| g.size() as c_int)
+    }
+
+    pub fn is_inter(&self) -> bool {
+        self.remote.is_some()
     }
 
     /// Context id of this communicator's collective traffic.
@@ -99,6 +124,8 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 size,
                 ctx,
                 group: Arc::new(group),
+                remote: None,
+                local: None,
                 name: Mutex::new(name.to_string()),
                 errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
                 attrs: Attrs::default(),
@@ -220,7 +247,26 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
     if parent.size == 1 {
         return local_ctx();
     }
-    let waiting = Waiting::new(parent.ctx);
+    agree_ctx_by(parent.ctx, |mine| {
+        let mut common = vec![0u32; mine.len()];
+        coll::allreduce(
+            parent,
+            mine.as_ptr() as usize,
+            common.as_mut_ptr() as usize,
+            mine.len(),
+            MPI_UNSIGNED,
+            4,
+            MPI_BAND,
+        )?;
+        Ok(common)
+    })
+}
+
+/// The agreement loop of `agree_ctx`, with `and` computing the AND of every
+/// participant's offered map (one communicator, or both groups of an
+/// intercommunicator). `key` orders concurrent agreements in this process.
+fn agree_ctx_by(key: u32, mut and: impl FnMut(&[u32]) -> MpiResult<Vec<u32>>) -> MpiResult<u32> {
+    let waiting = Waiting::new(key);
     loop {
         let offered = waiting.take_map();
         let mut mine = if offered {
@@ -229,36 +275,28 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
             vec![0; CTX_WORDS]
         };
         mine.push(u32::from(offered));
-        let mut common = vec![0u32; CTX_WORDS + 1];
-        let agreed = coll::allreduce(
-            parent,
-            mine.as_ptr() as usize,
-            common.as_mut_ptr() as usize,
-            CTX_WORDS + 1,
-            MPI_UNSIGNED,
-            4,
-            MPI_BAND,
-        );
-        let pick = common[..CTX_WORDS]
+        let agreed = and(&mine);
+        let common = agreed.as_ref().map_or(&[][..], |c| &c[..]);
+        let pick = common[..common.len().min(CTX_WORDS)]
             .iter()
             .position(|&w| w != 0)
             .map(|word| word * 32 + common[word].trailing_zeros() as usize);
         // A nonzero AND means every member offered its map, this one too.
         // The pair may have gone to a one-process communicator since the
         // offer (only when nearly all are in use): then no pair is left.
-        let pick = match (&agreed, pick) {
-            (Ok(()), Some(pair)) => with_ctx_map(|m| {
+        let pick = match pick {
+            Some(pair) => with_ctx_map(|m| {
                 let bit = 1 << (pair % 32);
                 let free = m[pair / 32] & bit != 0;
                 m[pair / 32] &= !bit;
                 free.then_some(pair)
             }),
-            _ => None,
+            None => None,
         };
         if offered {
             CTX_MAP_OFFERED.store(false, Ordering::Release);
         }
-        agreed?;
+        let common = agreed?;
         match pick {
             Some(pair) => return Ok(2 * pair as u32),
             None if common[CTX_WORDS] == 1 => return Err(ctx_exhausted()),
@@ -268,26 +306,41 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
 }
 
 fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs) -> c_int {
+    USER.insert_with(|handle| {
+        let mut c = make(handle, parent, ctx, rank, group);
+        c.attrs = attrs;
+        c
+    })
+}
+
+/// A communicator object (not yet registered) inheriting `parent`'s error
+/// handler.
+fn make(handle: c_int, parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>) -> Comm {
     let eh = parent.errhandler.get();
     errhandler::retain(eh);
-    USER.insert_with(|handle| Comm {
+    Comm {
         handle,
         rank,
         size: group.size() as c_int,
         ctx,
         group,
+        remote: None,
+        local: None,
         name: Mutex::new(String::new()),
         errhandler: Slot::new(eh),
-        attrs,
+        attrs: Attrs::default(),
         part_seq: Mutex::default(),
         topo: OnceLock::new(),
         hints: Mutex::default(),
-    })
+    }
 }
 
 /// `MPI_Comm_dup`: same members, new context; the error handler is
 /// inherited.
 pub fn dup(parent: &Comm) -> MpiResult<c_int> {
+    if parent.is_inter() {
+        return dup_inter(parent);
+    }
     let ctx = agree_ctx(parent)?;
     let attrs = parent
         .attrs
@@ -303,6 +356,17 @@ pub fn dup(parent: &Comm) -> MpiResult<c_int> {
         *c.hints.lock() = parent.hints.lock().clone();
     }
     Ok(h)
+}
+
+/// Refuse an operation not built for intercommunicators yet.
+pub fn intra_only(comm: &Comm, what: &str) -> MpiResult<()> {
+    if comm.is_inter() {
+        return Err(MpiError::new(
+            MPI_ERR_UNSUPPORTED_OPERATION,
+            format!("{what} intercommunicators is not supported yet"),
+        ));
+    }
+    Ok(())
 }
 
 /// Every member's `mine` (of any length), concatenated in rank order.
@@ -331,6 +395,9 @@ pub fn allgather_ints(comm: &Comm, mine: &[c_int]) -> MpiResult<Vec<c_int>> {
 /// ranked by key and then by rank in `parent`. `MPI_UNDEFINED` gets
 /// `MPI_COMM_NULL`.
 pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
+    if parent.is_inter() {
+        return split_inter(parent, color, key);
+    }
     if color < 0 && color != MPI_UNDEFINED {
         return Err(MpiError::arg(format!("invalid color {color}")));
     }
@@ -430,9 +497,17 @@ pub fn compare(a: &Comm, b: &Comm) -> c_int {
     if a.handle == b.handle {
         return MPI_IDENT;
     }
-    match a.group.compare(&b.group) {
-        MPI_IDENT => MPI_CONGRUENT,
-        other => other,
+    if a.is_inter() != b.is_inter() {
+        return MPI_UNEQUAL;
+    }
+    let remote = match (&a.remote, &b.remote) {
+        (Some(x), Some(y)) => x.compare(y),
+        _ => MPI_IDENT,
+    };
+    match (a.group.compare(&b.group), remote) {
+        (MPI_IDENT, MPI_IDENT) => MPI_CONGRUENT,
+        (MPI_UNEQUAL, _) | (_, MPI_UNEQUAL) => MPI_UNEQUAL,
+        _ => MPI_SIMILAR,
     }
 }
 
@@ -441,6 +516,9 @@ pub fn compare(a: &Comm, b: &Comm) -> c_int {
 /// long as they are disjoint) form a communicator, ordered as in the group.
 /// Others get `MPI_COMM_NULL`.
 pub fn create(parent: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
+    if parent.is_inter() {
+        return create_inter(parent, group);
+    }
     if let Some(w) = group.iter().find(|&w| parent.group.rank_of(w).is_none()) {
         return Err(MpiError::new(
             MPI_ERR_GROUP,
@@ -451,6 +529,311 @@ pub fn create(parent: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
     match group.rank_of(parent.world_rank(parent.rank)) {
         Some(rank) => Ok(install(parent, ctx, rank as c_int, group, Attrs::default())),
         None => {
+            release_ctx(ctx);
+            Ok(MPI_COMM_NULL)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Intercommunicators
+
+/// Tags of the library's own messages between the leaders of an
+/// intercommunicator's two groups, in its collective context.
+const TAG_MERGE_HIGH: c_int = 64;
+const TAG_AGREE: c_int = 65;
+const TAG_SPLIT: c_int = 66;
+const TAG_CREATE: c_int = 67;
+
+/// Where a group's leader reaches the other group's leader: a context, the
+/// leader's own rank there, the peer's rank and world rank, and a tag.
+#[derive(Clone, Copy)]
+struct Link {
+    ctx: u32,
+    me: c_int,
+    peer: c_int,
+    peer_world: usize,
+    tag: c_int,
+}
+
+impl Link {
+    /// Send `mine` to the peer and receive its values, of any length.
+    fn swap(&self, mine: &[u32]) -> MpiResult<Vec<u32>> {
+        let len = self.swap_fixed(&[mine.len() as u32], 1)?;
+        self.swap_fixed(mine, len[0] as usize)
+    }
+
+    fn swap_fixed(&self, mine: &[u32], n: usize) -> MpiResult<Vec<u32>> {
+        use super::p2p::{Envelope, SendBuf, engine};
+        use super::request::{ReqKind, Request, SendMode};
+        let bytes: Vec<u8> = mine.iter().flat_map(|x| x.to_ne_bytes()).collect();
+        let mut theirs = vec![0u32; n];
+        let r = Request::new(ReqKind::Recv, MPI_COMM_NULL);
+        let s = Request::new(ReqKind::Send, MPI_COMM_NULL);
+        engine().irecv(
+            self.ctx,
+            self.peer,
+            self.tag,
+            theirs.as_mut_ptr() as usize,
+            4 * n,
+            r.clone(),
+        );
+        let env = Envelope {
+            ctx: self.ctx,
+            src: self.me,
+            tag: self.tag,
+        };
+        engine().isend(
+            env,
+            self.peer_world,
+            SendBuf::owned(bytes.into()),
+            SendMode::Standard,
+            s.clone(),
+        )?;
+        engine().wait_until(|| r.is_done() && s.is_done());
+        if let Some(e) = r.error().or_else(|| s.error()) {
+            return Err(e);
+        }
+        Ok(theirs)
+    }
+}
+
+/// Broadcast `v` (any length) from `root` over an intracommunicator.
+fn bcast_u32s(comm: &Comm, v: &mut Vec<u32>, root: c_int) -> MpiResult<()> {
+    let mut len = [v.len() as u32];
+    coll::bcast(comm, len.as_mut_ptr() as usize, 4, root)?;
+    v.resize(len[0] as usize, 0);
+    coll::bcast(comm, v.as_mut_ptr() as usize, 4 * v.len(), root)
+}
+
+/// A context id pair free on every process of both groups: each group ANDs
+/// its maps, the leaders swap the results, and each broadcasts the AND of
+/// both (so the two groups retry or pick in lockstep).
+fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<u32> {
+    agree_ctx_by(local.ctx, |mine| {
+        let mut common = vec![0u32; mine.len()];
+        coll::allreduce(
+            local,
+            mine.as_ptr() as usize,
+            common.as_mut_ptr() as usize,
+            mine.len(),
+            MPI_UNSIGNED,
+            4,
+            MPI_BAND,
+        )?;
+        if let Some(l) = link {
+            let theirs = l.swap_fixed(&common, common.len())?;
+            common.iter_mut().zip(theirs).for_each(|(a, b)| *a &= b);
+        }
+        bcast_u32s(local, &mut common, leader)?;
+        Ok(common)
+    })
+}
+
+/// An intracommunicator of `local`'s group for the library's own use.
+fn private_copy(local: &Comm) -> MpiResult<Arc<Comm>> {
+    let ctx = agree_ctx(local)?;
+    Ok(Arc::new(make(
+        MPI_COMM_NULL,
+        local,
+        ctx,
+        local.rank,
+        local.group.clone(),
+    )))
+}
+
+fn install_inter(local: &Comm, ctx: u32, remote: Arc<Group>, private: Arc<Comm>) -> c_int {
+    USER.insert_with(|handle| {
+        let mut c = make(handle, local, ctx, local.rank, local.group.clone());
+        c.remote = Some(remote);
+        c.local = Some(private);
+        c
+    })
+}
+
+/// `MPI_Intercomm_create`: collective over `local`; its leader reaches the
+/// other group's leader through `peer` (the peer communicator and the
+/// remote leader's rank in it; only the leader passes it).
+pub fn intercomm_create(
+    local: &Comm,
+    leader: c_int,
+    peer: Option<(Arc<Comm>, c_int)>,
+    tag: c_int,
+) -> MpiResult<c_int> {
+    let link = peer.map(|(p, remote_leader)| Link {
+        ctx: p.ctx,
+        me: p.rank,
+        peer: remote_leader,
+        peer_world: p.world_rank(remote_leader),
+        tag,
+    });
+    let mine: Vec<u32> = local.group.iter().map(|w| w as u32).collect();
+    let mut theirs = match link {
+        Some(l) => l.swap(&mine)?,
+        None => Vec::new(),
+    };
+    bcast_u32s(local, &mut theirs, leader)?;
+    let remote = Group::from_list(theirs.iter().map(|&w| w as usize).collect());
+    if let Some(w) = remote.iter().find(|&w| local.group.rank_of(w).is_some()) {
+        return Err(MpiError::new(
+            MPI_ERR_COMM,
+            format!("world rank {w} is in both groups of the intercommunicator"),
+        ));
+    }
+    let private = private_copy(local)?;
+    let ctx = agree_ctx_across(&private, leader, link)?;
+    Ok(install_inter(local, ctx, Arc::new(remote), private))
+}
+
+/// The link between the leaders (rank 0 of each group) of an
+/// intercommunicator, in its collective context.
+fn leaders(ic: &Comm, tag: c_int) -> Option<Link> {
+    let remote = ic.remote.as_ref()?;
+    (ic.rank == 0).then(|| Link {
+        ctx: ic.coll_ctx(),
+        me: 0,
+        peer: 0,
+        peer_world: remote.world(0),
+        tag,
+    })
+}
+
+/// `MPI_Comm_dup` of an intercommunicator.
+fn dup_inter(ic: &Comm) -> MpiResult<c_int> {
+    let (remote, local) = (
+        ic.remote.clone().expect("inter"),
+        ic.local.clone().expect("inter"),
+    );
+    let private = private_copy(&local)?;
+    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE))?;
+    Ok(inherit_errhandler(
+        ic,
+        install_inter(&local, ctx, remote, private),
+    ))
+}
+
+/// `MPI_Intercomm_merge`: both groups in one intracommunicator, the group
+/// that passed `high = false` first (the one whose leader has the lower
+/// world rank when both passed the same).
+pub fn merge(ic: &Comm, high: bool) -> MpiResult<c_int> {
+    let (remote, local) = match (&ic.remote, &ic.local) {
+        (Some(r), Some(l)) => (r.clone(), l.clone()),
+        _ => {
+            return Err(MpiError::new(
+                MPI_ERR_COMM,
+                "MPI_Intercomm_merge needs an intercommunicator",
+            ));
+        }
+    };
+    let mut theirs = match leaders(ic, TAG_MERGE_HIGH) {
+        Some(l) => l.swap(&[high as u32])?,
+        None => Vec::new(),
+    };
+    bcast_u32s(&local, &mut theirs, 0)?;
+    let remote_high = theirs.first().is_some_and(|&h| h != 0);
+    let first = if high != remote_high {
+        !high
+    } else {
+        ic.group.world(0) < remote.world(0)
+    };
+    let (a, b) = if first {
+        (&ic.group, &remote)
+    } else {
+        (&remote, &ic.group)
+    };
+    let members: Vec<usize> = a.iter().chain(b.iter()).collect();
+    let ctx = agree_ctx_across(&local, 0, leaders(ic, TAG_AGREE))?;
+    let me = runtime::job().rank as usize;
+    let rank = members.iter().position(|&w| w == me).expect("a member") as c_int;
+    let group = Arc::new(Group::from_list(members));
+    Ok(inherit_errhandler(
+        ic,
+        install(&local, ctx, rank, group, Attrs::default()),
+    ))
+}
+
+/// Give the communicator `h` just made from `from` the same error handler.
+fn inherit_errhandler(from: &Comm, h: c_int) -> c_int {
+    if let Some(c) = USER.get(h) {
+        c.errhandler.set(from.errhandler.get());
+    }
+    h
+}
+
+/// The members of `color` in a group whose (color, key) pairs are `ck`,
+/// ordered by key and then by rank: their ranks in the group.
+fn by_color(ck: &[c_int], color: c_int) -> Vec<usize> {
+    let mut v: Vec<(c_int, usize)> = (0..ck.len() / 2)
+        .filter(|&i| ck[2 * i] == color)
+        .map(|i| (ck[2 * i + 1], i))
+        .collect();
+    v.sort();
+    v.into_iter().map(|(_, i)| i).collect()
+}
+
+/// `MPI_Comm_split` of an intercommunicator: each side splits its group;
+/// the parts of one color on the two sides form a new intercommunicator
+/// (`MPI_COMM_NULL` where a color has no counterpart).
+fn split_inter(ic: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
+    if color < 0 && color != MPI_UNDEFINED {
+        return Err(MpiError::arg(format!("invalid color {color}")));
+    }
+    let (remote, private) = (
+        ic.remote.clone().expect("inter"),
+        ic.local.clone().expect("inter"),
+    );
+    let ours = allgather_ints(&private, &[color, key])?;
+    let mut theirs = match leaders(ic, TAG_SPLIT) {
+        Some(l) => l.swap(&ours.iter().map(|&x| x as u32).collect::<Vec<_>>())?,
+        None => Vec::new(),
+    };
+    bcast_u32s(&private, &mut theirs, 0)?;
+    let theirs: Vec<c_int> = theirs.iter().map(|&x| x as c_int).collect();
+    // This side's part of each color, with a private communicator of it.
+    let sub = split(&private, color, key)?;
+    let sub = USER.remove(sub);
+    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE))?;
+    let far: Vec<usize> = by_color(&theirs, color)
+        .into_iter()
+        .map(|i| remote.world(i))
+        .collect();
+    match sub {
+        Some(sub) if color != MPI_UNDEFINED && !far.is_empty() => {
+            let remote = Arc::new(Group::from_list(far));
+            let h = install_inter(&sub, ctx, remote, sub.clone());
+            Ok(inherit_errhandler(ic, h))
+        }
+        _ => {
+            release_ctx(ctx);
+            Ok(MPI_COMM_NULL)
+        }
+    }
+}
+
+/// `MPI_Comm_create` of an intercommunicator: `group` is part of this
+/// side's group; the two sides' parts form a new intercommunicator
+/// (`MPI_COMM_NULL` outside them, or when either part is empty).
+fn create_inter(ic: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
+    let (_, private) = (
+        ic.remote.clone().expect("inter"),
+        ic.local.clone().expect("inter"),
+    );
+    let ours: Vec<u32> = group.iter().map(|w| w as u32).collect();
+    let mut theirs = match leaders(ic, TAG_CREATE) {
+        Some(l) => l.swap(&ours)?,
+        None => Vec::new(),
+    };
+    bcast_u32s(&private, &mut theirs, 0)?;
+    let sub = create(&private, group)?;
+    let sub = USER.remove(sub);
+    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE))?;
+    match sub {
+        Some(sub) if !theirs.is_empty() => {
+            let far = Group::from_list(theirs.iter().map(|&w| w as usize).collect());
+            let h = install_inter(&sub, ctx, Arc::new(far), sub.clone());
+            Ok(inherit_errhandler(ic, h))
+        }
+        _ => {
             release_ctx(ctx);
             Ok(MPI_COMM_NULL)
         }
