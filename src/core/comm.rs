@@ -247,19 +247,22 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
     if parent.size == 1 {
         return local_ctx();
     }
-    agree_ctx_by(parent.ctx, |mine| {
-        let mut common = vec![0u32; mine.len()];
-        coll::allreduce(
-            parent,
-            mine.as_ptr() as usize,
-            common.as_mut_ptr() as usize,
-            mine.len(),
-            MPI_UNSIGNED,
-            4,
-            MPI_BAND,
-        )?;
-        Ok(common)
-    })
+    agree_ctx_by(parent.ctx, |mine| and_maps(parent, mine))
+}
+
+/// The AND of every member's `mine`.
+fn and_maps(comm: &Comm, mine: &[u32]) -> MpiResult<Vec<u32>> {
+    let mut common = vec![0u32; mine.len()];
+    coll::allreduce(
+        comm,
+        mine.as_ptr() as usize,
+        common.as_mut_ptr() as usize,
+        mine.len(),
+        MPI_UNSIGNED,
+        4,
+        MPI_BAND,
+    )?;
+    Ok(common)
 }
 
 /// The agreement loop of `agree_ctx`, with `and` computing the AND of every
@@ -611,16 +614,7 @@ fn bcast_u32s(comm: &Comm, v: &mut Vec<u32>, root: c_int) -> MpiResult<()> {
 /// both (so the two groups retry or pick in lockstep).
 fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<u32> {
     agree_ctx_by(local.ctx, |mine| {
-        let mut common = vec![0u32; mine.len()];
-        coll::allreduce(
-            local,
-            mine.as_ptr() as usize,
-            common.as_mut_ptr() as usize,
-            mine.len(),
-            MPI_UNSIGNED,
-            4,
-            MPI_BAND,
-        )?;
+        let mut common = and_maps(local, mine)?;
         if let Some(l) = link {
             let theirs = l.swap_fixed(&common, common.len())?;
             common.iter_mut().zip(theirs).for_each(|(a, b)| *a &= b);
