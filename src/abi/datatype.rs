@@ -7,7 +7,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::types::*;
-use super::util::{cstr, out, put, write_cstr};
+use super::util::{c_array, cstr, out, put, write_cstr};
 use crate::abi::callbacks::{MPI_Type_copy_attr_function, MPI_Type_delete_attr_function};
 use crate::abi::consts::*;
 use crate::core::attr;
@@ -23,14 +23,7 @@ type T = Arc<Datatype>;
 
 /// `n` values of a C array argument, widened.
 fn arr<X: Copy + Into<i64>>(p: *const X, n: i64, what: &str) -> MpiResult<Vec<i64>> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    if p.is_null() {
-        return Err(MpiError::arg(format!("{what} is a null pointer")));
-    }
-    // SAFETY: the caller passes `n` values.
-    Ok(unsafe { std::slice::from_raw_parts(p, n as usize) }
+    Ok(c_array(p, n as usize, what)?
         .iter()
         .map(|&x| x.into())
         .collect())

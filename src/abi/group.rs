@@ -2,7 +2,7 @@
 //! (`Comm_group`, `Comm_create`).
 
 use super::types::*;
-use super::util::{out, put};
+use super::util::{c_array, out, put};
 use crate::abi::consts::*;
 use crate::core::comm;
 use crate::core::error::{MpiError, MpiResult};
@@ -15,14 +15,7 @@ fn slice<'a, T>(p: *const T, n: c_int, what: &str) -> MpiResult<&'a [T]> {
     if n < 0 {
         return Err(MpiError::arg(format!("negative count {n} of {what}")));
     }
-    if n == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() {
-        return Err(MpiError::arg(format!("{what} is a null pointer")));
-    }
-    // SAFETY: the user passes `n` values.
-    Ok(unsafe { std::slice::from_raw_parts(p, n as usize) })
+    c_array(p, n as usize, what)
 }
 
 /// Store a new group's handle (`MPI_GROUP_NULL` first, so a failure leaves

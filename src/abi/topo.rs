@@ -7,7 +7,7 @@
 
 use super::data::{MPI_UNWEIGHTED, MPI_WEIGHTS_EMPTY};
 use super::types::*;
-use super::util::{out, put};
+use super::util::{c_array, out, put};
 use crate::abi::consts::*;
 use crate::core::comm::{self, Comm};
 use crate::core::error::{MpiError, MpiResult};
@@ -131,14 +131,7 @@ pub(crate) fn dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> MpiR
 
 /// `n` values of a C array argument.
 fn ints(p: *const c_int, n: usize, what: &str) -> MpiResult<Vec<c_int>> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    if p.is_null() {
-        return Err(MpiError::arg(format!("{what} is a null pointer")));
-    }
-    // SAFETY: the user passes `n` values.
-    Ok(unsafe { std::slice::from_raw_parts(p, n) }.to_vec())
+    Ok(c_array(p, n, what)?.to_vec())
 }
 
 /// Copy `v` into a user array of `max` entries (at most `max` are written).

@@ -231,7 +231,8 @@ impl Request {
     /// Record the outcome and mark the request complete. The caller rings
     /// the process's bell so that threads waiting on it wake up.
     pub fn complete(&self, mut status: Status) {
-        if self.finishes.swap(false, Ordering::Relaxed)
+        if self.finishes.load(Ordering::Relaxed)
+            && self.finishes.swap(false, Ordering::Relaxed)
             && let Some(f) = self.finisher.lock().take()
         {
             f(&mut status);
