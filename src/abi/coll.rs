@@ -1,21 +1,26 @@
 //! Collective operations and reduction operators, the C face: argument
-//! checks (root, counts, datatypes, `MPI_IN_PLACE`), then `core::coll`.
-//! Each collective has one implementation taking 64-bit counts; the `int`
-//! and large-count (`_c`) C functions both call it.
+//! checks (root, counts, datatypes, `MPI_IN_PLACE`), then a schedule from
+//! `core::coll` that runs blocking, nonblocking (`MPI_I...`) or persistent
+//! (`MPI_..._init`). Each collective has one implementation taking 64-bit
+//! counts and the mode; the `forms!` table below makes its six C functions
+//! (classic and large-count `_c`, in each mode).
 
 // The C signatures are the standard's.
 #![allow(clippy::too_many_arguments)]
 
 use super::types::*;
-use super::util::{out, put};
+use super::util::{c_array, info_arg, out, put};
 use crate::abi::callbacks::{MPI_User_function, MPI_User_function_c};
 use crate::abi::consts::*;
-use crate::core::coll::{self, Block};
+use crate::core::coll::{self, Block, Red};
 use crate::core::comm::{self, Comm};
 use crate::core::datatype::{self, MsgBuf};
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::op::{self, USER_OPS, UserOp};
+use crate::core::request::{Persistent, REQUESTS, ReqKind, Request};
+use crate::core::sched::{self, Sched};
 use std::ffi::{c_int, c_void};
+use std::sync::Arc;
 
 fn in_place(p: *const c_void) -> bool {
     p == MPI_IN_PLACE.cast_const()
@@ -23,7 +28,7 @@ fn in_place(p: *const c_void) -> bool {
 
 /// The communicator of a collective: intercommunicator collectives come
 /// with the collectives issue.
-fn intra(c: MPI_Comm) -> MpiResult<std::sync::Arc<Comm>> {
+fn intra(c: MPI_Comm) -> MpiResult<Arc<Comm>> {
     let comm = comm::get(c)?;
     comm::intra_only(&comm, "collectives on")?;
     Ok(comm)
@@ -49,25 +54,12 @@ enum Arr {
 }
 
 impl Arr {
-    fn is_null(self) -> bool {
-        match self {
-            Arr::Int(p) => p.is_null(),
-            Arr::Big(p) => p.is_null(),
-        }
-    }
-
-    /// The first `n` values (the caller checked the pointer).
-    fn values(self, n: usize) -> Vec<i64> {
-        // SAFETY: the user passes one value per rank.
-        unsafe {
-            match self {
-                Arr::Int(p) => std::slice::from_raw_parts(p, n)
-                    .iter()
-                    .map(|&x| x.into())
-                    .collect(),
-                Arr::Big(p) => std::slice::from_raw_parts(p, n).to_vec(),
-            }
-        }
+    /// The first `n` values; `what` names the argument if it is null.
+    fn values(self, n: usize, what: &str) -> MpiResult<Vec<i64>> {
+        Ok(match self {
+            Arr::Int(p) => c_array(p, n, what)?.iter().map(|&x| x.into()).collect(),
+            Arr::Big(p) => c_array(p, n, what)?.to_vec(),
+        })
     }
 }
 
@@ -86,28 +78,30 @@ enum Dir {
 
 /// The buffers of one collective call as the algorithms see them:
 /// contiguous bytes. A buffer of a non-contiguous datatype is replaced by a
-/// packed copy (filled first if the collective reads it); `finish` unpacks
-/// the copies the collective wrote into the user's buffers.
+/// packed copy: `fill` packs the inputs into their copies when the
+/// collective starts, `finish` unpacks the copies it wrote when it ends.
 #[derive(Default)]
 struct Staging {
+    /// The copies, only ever accessed through the addresses below.
     temps: Vec<Box<[u8]>>,
-    /// Output blocks: where in which temp, and the user's buffer.
-    outputs: Vec<(usize, usize, MsgBuf)>,
+    /// Address in a copy, and the user's buffer.
+    inputs: Vec<(usize, MsgBuf)>,
+    outputs: Vec<(usize, MsgBuf)>,
 }
 
 impl Staging {
-    /// A packed copy of `m`, as address and length.
+    /// One packed copy of `blocks`, laid end to end: its address.
     fn stage(&mut self, blocks: &[MsgBuf], dir: Dir) -> usize {
         let total = blocks.iter().map(|b| b.bytes).sum::<usize>();
         let mut temp = vec![0u8; total].into_boxed_slice();
         let base = temp.as_mut_ptr() as usize;
-        let mut at = 0;
+        let mut at = base;
         for b in blocks {
             if dir != Dir::Out {
-                temp[at..at + b.bytes].copy_from_slice(&b.packed());
+                self.inputs.push((at, b.clone()));
             }
             if dir != Dir::In {
-                self.outputs.push((self.temps.len(), at, b.clone()));
+                self.outputs.push((at, b.clone()));
             }
             at += b.bytes;
         }
@@ -146,23 +140,14 @@ impl Staging {
         dir: Dir,
     ) -> MpiResult<(usize, Vec<Block>)> {
         let n = n as usize;
-        let counts = match displs {
-            Some(_) if counts.is_null() => {
-                return Err(MpiError::arg(format!("{what}counts is a null pointer")));
-            }
-            Some(_) => counts.values(n),
-            None => vec![count; n],
+        let (counts, displs) = match displs {
+            Some(d) => (
+                counts.values(n, &format!("{what}counts"))?,
+                d.values(n, "displs")?,
+            ),
+            None => (vec![count; n], (0..n as i64).map(|i| i * count).collect()),
         };
-        let displs: Vec<i64> = match displs {
-            Some(d) if d.is_null() => {
-                return Err(MpiError::arg("displs is a null pointer"));
-            }
-            Some(d) => d.values(n),
-            None => (0..n as i64).map(|i| i * count).collect(),
-        };
-        if let Some(&c) = counts.iter().find(|&&c| c < 0) {
-            return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {c}")));
-        }
+        check_counts(&counts)?;
         let extent = if counts.iter().all(|&c| c == 0) {
             0
         } else {
@@ -178,15 +163,20 @@ impl Staging {
             // MPI_BOTTOM only makes sense with a derived type's absolute addresses.
             return Err(MpiError::new(MPI_ERR_BUFFER, format!("null {what} buffer")));
         }
+        Ok(self.place(buf as usize, &bufs, dir))
+    }
+
+    /// `bufs` as blocks relative to `base`: in place when all are
+    /// contiguous, else packed into one copy.
+    fn place(&mut self, base: usize, bufs: &[MsgBuf], dir: Dir) -> (usize, Vec<Block>) {
         if bufs.iter().all(|b| b.layout.is_none()) {
-            let base = buf as usize;
             let list = bufs
                 .iter()
                 .map(|b| (b.addr.wrapping_sub(base), b.bytes))
                 .collect();
-            return Ok((base, list));
+            return (base, list);
         }
-        let base = self.stage(&bufs, dir);
+        let base = self.stage(bufs, dir);
         let mut at = 0;
         let list = bufs
             .iter()
@@ -195,21 +185,36 @@ impl Staging {
                 (at - b.bytes, b.bytes)
             })
             .collect();
-        Ok((base, list))
+        (base, list)
     }
 
-    /// Unpack what the collective wrote into the user's buffers.
-    fn finish(self) {
-        for (t, at, b) in &self.outputs {
-            b.unpack_from(&self.temps[*t][*at..*at + b.bytes]);
+    /// Pack the inputs into their copies.
+    fn fill(&self) {
+        for (at, b) in &self.inputs {
+            // SAFETY: `at` starts `b.bytes` bytes of a copy this owns.
+            let to = unsafe { std::slice::from_raw_parts_mut(*at as *mut u8, b.bytes) };
+            to.copy_from_slice(&b.packed());
         }
     }
 
-    /// Run a collective, then unpack its outputs (only if it succeeded).
-    fn run(self, f: impl FnOnce() -> MpiResult<()>) -> MpiResult<()> {
-        f()?;
-        self.finish();
-        Ok(())
+    /// Unpack what the collective wrote into the user's buffers.
+    fn finish(&self) {
+        for (at, b) in &self.outputs {
+            // SAFETY: as in `fill`.
+            b.unpack_from(unsafe { std::slice::from_raw_parts(*at as *const u8, b.bytes) });
+        }
+    }
+}
+
+// SAFETY: the addresses point into the copies the staging owns, which are
+// only touched while the one schedule using them runs.
+unsafe impl Send for Staging {}
+unsafe impl Sync for Staging {}
+
+fn check_counts(counts: &[i64]) -> MpiResult<()> {
+    match counts.iter().find(|&&c| c < 0) {
+        Some(&c) => Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {c}"))),
+        None => Ok(()),
     }
 }
 
@@ -225,8 +230,243 @@ fn no_alias(send: usize, recv: usize, len: usize) -> MpiResult<()> {
     Ok(())
 }
 
-pub(crate) fn barrier(c: MPI_Comm) -> MpiResult<()> {
-    coll::barrier(&*intra(c)?)
+/// How a collective runs: to completion now, started with a request, or
+/// set up as a persistent request that each `MPI_Start` runs again.
+enum Mode {
+    Blocking,
+    Start(*mut MPI_Request),
+    Init(MPI_Info, *mut MPI_Request),
+}
+
+/// The schedule of one run: inputs packed, the algorithm's steps, outputs
+/// unpacked once it succeeds.
+fn schedule(comm: &Comm, tag: c_int, st: &Arc<Staging>, build: &dyn Fn(&mut Sched)) -> Sched {
+    st.fill();
+    let mut s = Sched::tagged(comm, tag);
+    build(&mut s);
+    if !st.temps.is_empty() {
+        let st = st.clone();
+        s.on_success(move || st.finish());
+    }
+    s
+}
+
+/// Run the collective `build` describes on `comm`, as `mode` says.
+fn launch(
+    comm: Arc<Comm>,
+    mode: Mode,
+    st: Staging,
+    build: impl Fn(&mut Sched) + Send + Sync + 'static,
+) -> MpiResult<()> {
+    match mode {
+        Mode::Blocking => {
+            st.fill();
+            let mut s = Sched::new(&comm);
+            build(&mut s);
+            s.run()?;
+            st.finish();
+        }
+        Mode::Start(request) => {
+            let slot = out(request, "request")?;
+            let s = schedule(&comm, sched::next_tag(&comm), &Arc::new(st), &build);
+            let req = Request::new(ReqKind::Coll, comm.handle);
+            *slot = REQUESTS.insert(req.clone());
+            s.start(comm, req);
+        }
+        Mode::Init(info, request) => {
+            info_arg(info)?;
+            let slot = out(request, "request")?;
+            let st = Arc::new(st);
+            let tag = sched::next_tag(&comm);
+            let op = Persistent::Coll(Arc::new(move |c: &Comm| schedule(c, tag, &st, &build)));
+            *slot = REQUESTS.insert(Request::persistent(ReqKind::Coll, comm.handle, op));
+        }
+    }
+    Ok(())
+}
+
+/// Defines the blocking, nonblocking and persistent C-face functions of
+/// each collective: `$imp` gets the arguments converted as written, then
+/// the mode.
+macro_rules! forms {
+    ($($b:ident $i:ident $p:ident ($($a:ident: $t:ty),*) => $imp:ident($($e:expr),*);)*) => {$(
+        pub(crate) fn $b($($a: $t),*) -> MpiResult<()> {
+            $imp($($e,)* Mode::Blocking)
+        }
+        pub(crate) fn $i($($a: $t,)* request: *mut MPI_Request) -> MpiResult<()> {
+            $imp($($e,)* Mode::Start(request))
+        }
+        pub(crate) fn $p($($a: $t,)* info: MPI_Info, request: *mut MPI_Request) -> MpiResult<()> {
+            $imp($($e,)* Mode::Init(info, request))
+        }
+    )*};
+}
+
+// gen-abi implements: barrier ibarrier barrier_init
+// gen-abi implements: bcast ibcast bcast_init bcast_c ibcast_c bcast_init_c
+// gen-abi implements: reduce ireduce reduce_init reduce_c ireduce_c reduce_init_c
+// gen-abi implements: allreduce iallreduce allreduce_init allreduce_c iallreduce_c allreduce_init_c
+// gen-abi implements: reduce_scatter_block ireduce_scatter_block reduce_scatter_block_init
+// gen-abi implements: reduce_scatter_block_c ireduce_scatter_block_c reduce_scatter_block_init_c
+// gen-abi implements: reduce_scatter ireduce_scatter reduce_scatter_init
+// gen-abi implements: reduce_scatter_c ireduce_scatter_c reduce_scatter_init_c
+// gen-abi implements: scan iscan scan_init scan_c iscan_c scan_init_c
+// gen-abi implements: exscan iexscan exscan_init exscan_c iexscan_c exscan_init_c
+// gen-abi implements: gather igather gather_init gather_c igather_c gather_init_c
+// gen-abi implements: gatherv igatherv gatherv_init gatherv_c igatherv_c gatherv_init_c
+// gen-abi implements: scatter iscatter scatter_init scatter_c iscatter_c scatter_init_c
+// gen-abi implements: scatterv iscatterv scatterv_init scatterv_c iscatterv_c scatterv_init_c
+// gen-abi implements: allgather iallgather allgather_init allgather_c iallgather_c allgather_init_c
+// gen-abi implements: allgatherv iallgatherv allgatherv_init allgatherv_c iallgatherv_c allgatherv_init_c
+// gen-abi implements: alltoall ialltoall alltoall_init alltoall_c ialltoall_c alltoall_init_c
+// gen-abi implements: alltoallv ialltoallv alltoallv_init alltoallv_c ialltoallv_c alltoallv_init_c
+// gen-abi implements: alltoallw ialltoallw alltoallw_init alltoallw_c ialltoallw_c alltoallw_init_c
+forms! {
+    barrier ibarrier barrier_init (comm: MPI_Comm) => barrier_impl(comm);
+
+    bcast ibcast bcast_init (buffer: *mut c_void, count: c_int, datatype: MPI_Datatype,
+        root: c_int, comm: MPI_Comm) => bcast_impl(buffer, count.into(), datatype, root, comm);
+    bcast_c ibcast_c bcast_init_c (buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype,
+        root: c_int, comm: MPI_Comm) => bcast_impl(buffer, count, datatype, root, comm);
+
+    reduce ireduce reduce_init (sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int,
+        datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm)
+        => reduce_impl(sendbuf, recvbuf, count.into(), datatype, op, root, comm);
+    reduce_c ireduce_c reduce_init_c (sendbuf: *const c_void, recvbuf: *mut c_void,
+        count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm)
+        => reduce_impl(sendbuf, recvbuf, count, datatype, op, root, comm);
+
+    allreduce iallreduce allreduce_init (sendbuf: *const c_void, recvbuf: *mut c_void,
+        count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm)
+        => allreduce_impl(sendbuf, recvbuf, count.into(), datatype, op, comm);
+    allreduce_c iallreduce_c allreduce_init_c (sendbuf: *const c_void, recvbuf: *mut c_void,
+        count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm)
+        => allreduce_impl(sendbuf, recvbuf, count, datatype, op, comm);
+
+    reduce_scatter_block ireduce_scatter_block reduce_scatter_block_init (sendbuf: *const c_void,
+        recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op,
+        comm: MPI_Comm)
+        => reduce_scatter_impl(sendbuf, recvbuf, recvcount.into(), None, datatype, op, comm);
+    reduce_scatter_block_c ireduce_scatter_block_c reduce_scatter_block_init_c (
+        sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count,
+        datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm)
+        => reduce_scatter_impl(sendbuf, recvbuf, recvcount, None, datatype, op, comm);
+
+    reduce_scatter ireduce_scatter reduce_scatter_init (sendbuf: *const c_void,
+        recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op,
+        comm: MPI_Comm) => reduce_scatter_impl(sendbuf, recvbuf, 0,
+        Some(Arr::Int(recvcounts)), datatype, op, comm);
+    reduce_scatter_c ireduce_scatter_c reduce_scatter_init_c (sendbuf: *const c_void,
+        recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op,
+        comm: MPI_Comm) => reduce_scatter_impl(sendbuf, recvbuf, 0,
+        Some(Arr::Big(recvcounts)), datatype, op, comm);
+
+    scan iscan scan_init (sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int,
+        datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm)
+        => scan_impl(sendbuf, recvbuf, count.into(), datatype, op, comm, false);
+    scan_c iscan_c scan_init_c (sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count,
+        datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm)
+        => scan_impl(sendbuf, recvbuf, count, datatype, op, comm, false);
+    exscan iexscan exscan_init (sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int,
+        datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm)
+        => scan_impl(sendbuf, recvbuf, count.into(), datatype, op, comm, true);
+    exscan_c iexscan_c exscan_init_c (sendbuf: *const c_void, recvbuf: *mut c_void,
+        count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm)
+        => scan_impl(sendbuf, recvbuf, count, datatype, op, comm, true);
+
+    gather igather gather_init (sendbuf: *const c_void, sendcount: c_int,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype,
+        root: c_int, comm: MPI_Comm) => gather_impl(sendbuf, sendcount.into(), sendtype,
+        recvbuf, recvcount.into(), NO_ARR, None, recvtype, root, comm);
+    gather_c igather_c gather_init_c (sendbuf: *const c_void, sendcount: MPI_Count,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count,
+        recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) => gather_impl(sendbuf, sendcount,
+        sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, root, comm);
+    gatherv igatherv gatherv_init (sendbuf: *const c_void, sendcount: c_int,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int,
+        displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm)
+        => gather_impl(sendbuf, sendcount.into(), sendtype, recvbuf, 0, Arr::Int(recvcounts),
+        Some(Arr::Int(displs)), recvtype, root, comm);
+    gatherv_c igatherv_c gatherv_init_c (sendbuf: *const c_void, sendcount: MPI_Count,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count,
+        displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm)
+        => gather_impl(sendbuf, sendcount, sendtype, recvbuf, 0, Arr::Big(recvcounts),
+        Some(Arr::Big(displs)), recvtype, root, comm);
+
+    scatter iscatter scatter_init (sendbuf: *const c_void, sendcount: c_int,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype,
+        root: c_int, comm: MPI_Comm) => scatter_impl(sendbuf, sendcount.into(), NO_ARR, None,
+        sendtype, recvbuf, recvcount.into(), recvtype, root, comm);
+    scatter_c iscatter_c scatter_init_c (sendbuf: *const c_void, sendcount: MPI_Count,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count,
+        recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) => scatter_impl(sendbuf, sendcount,
+        NO_ARR, None, sendtype, recvbuf, recvcount, recvtype, root, comm);
+    scatterv iscatterv scatterv_init (sendbuf: *const c_void, sendcounts: *const c_int,
+        displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int,
+        recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) => scatter_impl(sendbuf, 0,
+        Arr::Int(sendcounts), Some(Arr::Int(displs)), sendtype, recvbuf, recvcount.into(),
+        recvtype, root, comm);
+    scatterv_c iscatterv_c scatterv_init_c (sendbuf: *const c_void,
+        sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype,
+        recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int,
+        comm: MPI_Comm) => scatter_impl(sendbuf, 0, Arr::Big(sendcounts),
+        Some(Arr::Big(displs)), sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    allgather iallgather allgather_init (sendbuf: *const c_void, sendcount: c_int,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype,
+        comm: MPI_Comm) => allgather_impl(sendbuf, sendcount.into(), sendtype, recvbuf,
+        recvcount.into(), NO_ARR, None, recvtype, comm);
+    allgather_c iallgather_c allgather_init_c (sendbuf: *const c_void, sendcount: MPI_Count,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => allgather_impl(sendbuf, sendcount, sendtype,
+        recvbuf, recvcount, NO_ARR, None, recvtype, comm);
+    allgatherv iallgatherv allgatherv_init (sendbuf: *const c_void, sendcount: c_int,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int,
+        displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm)
+        => allgather_impl(sendbuf, sendcount.into(), sendtype, recvbuf, 0,
+        Arr::Int(recvcounts), Some(Arr::Int(displs)), recvtype, comm);
+    allgatherv_c iallgatherv_c allgatherv_init_c (sendbuf: *const c_void,
+        sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void,
+        recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype,
+        comm: MPI_Comm) => allgather_impl(sendbuf, sendcount, sendtype, recvbuf, 0,
+        Arr::Big(recvcounts), Some(Arr::Big(displs)), recvtype, comm);
+
+    alltoall ialltoall alltoall_init (sendbuf: *const c_void, sendcount: c_int,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype,
+        comm: MPI_Comm) => alltoall_impl(sendbuf, sendcount.into(), NO_ARR, None, sendtype,
+        recvbuf, recvcount.into(), NO_ARR, None, recvtype, comm);
+    alltoall_c ialltoall_c alltoall_init_c (sendbuf: *const c_void, sendcount: MPI_Count,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => alltoall_impl(sendbuf, sendcount, NO_ARR,
+        None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm);
+    alltoallv ialltoallv alltoallv_init (sendbuf: *const c_void, sendcounts: *const c_int,
+        sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void,
+        recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm)
+        => alltoall_impl(sendbuf, 0, Arr::Int(sendcounts), Some(Arr::Int(sdispls)), sendtype,
+        recvbuf, 0, Arr::Int(recvcounts), Some(Arr::Int(rdispls)), recvtype, comm);
+    alltoallv_c ialltoallv_c alltoallv_init_c (sendbuf: *const c_void,
+        sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype,
+        recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => alltoall_impl(sendbuf, 0,
+        Arr::Big(sendcounts), Some(Arr::Big(sdispls)), sendtype, recvbuf, 0,
+        Arr::Big(recvcounts), Some(Arr::Big(rdispls)), recvtype, comm);
+    alltoallw ialltoallw alltoallw_init (sendbuf: *const c_void, sendcounts: *const c_int,
+        sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void,
+        recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype,
+        comm: MPI_Comm) => alltoallw_impl(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls),
+        sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtypes, comm);
+    alltoallw_c ialltoallw_c alltoallw_init_c (sendbuf: *const c_void,
+        sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype,
+        recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint,
+        recvtypes: *const MPI_Datatype, comm: MPI_Comm) => alltoallw_impl(sendbuf,
+        Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts),
+        Arr::Big(rdispls), recvtypes, comm);
+}
+
+fn barrier_impl(c: MPI_Comm, mode: Mode) -> MpiResult<()> {
+    let comm = intra(c)?;
+    let n = comm.size;
+    launch(comm, mode, Staging::default(), move |s| coll::barrier(s, n))
 }
 
 fn bcast_impl(
@@ -235,61 +475,23 @@ fn bcast_impl(
     dt: MPI_Datatype,
     root: c_int,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
     let root = root_of(&comm, root)?;
     let mut st = Staging::default();
     let dir = if comm.rank == root { Dir::In } else { Dir::Out };
     let (p, len) = st.span(buffer, count, dt, dir)?;
-    st.run(|| coll::bcast(&comm, p, len, root))
+    let n = comm.size;
+    launch(comm, mode, st, move |s| coll::bcast(s, n, p, len, root))
 }
 
-pub(crate) fn bcast(
-    buffer: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    bcast_impl(buffer, count.into(), datatype, root, comm)
-}
-
-pub(crate) fn bcast_c(
-    buffer: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    bcast_impl(buffer, count, datatype, root, comm)
-}
-
-/// The arguments every reduction shares: send and receive addresses,
-/// element count and size.
-/// A reduction's buffers: send and receive addresses, and `n` elements
-/// of `size` bytes.
-struct Red {
-    s: usize,
-    r: usize,
-    n: usize,
-    size: usize,
-}
-
-/// The datatype a reduction's kernel runs on for `dt`, how many of its
-/// elements one element of `dt` holds, and whether buffers of `dt` need
-/// packed copies. Predefined types (the value-index pairs too) are used
-/// in their C layout; a derived type of one basic type is reduced as that
-/// type, packed if it is not contiguous.
-/// How a reduction's kernel sees a datatype: elements of `size` bytes,
-/// in the user's buffers as they are.
-struct Shape {
-    size: usize,
-}
-
-/// Predefined operations apply to predefined datatypes (the value-index
-/// pairs in their C layout), as in MPICH; user operations also to derived
-/// types whose elements are contiguous.
-fn red_shape(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<Shape> {
+/// How a reduction's kernel sees a datatype: elements of `size` bytes, in
+/// the user's buffers as they are. Predefined operations apply to
+/// predefined datatypes (the value-index pairs in their C layout), as in
+/// MPICH; user operations also to derived types whose elements are
+/// contiguous.
+fn red_elem_size(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<usize> {
     op::check(opr)?;
     let t = datatype::get_committed(dt)?;
     if t.named.is_none() {
@@ -307,23 +509,14 @@ fn red_shape(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<Shape> {
         }
     }
     op::validate(opr, dt)?;
-    Ok(Shape {
-        size: datatype::element_size(dt)?,
-    })
+    datatype::element_size(dt)
 }
 
-/// Address and length of `count` elements of a reduction's buffer.
-/// Address and length of `count` elements of a reduction's buffer.
-/// Address and length of `count` elements of a reduction's buffer.
-fn red_span(buf: *const c_void, count: i64, shape: &Shape) -> MpiResult<(usize, usize)> {
-    if count < 0 {
-        return Err(MpiError::new(
-            MPI_ERR_COUNT,
-            format!("negative count {count}"),
-        ));
-    }
+/// Address and length of `count` elements of `size` bytes at `buf`.
+fn red_span(buf: *const c_void, count: i64, size: usize) -> MpiResult<(usize, usize)> {
+    check_counts(&[count])?;
     let len = (count as usize)
-        .checked_mul(shape.size)
+        .checked_mul(size)
         .ok_or_else(|| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
     if len > 0 && buf.is_null() {
         return Err(MpiError::new(
@@ -334,6 +527,9 @@ fn red_span(buf: *const c_void, count: i64, shape: &Shape) -> MpiResult<(usize, 
     Ok((buf as usize, len))
 }
 
+/// A reduction's send and receive addresses and its elements; `receives`
+/// says whether this rank gets a result (`MPI_IN_PLACE` is only valid
+/// then).
 fn reduction(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
@@ -341,8 +537,8 @@ fn reduction(
     dt: MPI_Datatype,
     opr: MPI_Op,
     receives: bool,
-) -> MpiResult<Red> {
-    let shape = red_shape(dt, opr)?;
+) -> MpiResult<(usize, usize, Red)> {
+    let size = red_elem_size(dt, opr)?;
     let place = in_place(sendbuf);
     if place && !receives {
         return Err(MpiError::new(
@@ -351,24 +547,25 @@ fn reduction(
         ));
     }
     let (r, len) = if receives {
-        red_span(recvbuf, count, &shape)?
+        red_span(recvbuf, count, size)?
     } else {
         (recvbuf as usize, 0)
     };
     let s = if place {
         r
     } else {
-        red_span(sendbuf, count, &shape)?.0
+        red_span(sendbuf, count, size)?.0
     };
     if receives && !place {
         no_alias(s, r, len)?;
     }
-    Ok(Red {
-        s,
-        r,
-        n: count as usize,
-        size: shape.size,
-    })
+    let red = Red {
+        count: count as usize,
+        dt,
+        size,
+        op: opr,
+    };
+    Ok((s, r, red))
 }
 
 fn reduce_impl(
@@ -379,35 +576,15 @@ fn reduce_impl(
     opr: MPI_Op,
     root: c_int,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
     let root = root_of(&comm, root)?;
-    let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
-    coll::reduce(&comm, s, r, n, dt, size, opr, root)
-}
-
-pub(crate) fn reduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    reduce_impl(sendbuf, recvbuf, count.into(), datatype, op, root, comm)
-}
-
-pub(crate) fn reduce_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    reduce_impl(sendbuf, recvbuf, count, datatype, op, root, comm)
+    let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
+    let n = comm.size;
+    launch(comm, mode, Staging::default(), move |s| {
+        coll::reduce(s, n, sb, rb, red, root)
+    })
 }
 
 fn allreduce_impl(
@@ -417,32 +594,14 @@ fn allreduce_impl(
     dt: MPI_Datatype,
     opr: MPI_Op,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
-    let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
-    coll::allreduce(&comm, s, r, n, dt, size, opr)
-}
-
-pub(crate) fn allreduce(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    allreduce_impl(sendbuf, recvbuf, count.into(), datatype, op, comm)
-}
-
-pub(crate) fn allreduce_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    allreduce_impl(sendbuf, recvbuf, count, datatype, op, comm)
+    let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    let n = comm.size;
+    launch(comm, mode, Staging::default(), move |s| {
+        coll::allreduce(s, n, sb, rb, red)
+    })
 }
 
 fn reduce_local_impl(
@@ -458,9 +617,9 @@ fn reduce_local_impl(
             "MPI_IN_PLACE is not valid in MPI_Reduce_local",
         ));
     }
-    let Red { s, r, n, .. } = reduction(inbuf, inoutbuf, count, dt, opr, true)?;
+    let (s, r, red) = reduction(inbuf, inoutbuf, count, dt, opr, true)?;
     // SAFETY: both buffers hold `count` elements of `dt`.
-    unsafe { op::apply(opr, dt, n, s as *const u8, r as *mut u8) }
+    unsafe { op::apply(opr, dt, red.count, s as *const u8, r as *mut u8) }
 }
 
 pub(crate) fn reduce_local(
@@ -491,94 +650,37 @@ fn reduce_scatter_impl(
     dt: MPI_Datatype,
     opr: MPI_Op,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
     let n = comm.size as usize;
     let counts: Vec<i64> = match recvcounts {
-        Some(a) if a.is_null() => return Err(MpiError::arg("recvcounts is a null pointer")),
-        Some(a) => a.values(n),
+        Some(a) => a.values(n, "recvcounts")?,
         None => vec![recvcount; n],
     };
-    if let Some(&bad) = counts.iter().find(|&&x| x < 0) {
-        return Err(MpiError::new(
-            MPI_ERR_COUNT,
-            format!("negative count {bad}"),
-        ));
-    }
+    check_counts(&counts)?;
     let total: i64 = counts.iter().sum();
-    let shape = red_shape(dt, opr)?;
-    let (s, r) = if in_place(sendbuf) {
+    let size = red_elem_size(dt, opr)?;
+    let (sb, rb) = if in_place(sendbuf) {
         // In place, the whole input vector is in the receive buffer.
-        let (p, _) = red_span(recvbuf, total, &shape)?;
+        let (p, _) = red_span(recvbuf, total, size)?;
         (p, p)
     } else {
-        let (r, _) = red_span(recvbuf, counts[comm.rank as usize], &shape)?;
-        let (s, len) = red_span(sendbuf, total, &shape)?;
+        let (r, _) = red_span(recvbuf, counts[comm.rank as usize], size)?;
+        let (s, len) = red_span(sendbuf, total, size)?;
         no_alias(s, r, len)?;
         (s, r)
     };
     let counts: Vec<usize> = counts.iter().map(|&x| x as usize).collect();
-    coll::reduce_scatter(&comm, s, r, &counts, dt, shape.size, opr)
-}
-
-pub(crate) fn reduce_scatter_block(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    reduce_scatter_impl(sendbuf, recvbuf, recvcount.into(), None, datatype, op, comm)
-}
-
-pub(crate) fn reduce_scatter_block_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    reduce_scatter_impl(sendbuf, recvbuf, recvcount, None, datatype, op, comm)
-}
-
-pub(crate) fn reduce_scatter(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    reduce_scatter_impl(
-        sendbuf,
-        recvbuf,
-        0,
-        Some(Arr::Int(recvcounts)),
-        datatype,
-        op,
-        comm,
-    )
-}
-
-pub(crate) fn reduce_scatter_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    recvcounts: *const MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    reduce_scatter_impl(
-        sendbuf,
-        recvbuf,
-        0,
-        Some(Arr::Big(recvcounts)),
-        datatype,
-        op,
-        comm,
-    )
+    let red = Red {
+        count: 0,
+        dt,
+        size,
+        op: opr,
+    };
+    launch(comm, mode, Staging::default(), move |s| {
+        coll::reduce_scatter(s, sb, rb, &counts, red)
+    })
 }
 
 fn scan_impl(
@@ -589,54 +691,14 @@ fn scan_impl(
     opr: MPI_Op,
     c: MPI_Comm,
     exclusive: bool,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
-    let Red { s, r, n, size } = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
-    coll::scan(&comm, s, r, n, dt, size, opr, exclusive)
-}
-
-pub(crate) fn scan(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scan_impl(sendbuf, recvbuf, count.into(), datatype, op, comm, false)
-}
-
-pub(crate) fn scan_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scan_impl(sendbuf, recvbuf, count, datatype, op, comm, false)
-}
-
-pub(crate) fn exscan(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: c_int,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scan_impl(sendbuf, recvbuf, count.into(), datatype, op, comm, true)
-}
-
-pub(crate) fn exscan_c(
-    sendbuf: *const c_void,
-    recvbuf: *mut c_void,
-    count: MPI_Count,
-    datatype: MPI_Datatype,
-    op: MPI_Op,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scan_impl(sendbuf, recvbuf, count, datatype, op, comm, true)
+    let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    let n = comm.size;
+    launch(comm, mode, Staging::default(), move |s| {
+        coll::scan(s, n, sb, rb, red, exclusive)
+    })
 }
 
 fn gather_impl(
@@ -650,6 +712,7 @@ fn gather_impl(
     recvtype: MPI_Datatype,
     root: c_int,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
     let root = root_of(&comm, root)?;
@@ -679,96 +742,9 @@ fn gather_impl(
     } else {
         (0, Vec::new())
     };
-    st.run(|| coll::gatherv(&comm, send, base, &bl, root))
-}
-
-pub(crate) fn gather(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    gather_impl(
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        recvcount.into(),
-        NO_ARR,
-        None,
-        recvtype,
-        root,
-        comm,
-    )
-}
-
-pub(crate) fn gather_c(
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    gather_impl(
-        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, root, comm,
-    )
-}
-
-pub(crate) fn gatherv(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    displs: *const c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    gather_impl(
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        0,
-        Arr::Int(recvcounts),
-        Some(Arr::Int(displs)),
-        recvtype,
-        root,
-        comm,
-    )
-}
-
-pub(crate) fn gatherv_c(
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const MPI_Count,
-    displs: *const MPI_Aint,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    gather_impl(
-        sendbuf,
-        sendcount,
-        sendtype,
-        recvbuf,
-        0,
-        Arr::Big(recvcounts),
-        Some(Arr::Big(displs)),
-        recvtype,
-        root,
-        comm,
-    )
+    launch(comm, mode, st, move |s| {
+        coll::gatherv(s, send, base, &bl, root)
+    })
 }
 
 fn scatter_impl(
@@ -782,6 +758,7 @@ fn scatter_impl(
     recvtype: MPI_Datatype,
     root: c_int,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
     let root = root_of(&comm, root)?;
@@ -811,96 +788,9 @@ fn scatter_impl(
     } else {
         (0, Vec::new())
     };
-    st.run(|| coll::scatterv(&comm, base, &bl, recv, root))
-}
-
-pub(crate) fn scatter(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scatter_impl(
-        sendbuf,
-        sendcount.into(),
-        NO_ARR,
-        None,
-        sendtype,
-        recvbuf,
-        recvcount.into(),
-        recvtype,
-        root,
-        comm,
-    )
-}
-
-pub(crate) fn scatter_c(
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scatter_impl(
-        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, recvtype, root, comm,
-    )
-}
-
-pub(crate) fn scatterv(
-    sendbuf: *const c_void,
-    sendcounts: *const c_int,
-    displs: *const c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scatter_impl(
-        sendbuf,
-        0,
-        Arr::Int(sendcounts),
-        Some(Arr::Int(displs)),
-        sendtype,
-        recvbuf,
-        recvcount.into(),
-        recvtype,
-        root,
-        comm,
-    )
-}
-
-pub(crate) fn scatterv_c(
-    sendbuf: *const c_void,
-    sendcounts: *const MPI_Count,
-    displs: *const MPI_Aint,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    recvtype: MPI_Datatype,
-    root: c_int,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    scatter_impl(
-        sendbuf,
-        0,
-        Arr::Big(sendcounts),
-        Some(Arr::Big(displs)),
-        sendtype,
-        recvbuf,
-        recvcount,
-        recvtype,
-        root,
-        comm,
-    )
+    launch(comm, mode, st, move |s| {
+        coll::scatterv(s, base, &bl, recv, root)
+    })
 }
 
 fn allgather_impl(
@@ -913,6 +803,7 @@ fn allgather_impl(
     displs: Option<Arr>,
     recvtype: MPI_Datatype,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
     let mut st = Staging::default();
@@ -931,89 +822,9 @@ fn allgather_impl(
         let (off, len) = bl[comm.rank as usize];
         no_alias(p, base.wrapping_add(off), len)?;
     }
-    st.run(|| coll::allgatherv(&comm, send, base, &bl))
-}
-
-pub(crate) fn allgather(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    allgather_impl(
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        recvcount.into(),
-        NO_ARR,
-        None,
-        recvtype,
-        comm,
-    )
-}
-
-pub(crate) fn allgather_c(
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    allgather_impl(
-        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm,
-    )
-}
-
-pub(crate) fn allgatherv(
-    sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    displs: *const c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    allgather_impl(
-        sendbuf,
-        sendcount.into(),
-        sendtype,
-        recvbuf,
-        0,
-        Arr::Int(recvcounts),
-        Some(Arr::Int(displs)),
-        recvtype,
-        comm,
-    )
-}
-
-pub(crate) fn allgatherv_c(
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const MPI_Count,
-    displs: *const MPI_Aint,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    allgather_impl(
-        sendbuf,
-        sendcount,
-        sendtype,
-        recvbuf,
-        0,
-        Arr::Big(recvcounts),
-        Some(Arr::Big(displs)),
-        recvtype,
-        comm,
-    )
+    launch(comm, mode, st, move |s| {
+        coll::allgatherv(s, send, base, &bl)
+    })
 }
 
 fn alltoall_impl(
@@ -1028,6 +839,7 @@ fn alltoall_impl(
     rdispls: Option<Arr>,
     recvtype: MPI_Datatype,
     c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
     let place = in_place(sendbuf);
@@ -1054,102 +866,65 @@ fn alltoall_impl(
         let any = rb.iter().map(|&(_, l)| l).sum::<usize>();
         no_alias(sbase, rbase, any)?;
     }
-    st.run(|| coll::alltoallv(&comm, (!place).then_some(sbase), &sb, rbase, &rb))
+    launch(comm, mode, st, move |s| {
+        coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, true)
+    })
 }
 
-pub(crate) fn alltoall(
+/// The message buffers of an `MPI_Alltoallw` argument: per rank a count,
+/// a displacement in bytes and a datatype.
+fn w_bufs(
+    buf: *const c_void,
+    n: usize,
+    counts: Arr,
+    displs: Arr,
+    types: *const MPI_Datatype,
+    what: &str,
+) -> MpiResult<Vec<MsgBuf>> {
+    let counts = counts.values(n, &format!("{what}counts"))?;
+    let displs = displs.values(n, &format!("{what}displs"))?;
+    let types = c_array(types, n, &format!("{what}types"))?;
+    check_counts(&counts)?;
+    (0..n)
+        .map(|i| {
+            MsgBuf::new(
+                (buf as usize).wrapping_add(displs[i] as usize),
+                counts[i],
+                types[i],
+            )
+        })
+        .collect()
+}
+
+fn alltoallw_impl(
     sendbuf: *const c_void,
-    sendcount: c_int,
-    sendtype: MPI_Datatype,
+    sendcounts: Arr,
+    sdispls: Arr,
+    sendtypes: *const MPI_Datatype,
     recvbuf: *mut c_void,
-    recvcount: c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
+    recvcounts: Arr,
+    rdispls: Arr,
+    recvtypes: *const MPI_Datatype,
+    c: MPI_Comm,
+    mode: Mode,
 ) -> MpiResult<()> {
-    alltoall_impl(
-        sendbuf,
-        sendcount.into(),
-        NO_ARR,
-        None,
-        sendtype,
-        recvbuf,
-        recvcount.into(),
-        NO_ARR,
-        None,
-        recvtype,
-        comm,
-    )
+    let comm = intra(c)?;
+    let n = comm.size as usize;
+    let place = in_place(sendbuf);
+    let mut st = Staging::default();
+    let dir = if place { Dir::InOut } else { Dir::Out };
+    let rbufs = w_bufs(recvbuf, n, recvcounts, rdispls, recvtypes, "recv")?;
+    let (rbase, rb) = st.place(recvbuf as usize, &rbufs, dir);
+    let (sbase, sb) = if place {
+        (rbase, rb.clone())
+    } else {
+        let sbufs = w_bufs(sendbuf, n, sendcounts, sdispls, sendtypes, "send")?;
+        st.place(sendbuf as usize, &sbufs, Dir::In)
+    };
+    launch(comm, mode, st, move |s| {
+        coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, true)
+    })
 }
-
-pub(crate) fn alltoall_c(
-    sendbuf: *const c_void,
-    sendcount: MPI_Count,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: MPI_Count,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    alltoall_impl(
-        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype,
-        comm,
-    )
-}
-
-pub(crate) fn alltoallv(
-    sendbuf: *const c_void,
-    sendcounts: *const c_int,
-    sdispls: *const c_int,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const c_int,
-    rdispls: *const c_int,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    alltoall_impl(
-        sendbuf,
-        0,
-        Arr::Int(sendcounts),
-        Some(Arr::Int(sdispls)),
-        sendtype,
-        recvbuf,
-        0,
-        Arr::Int(recvcounts),
-        Some(Arr::Int(rdispls)),
-        recvtype,
-        comm,
-    )
-}
-
-pub(crate) fn alltoallv_c(
-    sendbuf: *const c_void,
-    sendcounts: *const MPI_Count,
-    sdispls: *const MPI_Aint,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: *const MPI_Count,
-    rdispls: *const MPI_Aint,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-) -> MpiResult<()> {
-    alltoall_impl(
-        sendbuf,
-        0,
-        Arr::Big(sendcounts),
-        Some(Arr::Big(sdispls)),
-        sendtype,
-        recvbuf,
-        0,
-        Arr::Big(recvcounts),
-        Some(Arr::Big(rdispls)),
-        recvtype,
-        comm,
-    )
-}
-
-// ---------------------------------------------------------------------------
-// Operators
 
 fn create_user_op(
     func: usize,

@@ -150,22 +150,22 @@ pub unsafe extern "C" fn PMPI_Allgather_c(sendbuf: *const c_void, sendcount: MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather_init")))
+    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather_init")))
+    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather_init_c")))
+    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgather_init_c")))
+    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -190,22 +190,22 @@ pub unsafe extern "C" fn PMPI_Allgatherv_c(sendbuf: *const c_void, sendcount: MP
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv_init")))
+    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv_init")))
+    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv_init_c")))
+    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allgatherv_init_c")))
+    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -240,22 +240,22 @@ pub unsafe extern "C" fn PMPI_Allreduce_c(sendbuf: *const c_void, recvbuf: *mut 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce_init")))
+    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce_init")))
+    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce_init_c")))
+    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Allreduce_init_c")))
+    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -280,22 +280,22 @@ pub unsafe extern "C" fn PMPI_Alltoall_c(sendbuf: *const c_void, sendcount: MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall_init")))
+    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall_init")))
+    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall_init_c")))
+    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoall_init_c")))
+    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -320,62 +320,62 @@ pub unsafe extern "C" fn PMPI_Alltoallv_c(sendbuf: *const c_void, sendcounts: *c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv_init")))
+    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv_init")))
+    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv_init_c")))
+    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallv_init_c")))
+    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw")))
+    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw")))
+    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw_c")))
+    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw_c")))
+    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw_init")))
+    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw_init")))
+    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw_init_c")))
+    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Alltoallw_init_c")))
+    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -420,12 +420,12 @@ pub unsafe extern "C" fn PMPI_Barrier(comm: MPI_Comm) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Barrier_init(comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Barrier_init")))
+    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier_init(comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Barrier_init(comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Barrier_init")))
+    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier_init(comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -450,22 +450,22 @@ pub unsafe extern "C" fn PMPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, dat
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast_init(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast_init")))
+    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init(buffer, count, datatype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast_init(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast_init")))
+    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init(buffer, count, datatype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast_init_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast_init_c")))
+    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init_c(buffer, count, datatype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast_init_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Bcast_init_c")))
+    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init_c(buffer, count, datatype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1240,22 +1240,22 @@ pub unsafe extern "C" fn PMPI_Exscan_c(sendbuf: *const c_void, recvbuf: *mut c_v
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan_init")))
+    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan_init")))
+    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan_init_c")))
+    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Exscan_init_c")))
+    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1320,22 +1320,22 @@ pub unsafe extern "C" fn PMPI_Gather_c(sendbuf: *const c_void, sendcount: MPI_Co
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather_init")))
+    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather_init")))
+    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather_init_c")))
+    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gather_init_c")))
+    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1360,22 +1360,22 @@ pub unsafe extern "C" fn PMPI_Gatherv_c(sendbuf: *const c_void, sendcount: MPI_C
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv_init")))
+    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv_init")))
+    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv_init_c")))
+    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Gatherv_init_c")))
+    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1730,152 +1730,152 @@ pub unsafe extern "C" fn PMPI_Group_union(group1: MPI_Group, group2: MPI_Group, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgather")))
+    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgather")))
+    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgather_c")))
+    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgather_c")))
+    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgatherv")))
+    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgatherv")))
+    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgatherv_c")))
+    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallgatherv_c")))
+    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallreduce")))
+    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallreduce")))
+    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallreduce_c")))
+    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iallreduce_c")))
+    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoall")))
+    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoall")))
+    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoall_c")))
+    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoall_c")))
+    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallv")))
+    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallv")))
+    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallv_c")))
+    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallv_c")))
+    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallw")))
+    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallw")))
+    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallw_c")))
+    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ialltoallw_c")))
+    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibarrier(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibarrier")))
+    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || unsafe { super::coll::ibarrier(comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibarrier(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibarrier")))
+    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || unsafe { super::coll::ibarrier(comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibcast")))
+    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast(buffer, count, datatype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibcast")))
+    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast(buffer, count, datatype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibcast_c")))
+    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast_c(buffer, count, datatype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ibcast_c")))
+    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast_c(buffer, count, datatype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1900,62 +1900,62 @@ pub unsafe extern "C" fn PMPI_Ibsend_c(buf: *const c_void, count: MPI_Count, dat
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iexscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iexscan")))
+    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iexscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iexscan")))
+    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iexscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iexscan_c")))
+    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iexscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iexscan_c")))
+    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igather")))
+    guard("MPI_Igather", false, ErrObj::Comm(comm), || unsafe { super::coll::igather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igather")))
+    guard("MPI_Igather", false, ErrObj::Comm(comm), || unsafe { super::coll::igather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igather_c")))
+    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igather_c")))
+    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igatherv")))
+    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igatherv")))
+    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igatherv_c")))
+    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Igatherv_c")))
+    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2290,62 +2290,62 @@ pub unsafe extern "C" fn PMPI_Irecv_c(buf: *mut c_void, count: MPI_Count, dataty
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce")))
+    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce")))
+    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_c")))
+    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_c(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_c")))
+    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_c(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter")))
+    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter")))
+    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter_block")))
+    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter_block")))
+    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter_block_c")))
+    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter_block_c")))
+    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter_c")))
+    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ireduce_scatter_c")))
+    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2380,62 +2380,62 @@ pub unsafe extern "C" fn PMPI_Is_thread_main(flag: *mut c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscan")))
+    guard("MPI_Iscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscan")))
+    guard("MPI_Iscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscan_c")))
+    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscan_c")))
+    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatter")))
+    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatter")))
+    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatter_c")))
+    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatter_c")))
+    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatterv")))
+    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatterv")))
+    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatterv_c")))
+    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Iscatterv_c")))
+    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3110,22 +3110,22 @@ pub unsafe extern "C" fn PMPI_Reduce_c(sendbuf: *const c_void, recvbuf: *mut c_v
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_init")))
+    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_init")))
+    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_init_c")))
+    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init_c(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_init_c")))
+    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init_c(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3180,22 +3180,22 @@ pub unsafe extern "C" fn PMPI_Reduce_scatter_block_c(sendbuf: *const c_void, rec
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block_init")))
+    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block_init")))
+    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block_init_c")))
+    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init_c(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_block_init_c")))
+    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init_c(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3210,22 +3210,22 @@ pub unsafe extern "C" fn PMPI_Reduce_scatter_c(sendbuf: *const c_void, recvbuf: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_init")))
+    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_init")))
+    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_init_c")))
+    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Reduce_scatter_init_c")))
+    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3430,22 +3430,22 @@ pub unsafe extern "C" fn PMPI_Scan_c(sendbuf: *const c_void, recvbuf: *mut c_voi
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan_init")))
+    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan_init")))
+    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan_init_c")))
+    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scan_init_c")))
+    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3470,22 +3470,22 @@ pub unsafe extern "C" fn PMPI_Scatter_c(sendbuf: *const c_void, sendcount: MPI_C
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter_init")))
+    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter_init")))
+    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter_init_c")))
+    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatter_init_c")))
+    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3510,22 +3510,22 @@ pub unsafe extern "C" fn PMPI_Scatterv_c(sendbuf: *const c_void, sendcounts: *co
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv_init(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv_init")))
+    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv_init(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv_init")))
+    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv_init_c")))
+    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Scatterv_init_c")))
+    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]

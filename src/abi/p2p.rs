@@ -8,7 +8,7 @@
 
 use super::status::{read_status, write_status};
 use super::types::*;
-use super::util::{out, put};
+use super::util::{info_arg, out, put};
 use crate::abi::callbacks::*;
 use crate::abi::consts::*;
 use crate::core::attr::TAG_UB_VALUE;
@@ -1515,6 +1515,12 @@ pub(crate) fn request_free(request: *mut MPI_Request) -> MpiResult<()> {
 pub(crate) fn cancel(request: *mut MPI_Request) -> MpiResult<()> {
     let h = *out(request, "request")?;
     let r = lookup(h)?;
+    if r.kind == ReqKind::Coll {
+        return Err(MpiError::new(
+            MPI_ERR_REQUEST,
+            "collective operations cannot be cancelled",
+        ));
+    }
     if r.is_persistent() && !r.active.load(Ordering::Relaxed) {
         return Err(MpiError::new(
             MPI_ERR_REQUEST,
@@ -1547,7 +1553,7 @@ pub(crate) fn cancel(request: *mut MPI_Request) -> MpiResult<()> {
                 return Err(MpiError::new(rc, "the cancel function failed").on_comm(r.comm));
             }
         }
-        ReqKind::Message => {}
+        ReqKind::Message | ReqKind::Coll => {}
     }
     Ok(())
 }
@@ -1615,6 +1621,10 @@ fn start_one(h: MPI_Request) -> MpiResult<()> {
                 tag,
             };
             start_recv(&a, &r);
+            Ok(())
+        }
+        Persistent::Coll(build) => {
+            build(&comm).start(comm, r);
             Ok(())
         }
     }
@@ -1817,13 +1827,6 @@ fn partitions_arg(partitions: c_int) -> MpiResult<usize> {
         )));
     }
     Ok(partitions as usize)
-}
-
-fn info_arg(info: MPI_Info) -> MpiResult<()> {
-    if info != MPI_INFO_NULL {
-        crate::core::info::get(info)?;
-    }
-    Ok(())
 }
 
 /// Total count of `partitions` partitions of `count` elements.

@@ -62,3 +62,11 @@ pub fn c_array<'a, T>(p: *const T, n: usize, what: &str) -> MpiResult<&'a [T]> {
     // SAFETY: the C caller passes `n` values.
     Ok(unsafe { std::slice::from_raw_parts(p, n) })
 }
+
+/// An info argument: `MPI_INFO_NULL` or a valid info object.
+pub fn info_arg(info: crate::abi::types::MPI_Info) -> MpiResult<()> {
+    if info != MPI_INFO_NULL {
+        crate::core::info::get(info)?;
+    }
+    Ok(())
+}

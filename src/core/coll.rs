@@ -1,407 +1,329 @@
-//! Collective operations over point-to-point messages in the
-//! communicator's collective context (so they never match user messages).
-//!
-//! These are the simple, correct algorithms the rest of the library needs
-//! first (binomial broadcast, rank-ordered reduction at the root, direct
-//! exchanges for the gather/scatter/all-to-all family); the collectives
-//! issue replaces them with tuned ones. Every receive names its source, and
-//! each operation has its own tag, so successive collectives on one
-//! communicator cannot take each other's messages.
+//! Collective algorithms, written as schedules (`core::sched`): each
+//! function here appends the steps of one collective to a schedule, which
+//! then runs blocking, nonblocking or persistent alike.
 //!
 //! Buffers are raw addresses with byte counts: the C face has checked them.
+//! Data of non-contiguous datatypes arrives here packed.
 
 use super::comm::Comm;
 use super::error::MpiResult;
-use super::op;
-use super::p2p::{Envelope, SendBuf, engine};
-use super::request::{ReqKind, Request, SendMode};
+use super::sched::{self, Sched};
 use crate::abi::types::{MPI_Datatype, MPI_Op};
 use std::ffi::c_int;
-use std::sync::Arc;
-
-const TAG_BARRIER: c_int = 1;
-const TAG_BCAST: c_int = 2;
-const TAG_REDUCE: c_int = 3;
-const TAG_GATHER: c_int = 4;
-const TAG_SCATTER: c_int = 5;
-const TAG_ALLGATHER: c_int = 6;
-const TAG_ALLTOALL: c_int = 7;
-const TAG_SCAN: c_int = 8;
 
 /// A block of a buffer: byte offset (two's complement: displacements may
 /// be negative, so addresses are formed with `wrapping_add`) and length.
 pub type Block = (usize, usize);
 
-fn isend(comm: &Comm, to: c_int, tag: c_int, ptr: usize, len: usize) -> MpiResult<Arc<Request>> {
-    let r = Request::new(ReqKind::Send, comm.handle);
-    let env = Envelope {
-        ctx: comm.coll_ctx(),
-        src: comm.rank,
-        tag,
-    };
-    engine().isend(
-        env,
-        comm.world_rank(to),
-        SendBuf::user(ptr, len),
-        SendMode::Standard,
-        r.clone(),
-    )?;
-    Ok(r)
+/// The elements of a reduction: `count` of `dt`, `size` bytes each, and
+/// the operation.
+#[derive(Clone, Copy)]
+pub struct Red {
+    pub count: usize,
+    pub dt: MPI_Datatype,
+    pub size: usize,
+    pub op: MPI_Op,
 }
 
-fn irecv(comm: &Comm, from: c_int, tag: c_int, ptr: usize, cap: usize) -> Arc<Request> {
-    let r = Request::new(ReqKind::Recv, comm.handle);
-    engine().irecv(comm.coll_ctx(), from, tag, ptr, cap, r.clone());
-    r
-}
-
-/// Wait for all, then report the first failure (a truncated block means
-/// the ranks disagreed on counts).
-fn wait_all(reqs: &[Arc<Request>]) -> MpiResult<()> {
-    engine().wait_until(|| reqs.iter().all(|r| r.is_done()));
-    match reqs.iter().find_map(|r| r.error()) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
-}
-
-fn copy(from: usize, to: usize, len: usize) {
-    if len > 0 && from != to {
-        // SAFETY: the C face checked both buffers hold `len` bytes.
-        unsafe { std::ptr::copy(from as *const u8, to as *mut u8, len) };
+impl Red {
+    fn len(&self) -> usize {
+        self.count * self.size
     }
 }
 
 /// Dissemination barrier: in round k every rank signals rank + 2^k and
 /// hears from rank - 2^k; after ceil(log2 n) rounds everyone has entered.
-pub fn barrier(comm: &Comm) -> MpiResult<()> {
-    let (n, me) = (comm.size, comm.rank);
+pub fn barrier(s: &mut Sched, n: c_int) {
+    let me = s.rank();
     let mut dist = 1;
     while dist < n {
-        let r = irecv(comm, (me - dist).rem_euclid(n), TAG_BARRIER, 0, 0);
-        let s = isend(comm, (me + dist) % n, TAG_BARRIER, 0, 0)?;
-        wait_all(&[r, s])?;
+        s.recv((me - dist).rem_euclid(n), 0, 0);
+        s.send((me + dist) % n, 0, 0);
+        s.fence();
         dist *= 2;
     }
-    Ok(())
 }
 
 /// Binomial-tree broadcast of `len` bytes at `buf` from `root`. A rank
 /// whose receive fails (a count too small: truncation) still passes on
 /// what it got, so no rank below it in the tree is left waiting.
-pub fn bcast(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiResult<()> {
-    let n = comm.size;
-    let rel = (comm.rank - root).rem_euclid(n);
+pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
+    let rel = (s.rank() - root).rem_euclid(n);
     let abs = |r: c_int| (r + root) % n;
     let mut mask = 1;
-    let mut failed = Ok(());
     while mask < n {
         if rel & mask != 0 {
-            failed = wait_all(&[irecv(comm, abs(rel - mask), TAG_BCAST, buf, len)]);
+            s.recv(abs(rel - mask), buf, len);
+            s.fence();
             break;
         }
         mask <<= 1;
     }
-    let mut sends = Vec::new();
     mask >>= 1;
     while mask > 0 {
         if rel + mask < n {
-            sends.push(isend(comm, abs(rel + mask), TAG_BCAST, buf, len)?);
+            s.send(abs(rel + mask), buf, len);
         }
         mask >>= 1;
     }
-    wait_all(&sends)?;
-    failed
 }
 
-/// Reduce `count` elements of `dt` from every rank's `send` into `recv` at
-/// `root`, combining in rank order (x0 op x1 op ... op xn-1) so that
-/// non-commutative operations and floating-point results are the same on
-/// every run.
-#[allow(clippy::too_many_arguments)]
-pub fn reduce(
-    comm: &Comm,
-    send: usize,
-    recv: usize,
-    count: usize,
-    dt: MPI_Datatype,
-    elem_size: usize,
-    opr: MPI_Op,
-    root: c_int,
-) -> MpiResult<()> {
-    let len = count * elem_size;
-    if comm.rank != root {
-        return wait_all(&[isend(comm, root, TAG_REDUCE, send, len)?]);
+/// Reduce every rank's `send` into `recv` at `root`, combining in rank
+/// order (x0 op x1 op ... op xn-1) so that non-commutative operations and
+/// floating-point results are the same on every run.
+pub fn reduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, root: c_int) {
+    let len = r.len();
+    if s.rank() != root {
+        s.send(root, send, len);
+        return;
     }
-    let n = comm.size as usize;
-    let mut parts: Vec<Vec<u8>> = (0..n).map(|_| vec![0u8; len]).collect();
-    let mut reqs = Vec::new();
-    for (i, p) in parts.iter_mut().enumerate() {
+    let parts: Vec<usize> = (0..n).map(|_| s.temp(len)).collect();
+    for (i, &p) in parts.iter().enumerate() {
         if i as c_int == root {
-            copy(send, p.as_mut_ptr() as usize, len);
+            s.copy(send, p, len);
         } else {
-            reqs.push(irecv(
-                comm,
-                i as c_int,
-                TAG_REDUCE,
-                p.as_mut_ptr() as usize,
-                len,
-            ));
+            s.recv(i as c_int, p, len);
         }
     }
-    wait_all(&reqs)?;
-    let mut acc = parts.pop().expect("at least one rank");
-    for p in parts.iter().rev() {
-        // SAFETY: both hold `count` elements of `dt`.
-        unsafe { op::apply(opr, dt, count, p.as_ptr(), acc.as_mut_ptr()) }?;
+    s.fence();
+    let last = parts[n as usize - 1];
+    for &p in parts[..n as usize - 1].iter().rev() {
+        s.reduce(r.op, r.dt, r.count, p, last);
     }
-    copy(acc.as_ptr() as usize, recv, len);
-    Ok(())
+    s.copy(last, recv, len);
 }
 
-/// Reduce to rank 0, then broadcast the result.
-pub fn allreduce(
-    comm: &Comm,
-    send: usize,
-    recv: usize,
-    count: usize,
-    dt: MPI_Datatype,
-    elem_size: usize,
-    opr: MPI_Op,
-) -> MpiResult<()> {
-    reduce(comm, send, recv, count, dt, elem_size, opr, 0)?;
-    bcast(comm, recv, count * elem_size, 0)
+/// Recursive-doubling allreduce. The ranks beyond the largest power of
+/// two first fold into their lower neighbour; then in round k each rank
+/// swaps its partial result with rank ^ 2^k and combines the two, always
+/// the lower ranks' part first, so every rank computes the same values in
+/// the same order (bit-identical floating point, non-commutative
+/// operations in rank order).
+pub fn allreduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red) {
+    let len = r.len();
+    let me = s.rank();
+    let acc = s.temp(len);
+    let tmp = s.temp(len);
+    s.copy(send, acc, len);
+    let pof2 = 1 << (31 - (n as u32).leading_zeros());
+    let rem = n - pof2;
+    // Ranks below 2*rem pair up (even, odd); the odd one carries on.
+    let vrank = if me < 2 * rem {
+        if me % 2 == 0 {
+            s.send(me + 1, acc, len);
+            s.recv(me + 1, recv, len);
+            s.fence();
+            return;
+        }
+        s.recv(me - 1, tmp, len);
+        s.fence();
+        combine(s, r, tmp, acc, true);
+        me / 2
+    } else {
+        me - rem
+    };
+    let real = |v: c_int| if v < rem { 2 * v + 1 } else { v + rem };
+    let mut mask = 1;
+    while mask < pof2 {
+        let partner = real(vrank ^ mask);
+        s.send(partner, acc, len);
+        s.recv(partner, tmp, len);
+        s.fence();
+        combine(s, r, tmp, acc, partner < me);
+        mask <<= 1;
+    }
+    s.copy(acc, recv, len);
+    if me < 2 * rem {
+        s.send(me - 1, acc, len);
+    }
+}
+
+/// `acc = other op acc` when `other` holds lower ranks' part, else
+/// `acc = acc op other`.
+fn combine(s: &mut Sched, r: Red, other: usize, acc: usize, other_first: bool) {
+    if other_first {
+        s.reduce(r.op, r.dt, r.count, other, acc);
+    } else {
+        s.reduce(r.op, r.dt, r.count, acc, other);
+        s.copy(other, acc, r.len());
+    }
 }
 
 /// Gather `len` bytes from every rank into `blocks` of `recv` at `root`;
 /// `send` is `None` when the root's block is already in place.
 pub fn gatherv(
-    comm: &Comm,
+    s: &mut Sched,
     send: Option<(usize, usize)>,
     recv: usize,
     blocks: &[Block],
     root: c_int,
-) -> MpiResult<()> {
-    if comm.rank != root {
+) {
+    if s.rank() != root {
         let (p, len) = send.unwrap_or((0, 0));
-        return wait_all(&[isend(comm, root, TAG_GATHER, p, len)?]);
+        s.send(root, p, len);
+        return;
     }
-    let mut reqs = Vec::new();
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i as c_int == root {
             if let Some((p, n)) = send {
-                copy(p, recv.wrapping_add(off), n.min(len));
+                s.copy(p, recv.wrapping_add(off), n.min(len));
             }
         } else {
-            reqs.push(irecv(
-                comm,
-                i as c_int,
-                TAG_GATHER,
-                recv.wrapping_add(off),
-                len,
-            ));
+            s.recv(i as c_int, recv.wrapping_add(off), len);
         }
     }
-    wait_all(&reqs)
 }
 
 /// Scatter `blocks` of `send` at `root`, `len` bytes into every rank's
 /// `recv`; `recv` is `None` at a root that keeps its block in place.
 pub fn scatterv(
-    comm: &Comm,
+    s: &mut Sched,
     send: usize,
     blocks: &[Block],
     recv: Option<(usize, usize)>,
     root: c_int,
-) -> MpiResult<()> {
-    if comm.rank != root {
+) {
+    if s.rank() != root {
         let (p, len) = recv.unwrap_or((0, 0));
-        return wait_all(&[irecv(comm, root, TAG_SCATTER, p, len)]);
+        s.recv(root, p, len);
+        return;
     }
-    let mut reqs = Vec::new();
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i as c_int == root {
             if let Some((p, n)) = recv {
-                copy(send.wrapping_add(off), p, n.min(len));
+                s.copy(send.wrapping_add(off), p, n.min(len));
             }
         } else {
-            reqs.push(isend(
-                comm,
-                i as c_int,
-                TAG_SCATTER,
-                send.wrapping_add(off),
-                len,
-            )?);
+            s.send(i as c_int, send.wrapping_add(off), len);
         }
     }
-    wait_all(&reqs)
 }
 
 /// Every rank's `send` into `blocks` of every rank's `recv`; `send` is
 /// `None` when each rank's own block is already in place.
-pub fn allgatherv(
-    comm: &Comm,
-    send: Option<(usize, usize)>,
-    recv: usize,
-    blocks: &[Block],
-) -> MpiResult<()> {
-    let me = comm.rank as usize;
+pub fn allgatherv(s: &mut Sched, send: Option<(usize, usize)>, recv: usize, blocks: &[Block]) {
+    let me = s.rank() as usize;
     let (mine, mine_len) = match send {
         Some((p, n)) => {
-            copy(p, recv.wrapping_add(blocks[me].0), n.min(blocks[me].1));
+            s.copy(p, recv.wrapping_add(blocks[me].0), n.min(blocks[me].1));
             (p, n)
         }
         None => (recv.wrapping_add(blocks[me].0), blocks[me].1),
     };
-    let mut reqs = Vec::new();
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i != me {
-            reqs.push(irecv(
-                comm,
-                i as c_int,
-                TAG_ALLGATHER,
-                recv.wrapping_add(off),
-                len,
-            ));
+            s.recv(i as c_int, recv.wrapping_add(off), len);
         }
     }
     for i in (0..blocks.len()).filter(|&i| i != me) {
-        reqs.push(isend(comm, i as c_int, TAG_ALLGATHER, mine, mine_len)?);
+        s.send(i as c_int, mine, mine_len);
     }
-    wait_all(&reqs)
 }
 
 /// Block `sblocks[i]` of `send` to rank i, into `rblocks[j]` of `recv` from
 /// rank j. `send` is `None` for `MPI_IN_PLACE` (data taken from `recv`).
+/// On an intercommunicator `i` and `j` are remote ranks and nothing stays
+/// local (`local` false).
 pub fn alltoallv(
-    comm: &Comm,
+    s: &mut Sched,
     send: Option<usize>,
     sblocks: &[Block],
     recv: usize,
     rblocks: &[Block],
-) -> MpiResult<()> {
-    // In place: send from a copy of the receive buffer.
-    let saved: Vec<u8>;
+    local: bool,
+) {
     let send = match send {
         Some(p) => p,
         None => {
+            // In place: send from a copy of the receive buffer.
             let end = rblocks
                 .iter()
                 .map(|&(o, l)| (o as isize + l as isize).max(0) as usize)
                 .max()
                 .unwrap_or(0);
-            saved = if end == 0 {
-                Vec::new()
-            } else {
-                // SAFETY: the receive buffer spans all of its blocks.
-                unsafe { std::slice::from_raw_parts(recv as *const u8, end) }.to_vec()
-            };
-            saved.as_ptr() as usize
+            let saved = s.temp(end);
+            s.copy(recv, saved, end);
+            saved
         }
     };
-    let me = comm.rank as usize;
-    copy(
-        send.wrapping_add(sblocks[me].0),
-        recv.wrapping_add(rblocks[me].0),
-        sblocks[me].1.min(rblocks[me].1),
-    );
-    let mut reqs = Vec::new();
+    let me = if local { s.rank() as usize } else { usize::MAX };
+    if local {
+        s.copy(
+            send.wrapping_add(sblocks[me].0),
+            recv.wrapping_add(rblocks[me].0),
+            sblocks[me].1.min(rblocks[me].1),
+        );
+    }
     for (i, &(off, len)) in rblocks.iter().enumerate() {
         if i != me {
-            reqs.push(irecv(
-                comm,
-                i as c_int,
-                TAG_ALLTOALL,
-                recv.wrapping_add(off),
-                len,
-            ));
+            s.recv(i as c_int, recv.wrapping_add(off), len);
         }
     }
     for (i, &(off, len)) in sblocks.iter().enumerate() {
         if i != me {
-            reqs.push(isend(
-                comm,
-                i as c_int,
-                TAG_ALLTOALL,
-                send.wrapping_add(off),
-                len,
-            )?);
+            s.send(i as c_int, send.wrapping_add(off), len);
         }
     }
-    wait_all(&reqs)
 }
 
 /// Reduce the whole vector to rank 0, then scatter `counts[i]` elements
 /// of the result to rank i.
-#[allow(clippy::too_many_arguments)]
-pub fn reduce_scatter(
-    comm: &Comm,
-    send: usize,
-    recv: usize,
-    counts: &[usize],
-    dt: MPI_Datatype,
-    elem_size: usize,
-    opr: MPI_Op,
-) -> MpiResult<()> {
+pub fn reduce_scatter(s: &mut Sched, send: usize, recv: usize, counts: &[usize], r: Red) {
     let total: usize = counts.iter().sum();
-    let mut full = vec![0u8; total * elem_size];
-    let full_at = full.as_mut_ptr() as usize;
-    reduce(comm, send, full_at, total, dt, elem_size, opr, 0)?;
+    let full = s.temp(total * r.size);
+    let n = counts.len() as c_int;
+    reduce(s, n, send, full, Red { count: total, ..r }, 0);
+    s.fence();
     let mut blocks = Vec::with_capacity(counts.len());
     let mut off = 0;
     for &c in counts {
-        blocks.push((off * elem_size, c * elem_size));
+        blocks.push((off * r.size, c * r.size));
         off += c;
     }
-    let mine = counts[comm.rank as usize] * elem_size;
-    scatterv(comm, full_at, &blocks, Some((recv, mine)), 0)
+    let mine = counts[s.rank() as usize] * r.size;
+    scatterv(s, full, &blocks, Some((recv, mine)), 0);
 }
 
 /// Inclusive (`exclusive` false) or exclusive prefix reduction: rank i
 /// gets x0 op ... op xi (or op x(i-1)), passed along the ranks in order.
-#[allow(clippy::too_many_arguments)]
-pub fn scan(
-    comm: &Comm,
-    send: usize,
-    recv: usize,
-    count: usize,
-    dt: MPI_Datatype,
-    elem_size: usize,
-    opr: MPI_Op,
-    exclusive: bool,
-) -> MpiResult<()> {
-    let len = count * elem_size;
-    let (me, n) = (comm.rank, comm.size);
+pub fn scan(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, exclusive: bool) {
+    let len = r.len();
+    let me = s.rank();
     // My own contribution, saved first: with MPI_IN_PLACE it is in `recv`.
-    let mut partial = vec![0u8; len];
-    copy(send, partial.as_mut_ptr() as usize, len);
+    let partial = s.temp(len);
+    s.copy(send, partial, len);
     if me > 0 {
-        let mut before = vec![0u8; len];
-        wait_all(&[irecv(
-            comm,
-            me - 1,
-            TAG_SCAN,
-            before.as_mut_ptr() as usize,
-            len,
-        )])?;
+        let before = s.temp(len);
+        s.recv(me - 1, before, len);
+        s.fence();
         if exclusive {
-            copy(before.as_ptr() as usize, recv, len);
+            s.copy(before, recv, len);
         }
-        // partial = before op mine
-        // SAFETY: both hold `count` elements of `dt`.
-        unsafe { op::apply(opr, dt, count, before.as_ptr(), partial.as_mut_ptr()) }?;
+        s.reduce(r.op, r.dt, r.count, before, partial);
     }
     if !exclusive {
-        copy(partial.as_ptr() as usize, recv, len);
+        s.copy(partial, recv, len);
     }
     if me + 1 < n {
-        wait_all(&[isend(
-            comm,
-            me + 1,
-            TAG_SCAN,
-            partial.as_ptr() as usize,
-            len,
-        )?])?;
+        s.send(me + 1, partial, len);
     }
-    Ok(())
+}
+
+/// Blocking forms for the library's own use (context-id agreement,
+/// communicator construction).
+pub fn bcast_blocking(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiResult<()> {
+    sched::run(comm, |s| bcast(s, comm.size, buf, len, root))
+}
+
+pub fn allreduce_blocking(comm: &Comm, send: usize, recv: usize, r: Red) -> MpiResult<()> {
+    sched::run(comm, |s| allreduce(s, comm.size, send, recv, r))
+}
+
+pub fn allgatherv_blocking(
+    comm: &Comm,
+    send: Option<(usize, usize)>,
+    recv: usize,
+    blocks: &[Block],
+) -> MpiResult<()> {
+    sched::run(comm, |s| allgatherv(s, send, recv, blocks))
 }

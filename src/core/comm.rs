@@ -18,7 +18,7 @@ use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub struct Comm {
@@ -48,6 +48,9 @@ pub struct Comm {
     /// and returned though none changes behaviour yet; `MPI_Comm_dup`
     /// carries them over.
     pub hints: Mutex<Vec<(String, String)>>,
+    /// Collectives started on this communicator so far: each takes the
+    /// next number as its tag (see `core::sched`).
+    pub coll_seq: AtomicU32,
 }
 
 impl Comm {
@@ -132,6 +135,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 part_seq: Mutex::default(),
                 topo: OnceLock::new(),
                 hints: Mutex::default(),
+                coll_seq: AtomicU32::new(0),
             })
         })
         .clone(),
@@ -253,14 +257,16 @@ fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
 /// The AND of every member's `mine`.
 fn and_maps(comm: &Comm, mine: &[u32]) -> MpiResult<Vec<u32>> {
     let mut common = vec![0u32; mine.len()];
-    coll::allreduce(
+    coll::allreduce_blocking(
         comm,
         mine.as_ptr() as usize,
         common.as_mut_ptr() as usize,
-        mine.len(),
-        MPI_UNSIGNED,
-        4,
-        MPI_BAND,
+        coll::Red {
+            count: mine.len(),
+            dt: MPI_UNSIGNED,
+            size: 4,
+            op: MPI_BAND,
+        },
     )?;
     Ok(common)
 }
@@ -335,6 +341,7 @@ fn make(handle: c_int, parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>) 
         part_seq: Mutex::default(),
         topo: OnceLock::new(),
         hints: Mutex::default(),
+        coll_seq: AtomicU32::new(0),
     }
 }
 
@@ -387,7 +394,7 @@ pub fn allgather_ints(comm: &Comm, mine: &[c_int]) -> MpiResult<Vec<c_int>> {
             .collect();
         let mut all = vec![0 as c_int; at / INT];
         let send = Some((src.as_ptr() as usize, src.len() * INT));
-        coll::allgatherv(comm, send, all.as_mut_ptr() as usize, &blocks)?;
+        coll::allgatherv_blocking(comm, send, all.as_mut_ptr() as usize, &blocks)?;
         Ok(all)
     };
     let lens = gather(&[mine.len() as c_int], &vec![1; n])?;
@@ -604,9 +611,9 @@ impl Link {
 /// Broadcast `v` (any length) from `root` over an intracommunicator.
 fn bcast_u32s(comm: &Comm, v: &mut Vec<u32>, root: c_int) -> MpiResult<()> {
     let mut len = [v.len() as u32];
-    coll::bcast(comm, len.as_mut_ptr() as usize, 4, root)?;
+    coll::bcast_blocking(comm, len.as_mut_ptr() as usize, 4, root)?;
     v.resize(len[0] as usize, 0);
-    coll::bcast(comm, v.as_mut_ptr() as usize, 4 * v.len(), root)
+    coll::bcast_blocking(comm, v.as_mut_ptr() as usize, 4 * v.len(), root)
 }
 
 /// A context id pair free on every process of both groups: each group ANDs

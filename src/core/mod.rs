@@ -13,4 +13,5 @@ pub mod op;
 pub mod p2p;
 pub mod request;
 pub mod runtime;
+pub mod sched;
 pub mod topo;

@@ -230,6 +230,49 @@ fn bad_pair() -> MpiError {
     )
 }
 
+/// `inout[i] = in[i] op inout[i]` with the user's function: a schedule
+/// holds the operation itself, which `MPI_Op_free` may already have
+/// released by the time the reduction runs.
+///
+/// # Safety
+/// `inp` and `inout` each hold `count` elements of `dt`.
+pub unsafe fn apply_user(
+    u: &UserOp,
+    dt: MPI_Datatype,
+    count: usize,
+    inp: *const u8,
+    inout: *mut u8,
+) -> MpiResult<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let mut dt = dt;
+    if u.large_count {
+        let mut len = MPI_Count::try_from(count)
+            .map_err(|_| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
+        // SAFETY: the user registered this function with
+        // MPI_Op_create_c; the buffers hold `count` elements of `dt`.
+        unsafe {
+            let f: Fn_MPI_User_function_c = std::mem::transmute(u.func);
+            f(inp.cast_mut().cast(), inout.cast(), &mut len, &mut dt);
+        }
+        return Ok(());
+    }
+    let mut len = c_int::try_from(count).map_err(|_| {
+        MpiError::new(
+            MPI_ERR_COUNT,
+            "count too large for a user operation made by MPI_Op_create (use MPI_Op_create_c)",
+        )
+    })?;
+    // SAFETY: the user registered this function with MPI_Op_create; the
+    // buffers hold `count` elements of `dt`.
+    unsafe {
+        let f: Fn_MPI_User_function = std::mem::transmute(u.func);
+        f(inp.cast_mut().cast(), inout.cast(), &mut len, &mut dt);
+    }
+    Ok(())
+}
+
 /// `inout[i] = in[i] op inout[i]` for `count` elements of `dt`.
 ///
 /// # Safety
@@ -245,31 +288,8 @@ pub unsafe fn apply(
         return Ok(());
     }
     if let Some(u) = USER_OPS.get(op) {
-        let mut dt = dt;
-        if u.large_count {
-            let mut len = MPI_Count::try_from(count)
-                .map_err(|_| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
-            // SAFETY: the user registered this function with
-            // MPI_Op_create_c; the buffers hold `count` elements of `dt`.
-            unsafe {
-                let f: Fn_MPI_User_function_c = std::mem::transmute(u.func);
-                f(inp.cast_mut().cast(), inout.cast(), &mut len, &mut dt);
-            }
-            return Ok(());
-        }
-        let mut len = c_int::try_from(count).map_err(|_| {
-            MpiError::new(
-                MPI_ERR_COUNT,
-                "count too large for a user operation made by MPI_Op_create (use MPI_Op_create_c)",
-            )
-        })?;
-        // SAFETY: the user registered this function with MPI_Op_create; the
-        // buffers hold `count` elements of `dt`.
-        unsafe {
-            let f: Fn_MPI_User_function = std::mem::transmute(u.func);
-            f(inp.cast_mut().cast(), inout.cast(), &mut len, &mut dt);
-        }
-        return Ok(());
+        // SAFETY: as this function's.
+        return unsafe { apply_user(&u, dt, count, inp, inout) };
     }
     check(op)?;
     let size = super::datatype::element_size(dt)?;

@@ -339,6 +339,12 @@ impl Engine {
         self.bell().ring_locked();
     }
 
+    /// Complete `req` from outside the engine (a collective schedule).
+    pub fn complete(&self, req: &Request, status: Status) {
+        let _st = self.st.lock();
+        self.finish(req, status);
+    }
+
     /// Start sending `buf` to world rank `peer` with envelope `env`; `req`
     /// completes when the send buffer may be reused (or, synchronous mode,
     /// when the receive has matched).
@@ -820,6 +826,13 @@ impl Engine {
     /// One pass of progress: read every channel, push queued records.
     /// Returns whether anything happened.
     pub fn progress(&self) -> bool {
+        let moved = self.progress_transport();
+        // Collective schedules next, outside the engine lock: they start
+        // sends and receives.
+        super::sched::progress() || moved
+    }
+
+    fn progress_transport(&self) -> bool {
         // Taken even without a transport: a sleeper's call here orders its
         // registration before any later `finish` (see `Bell::ring_locked`).
         let mut st = self.st.lock();

@@ -90,6 +90,8 @@ pub enum Persistent {
         tag: c_int,
         partitions: usize,
     },
+    /// A persistent collective: builds the schedule each `MPI_Start` runs.
+    Coll(Arc<dyn Fn(&super::comm::Comm) -> super::sched::Sched + Send + Sync>),
     /// Partitioned receive (`MPI_Precv_init`).
     PartRecv {
         ctx: u32,
@@ -128,6 +130,8 @@ pub enum ReqKind {
     /// A message taken off the queue by `MPI_Mprobe`, waiting for `MPI_Mrecv`.
     Message,
     Generalized,
+    /// A nonblocking or persistent collective (see `core::sched`).
+    Coll,
 }
 
 pub struct Request {

@@ -1,0 +1,341 @@
+//! Collective schedules: a collective operation written down as a list of
+//! steps (sends, receives, local reductions and copies, fences) that runs
+//! to completion in the caller (blocking collectives) or is advanced by the
+//! progress engine (nonblocking and persistent ones, and `MPI_Comm_idup`).
+//!
+//! Steps run in order. Sends and receives are started as they are reached
+//! and do not hold up the steps after them; a fence waits until every
+//! operation started before it has completed. A local step may append more
+//! steps (an agreement that must retry), which run before the rest.
+//!
+//! Every schedule on a communicator takes the next tag of the
+//! communicator's collective sequence: all members start their collectives
+//! in the same order, so the tags agree, and any number of collectives can
+//! be in flight on one communicator without taking each other's messages.
+//! Within one schedule, messages between two ranks match in the order they
+//! were sent, which the algorithms keep equal to the order receives are
+//! posted.
+
+use super::comm::Comm;
+use super::error::{MpiError, MpiResult};
+use super::group::Group;
+use super::op;
+use super::p2p::{Envelope, SendBuf, engine};
+use super::request::{ReqKind, Request, SendMode, Status};
+use crate::abi::types::{MPI_Datatype, MPI_Op};
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::ffi::c_int;
+use std::sync::Arc;
+
+/// First tag of the collective sequence; lower tags are the library's own
+/// fixed-purpose messages (see `core::comm`).
+const TAG_BASE: c_int = 1 << 10;
+const TAG_SPAN: u32 = 1 << 20;
+
+type LocalFn = Box<dyn FnOnce(&mut Sched) -> MpiResult<()> + Send>;
+
+enum Step {
+    Send { to: c_int, at: usize, len: usize },
+    Recv { from: c_int, at: usize, len: usize },
+    Local(LocalFn),
+    Fence,
+}
+
+pub struct Sched {
+    /// Collective context, this process's rank, and the processes ranks
+    /// name (the remote group of an intercommunicator).
+    ctx: u32,
+    rank: c_int,
+    peers: Arc<Group>,
+    /// The communicator's handle, whose error handler hears of failures.
+    handle: c_int,
+    tag: c_int,
+    steps: VecDeque<Step>,
+    /// Scratch buffers the steps address; boxed, so they never move.
+    temps: Vec<Box<[u8]>>,
+    pending: Vec<Arc<Request>>,
+    error: Option<MpiError>,
+    on_success: Vec<Box<dyn FnOnce() + Send>>,
+    /// Kept alive until the schedule ends: the communicator of a
+    /// nonblocking collective (its context must not be reused meanwhile),
+    /// and whatever the builder hands over.
+    keep: Vec<Box<dyn Send>>,
+}
+
+impl Sched {
+    /// An empty schedule for the next collective on `comm`.
+    pub fn new(comm: &Comm) -> Sched {
+        Sched::tagged(comm, next_tag(comm))
+    }
+
+    /// An empty schedule whose messages carry `tag` (a persistent
+    /// collective's, taken when it was initialized).
+    pub fn tagged(comm: &Comm, tag: c_int) -> Sched {
+        Sched {
+            ctx: comm.coll_ctx(),
+            rank: comm.rank,
+            peers: comm.remote.clone().unwrap_or_else(|| comm.group.clone()),
+            handle: comm.handle,
+            tag,
+            steps: VecDeque::new(),
+            temps: Vec::new(),
+            pending: Vec::new(),
+            error: None,
+            on_success: Vec::new(),
+            keep: Vec::new(),
+        }
+    }
+
+    /// A zeroed scratch buffer of `len` bytes that lives as long as the
+    /// schedule: its address.
+    pub fn temp(&mut self, len: usize) -> usize {
+        let mut b = vec![0u8; len].into_boxed_slice();
+        let at = b.as_mut_ptr() as usize;
+        self.temps.push(b);
+        at
+    }
+
+    pub fn send(&mut self, to: c_int, at: usize, len: usize) {
+        self.steps.push_back(Step::Send { to, at, len });
+    }
+
+    pub fn recv(&mut self, from: c_int, at: usize, len: usize) {
+        self.steps.push_back(Step::Recv { from, at, len });
+    }
+
+    /// Wait for every send and receive started so far.
+    pub fn fence(&mut self) {
+        self.steps.push_back(Step::Fence);
+    }
+
+    pub fn local(&mut self, f: impl FnOnce(&mut Sched) -> MpiResult<()> + Send + 'static) {
+        self.steps.push_back(Step::Local(Box::new(f)));
+    }
+
+    pub fn copy(&mut self, from: usize, to: usize, len: usize) {
+        self.local(move |_| {
+            copy(from, to, len);
+            Ok(())
+        });
+    }
+
+    /// `inout = input op inout`, elementwise over `count` elements. A user
+    /// operation is held from here on: it may be freed before this runs.
+    pub fn reduce(
+        &mut self,
+        opr: MPI_Op,
+        dt: MPI_Datatype,
+        count: usize,
+        input: usize,
+        inout: usize,
+    ) {
+        let (a, b) = (input, inout);
+        match op::USER_OPS.get(opr) {
+            // SAFETY (both): the builder sized the buffers for `count` elements.
+            Some(u) => self.local(move |_| unsafe {
+                op::apply_user(&u, dt, count, a as *const u8, b as *mut u8)
+            }),
+            None => self
+                .local(move |_| unsafe { op::apply(opr, dt, count, a as *const u8, b as *mut u8) }),
+        }
+    }
+
+    /// Run `f` once the schedule has succeeded (unpack staged outputs).
+    pub fn on_success(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.on_success.push(Box::new(f));
+    }
+
+    /// Keep `x` alive until the schedule ends.
+    pub fn keep(&mut self, x: impl Send + 'static) {
+        self.keep.push(Box::new(x));
+    }
+
+    pub fn rank(&self) -> c_int {
+        self.rank
+    }
+
+    fn exec(&mut self, step: Step) {
+        let started = match step {
+            Step::Send { to, at, len } => {
+                let r = Request::new(ReqKind::Send, self.handle);
+                let env = Envelope {
+                    ctx: self.ctx,
+                    src: self.rank,
+                    tag: self.tag,
+                };
+                let peer = self.peers.world(to as usize);
+                engine()
+                    .isend(
+                        env,
+                        peer,
+                        SendBuf::user(at, len),
+                        SendMode::Standard,
+                        r.clone(),
+                    )
+                    .map(|()| Some(r))
+            }
+            Step::Recv { from, at, len } => {
+                let r = Request::new(ReqKind::Recv, self.handle);
+                engine().irecv(self.ctx, from, self.tag, at, len, r.clone());
+                Ok(Some(r))
+            }
+            Step::Local(f) => {
+                // Steps the function adds run before the rest.
+                let rest = std::mem::take(&mut self.steps);
+                let done = f(self);
+                self.steps.extend(rest);
+                done.map(|()| None)
+            }
+            Step::Fence => unreachable!("fences are handled by advance"),
+        };
+        match started {
+            Ok(None) => {}
+            Ok(Some(r)) => {
+                if !r.is_done() {
+                    self.pending.push(r);
+                } else if let Some(e) = r.error() {
+                    self.fail(e);
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Record the first failure; the schedule still runs to its end, so
+    /// that no other member is left waiting for its messages.
+    fn fail(&mut self, e: MpiError) {
+        self.error.get_or_insert(e.on_comm(self.handle));
+    }
+
+    /// Whether everything started so far has completed (collecting the
+    /// errors of what has).
+    fn settled(&mut self) -> bool {
+        let mut failed = None;
+        self.pending.retain(|r| {
+            let done = r.is_done();
+            if done && failed.is_none() {
+                failed = r.error();
+            }
+            !done
+        });
+        if let Some(e) = failed {
+            self.fail(e);
+        }
+        self.pending.is_empty()
+    }
+
+    /// Run steps until one must wait; whether the schedule has ended.
+    fn advance(&mut self) -> bool {
+        loop {
+            match self.steps.front() {
+                None => return self.settled(),
+                Some(Step::Fence) => {
+                    if !self.settled() {
+                        return false;
+                    }
+                    self.steps.pop_front();
+                }
+                Some(_) => {
+                    let step = self.steps.pop_front().expect("front exists");
+                    self.exec(step);
+                }
+            }
+        }
+    }
+
+    /// The outcome of an ended schedule; on success the finishing hooks
+    /// have run.
+    fn outcome(&mut self) -> MpiResult<()> {
+        self.keep.clear();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => {
+                self.on_success.drain(..).for_each(|f| f());
+                Ok(())
+            }
+        }
+    }
+
+    /// Run the schedule to its end in this thread (a blocking collective).
+    pub fn run(mut self) -> MpiResult<()> {
+        while !self.advance() {
+            let pending = &self.pending;
+            engine().wait_until(|| pending.iter().all(|r| r.is_done()));
+        }
+        self.outcome()
+    }
+
+    /// Start the schedule and leave it to the progress engine; `req`
+    /// completes when it ends. `comm` stays alive until then.
+    pub fn start(mut self, comm: Arc<Comm>, req: Arc<Request>) {
+        self.keep(comm);
+        if self.advance() {
+            finish(&req, self.outcome());
+        } else {
+            ACTIVE.lock().push((self, req));
+        }
+    }
+}
+
+/// The tag of the next collective on `comm`. Persistent collectives take
+/// theirs when initialized: they match in that order, whatever order
+/// they are started in.
+pub fn next_tag(comm: &Comm) -> c_int {
+    let seq = comm
+        .coll_seq
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    TAG_BASE + (seq % TAG_SPAN) as c_int
+}
+
+/// Build and run a blocking collective on `comm`.
+pub fn run(comm: &Comm, build: impl FnOnce(&mut Sched)) -> MpiResult<()> {
+    let mut s = Sched::new(comm);
+    build(&mut s);
+    s.run()
+}
+
+fn copy(from: usize, to: usize, len: usize) {
+    if len > 0 && from != to {
+        // SAFETY: the builder checked both buffers hold `len` bytes.
+        unsafe { std::ptr::copy(from as *const u8, to as *mut u8, len) };
+    }
+}
+
+fn finish(req: &Request, outcome: MpiResult<()>) {
+    let status = match outcome {
+        Ok(()) => Status::empty(),
+        Err(e) => Status {
+            error: e.code,
+            ..Status::empty()
+        },
+    };
+    engine().complete(req, status);
+}
+
+/// Schedules started and not yet ended, with the requests they complete.
+static ACTIVE: Mutex<Vec<(Sched, Arc<Request>)>> = Mutex::new(Vec::new());
+
+/// Advance every started schedule (one pass; from the progress engine).
+/// A thread that finds another already doing it leaves it to that one.
+/// Returns whether anything moved.
+pub fn progress() -> bool {
+    let Some(mut active) = ACTIVE.try_lock() else {
+        return false;
+    };
+    let mut moved = false;
+    let mut i = 0;
+    while i < active.len() {
+        let (s, _) = &mut active[i];
+        let before = (s.steps.len(), s.pending.len());
+        if s.advance() {
+            let (mut s, req) = active.swap_remove(i);
+            finish(&req, s.outcome());
+            moved = true;
+        } else {
+            moved |= (s.steps.len(), s.pending.len()) != before;
+            i += 1;
+        }
+    }
+    moved
+}
