@@ -8,6 +8,7 @@ use crate::abi::consts::*;
 use crate::core::attr;
 use crate::core::comm;
 use crate::core::error::{MpiError, MpiResult};
+use crate::core::request::{REQUESTS, ReqKind, Request};
 use std::ffi::{c_char, c_int, c_void};
 
 pub(crate) fn comm_rank(c: MPI_Comm, rank: *mut c_int) -> MpiResult<()> {
@@ -138,6 +139,56 @@ pub(crate) fn comm_dup(c: MPI_Comm, newcomm: *mut MPI_Comm) -> MpiResult<()> {
     *slot = MPI_COMM_NULL;
     *slot = comm::dup(&parent)?;
     Ok(())
+}
+
+pub(crate) fn comm_idup(
+    c: MPI_Comm,
+    newcomm: *mut MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    idup_impl(c, None, newcomm, request)
+}
+
+pub(crate) fn comm_idup_with_info(
+    c: MPI_Comm,
+    info: MPI_Info,
+    newcomm: *mut MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let hints = if info == MPI_INFO_NULL {
+        Vec::new()
+    } else {
+        known_hints(info)?
+    };
+    idup_impl(c, Some(hints), newcomm, request)
+}
+
+/// `MPI_Comm_idup(_with_info)`: the new handle is written to `newcomm`
+/// when the request completes (`MPI_COMM_NULL` until then).
+fn idup_impl(
+    c: MPI_Comm,
+    hints: Option<Vec<(String, String)>>,
+    newcomm: *mut MPI_Comm,
+    request: *mut MPI_Request,
+) -> MpiResult<()> {
+    let parent = comm::get(c)?;
+    let slot = out(newcomm, "newcomm")?;
+    let rslot = out(request, "request")?;
+    *slot = MPI_COMM_NULL;
+    let req = Request::new(ReqKind::Coll, parent.handle);
+    *rslot = REQUESTS.insert(req.clone());
+    let at = newcomm as usize;
+    let done = move |h: c_int| {
+        if let (Some(hints), Some(c)) = (&hints, comm::lookup(h)) {
+            *c.hints.lock() = hints.clone();
+        }
+        // SAFETY: the user keeps `newcomm` valid until the request completes.
+        unsafe { *(at as *mut MPI_Comm) = h };
+    };
+    comm::idup(&parent, done, req).inspect_err(|_| {
+        REQUESTS.remove(*rslot);
+        *rslot = MPI_REQUEST_NULL;
+    })
 }
 
 pub(crate) fn comm_dup_with_info(

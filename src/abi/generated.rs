@@ -760,12 +760,12 @@ pub unsafe extern "C" fn PMPI_Comm_create_from_group(group: MPI_Group, stringtag
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_create_group(comm: MPI_Comm, group: MPI_Group, tag: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_create_group")))
+    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create_group(comm, group, tag, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_create_group(comm: MPI_Comm, group: MPI_Group, tag: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_create_group")))
+    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create_group(comm, group, tag, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -930,22 +930,22 @@ pub unsafe extern "C" fn PMPI_Comm_group(comm: MPI_Comm, group: *mut MPI_Group) 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_idup(comm: MPI_Comm, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Comm_idup", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_idup")))
+    guard("MPI_Comm_idup", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_idup(comm, newcomm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_idup(comm: MPI_Comm, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Comm_idup", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_idup")))
+    guard("MPI_Comm_idup", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_idup(comm, newcomm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_idup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Comm_idup_with_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_idup_with_info")))
+    guard("MPI_Comm_idup_with_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_idup_with_info(comm, info, newcomm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_idup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Comm_idup_with_info", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_idup_with_info")))
+    guard("MPI_Comm_idup_with_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_idup_with_info(comm, info, newcomm, request) })
 }
 
 #[unsafe(no_mangle)]

@@ -180,3 +180,20 @@ pub(crate) fn comm_create(c: MPI_Comm, g: MPI_Group, newcomm: *mut MPI_Comm) -> 
     *slot = comm::create(&parent, group)?;
     Ok(())
 }
+
+pub(crate) fn comm_create_group(
+    c: MPI_Comm,
+    g: MPI_Group,
+    tag: c_int,
+    newcomm: *mut MPI_Comm,
+) -> MpiResult<()> {
+    let parent = comm::get(c)?;
+    let group = group::get(g)?;
+    if tag < 0 {
+        return Err(MpiError::new(MPI_ERR_TAG, format!("invalid tag {tag}")));
+    }
+    let slot = out(newcomm, "newcomm")?;
+    *slot = MPI_COMM_NULL;
+    *slot = comm::create_group(&parent, group, tag)?;
+    Ok(())
+}

@@ -13,12 +13,13 @@ use super::errhandler::{self, Slot};
 use super::error::{MpiError, MpiResult};
 use super::group::Group;
 use super::runtime;
+use super::sched::{self, Sched};
 use super::topo::Topo;
 use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, OnceLock};
 
 pub struct Comm {
@@ -170,41 +171,6 @@ const CTX_WORDS: usize = CTX_PAIRS / 32;
 
 /// Which context id pairs this process has free (bit set = free).
 static CTX_FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-/// One thread at a time offers this process's free map to an agreement;
-/// the others offer nothing (all zeros) and try again. A lock held across
-/// the agreement instead would deadlock two processes whose threads create
-/// different communicators in opposite orders.
-static CTX_MAP_OFFERED: AtomicBool = AtomicBool::new(false);
-/// Parent contexts of the agreements under way in this process. The map
-/// goes to the one with the lowest parent context: every process applies
-/// the same rule, so the lowest communicator still agreeing gets every
-/// member's map at once and completes (no livelock).
-static CTX_WAITING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-/// Registers an agreement in `CTX_WAITING` for its lifetime.
-struct Waiting(u32);
-
-impl Waiting {
-    fn new(ctx: u32) -> Self {
-        CTX_WAITING.lock().push(ctx);
-        Waiting(ctx)
-    }
-
-    /// May this agreement offer the map now? Takes it if so.
-    fn take_map(&self) -> bool {
-        let first = CTX_WAITING.lock().iter().min() == Some(&self.0);
-        first && !CTX_MAP_OFFERED.swap(true, Ordering::AcqRel)
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        let mut w = CTX_WAITING.lock();
-        if let Some(i) = w.iter().position(|&c| c == self.0) {
-            w.swap_remove(i);
-        }
-    }
-}
 
 fn with_ctx_map<T>(f: impl FnOnce(&mut Vec<u32>) -> T) -> T {
     let mut map = CTX_FREE.lock();
@@ -242,16 +208,12 @@ fn local_ctx() -> MpiResult<u32> {
 }
 
 /// Agree with the other members of `parent` on a context id pair free on
-/// all of them: the lowest bit set in the AND of everyone's free map. A
-/// member whose map is busy with another agreement offers zeros, so the
-/// round picks nothing and everyone tries again; the last word of the AND
-/// says whether every member offered its map (then an empty result means
-/// the ids are exhausted).
+/// all of them (see `Agreement`).
 fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
     if parent.size == 1 {
         return local_ctx();
     }
-    agree_ctx_by(parent.ctx, |mine| and_maps(parent, mine))
+    agree_ctx_by(parent.rank == 0, |mine| and_maps(parent, mine))
 }
 
 /// The AND of every member's `mine`.
@@ -271,47 +233,159 @@ fn and_maps(comm: &Comm, mine: &[u32]) -> MpiResult<Vec<u32>> {
     Ok(common)
 }
 
-/// The agreement loop of `agree_ctx`, with `and` computing the AND of every
-/// participant's offered map (one communicator, or both groups of an
-/// intercommunicator). `key` orders concurrent agreements in this process.
-fn agree_ctx_by(key: u32, mut and: impl FnMut(&[u32]) -> MpiResult<Vec<u32>>) -> MpiResult<u32> {
-    let waiting = Waiting::new(key);
-    loop {
-        let offered = waiting.take_map();
-        let mut mine = if offered {
-            with_ctx_map(|m| m.clone())
-        } else {
-            vec![0; CTX_WORDS]
-        };
-        mine.push(u32::from(offered));
-        let agreed = and(&mine);
-        let common = agreed.as_ref().map_or(&[][..], |c| &c[..]);
-        let pick = common[..common.len().min(CTX_WORDS)]
+/// One process's side of a context-id agreement. Each round, every member
+/// offers its whole free map; the AND of the offers names the pairs free
+/// everywhere, and everyone proposes the same one of them: the lowest in
+/// the first round, a pseudo-random one of the lowest 64 after that (the
+/// leader's random word, carried through the AND, picks it). Each member
+/// reserves the proposed pair if it is still free here (another agreement
+/// of this process may have taken it meanwhile) and votes; if every vote
+/// is yes the pair is agreed, otherwise the reservations are released and
+/// the next round begins. No agreement ever waits for another, so any
+/// number can run at once in one process, from several threads or as
+/// nonblocking `MPI_Comm_idup`s, in whatever order each process starts
+/// them; two that propose the same pair at once retry on different ones.
+#[derive(Default)]
+struct Agreement {
+    round: u32,
+    /// The pair this process reserved for the current proposal.
+    held: Option<usize>,
+}
+
+impl Agreement {
+    /// This round's offer: the free map, then a word that is random at the
+    /// leader and all ones elsewhere.
+    fn offer(&self, leader: bool) -> Vec<u32> {
+        let mut mine = with_ctx_map(|m| m.clone());
+        mine.push(if leader { random_word() } else { u32::MAX });
+        mine
+    }
+
+    /// From the AND of the offers: reserve the proposed pair if it is
+    /// still free here; the vote (1: reserved).
+    fn propose(&mut self, common: &[u32]) -> MpiResult<u32> {
+        let free: Vec<usize> = common[..CTX_WORDS]
             .iter()
-            .position(|&w| w != 0)
-            .map(|word| word * 32 + common[word].trailing_zeros() as usize);
-        // A nonzero AND means every member offered its map, this one too.
-        // The pair may have gone to a one-process communicator since the
-        // offer (only when nearly all are in use): then no pair is left.
-        let pick = match pick {
-            Some(pair) => with_ctx_map(|m| {
-                let bit = 1 << (pair % 32);
-                let free = m[pair / 32] & bit != 0;
-                m[pair / 32] &= !bit;
-                free.then_some(pair)
-            }),
-            None => None,
-        };
-        if offered {
-            CTX_MAP_OFFERED.store(false, Ordering::Release);
+            .enumerate()
+            .flat_map(|(i, &w)| (0..32).filter(move |b| w & (1 << b) != 0).map(move |b| i * 32 + b))
+            .take(64)
+            .collect();
+        if free.is_empty() {
+            return Err(ctx_exhausted());
         }
-        let common = agreed?;
-        match pick {
-            Some(pair) => return Ok(2 * pair as u32),
-            None if common[CTX_WORDS] == 1 => return Err(ctx_exhausted()),
-            None => std::thread::yield_now(),
+        let pick = if self.round == 0 {
+            free[0]
+        } else {
+            free[common[CTX_WORDS] as usize % free.len()]
+        };
+        self.round += 1;
+        let taken = with_ctx_map(|m| {
+            let bit = 1 << (pick % 32);
+            let free = m[pick / 32] & bit != 0;
+            m[pick / 32] &= !bit;
+            free
+        });
+        self.held = taken.then_some(pick);
+        Ok(u32::from(taken))
+    }
+
+    /// From the AND of the votes: the agreed context id, or `None` to go
+    /// round again.
+    fn conclude(&mut self, all_yes: bool) -> Option<u32> {
+        if all_yes {
+            let pair = self.held.take().expect("a yes vote holds its pair");
+            return Some(2 * pair as u32);
+        }
+        self.release();
+        None
+    }
+
+    fn release(&mut self) {
+        if let Some(pair) = self.held.take() {
+            release_ctx(2 * pair as u32);
         }
     }
+}
+
+impl Drop for Agreement {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// A word that differs from call to call and process to process.
+fn random_word() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.finish() as u32
+}
+
+/// The agreement loop of `agree_ctx`, with `and` computing the AND of every
+/// participant's values (one communicator, or both groups of an
+/// intercommunicator); `leader` is true at exactly one participant.
+fn agree_ctx_by(leader: bool, mut and: impl FnMut(&[u32]) -> MpiResult<Vec<u32>>) -> MpiResult<u32> {
+    let mut a = Agreement::default();
+    loop {
+        let common = and(&a.offer(leader))?;
+        let vote = a.propose(&common)?;
+        let votes = and(&[vote])?;
+        if let Some(ctx) = a.conclude(votes[0] == 1) {
+            return Ok(ctx);
+        }
+    }
+}
+
+/// The nonblocking agreement loop over a schedule's members: offer, AND,
+/// propose, AND the votes, conclude; `done` gets the pair agreed on.
+fn agree_round(
+    s: &mut Sched,
+    n: c_int,
+    a: Arc<Mutex<Agreement>>,
+    done: Arc<dyn Fn(u32) -> MpiResult<()> + Send + Sync>,
+) {
+    let words = CTX_WORDS + 1;
+    let mine = s.temp(4 * words);
+    let common = s.temp(4 * words);
+    let (vote, votes) = (s.temp(4), s.temp(4));
+    let and = |count| coll::Red {
+        count,
+        dt: MPI_UNSIGNED,
+        size: 4,
+        op: MPI_BAND,
+    };
+    let (a1, a2) = (a.clone(), a.clone());
+    let leader = s.rank() == 0;
+    s.local(move |_| {
+        let offer = a1.lock().offer(leader);
+        // SAFETY: `mine` is this schedule's scratch of `words` words.
+        unsafe { std::ptr::copy_nonoverlapping(offer.as_ptr(), mine as *mut u32, words) };
+        Ok(())
+    });
+    coll::allreduce(s, n, mine, common, and(words));
+    s.fence();
+    s.local(move |_| {
+        // SAFETY: scratch of this schedule, filled by the allreduce.
+        let agreed = unsafe { std::slice::from_raw_parts(common as *const u32, words) };
+        let v = a2.lock().propose(agreed)?;
+        // SAFETY: as above.
+        unsafe { *(vote as *mut u32) = v };
+        Ok(())
+    });
+    coll::allreduce(s, n, vote, votes, and(1));
+    s.fence();
+    s.local(move |s| {
+        // SAFETY: as above.
+        let all_yes = unsafe { *(votes as *const u32) } == 1;
+        let ctx = a.lock().conclude(all_yes);
+        match ctx {
+            Some(ctx) => done(ctx),
+            None => {
+                agree_round(s, n, a, done);
+                Ok(())
+            }
+        }
+    });
 }
 
 fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs) -> c_int {
@@ -357,6 +431,44 @@ pub fn dup(parent: &Comm) -> MpiResult<c_int> {
         .copy_for_dup(parent.handle)
         .inspect_err(|_| release_ctx(ctx))?;
     let h = install(parent, ctx, parent.rank, parent.group.clone(), attrs);
+    inherit_extras(parent, h);
+    Ok(h)
+}
+
+/// `MPI_Comm_idup`: `dup` with the context id agreed by a schedule the
+/// progress engine drives; `done` gets the new handle once it exists
+/// (before `req` completes). Copy callbacks run now, in the caller.
+pub fn idup(
+    parent: &Arc<Comm>,
+    done: impl Fn(c_int) + Send + Sync + 'static,
+    req: Arc<super::request::Request>,
+) -> MpiResult<()> {
+    if parent.is_inter() || parent.size == 1 {
+        // Nothing to wait for on one process; intercommunicators agree
+        // through their leaders, which only the blocking form does yet.
+        done(dup(parent)?);
+        super::p2p::engine().complete(&req, super::request::Status::empty());
+        return Ok(());
+    }
+    let attrs = Mutex::new(Some(parent.attrs.copy_for_dup(parent.handle)?));
+    let a = Arc::new(Mutex::new(Agreement::default()));
+    let mut s = Sched::new(parent);
+    let p = parent.clone();
+    let install_new = Arc::new(move |ctx: u32| {
+        let attrs = attrs.lock().take().unwrap_or_default();
+        let h = install(&p, ctx, p.rank, p.group.clone(), attrs);
+        inherit_extras(&p, h);
+        done(h);
+        Ok(())
+    });
+    agree_round(&mut s, parent.size, a, install_new);
+    s.start(parent.clone(), req);
+    Ok(())
+}
+
+/// What a duplicate inherits besides members and attributes: the topology
+/// and the info hints.
+fn inherit_extras(parent: &Comm, h: c_int) {
     if let Some(c) = USER.get(h) {
         if let Some(t) = parent.topo.get() {
             c.topo
@@ -365,7 +477,43 @@ pub fn dup(parent: &Comm) -> MpiResult<c_int> {
         }
         *c.hints.lock() = parent.hints.lock().clone();
     }
-    Ok(h)
+}
+
+/// `MPI_Comm_create_group`: collective over the members of `group` only
+/// (a subset of `parent`), who agree on a context id among themselves with
+/// messages tagged by `tag`, so that creations over overlapping groups
+/// can run concurrently. A process outside the group gets `MPI_COMM_NULL`.
+pub fn create_group(parent: &Comm, group: Arc<Group>, tag: c_int) -> MpiResult<c_int> {
+    intra_only(parent, "MPI_Comm_create_group on")?;
+    if let Some(w) = group.iter().find(|&w| parent.group.rank_of(w).is_none()) {
+        return Err(MpiError::new(
+            MPI_ERR_GROUP,
+            format!("the group names world rank {w}, which is not in the communicator"),
+        ));
+    }
+    let Some(rank) = group.rank_of(parent.world_rank(parent.rank)) else {
+        return Ok(MPI_COMM_NULL);
+    };
+    let n = group.size() as c_int;
+    let ctx = if n == 1 {
+        local_ctx()?
+    } else {
+        let itag = sched::group_tag(tag);
+        agree_ctx_by(rank == 0, |mine| {
+            let mut common = vec![0u32; mine.len()];
+            let mut s = Sched::within(parent, group.clone(), rank as c_int, itag);
+            let red = coll::Red {
+                count: mine.len(),
+                dt: MPI_UNSIGNED,
+                size: 4,
+                op: MPI_BAND,
+            };
+            coll::allreduce(&mut s, n, mine.as_ptr() as usize, common.as_mut_ptr() as usize, red);
+            s.run()?;
+            Ok(common)
+        })?
+    };
+    Ok(install(parent, ctx, rank as c_int, group, Attrs::default()))
 }
 
 /// Refuse an operation not built for intercommunicators yet.
@@ -620,7 +768,7 @@ fn bcast_u32s(comm: &Comm, v: &mut Vec<u32>, root: c_int) -> MpiResult<()> {
 /// its maps, the leaders swap the results, and each broadcasts the AND of
 /// both (so the two groups retry or pick in lockstep).
 fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<u32> {
-    agree_ctx_by(local.ctx, |mine| {
+    agree_ctx_by(local.rank == leader && link.is_some(), |mine| {
         let mut common = and_maps(local, mine)?;
         if let Some(l) = link {
             let theirs = l.swap_fixed(&common, common.len())?;

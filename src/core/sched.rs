@@ -48,6 +48,10 @@ pub struct Sched {
     ctx: u32,
     rank: c_int,
     peers: Arc<Group>,
+    /// A schedule among a subgroup: each member's rank in the
+    /// communicator whose context carries the messages, which envelopes
+    /// name (ranks within different subgroups would be confused).
+    names: Option<Arc<[c_int]>>,
     /// The communicator's handle, whose error handler hears of failures.
     handle: c_int,
     tag: c_int,
@@ -76,6 +80,7 @@ impl Sched {
             ctx: comm.coll_ctx(),
             rank: comm.rank,
             peers: comm.remote.clone().unwrap_or_else(|| comm.group.clone()),
+            names: None,
             handle: comm.handle,
             tag,
             steps: VecDeque::new(),
@@ -85,6 +90,27 @@ impl Sched {
             on_success: Vec::new(),
             keep: Vec::new(),
         }
+    }
+
+    /// A schedule among `group`, a subset of `comm` in which this process
+    /// has rank `rank`, in `comm`'s collective context with messages tagged
+    /// `tag` (see `group_tag`).
+    pub fn within(comm: &Comm, group: Arc<Group>, rank: c_int, tag: c_int) -> Sched {
+        let names = group
+            .iter()
+            .map(|w| comm.group.rank_of(w).expect("a subgroup of the communicator") as c_int)
+            .collect();
+        Sched {
+            rank,
+            peers: group,
+            names: Some(names),
+            ..Sched::tagged(comm, tag)
+        }
+    }
+
+    /// How envelopes name schedule rank `r`.
+    fn name(&self, r: c_int) -> c_int {
+        self.names.as_ref().map_or(r, |v| v[r as usize])
     }
 
     /// A zeroed scratch buffer of `len` bytes that lives as long as the
@@ -161,7 +187,7 @@ impl Sched {
                 let r = Request::new(ReqKind::Send, self.handle);
                 let env = Envelope {
                     ctx: self.ctx,
-                    src: self.rank,
+                    src: self.name(self.rank),
                     tag: self.tag,
                 };
                 let peer = self.peers.world(to as usize);
@@ -177,7 +203,7 @@ impl Sched {
             }
             Step::Recv { from, at, len } => {
                 let r = Request::new(ReqKind::Recv, self.handle);
-                engine().irecv(self.ctx, from, self.tag, at, len, r.clone());
+                engine().irecv(self.ctx, self.name(from), self.tag, at, len, r.clone());
                 Ok(Some(r))
             }
             Step::Local(f) => {
@@ -286,6 +312,12 @@ pub fn next_tag(comm: &Comm) -> c_int {
         .coll_seq
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     TAG_BASE + (seq % TAG_SPAN) as c_int
+}
+
+/// The tag of a collective among a subgroup that the user tags
+/// (`MPI_Comm_create_group`): negative, apart from the sequence's tags.
+pub fn group_tag(user_tag: c_int) -> c_int {
+    -16 - user_tag
 }
 
 /// Build and run a blocking collective on `comm`.
