@@ -12,7 +12,7 @@ use super::types::*;
 use super::util::{c_array, info_arg, out, put};
 use crate::abi::callbacks::{MPI_User_function, MPI_User_function_c};
 use crate::abi::consts::*;
-use crate::core::coll::{self, Block, Red};
+use crate::core::coll::{self, Block, Red, Root};
 use crate::core::comm::{self, Comm};
 use crate::core::datatype::{self, MsgBuf};
 use crate::core::error::{MpiError, MpiResult};
@@ -26,12 +26,46 @@ fn in_place(p: *const c_void) -> bool {
     p == MPI_IN_PLACE.cast_const()
 }
 
-/// The communicator of a collective: intercommunicator collectives come
-/// with the collectives issue.
+/// The communicator of a collective the standard defines only for
+/// intracommunicators (the scans).
 fn intra(c: MPI_Comm) -> MpiResult<Arc<Comm>> {
     let comm = comm::get(c)?;
-    comm::intra_only(&comm, "collectives on")?;
+    if comm.is_inter() {
+        return Err(MpiError::new(
+            MPI_ERR_COMM,
+            "this collective is not defined on intercommunicators",
+        ));
+    }
     Ok(comm)
+}
+
+/// The root argument on an intercommunicator: `MPI_ROOT` or
+/// `MPI_PROC_NULL` in the root's group, the root's rank in the other.
+fn inter_root(comm: &Comm, root: c_int) -> MpiResult<Root> {
+    match root {
+        MPI_ROOT => Ok(Root::Me),
+        MPI_PROC_NULL => Ok(Root::Idle),
+        r if (0..comm.peer_size()).contains(&r) => Ok(Root::Remote(r)),
+        r => Err(MpiError::new(
+            MPI_ERR_ROOT,
+            format!(
+                "invalid root {r} on an intercommunicator (remote size {}; \
+                 MPI_ROOT or MPI_PROC_NULL in the root's group)",
+                comm.peer_size()
+            ),
+        )),
+    }
+}
+
+/// `MPI_IN_PLACE` has no meaning on intercommunicators.
+fn not_in_place(p: *const c_void) -> MpiResult<()> {
+    if in_place(p) {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "MPI_IN_PLACE is not valid on an intercommunicator",
+        ));
+    }
+    Ok(())
 }
 
 fn root_of(comm: &Comm, root: c_int) -> MpiResult<c_int> {
@@ -464,8 +498,13 @@ forms! {
 }
 
 fn barrier_impl(c: MPI_Comm, mode: Mode) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
     let n = comm.size;
+    if comm.is_inter() {
+        return launch(comm, mode, Staging::default(), move |s| {
+            coll::inter_barrier(s, n)
+        });
+    }
     launch(comm, mode, Staging::default(), move |s| coll::barrier(s, n))
 }
 
@@ -477,7 +516,20 @@ fn bcast_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    if comm.is_inter() {
+        let root = inter_root(&comm, root)?;
+        let mut st = Staging::default();
+        let (p, len) = match root {
+            Root::Idle => (0, 0),
+            Root::Me => st.span(buffer, count, dt, Dir::In)?,
+            Root::Remote(_) => st.span(buffer, count, dt, Dir::Out)?,
+        };
+        let n = comm.size;
+        return launch(comm, mode, st, move |s| {
+            coll::inter_bcast(s, n, p, len, root)
+        });
+    }
     let root = root_of(&comm, root)?;
     let mut st = Staging::default();
     let dir = if comm.rank == root { Dir::In } else { Dir::Out };
@@ -578,7 +630,26 @@ fn reduce_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    if comm.is_inter() {
+        let root = inter_root(&comm, root)?;
+        let size = red_elem_size(dt, opr)?;
+        let (sb, rb) = match root {
+            Root::Idle => (0, 0),
+            Root::Me => (0, red_span(recvbuf, count, size)?.0),
+            Root::Remote(_) => (red_span(sendbuf, count, size)?.0, 0),
+        };
+        let red = Red {
+            count: count as usize,
+            dt,
+            size,
+            op: opr,
+        };
+        let n = comm.size;
+        return launch(comm, mode, Staging::default(), move |s| {
+            coll::inter_reduce(s, n, sb, rb, red, root)
+        });
+    }
     let root = root_of(&comm, root)?;
     let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
     let n = comm.size;
@@ -596,9 +667,17 @@ fn allreduce_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    if comm.is_inter() {
+        not_in_place(sendbuf)?;
+    }
     let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
     let n = comm.size;
+    if comm.is_inter() {
+        return launch(comm, mode, Staging::default(), move |s| {
+            coll::inter_allreduce(s, n, sb, rb, red)
+        });
+    }
     launch(comm, mode, Staging::default(), move |s| {
         coll::allreduce(s, n, sb, rb, red)
     })
@@ -652,7 +731,10 @@ fn reduce_scatter_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    if comm.is_inter() {
+        not_in_place(sendbuf)?;
+    }
     let n = comm.size as usize;
     let counts: Vec<i64> = match recvcounts {
         Some(a) => a.values(n, "recvcounts")?,
@@ -678,6 +760,11 @@ fn reduce_scatter_impl(
         size,
         op: opr,
     };
+    if comm.is_inter() {
+        return launch(comm, mode, Staging::default(), move |s| {
+            coll::inter_reduce_scatter(s, sb, rb, &counts, red)
+        });
+    }
     launch(comm, mode, Staging::default(), move |s| {
         coll::reduce_scatter(s, sb, rb, &counts, red)
     })
@@ -714,7 +801,31 @@ fn gather_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    if comm.is_inter() {
+        let root = inter_root(&comm, root)?;
+        let mut st = Staging::default();
+        let (mut send, mut base, mut bl) = ((0, 0), 0, Vec::new());
+        match root {
+            Root::Idle => {}
+            Root::Me => {
+                (base, bl) = st.blocks(
+                    recvbuf,
+                    comm.peer_size(),
+                    recvcounts,
+                    displs,
+                    recvcount,
+                    recvtype,
+                    "recv",
+                    Dir::Out,
+                )?
+            }
+            Root::Remote(_) => send = st.span(sendbuf, sendcount, sendtype, Dir::In)?,
+        }
+        return launch(comm, mode, st, move |s| {
+            coll::inter_gatherv(s, send, base, &bl, root)
+        });
+    }
     let root = root_of(&comm, root)?;
     let is_root = comm.rank == root;
     let mut st = Staging::default();
@@ -760,7 +871,31 @@ fn scatter_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    if comm.is_inter() {
+        let root = inter_root(&comm, root)?;
+        let mut st = Staging::default();
+        let (mut recv, mut base, mut bl) = ((0, 0), 0, Vec::new());
+        match root {
+            Root::Idle => {}
+            Root::Me => {
+                (base, bl) = st.blocks(
+                    sendbuf,
+                    comm.peer_size(),
+                    sendcounts,
+                    displs,
+                    sendcount,
+                    sendtype,
+                    "send",
+                    Dir::In,
+                )?
+            }
+            Root::Remote(_) => recv = st.span(recvbuf, recvcount, recvtype, Dir::Out)?,
+        }
+        return launch(comm, mode, st, move |s| {
+            coll::inter_scatterv(s, base, &bl, recv, root)
+        });
+    }
     let root = root_of(&comm, root)?;
     let is_root = comm.rank == root;
     let mut st = Staging::default();
@@ -805,7 +940,25 @@ fn allgather_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    if comm.is_inter() {
+        not_in_place(sendbuf)?;
+        let mut st = Staging::default();
+        let send = st.span(sendbuf, sendcount, sendtype, Dir::In)?;
+        let (base, bl) = st.blocks(
+            recvbuf,
+            comm.peer_size(),
+            recvcounts,
+            displs,
+            recvcount,
+            recvtype,
+            "recv",
+            Dir::Out,
+        )?;
+        return launch(comm, mode, st, move |s| {
+            coll::inter_allgatherv(s, send, base, &bl)
+        });
+    }
     let mut st = Staging::default();
     let place = in_place(sendbuf);
     let send = if place {
@@ -841,19 +994,24 @@ fn alltoall_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = comm::get(c)?;
+    let inter = comm.is_inter();
+    if inter {
+        not_in_place(sendbuf)?;
+    }
+    let n = comm.peer_size();
     let place = in_place(sendbuf);
     let mut st = Staging::default();
     let dir = if place { Dir::InOut } else { Dir::Out };
     let (rbase, rb) = st.blocks(
-        recvbuf, comm.size, recvcounts, rdispls, recvcount, recvtype, "recv", dir,
+        recvbuf, n, recvcounts, rdispls, recvcount, recvtype, "recv", dir,
     )?;
     let (sbase, sb) = if place {
         (rbase, rb.clone())
     } else {
         st.blocks(
             sendbuf,
-            comm.size,
+            n,
             sendcounts,
             sdispls,
             sendcount,
@@ -867,7 +1025,7 @@ fn alltoall_impl(
         no_alias(sbase, rbase, any)?;
     }
     launch(comm, mode, st, move |s| {
-        coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, true)
+        coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, !inter)
     })
 }
 
@@ -908,8 +1066,12 @@ fn alltoallw_impl(
     c: MPI_Comm,
     mode: Mode,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
-    let n = comm.size as usize;
+    let comm = comm::get(c)?;
+    let inter = comm.is_inter();
+    if inter {
+        not_in_place(sendbuf)?;
+    }
+    let n = comm.peer_size() as usize;
     let place = in_place(sendbuf);
     let mut st = Staging::default();
     let dir = if place { Dir::InOut } else { Dir::Out };
@@ -922,7 +1084,7 @@ fn alltoallw_impl(
         st.place(sendbuf as usize, &sbufs, Dir::In)
     };
     launch(comm, mode, st, move |s| {
-        coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, true)
+        coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, !inter)
     })
 }
 

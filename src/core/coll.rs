@@ -309,6 +309,155 @@ pub fn scan(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, exclusive
     }
 }
 
+// ---------------------------------------------------------------------------
+// Intercommunicators: data moves between the two groups; steps within a
+// group go to its local copy (`Sched::within_local`). Ranks of the
+// remote group are the remote ranks point-to-point uses.
+
+/// The root of a rooted collective on an intercommunicator, as this
+/// process sees it: it is the root (`MPI_ROOT`), it is in the root's group
+/// but not the root (`MPI_PROC_NULL`), or it is in the other group and
+/// the root has this remote rank.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Root {
+    Me,
+    Idle,
+    Remote(c_int),
+}
+
+/// Run `f` on the local group.
+fn in_local(s: &mut Sched, f: impl FnOnce(&mut Sched)) {
+    s.within_local(true);
+    f(s);
+    s.within_local(false);
+}
+
+/// The two leaders (local rank 0) trade `len` bytes: `mine` goes, the
+/// other's arrives in `theirs`.
+fn leaders_swap(s: &mut Sched, mine: usize, theirs: usize, len: usize) {
+    if s.rank() == 0 {
+        s.send(0, mine, len);
+        s.recv(0, theirs, len);
+        s.fence();
+    }
+}
+
+/// Nobody leaves before everyone of the other group has entered: each
+/// group meets, the leaders swap word, and each group hears it.
+pub fn inter_barrier(s: &mut Sched, nl: c_int) {
+    in_local(s, |s| barrier(s, nl));
+    leaders_swap(s, 0, 0, 0);
+    in_local(s, |s| bcast(s, nl, 0, 0, 0));
+}
+
+/// The root sends to the other group's leader, which broadcasts there.
+pub fn inter_bcast(s: &mut Sched, nl: c_int, buf: usize, len: usize, root: Root) {
+    match root {
+        Root::Me => s.send(0, buf, len),
+        Root::Idle => {}
+        Root::Remote(r) => {
+            if s.rank() == 0 {
+                s.recv(r, buf, len);
+                s.fence();
+            }
+            in_local(s, |s| bcast(s, nl, buf, len, 0));
+        }
+    }
+}
+
+/// The other group reduces to its leader, which sends the result to the
+/// root.
+pub fn inter_reduce(s: &mut Sched, nl: c_int, send: usize, recv: usize, r: Red, root: Root) {
+    match root {
+        Root::Me => s.recv(0, recv, r.len()),
+        Root::Idle => {}
+        Root::Remote(rt) => {
+            let t = s.temp(r.len());
+            in_local(s, |s| reduce(s, nl, send, t, r, 0));
+            if s.rank() == 0 {
+                s.send(rt, t, r.len());
+            }
+        }
+    }
+}
+
+/// Each group reduces to its leader, the leaders swap results, and each
+/// group broadcasts the other's.
+pub fn inter_allreduce(s: &mut Sched, nl: c_int, send: usize, recv: usize, r: Red) {
+    let t = s.temp(r.len());
+    in_local(s, |s| reduce(s, nl, send, t, r, 0));
+    leaders_swap(s, t, recv, r.len());
+    in_local(s, |s| bcast(s, nl, recv, r.len(), 0));
+}
+
+/// The reduction of each group's vectors (the sum of the receiving
+/// group's `counts` elements), scattered over the other group by
+/// `counts`.
+pub fn inter_reduce_scatter(s: &mut Sched, send: usize, recv: usize, counts: &[usize], r: Red) {
+    let nl = counts.len() as c_int;
+    let total: usize = counts.iter().sum();
+    let full = Red { count: total, ..r };
+    let (mine, theirs) = (s.temp(full.len()), s.temp(full.len()));
+    in_local(s, |s| reduce(s, nl, send, mine, full, 0));
+    leaders_swap(s, mine, theirs, full.len());
+    let mut blocks = Vec::with_capacity(counts.len());
+    let mut off = 0;
+    for &c in counts {
+        blocks.push((off * r.size, c * r.size));
+        off += c;
+    }
+    let my = counts[s.rank() as usize] * r.size;
+    in_local(s, |s| scatterv(s, theirs, &blocks, Some((recv, my)), 0));
+}
+
+/// The root receives block i from remote rank i.
+pub fn inter_gatherv(
+    s: &mut Sched,
+    send: (usize, usize),
+    recv: usize,
+    blocks: &[Block],
+    root: Root,
+) {
+    match root {
+        Root::Me => {
+            for (i, &(off, len)) in blocks.iter().enumerate() {
+                s.recv(i as c_int, recv.wrapping_add(off), len);
+            }
+        }
+        Root::Idle => {}
+        Root::Remote(r) => s.send(r, send.0, send.1),
+    }
+}
+
+/// The root sends block i to remote rank i.
+pub fn inter_scatterv(
+    s: &mut Sched,
+    send: usize,
+    blocks: &[Block],
+    recv: (usize, usize),
+    root: Root,
+) {
+    match root {
+        Root::Me => {
+            for (i, &(off, len)) in blocks.iter().enumerate() {
+                s.send(i as c_int, send.wrapping_add(off), len);
+            }
+        }
+        Root::Idle => {}
+        Root::Remote(r) => s.recv(r, recv.0, recv.1),
+    }
+}
+
+/// Every process gets every remote process's block.
+pub fn inter_allgatherv(s: &mut Sched, send: (usize, usize), recv: usize, blocks: &[Block]) {
+    for (i, &(off, len)) in blocks.iter().enumerate() {
+        s.recv(i as c_int, recv.wrapping_add(off), len);
+    }
+    for i in 0..blocks.len() {
+        s.send(i as c_int, send.0, send.1);
+    }
+}
+
 /// Blocking forms for the library's own use (context-id agreement,
 /// communicator construction).
 pub fn bcast_blocking(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiResult<()> {

@@ -267,7 +267,11 @@ impl Agreement {
         let free: Vec<usize> = common[..CTX_WORDS]
             .iter()
             .enumerate()
-            .flat_map(|(i, &w)| (0..32).filter(move |b| w & (1 << b) != 0).map(move |b| i * 32 + b))
+            .flat_map(|(i, &w)| {
+                (0..32)
+                    .filter(move |b| w & (1 << b) != 0)
+                    .map(move |b| i * 32 + b)
+            })
             .take(64)
             .collect();
         if free.is_empty() {
@@ -317,14 +321,21 @@ impl Drop for Agreement {
 fn random_word() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     h.finish() as u32
 }
 
 /// The agreement loop of `agree_ctx`, with `and` computing the AND of every
 /// participant's values (one communicator, or both groups of an
 /// intercommunicator); `leader` is true at exactly one participant.
-fn agree_ctx_by(leader: bool, mut and: impl FnMut(&[u32]) -> MpiResult<Vec<u32>>) -> MpiResult<u32> {
+fn agree_ctx_by(
+    leader: bool,
+    mut and: impl FnMut(&[u32]) -> MpiResult<Vec<u32>>,
+) -> MpiResult<u32> {
     let mut a = Agreement::default();
     loop {
         let common = and(&a.offer(leader))?;
@@ -336,24 +347,68 @@ fn agree_ctx_by(leader: bool, mut and: impl FnMut(&[u32]) -> MpiResult<Vec<u32>>
     }
 }
 
-/// The nonblocking agreement loop over a schedule's members: offer, AND,
-/// propose, AND the votes, conclude; `done` gets the pair agreed on.
-fn agree_round(
-    s: &mut Sched,
-    n: c_int,
-    a: Arc<Mutex<Agreement>>,
-    done: Arc<dyn Fn(u32) -> MpiResult<()> + Send + Sync>,
-) {
+/// How a nonblocking agreement ANDs `words` words at `mine` into `common`
+/// over its participants; `n` is the size of this process's group.
+type AndSteps = fn(&mut Sched, c_int, usize, usize, usize);
+
+fn band(words: usize) -> coll::Red {
+    coll::Red {
+        count: words,
+        dt: MPI_UNSIGNED,
+        size: 4,
+        op: MPI_BAND,
+    }
+}
+
+/// Over the members of an intracommunicator.
+fn and_steps(s: &mut Sched, n: c_int, mine: usize, common: usize, words: usize) {
+    coll::allreduce(s, n, mine, common, band(words));
+}
+
+/// Over the local group of an intercommunicator.
+fn and_steps_local(s: &mut Sched, n: c_int, mine: usize, common: usize, words: usize) {
+    s.within_local(true);
+    and_steps(s, n, mine, common, words);
+    s.within_local(false);
+}
+
+/// Over both groups of an intercommunicator: each group ANDs, the leaders
+/// swap and combine, and each group hears the result from its leader.
+fn and_steps_across(s: &mut Sched, n: c_int, mine: usize, common: usize, words: usize) {
+    and_steps_local(s, n, mine, common, words);
+    if s.rank() == 0 {
+        let theirs = s.temp(4 * words);
+        s.send(0, common, 4 * words);
+        s.recv(0, theirs, 4 * words);
+        s.fence();
+        s.local(move |_| {
+            // SAFETY: both are this schedule's scratch of `words` words.
+            let (c, t) = unsafe {
+                (
+                    std::slice::from_raw_parts_mut(common as *mut u32, words),
+                    std::slice::from_raw_parts(theirs as *const u32, words),
+                )
+            };
+            c.iter_mut().zip(t).for_each(|(a, b)| *a &= b);
+            Ok(())
+        });
+    }
+    s.within_local(true);
+    coll::bcast(s, n, common, 4 * words, 0);
+    s.within_local(false);
+}
+
+/// Something a nonblocking agreement does with the pair agreed on.
+type Then = Arc<dyn Fn(u32) -> MpiResult<()> + Send + Sync>;
+
+/// The nonblocking agreement loop: offer, AND, propose, AND the votes,
+/// conclude (going round again if need be); `done` gets the pair agreed
+/// on. `and` says over whom.
+fn agree_round(s: &mut Sched, n: c_int, and: AndSteps, a: Arc<Mutex<Agreement>>, done: Then) {
     let words = CTX_WORDS + 1;
     let mine = s.temp(4 * words);
     let common = s.temp(4 * words);
     let (vote, votes) = (s.temp(4), s.temp(4));
-    let and = |count| coll::Red {
-        count,
-        dt: MPI_UNSIGNED,
-        size: 4,
-        op: MPI_BAND,
-    };
     let (a1, a2) = (a.clone(), a.clone());
     let leader = s.rank() == 0;
     s.local(move |_| {
@@ -362,17 +417,17 @@ fn agree_round(
         unsafe { std::ptr::copy_nonoverlapping(offer.as_ptr(), mine as *mut u32, words) };
         Ok(())
     });
-    coll::allreduce(s, n, mine, common, and(words));
+    and(s, n, mine, common, words);
     s.fence();
     s.local(move |_| {
-        // SAFETY: scratch of this schedule, filled by the allreduce.
+        // SAFETY: scratch of this schedule, filled by the AND.
         let agreed = unsafe { std::slice::from_raw_parts(common as *const u32, words) };
         let v = a2.lock().propose(agreed)?;
         // SAFETY: as above.
         unsafe { *(vote as *mut u32) = v };
         Ok(())
     });
-    coll::allreduce(s, n, vote, votes, and(1));
+    and(s, n, vote, votes, 1);
     s.fence();
     s.local(move |s| {
         // SAFETY: as above.
@@ -381,11 +436,16 @@ fn agree_round(
         match ctx {
             Some(ctx) => done(ctx),
             None => {
-                agree_round(s, n, a, done);
+                agree_round(s, n, and, a, done);
                 Ok(())
             }
         }
     });
+}
+
+/// Start a nonblocking agreement on `s` (see `agree_round`).
+fn agree_nonblocking(s: &mut Sched, n: c_int, and: AndSteps, done: Then) {
+    agree_round(s, n, and, Arc::default(), done);
 }
 
 fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs) -> c_int {
@@ -443,15 +503,16 @@ pub fn idup(
     done: impl Fn(c_int) + Send + Sync + 'static,
     req: Arc<super::request::Request>,
 ) -> MpiResult<()> {
-    if parent.is_inter() || parent.size == 1 {
-        // Nothing to wait for on one process; intercommunicators agree
-        // through their leaders, which only the blocking form does yet.
+    if parent.is_inter() {
+        return idup_inter(parent, done, req);
+    }
+    if parent.size == 1 {
+        // Nothing to wait for on one process.
         done(dup(parent)?);
         super::p2p::engine().complete(&req, super::request::Status::empty());
         return Ok(());
     }
     let attrs = Mutex::new(Some(parent.attrs.copy_for_dup(parent.handle)?));
-    let a = Arc::new(Mutex::new(Agreement::default()));
     let mut s = Sched::new(parent);
     let p = parent.clone();
     let install_new = Arc::new(move |ctx: u32| {
@@ -461,8 +522,54 @@ pub fn idup(
         done(h);
         Ok(())
     });
-    agree_round(&mut s, parent.size, a, install_new);
+    agree_nonblocking(&mut s, parent.size, and_steps, install_new);
     s.start(parent.clone(), req);
+    Ok(())
+}
+
+/// `MPI_Comm_idup` of an intercommunicator: two agreements in one
+/// schedule, one over the local group for the new private copy, then one
+/// over both groups for the intercommunicator itself.
+fn idup_inter(
+    ic: &Arc<Comm>,
+    done: impl Fn(c_int) + Send + Sync + 'static,
+    req: Arc<super::request::Request>,
+) -> MpiResult<()> {
+    let (remote, local) = (
+        ic.remote.clone().expect("inter"),
+        ic.local.clone().expect("inter"),
+    );
+    let mut s = Sched::new(ic);
+    let private_ctx = Arc::new(Mutex::new(None));
+    let keep = private_ctx.clone();
+    agree_nonblocking(
+        &mut s,
+        ic.size,
+        and_steps_local,
+        Arc::new(move |ctx| {
+            *keep.lock() = Some(ctx);
+            Ok(())
+        }),
+    );
+    let from = ic.clone();
+    let install_new = Arc::new(move |ctx: u32| {
+        let pctx = private_ctx
+            .lock()
+            .take()
+            .expect("the local agreement came first");
+        let private = Arc::new(make(
+            MPI_COMM_NULL,
+            &local,
+            pctx,
+            local.rank,
+            local.group.clone(),
+        ));
+        let h = install_inter(&local, ctx, remote.clone(), private);
+        done(inherit_errhandler(&from, h));
+        Ok(())
+    });
+    agree_nonblocking(&mut s, ic.size, and_steps_across, install_new);
+    s.start(ic.clone(), req);
     Ok(())
 }
 
@@ -508,7 +615,13 @@ pub fn create_group(parent: &Comm, group: Arc<Group>, tag: c_int) -> MpiResult<c
                 size: 4,
                 op: MPI_BAND,
             };
-            coll::allreduce(&mut s, n, mine.as_ptr() as usize, common.as_mut_ptr() as usize, red);
+            coll::allreduce(
+                &mut s,
+                n,
+                mine.as_ptr() as usize,
+                common.as_mut_ptr() as usize,
+                red,
+            );
             s.run()?;
             Ok(common)
         })?

@@ -35,9 +35,21 @@ const TAG_SPAN: u32 = 1 << 20;
 
 type LocalFn = Box<dyn FnOnce(&mut Sched) -> MpiResult<()> + Send>;
 
+/// Sends and receives say whether they go to the local group of an
+/// intercommunicator (`local`) or across.
 enum Step {
-    Send { to: c_int, at: usize, len: usize },
-    Recv { from: c_int, at: usize, len: usize },
+    Send {
+        to: c_int,
+        at: usize,
+        len: usize,
+        local: bool,
+    },
+    Recv {
+        from: c_int,
+        at: usize,
+        len: usize,
+        local: bool,
+    },
     Local(LocalFn),
     Fence,
 }
@@ -52,6 +64,12 @@ pub struct Sched {
     /// communicator whose context carries the messages, which envelopes
     /// name (ranks within different subgroups would be confused).
     names: Option<Arc<[c_int]>>,
+    /// Intercommunicators: the context and members of the local group,
+    /// which collectives also talk to (the point-to-point context of the
+    /// communicator's private local copy, used for nothing else), and
+    /// whether the steps being added go there.
+    local: Option<(u32, Arc<Group>)>,
+    to_local: bool,
     /// The communicator's handle, whose error handler hears of failures.
     handle: c_int,
     tag: c_int,
@@ -81,6 +99,8 @@ impl Sched {
             rank: comm.rank,
             peers: comm.remote.clone().unwrap_or_else(|| comm.group.clone()),
             names: None,
+            local: comm.local.as_ref().map(|l| (l.ctx, l.group.clone())),
+            to_local: false,
             handle: comm.handle,
             tag,
             steps: VecDeque::new(),
@@ -98,13 +118,25 @@ impl Sched {
     pub fn within(comm: &Comm, group: Arc<Group>, rank: c_int, tag: c_int) -> Sched {
         let names = group
             .iter()
-            .map(|w| comm.group.rank_of(w).expect("a subgroup of the communicator") as c_int)
+            .map(|w| {
+                comm.group
+                    .rank_of(w)
+                    .expect("a subgroup of the communicator") as c_int
+            })
             .collect();
         Sched {
             rank,
             peers: group,
             names: Some(names),
             ..Sched::tagged(comm, tag)
+        }
+    }
+
+    /// Context and members a step talks to.
+    fn scope(&self, local: bool) -> (u32, &Arc<Group>) {
+        match (&self.local, local) {
+            (Some((ctx, group)), true) => (*ctx, group),
+            _ => (self.ctx, &self.peers),
         }
     }
 
@@ -123,11 +155,28 @@ impl Sched {
     }
 
     pub fn send(&mut self, to: c_int, at: usize, len: usize) {
-        self.steps.push_back(Step::Send { to, at, len });
+        let local = self.to_local;
+        self.steps.push_back(Step::Send { to, at, len, local });
     }
 
     pub fn recv(&mut self, from: c_int, at: usize, len: usize) {
-        self.steps.push_back(Step::Recv { from, at, len });
+        let local = self.to_local;
+        self.steps.push_back(Step::Recv {
+            from,
+            at,
+            len,
+            local,
+        });
+    }
+
+    /// On an intercommunicator: the sends and receives added from here on
+    /// go within the local group (`true`) or to the remote group.
+    pub fn within_local(&mut self, yes: bool) {
+        assert!(
+            self.local.is_some() || !yes,
+            "only intercommunicators have a local group"
+        );
+        self.to_local = yes;
     }
 
     /// Wait for every send and receive started so far.
@@ -183,14 +232,15 @@ impl Sched {
 
     fn exec(&mut self, step: Step) {
         let started = match step {
-            Step::Send { to, at, len } => {
+            Step::Send { to, at, len, local } => {
                 let r = Request::new(ReqKind::Send, self.handle);
+                let (ctx, peers) = self.scope(local);
                 let env = Envelope {
-                    ctx: self.ctx,
+                    ctx,
                     src: self.name(self.rank),
                     tag: self.tag,
                 };
-                let peer = self.peers.world(to as usize);
+                let peer = peers.world(to as usize);
                 engine()
                     .isend(
                         env,
@@ -201,9 +251,15 @@ impl Sched {
                     )
                     .map(|()| Some(r))
             }
-            Step::Recv { from, at, len } => {
+            Step::Recv {
+                from,
+                at,
+                len,
+                local,
+            } => {
                 let r = Request::new(ReqKind::Recv, self.handle);
-                engine().irecv(self.ctx, self.name(from), self.tag, at, len, r.clone());
+                let ctx = self.scope(local).0;
+                engine().irecv(ctx, self.name(from), self.tag, at, len, r.clone());
                 Ok(Some(r))
             }
             Step::Local(f) => {
