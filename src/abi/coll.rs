@@ -1083,6 +1083,10 @@ fn alltoallw_impl(
         let sbufs = w_bufs(sendbuf, n, sendcounts, sdispls, sendtypes, "send")?;
         st.place(sendbuf as usize, &sbufs, Dir::In)
     };
+    if !place && sendbuf == recvbuf.cast_const() {
+        let any = rb.iter().map(|&(_, l)| l).sum::<usize>();
+        no_alias(sbase, rbase, any)?;
+    }
     launch(comm, mode, st, move |s| {
         coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, !inter)
     })

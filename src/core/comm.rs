@@ -432,6 +432,10 @@ fn agree_round(s: &mut Sched, n: c_int, and: AndSteps, a: Arc<Mutex<Agreement>>,
     s.local(move |s| {
         // SAFETY: as above.
         let all_yes = unsafe { *(votes as *const u32) } == 1;
+        if s.failed() {
+            // No pair left, or a message went wrong: the error stands.
+            return Ok(());
+        }
         let ctx = a.lock().conclude(all_yes);
         match ctx {
             Some(ctx) => done(ctx),

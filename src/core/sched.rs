@@ -22,6 +22,7 @@ use super::group::Group;
 use super::op;
 use super::p2p::{Envelope, SendBuf, engine};
 use super::request::{ReqKind, Request, SendMode, Status};
+use crate::abi::consts::MPI_ERR_TRUNCATE;
 use crate::abi::types::{MPI_Datatype, MPI_Op};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -76,7 +77,9 @@ pub struct Sched {
     steps: VecDeque<Step>,
     /// Scratch buffers the steps address; boxed, so they never move.
     temps: Vec<Box<[u8]>>,
-    pending: Vec<Arc<Request>>,
+    /// Operations started and not yet seen complete, with the bytes a
+    /// receive expects (`None` for sends).
+    pending: Vec<(Arc<Request>, Option<usize>)>,
     error: Option<MpiError>,
     on_success: Vec<Box<dyn FnOnce() + Send>>,
     /// Kept alive until the schedule ends: the communicator of a
@@ -226,6 +229,11 @@ impl Sched {
         self.keep.push(Box::new(x));
     }
 
+    /// Whether a step has failed so far.
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
     pub fn rank(&self) -> c_int {
         self.rank
     }
@@ -249,7 +257,7 @@ impl Sched {
                         SendMode::Standard,
                         r.clone(),
                     )
-                    .map(|()| Some(r))
+                    .map(|()| Some((r, None)))
             }
             Step::Recv {
                 from,
@@ -260,7 +268,7 @@ impl Sched {
                 let r = Request::new(ReqKind::Recv, self.handle);
                 let ctx = self.scope(local).0;
                 engine().irecv(ctx, self.name(from), self.tag, at, len, r.clone());
-                Ok(Some(r))
+                Ok(Some((r, Some(len))))
             }
             Step::Local(f) => {
                 // Steps the function adds run before the rest.
@@ -273,10 +281,10 @@ impl Sched {
         };
         match started {
             Ok(None) => {}
-            Ok(Some(r)) => {
+            Ok(Some((r, expect))) => {
                 if !r.is_done() {
-                    self.pending.push(r);
-                } else if let Some(e) = r.error() {
+                    self.pending.push((r, expect));
+                } else if let Some(e) = outcome(&r, expect) {
                     self.fail(e);
                 }
             }
@@ -294,10 +302,10 @@ impl Sched {
     /// errors of what has).
     fn settled(&mut self) -> bool {
         let mut failed = None;
-        self.pending.retain(|r| {
+        self.pending.retain(|(r, expect)| {
             let done = r.is_done();
             if done && failed.is_none() {
-                failed = r.error();
+                failed = outcome(r, *expect);
             }
             !done
         });
@@ -343,7 +351,7 @@ impl Sched {
     pub fn run(mut self) -> MpiResult<()> {
         while !self.advance() {
             let pending = &self.pending;
-            engine().wait_until(|| pending.iter().all(|r| r.is_done()));
+            engine().wait_until(|| pending.iter().all(|(r, _)| r.is_done()));
         }
         self.outcome()
     }
@@ -381,6 +389,24 @@ pub fn run(comm: &Comm, build: impl FnOnce(&mut Sched)) -> MpiResult<()> {
     let mut s = Sched::new(comm);
     build(&mut s);
     s.run()
+}
+
+/// The error of a completed send or receive. A receive must get exactly
+/// the bytes it expects: in a collective every process's counts and
+/// datatypes must match, and a shorter message means they do not.
+fn outcome(r: &Request, expect: Option<usize>) -> Option<MpiError> {
+    r.error().or_else(|| {
+        let got = r.status().bytes;
+        expect.filter(|&e| e != got).map(|e| {
+            MpiError::new(
+                MPI_ERR_TRUNCATE,
+                format!(
+                    "a collective expected {e} bytes from a process that sent {got}: \
+                     the processes' counts or datatypes do not match"
+                ),
+            )
+        })
+    })
 }
 
 fn copy(from: usize, to: usize, len: usize) {
