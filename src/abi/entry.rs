@@ -75,7 +75,7 @@ pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
     if debug() {
         runtime::report(&format!("{func}: {} (error class {})", err.msg, err.code));
     }
-    if runtime::phase() != runtime::Phase::Initialized {
+    if !runtime::active() {
         // Before MPI_Init and after MPI_Finalize only the initial handler,
         // MPI_ERRORS_ARE_FATAL, exists; file handles are the exception.
         if let ErrObj::File(f) = obj
@@ -95,7 +95,11 @@ pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
             None => self_target(),
         },
         ErrObj::File(f) if f.is_null() => (Target::File(f), errhandler::FILE_DEFAULT.get()),
-        ErrObj::None | ErrObj::Win(_) | ErrObj::File(_) | ErrObj::Session(_) => self_target(),
+        ErrObj::Session(s) => match crate::core::session::get(s) {
+            Ok(session) => (Target::Session(s), session.errhandler.get()),
+            Err(_) => self_target(),
+        },
+        ErrObj::None | ErrObj::Win(_) | ErrObj::File(_) => self_target(),
     };
     invoke(func, target, handler, err)
 }

@@ -139,7 +139,7 @@ pub(crate) fn errhandler_get(c: MPI_Comm, errhandler: *mut MPI_Errhandler) -> Mp
 /// `MPI_*_call_errhandler`: the handler runs as if the error had been raised
 /// by an MPI call on the object; the call itself then succeeds (with
 /// `MPI_ERRORS_RETURN` too, as in MPICH: that handler does nothing).
-fn call(target: Target, handler: c_int, func: &str, errorcode: c_int) -> MpiResult<()> {
+pub(super) fn call(target: Target, handler: c_int, func: &str, errorcode: c_int) -> MpiResult<()> {
     if error::error_class(errorcode).is_none() {
         return Err(MpiError::arg(format!("invalid error code {errorcode}")));
     }
@@ -212,26 +212,4 @@ pub(crate) fn file_call_errhandler(fh: MPI_File, errorcode: c_int) -> MpiResult<
         "MPI_File_call_errhandler",
         errorcode,
     )
-}
-
-fn no_session(session: MPI_Session) -> MpiError {
-    MpiError::new(MPI_ERR_SESSION, format!("invalid session 0x{session:x}"))
-}
-
-pub(crate) fn session_set_errhandler(
-    session: MPI_Session,
-    _errhandler: MPI_Errhandler,
-) -> MpiResult<()> {
-    Err(no_session(session))
-}
-
-pub(crate) fn session_get_errhandler(
-    session: MPI_Session,
-    _errhandler: *mut MPI_Errhandler,
-) -> MpiResult<()> {
-    Err(no_session(session))
-}
-
-pub(crate) fn session_call_errhandler(session: MPI_Session, _errorcode: c_int) -> MpiResult<()> {
-    Err(no_session(session))
 }

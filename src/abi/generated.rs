@@ -750,12 +750,12 @@ pub unsafe extern "C" fn PMPI_Comm_create_errhandler(comm_errhandler_fn: *mut MP
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_create_from_group(group: MPI_Group, stringtag: *const c_char, info: MPI_Info, errhandler: MPI_Errhandler, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create_from_group", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_create_from_group")))
+    guard("MPI_Comm_create_from_group", false, ErrObj::None, || unsafe { super::session::comm_create_from_group(group, stringtag, info, errhandler, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_create_from_group(group: MPI_Group, stringtag: *const c_char, info: MPI_Info, errhandler: MPI_Errhandler, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create_from_group", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_create_from_group")))
+    guard("MPI_Comm_create_from_group", false, ErrObj::None, || unsafe { super::session::comm_create_from_group(group, stringtag, info, errhandler, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1640,12 +1640,12 @@ pub unsafe extern "C" fn PMPI_Group_free(group: *mut MPI_Group) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_from_session_pset(session: MPI_Session, pset_name: *const c_char, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_from_session_pset", false, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Group_from_session_pset")))
+    guard("MPI_Group_from_session_pset", false, ErrObj::Session(session), || unsafe { super::session::group_from_session_pset(session, pset_name, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_from_session_pset(session: MPI_Session, pset_name: *const c_char, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_from_session_pset", false, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Group_from_session_pset")))
+    guard("MPI_Group_from_session_pset", false, ErrObj::Session(session), || unsafe { super::session::group_from_session_pset(session, pset_name, newgroup) })
 }
 
 #[unsafe(no_mangle)]
@@ -2240,12 +2240,12 @@ pub unsafe extern "C" fn PMPI_Intercomm_create(local_comm: MPI_Comm, local_leade
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Intercomm_create_from_groups(local_group: MPI_Group, local_leader: c_int, remote_group: MPI_Group, remote_leader: c_int, stringtag: *const c_char, info: MPI_Info, errhandler: MPI_Errhandler, newintercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_create_from_groups", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Intercomm_create_from_groups")))
+    guard("MPI_Intercomm_create_from_groups", false, ErrObj::None, || unsafe { super::session::intercomm_create_from_groups(local_group, local_leader, remote_group, remote_leader, stringtag, info, errhandler, newintercomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Intercomm_create_from_groups(local_group: MPI_Group, local_leader: c_int, remote_group: MPI_Group, remote_leader: c_int, stringtag: *const c_char, info: MPI_Info, errhandler: MPI_Errhandler, newintercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_create_from_groups", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Intercomm_create_from_groups")))
+    guard("MPI_Intercomm_create_from_groups", false, ErrObj::None, || unsafe { super::session::intercomm_create_from_groups(local_group, local_leader, remote_group, remote_leader, stringtag, info, errhandler, newintercomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -3630,12 +3630,12 @@ pub unsafe extern "C" fn PMPI_Session_attach_buffer_c(session: MPI_Session, buff
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_call_errhandler(session: MPI_Session, errorcode: c_int) -> c_int {
-    guard("MPI_Session_call_errhandler", true, ErrObj::Session(session), || unsafe { super::errors::session_call_errhandler(session, errorcode) })
+    guard("MPI_Session_call_errhandler", true, ErrObj::Session(session), || unsafe { super::session::session_call_errhandler(session, errorcode) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_call_errhandler(session: MPI_Session, errorcode: c_int) -> c_int {
-    guard("MPI_Session_call_errhandler", true, ErrObj::Session(session), || unsafe { super::errors::session_call_errhandler(session, errorcode) })
+    guard("MPI_Session_call_errhandler", true, ErrObj::Session(session), || unsafe { super::session::session_call_errhandler(session, errorcode) })
 }
 
 #[unsafe(no_mangle)]
@@ -3670,12 +3670,12 @@ pub unsafe extern "C" fn PMPI_Session_detach_buffer_c(session: MPI_Session, buff
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_finalize(session: *mut MPI_Session) -> c_int {
-    guard("MPI_Session_finalize", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Session_finalize")))
+    guard("MPI_Session_finalize", true, ErrObj::None, || unsafe { super::session::session_finalize(session) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_finalize(session: *mut MPI_Session) -> c_int {
-    guard("MPI_Session_finalize", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Session_finalize")))
+    guard("MPI_Session_finalize", true, ErrObj::None, || unsafe { super::session::session_finalize(session) })
 }
 
 #[unsafe(no_mangle)]
@@ -3690,52 +3690,52 @@ pub unsafe extern "C" fn PMPI_Session_flush_buffer(session: MPI_Session) -> c_in
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_get_errhandler(session: MPI_Session, errhandler: *mut MPI_Errhandler) -> c_int {
-    guard("MPI_Session_get_errhandler", true, ErrObj::Session(session), || unsafe { super::errors::session_get_errhandler(session, errhandler) })
+    guard("MPI_Session_get_errhandler", true, ErrObj::Session(session), || unsafe { super::session::session_get_errhandler(session, errhandler) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_get_errhandler(session: MPI_Session, errhandler: *mut MPI_Errhandler) -> c_int {
-    guard("MPI_Session_get_errhandler", true, ErrObj::Session(session), || unsafe { super::errors::session_get_errhandler(session, errhandler) })
+    guard("MPI_Session_get_errhandler", true, ErrObj::Session(session), || unsafe { super::session::session_get_errhandler(session, errhandler) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_get_info(session: MPI_Session, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Session_get_info", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_info")))
+    guard("MPI_Session_get_info", true, ErrObj::Session(session), || unsafe { super::session::session_get_info(session, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_get_info(session: MPI_Session, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Session_get_info", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_info")))
+    guard("MPI_Session_get_info", true, ErrObj::Session(session), || unsafe { super::session::session_get_info(session, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_get_nth_pset(session: MPI_Session, info: MPI_Info, n: c_int, pset_len: *mut c_int, pset_name: *mut c_char) -> c_int {
-    guard("MPI_Session_get_nth_pset", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_nth_pset")))
+    guard("MPI_Session_get_nth_pset", true, ErrObj::Session(session), || unsafe { super::session::session_get_nth_pset(session, info, n, pset_len, pset_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_get_nth_pset(session: MPI_Session, info: MPI_Info, n: c_int, pset_len: *mut c_int, pset_name: *mut c_char) -> c_int {
-    guard("MPI_Session_get_nth_pset", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_nth_pset")))
+    guard("MPI_Session_get_nth_pset", true, ErrObj::Session(session), || unsafe { super::session::session_get_nth_pset(session, info, n, pset_len, pset_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_get_num_psets(session: MPI_Session, info: MPI_Info, npset_names: *mut c_int) -> c_int {
-    guard("MPI_Session_get_num_psets", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_num_psets")))
+    guard("MPI_Session_get_num_psets", true, ErrObj::Session(session), || unsafe { super::session::session_get_num_psets(session, info, npset_names) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_get_num_psets(session: MPI_Session, info: MPI_Info, npset_names: *mut c_int) -> c_int {
-    guard("MPI_Session_get_num_psets", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_num_psets")))
+    guard("MPI_Session_get_num_psets", true, ErrObj::Session(session), || unsafe { super::session::session_get_num_psets(session, info, npset_names) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_get_pset_info(session: MPI_Session, pset_name: *const c_char, info: *mut MPI_Info) -> c_int {
-    guard("MPI_Session_get_pset_info", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_pset_info")))
+    guard("MPI_Session_get_pset_info", true, ErrObj::Session(session), || unsafe { super::session::session_get_pset_info(session, pset_name, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_get_pset_info(session: MPI_Session, pset_name: *const c_char, info: *mut MPI_Info) -> c_int {
-    guard("MPI_Session_get_pset_info", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_get_pset_info")))
+    guard("MPI_Session_get_pset_info", true, ErrObj::Session(session), || unsafe { super::session::session_get_pset_info(session, pset_name, info) })
 }
 
 #[unsafe(no_mangle)]
@@ -3750,22 +3750,22 @@ pub unsafe extern "C" fn PMPI_Session_iflush_buffer(session: MPI_Session, reques
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_init(info: MPI_Info, errhandler: MPI_Errhandler, session: *mut MPI_Session) -> c_int {
-    guard("MPI_Session_init", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Session_init")))
+    guard("MPI_Session_init", true, ErrObj::None, || unsafe { super::session::session_init(info, errhandler, session) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_init(info: MPI_Info, errhandler: MPI_Errhandler, session: *mut MPI_Session) -> c_int {
-    guard("MPI_Session_init", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Session_init")))
+    guard("MPI_Session_init", true, ErrObj::None, || unsafe { super::session::session_init(info, errhandler, session) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_set_errhandler(session: MPI_Session, errhandler: MPI_Errhandler) -> c_int {
-    guard("MPI_Session_set_errhandler", true, ErrObj::Session(session), || unsafe { super::errors::session_set_errhandler(session, errhandler) })
+    guard("MPI_Session_set_errhandler", true, ErrObj::Session(session), || unsafe { super::session::session_set_errhandler(session, errhandler) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_set_errhandler(session: MPI_Session, errhandler: MPI_Errhandler) -> c_int {
-    guard("MPI_Session_set_errhandler", true, ErrObj::Session(session), || unsafe { super::errors::session_set_errhandler(session, errhandler) })
+    guard("MPI_Session_set_errhandler", true, ErrObj::Session(session), || unsafe { super::session::session_set_errhandler(session, errhandler) })
 }
 
 #[unsafe(no_mangle)]

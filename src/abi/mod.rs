@@ -27,6 +27,7 @@ mod generated_io;
 mod info;
 mod io;
 mod p2p;
+mod session;
 mod status;
 mod topo;
 mod util;

@@ -145,10 +145,17 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
 
 /// The communicator behind a handle, if it is valid.
 pub fn lookup(handle: c_int) -> Option<Arc<Comm>> {
-    if runtime::phase() != runtime::Phase::Initialized {
+    // The predefined communicators belong to the world model; sessions
+    // make their own.
+    if runtime::phase() == runtime::Phase::Initialized
+        && let Some(c) = predefined(handle)
+    {
+        return Some(c);
+    }
+    if !runtime::active() {
         return None;
     }
-    predefined(handle).or_else(|| USER.get(handle))
+    USER.get(handle)
 }
 
 pub fn get(handle: c_int) -> MpiResult<Arc<Comm>> {
@@ -165,7 +172,8 @@ pub fn get(handle: c_int) -> MpiResult<Arc<Comm>> {
 }
 
 /// Context id pairs a process can tell apart; pairs 0 and 1 are the world's
-/// and self's.
+/// and self's, pair 2 carries the agreements of communicators made from
+/// groups alone.
 const CTX_PAIRS: usize = 1 << 14;
 const CTX_WORDS: usize = CTX_PAIRS / 32;
 
@@ -176,7 +184,9 @@ fn with_ctx_map<T>(f: impl FnOnce(&mut Vec<u32>) -> T) -> T {
     let mut map = CTX_FREE.lock();
     if map.is_empty() {
         *map = vec![u32::MAX; CTX_WORDS];
-        map[0] &= !0b11;
+        // Pairs 0 and 1: the world and self; 2: the traffic of
+        // communicators made from groups (`FROM_GROUP_CTX`).
+        map[0] &= !0b111;
     }
     f(&mut map)
 }
@@ -463,7 +473,11 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs
 /// A communicator object (not yet registered) inheriting `parent`'s error
 /// handler.
 fn make(handle: c_int, parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>) -> Comm {
-    let eh = parent.errhandler.get();
+    make_with(handle, parent.errhandler.get(), ctx, rank, group)
+}
+
+/// A communicator object (not yet registered) with error handler `eh`.
+fn make_with(handle: c_int, eh: c_int, ctx: u32, rank: c_int, group: Arc<Group>) -> Comm {
     errhandler::retain(eh);
     Comm {
         handle,
@@ -811,6 +825,91 @@ pub fn create(parent: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
 }
 
 // ---------------------------------------------------------------------------
+// Communicators from groups alone (MPI-4: sessions, or without a parent)
+
+/// The context whose collective half carries the agreements of
+/// communicators made from groups: messages there are tagged by a hash of
+/// the string tag and name world ranks, so creations over different
+/// groups, or with different tags, never take each other's messages.
+const FROM_GROUP_CTX: u32 = 4;
+
+/// The internal tag for `stringtag` (with a purpose byte, so that the
+/// steps of one creation use distinct tags).
+fn string_tag(stringtag: &str, purpose: u8) -> c_int {
+    use std::hash::{Hash, Hasher};
+    // A fixed hasher: every process must compute the same tag.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    stringtag.hash(&mut h);
+    purpose.hash(&mut h);
+    (h.finish() & 0x3fff_ffff) as c_int
+}
+
+/// `MPI_Comm_create_from_group`: collective over the members of `group`,
+/// who match by `stringtag`. Errors on the new communicator go to `eh`.
+pub fn create_from_group(group: Arc<Group>, stringtag: &str, eh: c_int) -> MpiResult<c_int> {
+    let me = runtime::job().rank as usize;
+    let Some(rank) = group.rank_of(me) else {
+        return Err(MpiError::new(
+            MPI_ERR_GROUP,
+            "MPI_Comm_create_from_group: the calling process is not in the group",
+        ));
+    };
+    let rank = rank as c_int;
+    let n = group.size() as c_int;
+    let ctx = if n == 1 {
+        local_ctx()?
+    } else {
+        let tag = string_tag(stringtag, 0);
+        agree_ctx_by(rank == 0, |mine| {
+            let mut common = vec![0u32; mine.len()];
+            let mut s = Sched::among(FROM_GROUP_CTX, group.clone(), rank, tag);
+            let red = coll::Red {
+                count: mine.len(),
+                dt: MPI_UNSIGNED,
+                size: 4,
+                op: MPI_BAND,
+            };
+            coll::allreduce(
+                &mut s,
+                n,
+                mine.as_ptr() as usize,
+                common.as_mut_ptr() as usize,
+                red,
+            );
+            s.run()?;
+            Ok(common)
+        })?
+    };
+    Ok(USER.insert_with(|handle| make_with(handle, eh, ctx, rank, group)))
+}
+
+/// `MPI_Intercomm_create_from_groups`: each group makes a communicator of
+/// its own, then the leaders (ranks `local_leader` of this group and
+/// `remote_leader` of the other) link up, matching by `stringtag`.
+pub fn intercomm_from_groups(
+    local_group: Arc<Group>,
+    local_leader: c_int,
+    remote_group: &Group,
+    remote_leader: c_int,
+    stringtag: &str,
+    eh: c_int,
+) -> MpiResult<c_int> {
+    let local = create_from_group(local_group, &format!("{stringtag}\0local"), eh)?;
+    let local = USER.remove(local).expect("just made");
+    let link = (local.rank == local_leader).then(|| {
+        let w = remote_group.world(remote_leader as usize);
+        Link {
+            ctx: FROM_GROUP_CTX,
+            me: runtime::job().rank,
+            peer: w as c_int,
+            peer_world: w,
+            tag: string_tag(stringtag, 1),
+        }
+    });
+    intercomm_over(&local, local_leader, link)
+}
+
+// ---------------------------------------------------------------------------
 // Intercommunicators
 
 /// Tags of the library's own messages between the leaders of an
@@ -933,6 +1032,12 @@ pub fn intercomm_create(
         peer_world: p.world_rank(remote_leader),
         tag,
     });
+    intercomm_over(local, leader, link)
+}
+
+/// An intercommunicator of `local`'s group and the group whose leader
+/// this group's `leader` reaches through `link`.
+fn intercomm_over(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<c_int> {
     let mine: Vec<u32> = local.group.iter().map(|w| w as u32).collect();
     let mut theirs = match link {
         Some(l) => l.swap(&mine)?,

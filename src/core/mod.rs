@@ -14,4 +14,5 @@ pub mod p2p;
 pub mod request;
 pub mod runtime;
 pub mod sched;
+pub mod session;
 pub mod topo;

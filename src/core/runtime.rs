@@ -1,5 +1,12 @@
-//! Library state: initialization and finalization of the world model, the
-//! job this process belongs to, the thread level, and abort.
+//! Library state: initialization and finalization of the world model and
+//! of sessions (MPI-4), the job this process belongs to, the thread level,
+//! and abort.
+//!
+//! The first of `MPI_Init` and `MPI_Session_init` joins the job and starts
+//! the transport; it stays up while the world model or any session is
+//! active. `MPI_Finalize` with no session left leaves the job at once (a
+//! PMI barrier makes that collective); otherwise the process leaves it
+//! when it exits.
 
 use super::error::{MpiError, MpiResult};
 use super::p2p;
@@ -10,7 +17,7 @@ use parking_lot::Mutex;
 use std::ffi::c_int;
 use std::io::Write;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicUsize, Ordering};
 use std::thread::ThreadId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +34,10 @@ static MAIN_THREAD: OnceLock<ThreadId> = OnceLock::new();
 static JOB: OnceLock<JobInfo> = OnceLock::new();
 /// Serializes init and finalize, and owns the bootstrap connection.
 static BOOT: Mutex<Option<Bootstrap>> = Mutex::new(None);
+/// Sessions initialized and not yet finalized.
+static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+/// The process has left the job (no restart is possible).
+static LEFT: AtomicBool = AtomicBool::new(false);
 
 pub fn phase() -> Phase {
     match PHASE.load(Ordering::Acquire) {
@@ -36,13 +47,21 @@ pub fn phase() -> Phase {
     }
 }
 
-/// Fails unless the world model is initialized and not yet finalized.
+/// The world model or a session is active: communication works.
+pub fn active() -> bool {
+    phase() == Phase::Initialized || SESSIONS.load(Ordering::Acquire) > 0
+}
+
+/// Fails unless the world model or a session is active.
 pub fn require_initialized(function: &str) -> MpiResult<()> {
+    if active() {
+        return Ok(());
+    }
     match phase() {
         Phase::Initialized => Ok(()),
         Phase::Uninitialized => Err(MpiError::new(
             MPI_ERR_OTHER,
-            format!("{function} was called before MPI_Init or MPI_Init_thread"),
+            format!("{function} was called before MPI_Init, MPI_Init_thread or MPI_Session_init"),
         )),
         Phase::Finalized => Err(MpiError::new(
             MPI_ERR_OTHER,
@@ -83,6 +102,24 @@ pub fn init(required: c_int) -> MpiResult<c_int> {
     if !(MPI_THREAD_SINGLE..=MPI_THREAD_MULTIPLE).contains(&required) {
         return Err(MpiError::arg(format!("invalid thread level {required}")));
     }
+    join(&mut boot)?;
+    let _ = MAIN_THREAD.set(std::thread::current().id());
+    THREAD_LEVEL.store(required, Ordering::Relaxed);
+    PHASE.store(Phase::Initialized as u8, Ordering::Release);
+    Ok(required)
+}
+
+/// Join the job and start the transport, unless done already.
+fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
+    if boot.is_some() {
+        return Ok(());
+    }
+    if LEFT.load(Ordering::Acquire) {
+        return Err(MpiError::new(
+            MPI_ERR_OTHER,
+            "this process has left the job (MPI_Finalize): MPI cannot start again",
+        ));
+    }
     let (mut bootstrap, info) = Bootstrap::connect().map_err(|e| {
         MpiError::new(
             MPI_ERR_OTHER,
@@ -101,29 +138,86 @@ pub fn init(required: c_int) -> MpiResult<c_int> {
     };
     p2p::start(info.rank as usize, shm);
     let _ = JOB.set(info);
-    let _ = MAIN_THREAD.set(std::thread::current().id());
     *boot = Some(bootstrap);
-    THREAD_LEVEL.store(required, Ordering::Relaxed);
-    PHASE.store(Phase::Initialized as u8, Ordering::Release);
-    Ok(required)
+    // A process that ends with sessions still open (or that used only
+    // sessions) leaves the job when it exits.
+    // SAFETY: registering a plain function with no captured state.
+    unsafe { libc::atexit(leave_at_exit) };
+    Ok(())
+}
+
+extern "C" fn leave_at_exit() {
+    // A world-model program that exits without MPI_Finalize has not left
+    // the job properly, and the launcher should hear that.
+    if phase() == Phase::Initialized {
+        return;
+    }
+    if let Some(mut boot) = BOOT.try_lock_for(std::time::Duration::from_secs(1)) {
+        leave(&mut boot, false);
+    }
+}
+
+/// Leave the job: push out what is still queued, then tell the launcher
+/// (after a barrier with every process when `together`).
+fn leave(boot: &mut Option<Bootstrap>, together: bool) -> Option<MpiError> {
+    if LEFT.swap(true, Ordering::AcqRel) || boot.is_none() {
+        return None;
+    }
+    // Messages still queued (acknowledgements, buffered sends) go out first.
+    p2p::engine().flush(std::time::Duration::from_secs(10));
+    if let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut() {
+        if together && let Err(e) = pmi.barrier() {
+            return Some(MpiError::new(
+                MPI_ERR_OTHER,
+                format!("PMI barrier failed: {e}"),
+            ));
+        }
+        if let Err(e) = pmi.finalize() {
+            return Some(MpiError::new(
+                MPI_ERR_OTHER,
+                format!("PMI finalize failed: {e}"),
+            ));
+        }
+    }
+    None
+}
+
+/// `MPI_Session_init`: join the job if need be; the thread level provided
+/// is `MPI_THREAD_MULTIPLE`.
+pub fn session_init() -> MpiResult<()> {
+    let mut boot = BOOT.lock();
+    join(&mut boot)?;
+    THREAD_LEVEL.fetch_max(MPI_THREAD_MULTIPLE, Ordering::Relaxed);
+    SESSIONS.fetch_add(1, Ordering::AcqRel);
+    Ok(())
+}
+
+/// `MPI_Session_finalize`: the session's messages go out before it ends.
+pub fn session_finalize() {
+    let _boot = BOOT.lock();
+    p2p::engine().flush(std::time::Duration::from_secs(10));
+    SESSIONS.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// `MPI_Finalize`: leave the job. The PMI barrier makes it collective, as
 /// MPI requires, so no rank tears down while a peer still talks to it.
 pub fn finalize() -> MpiResult<()> {
     let mut boot = BOOT.lock();
-    require_initialized("MPI_Finalize")?;
-    super::comm::finalize_attrs()?;
-    // Messages still queued (acknowledgements, buffered sends) go out first.
-    p2p::engine().flush(std::time::Duration::from_secs(10));
-    if let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut() {
-        pmi.barrier()
-            .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI barrier failed: {e}")))?;
-        pmi.finalize()
-            .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("PMI finalize failed: {e}")))?;
+    if phase() != Phase::Initialized {
+        return require_initialized("MPI_Finalize").and(Err(MpiError::new(
+            MPI_ERR_OTHER,
+            "MPI_Finalize was called without MPI_Init",
+        )));
     }
+    super::comm::finalize_attrs()?;
+    let failed = if SESSIONS.load(Ordering::Acquire) == 0 {
+        leave(&mut boot, true)
+    } else {
+        p2p::engine().flush(std::time::Duration::from_secs(10));
+        None
+    };
     PHASE.store(Phase::Finalized as u8, Ordering::Release);
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 /// Print one diagnostic line to stderr with a single write, so lines of
@@ -147,6 +241,8 @@ pub fn abort_job(code: c_int, msg: &str) -> ! {
         // we exit on our own.
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+    // Nothing to leave properly at exit.
+    LEFT.store(true, Ordering::Release);
     // The low 8 bits are all a process exit status can carry.
     std::process::exit(code & 0xff);
 }

@@ -143,6 +143,29 @@ impl Sched {
         }
     }
 
+    /// A schedule among `group`, with no communicator: messages in context
+    /// `ctx` tagged `tag`, envelopes naming world ranks (see
+    /// `comm::create_from_group`).
+    pub fn among(ctx: u32, group: Arc<Group>, rank: c_int, tag: c_int) -> Sched {
+        let names = group.iter().map(|w| w as c_int).collect();
+        Sched {
+            ctx,
+            rank,
+            peers: group,
+            names: Some(names),
+            handle: crate::abi::consts::MPI_COMM_NULL,
+            tag,
+            steps: VecDeque::new(),
+            temps: Vec::new(),
+            pending: Vec::new(),
+            error: None,
+            on_success: Vec::new(),
+            keep: Vec::new(),
+            local: None,
+            to_local: false,
+        }
+    }
+
     /// How envelopes name schedule rank `r`.
     fn name(&self, r: c_int) -> c_int {
         self.names.as_ref().map_or(r, |v| v[r as usize])
