@@ -144,6 +144,8 @@ pub(crate) unsafe fn comm_create_from_group(
     Ok(())
 }
 
+// The C signature is the standard's.
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn intercomm_create_from_groups(
     local_group: MPI_Group,
     local_leader: c_int,
