@@ -633,7 +633,13 @@ fn reduce_impl(
     let comm = comm::get(c)?;
     if comm.is_inter() {
         let root = inter_root(&comm, root)?;
-        let size = red_elem_size(dt, opr)?;
+        // The root's group but not the root: every other argument is
+        // ignored.
+        let size = if root == Root::Idle {
+            0
+        } else {
+            red_elem_size(dt, opr)?
+        };
         let (sb, rb) = match root {
             Root::Idle => (0, 0),
             Root::Me => (0, red_span(recvbuf, count, size)?.0),

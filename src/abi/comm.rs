@@ -6,6 +6,7 @@ use super::types::*;
 use super::util::{cstr, out, put, write_cstr};
 use crate::abi::consts::*;
 use crate::core::attr;
+use crate::core::coll;
 use crate::core::comm;
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::request::{REQUESTS, ReqKind, Request};
@@ -127,6 +128,25 @@ pub(crate) fn comm_compare(c1: MPI_Comm, c2: MPI_Comm, result: *mut c_int) -> Mp
 
 pub(crate) fn comm_free(c: *mut MPI_Comm) -> MpiResult<()> {
     let h = out(c, "comm")?;
+    comm::free(*h)?;
+    *h = MPI_COMM_NULL;
+    Ok(())
+}
+
+/// `MPI_Comm_disconnect`: collective, unlike `MPI_Comm_free`; when it
+/// returns, every member has stopped using the communicator.
+pub(crate) fn comm_disconnect(c: *mut MPI_Comm) -> MpiResult<()> {
+    let h = out(c, "comm")?;
+    let comm = comm::get(*h)?;
+    let n = comm.size;
+    let inter = comm.is_inter();
+    crate::core::sched::run(&comm, |s| {
+        if inter {
+            coll::inter_barrier(s, n)
+        } else {
+            coll::barrier(s, n)
+        }
+    })?;
     comm::free(*h)?;
     *h = MPI_COMM_NULL;
     Ok(())
@@ -361,4 +381,11 @@ pub(crate) fn comm_delete_attr(c: MPI_Comm, comm_keyval: c_int) -> MpiResult<()>
 
 pub(crate) fn attr_delete(c: MPI_Comm, keyval: c_int) -> MpiResult<()> {
     comm_delete_attr(c, keyval)
+}
+
+/// `MPI_Comm_get_parent`: no process of an OxMPI job is started by
+/// `MPI_Comm_spawn` (dynamic processes are not built), so there is never
+/// a parent.
+pub(crate) fn comm_get_parent(parent: *mut MPI_Comm) -> MpiResult<()> {
+    put(parent, "parent", MPI_COMM_NULL)
 }

@@ -810,12 +810,12 @@ pub unsafe extern "C" fn PMPI_Comm_detach_buffer_c(comm: MPI_Comm, buffer_addr: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_disconnect", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_disconnect")))
+    guard("MPI_Comm_disconnect", false, ErrObj::None, || unsafe { super::comm::comm_disconnect(comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_disconnect", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_disconnect")))
+    guard("MPI_Comm_disconnect", false, ErrObj::None, || unsafe { super::comm::comm_disconnect(comm) })
 }
 
 #[unsafe(no_mangle)]
@@ -910,12 +910,12 @@ pub unsafe extern "C" fn PMPI_Comm_get_name(comm: MPI_Comm, comm_name: *mut c_ch
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_get_parent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_get_parent")))
+    guard("MPI_Comm_get_parent", false, ErrObj::None, || unsafe { super::comm::comm_get_parent(parent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_get_parent", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_get_parent")))
+    guard("MPI_Comm_get_parent", false, ErrObj::None, || unsafe { super::comm::comm_get_parent(parent) })
 }
 
 #[unsafe(no_mangle)]
