@@ -5320,22 +5320,22 @@ pub unsafe extern "C" fn PMPI_Win_create_errhandler(win_errhandler_fn: *mut MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_create_keyval(win_copy_attr_fn: *mut MPI_Win_copy_attr_function, win_delete_attr_fn: *mut MPI_Win_delete_attr_function, win_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Win_create_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Win_create_keyval")))
+    guard("MPI_Win_create_keyval", false, ErrObj::None, || unsafe { super::win::win_create_keyval(win_copy_attr_fn, win_delete_attr_fn, win_keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_create_keyval(win_copy_attr_fn: *mut MPI_Win_copy_attr_function, win_delete_attr_fn: *mut MPI_Win_delete_attr_function, win_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Win_create_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Win_create_keyval")))
+    guard("MPI_Win_create_keyval", false, ErrObj::None, || unsafe { super::win::win_create_keyval(win_copy_attr_fn, win_delete_attr_fn, win_keyval, extra_state) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_delete_attr(win: MPI_Win, win_keyval: c_int) -> c_int {
-    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_delete_attr")))
+    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || unsafe { super::win::win_delete_attr(win, win_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_delete_attr(win: MPI_Win, win_keyval: c_int) -> c_int {
-    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_delete_attr")))
+    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || unsafe { super::win::win_delete_attr(win, win_keyval) })
 }
 
 #[unsafe(no_mangle)]
@@ -5410,22 +5410,22 @@ pub unsafe extern "C" fn PMPI_Win_free(win: *mut MPI_Win) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_free_keyval(win_keyval: *mut c_int) -> c_int {
-    guard("MPI_Win_free_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Win_free_keyval")))
+    guard("MPI_Win_free_keyval", false, ErrObj::None, || unsafe { super::win::win_free_keyval(win_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_free_keyval(win_keyval: *mut c_int) -> c_int {
-    guard("MPI_Win_free_keyval", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Win_free_keyval")))
+    guard("MPI_Win_free_keyval", false, ErrObj::None, || unsafe { super::win::win_free_keyval(win_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_get_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_attr")))
+    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || unsafe { super::win::win_get_attr(win, win_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_get_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_attr")))
+    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || unsafe { super::win::win_get_attr(win, win_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
@@ -5500,12 +5500,12 @@ pub unsafe extern "C" fn PMPI_Win_post(group: MPI_Group, assert: c_int, win: MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_set_attr")))
+    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || unsafe { super::win::win_set_attr(win, win_keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_set_attr")))
+    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || unsafe { super::win::win_set_attr(win, win_keyval, attribute_val) })
 }
 
 #[unsafe(no_mangle)]

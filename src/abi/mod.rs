@@ -31,3 +31,4 @@ mod session;
 mod status;
 mod topo;
 mod util;
+mod win;

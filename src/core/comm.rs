@@ -557,6 +557,7 @@ fn idup_inter(
         ic.remote.clone().expect("inter"),
         ic.local.clone().expect("inter"),
     );
+    let attrs = Mutex::new(Some(ic.attrs.copy_for_dup(ic.handle)?));
     let mut s = Sched::new(ic);
     let private_ctx = Arc::new(Mutex::new(None));
     let keep = private_ctx.clone();
@@ -582,7 +583,8 @@ fn idup_inter(
             local.rank,
             local.group.clone(),
         ));
-        let h = install_inter(&local, ctx, remote.clone(), private);
+        let attrs = attrs.lock().take().unwrap_or_default();
+        let h = install_inter_with(&local, ctx, remote.clone(), private, attrs);
         done(inherit_errhandler(&from, h));
         Ok(())
     });
@@ -1008,10 +1010,21 @@ fn private_copy(local: &Comm) -> MpiResult<Arc<Comm>> {
 }
 
 fn install_inter(local: &Comm, ctx: u32, remote: Arc<Group>, private: Arc<Comm>) -> c_int {
+    install_inter_with(local, ctx, remote, private, Attrs::default())
+}
+
+fn install_inter_with(
+    local: &Comm,
+    ctx: u32,
+    remote: Arc<Group>,
+    private: Arc<Comm>,
+    attrs: Attrs,
+) -> c_int {
     USER.insert_with(|handle| {
         let mut c = make(handle, local, ctx, local.rank, local.group.clone());
         c.remote = Some(remote);
         c.local = Some(private);
+        c.attrs = attrs;
         c
     })
 }
@@ -1077,9 +1090,13 @@ fn dup_inter(ic: &Comm) -> MpiResult<c_int> {
     );
     let private = private_copy(&local)?;
     let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE))?;
+    let attrs = ic
+        .attrs
+        .copy_for_dup(ic.handle)
+        .inspect_err(|_| release_ctx(ctx))?;
     Ok(inherit_errhandler(
         ic,
-        install_inter(&local, ctx, remote, private),
+        install_inter_with(&local, ctx, remote, private, attrs),
     ))
 }
 

@@ -1,0 +1,56 @@
+//! Windows (one-sided communication, not built yet): keyvals for window
+//! attributes can be made and freed; since no window can be created, every
+//! window handle a call names is invalid.
+
+use super::callbacks::*;
+use super::types::*;
+use super::util::{out, put};
+use crate::abi::consts::*;
+use crate::core::attr;
+use crate::core::error::{MpiError, MpiResult};
+use std::ffi::{c_int, c_void};
+
+pub(crate) fn win_create_keyval(
+    win_copy_attr_fn: *mut MPI_Win_copy_attr_function,
+    win_delete_attr_fn: *mut MPI_Win_delete_attr_function,
+    win_keyval: *mut c_int,
+    extra_state: *mut c_void,
+) -> MpiResult<()> {
+    let k = attr::create_keyval(
+        win_copy_attr_fn as usize,
+        win_delete_attr_fn as usize,
+        extra_state as usize,
+    );
+    put(win_keyval, "win_keyval", k)
+}
+
+pub(crate) fn win_free_keyval(win_keyval: *mut c_int) -> MpiResult<()> {
+    let k = out(win_keyval, "win_keyval")?;
+    attr::free_keyval(*k)?;
+    *k = MPI_KEYVAL_INVALID;
+    Ok(())
+}
+
+fn no_window(win: MPI_Win) -> MpiError {
+    MpiError::new(
+        MPI_ERR_WIN,
+        format!("invalid window 0x{win:x} (windows are not supported by this version of OxMPI)"),
+    )
+}
+
+pub(crate) fn win_set_attr(win: MPI_Win, _keyval: c_int, _value: *mut c_void) -> MpiResult<()> {
+    Err(no_window(win))
+}
+
+pub(crate) fn win_get_attr(
+    win: MPI_Win,
+    _keyval: c_int,
+    _value: *mut c_void,
+    _flag: *mut c_int,
+) -> MpiResult<()> {
+    Err(no_window(win))
+}
+
+pub(crate) fn win_delete_attr(win: MPI_Win, _keyval: c_int) -> MpiResult<()> {
+    Err(no_window(win))
+}
