@@ -19,6 +19,7 @@ use crate::core::error::{MpiError, MpiResult};
 use crate::core::op::{self, USER_OPS, UserOp};
 use crate::core::request::{Persistent, REQUESTS, ReqKind, Request};
 use crate::core::sched::{self, Sched};
+use crate::core::topo::Hood;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 
@@ -355,6 +356,16 @@ macro_rules! forms {
 // gen-abi implements: alltoall ialltoall alltoall_init alltoall_c ialltoall_c alltoall_init_c
 // gen-abi implements: alltoallv ialltoallv alltoallv_init alltoallv_c ialltoallv_c alltoallv_init_c
 // gen-abi implements: alltoallw ialltoallw alltoallw_init alltoallw_c ialltoallw_c alltoallw_init_c
+// gen-abi implements: neighbor_allgather ineighbor_allgather neighbor_allgather_init
+// gen-abi implements: neighbor_allgather_c ineighbor_allgather_c neighbor_allgather_init_c
+// gen-abi implements: neighbor_allgatherv ineighbor_allgatherv neighbor_allgatherv_init
+// gen-abi implements: neighbor_allgatherv_c ineighbor_allgatherv_c neighbor_allgatherv_init_c
+// gen-abi implements: neighbor_alltoall ineighbor_alltoall neighbor_alltoall_init
+// gen-abi implements: neighbor_alltoall_c ineighbor_alltoall_c neighbor_alltoall_init_c
+// gen-abi implements: neighbor_alltoallv ineighbor_alltoallv neighbor_alltoallv_init
+// gen-abi implements: neighbor_alltoallv_c ineighbor_alltoallv_c neighbor_alltoallv_init_c
+// gen-abi implements: neighbor_alltoallw ineighbor_alltoallw neighbor_alltoallw_init
+// gen-abi implements: neighbor_alltoallw_c ineighbor_alltoallw_c neighbor_alltoallw_init_c
 forms! {
     barrier ibarrier barrier_init (comm: MPI_Comm) => barrier_impl(comm);
 
@@ -495,6 +506,59 @@ forms! {
         recvtypes: *const MPI_Datatype, comm: MPI_Comm) => alltoallw_impl(sendbuf,
         Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts),
         Arr::Big(rdispls), recvtypes, comm);
+
+    neighbor_allgather ineighbor_allgather neighbor_allgather_init (sendbuf: *const c_void,
+        sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => neighbor_allgather_impl(sendbuf,
+        sendcount.into(), sendtype, recvbuf, recvcount.into(), NO_ARR, None, recvtype, comm);
+    neighbor_allgather_c ineighbor_allgather_c neighbor_allgather_init_c (sendbuf: *const c_void,
+        sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => neighbor_allgather_impl(sendbuf, sendcount,
+        sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm);
+    neighbor_allgatherv ineighbor_allgatherv neighbor_allgatherv_init (sendbuf: *const c_void,
+        sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int,
+        displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm)
+        => neighbor_allgather_impl(sendbuf, sendcount.into(), sendtype, recvbuf, 0,
+        Arr::Int(recvcounts), Some(Arr::Int(displs)), recvtype, comm);
+    neighbor_allgatherv_c ineighbor_allgatherv_c neighbor_allgatherv_init_c (
+        sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype,
+        recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => neighbor_allgather_impl(sendbuf, sendcount,
+        sendtype, recvbuf, 0, Arr::Big(recvcounts), Some(Arr::Big(displs)), recvtype, comm);
+
+    neighbor_alltoall ineighbor_alltoall neighbor_alltoall_init (sendbuf: *const c_void,
+        sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => neighbor_alltoall_impl(sendbuf,
+        sendcount.into(), NO_ARR, None, sendtype, recvbuf, recvcount.into(), NO_ARR, None,
+        recvtype, comm);
+    neighbor_alltoall_c ineighbor_alltoall_c neighbor_alltoall_init_c (sendbuf: *const c_void,
+        sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => neighbor_alltoall_impl(sendbuf, sendcount,
+        NO_ARR, None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm);
+    neighbor_alltoallv ineighbor_alltoallv neighbor_alltoallv_init (sendbuf: *const c_void,
+        sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype,
+        recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int,
+        recvtype: MPI_Datatype, comm: MPI_Comm) => neighbor_alltoall_impl(sendbuf, 0,
+        Arr::Int(sendcounts), Some(Arr::Int(sdispls)), sendtype, recvbuf, 0,
+        Arr::Int(recvcounts), Some(Arr::Int(rdispls)), recvtype, comm);
+    neighbor_alltoallv_c ineighbor_alltoallv_c neighbor_alltoallv_init_c (
+        sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint,
+        sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count,
+        rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm)
+        => neighbor_alltoall_impl(sendbuf, 0, Arr::Big(sendcounts), Some(Arr::Big(sdispls)),
+        sendtype, recvbuf, 0, Arr::Big(recvcounts), Some(Arr::Big(rdispls)), recvtype, comm);
+    neighbor_alltoallw ineighbor_alltoallw neighbor_alltoallw_init (sendbuf: *const c_void,
+        sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype,
+        recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint,
+        recvtypes: *const MPI_Datatype, comm: MPI_Comm) => neighbor_alltoallw_impl(sendbuf,
+        Arr::Int(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts),
+        Arr::Big(rdispls), recvtypes, comm);
+    neighbor_alltoallw_c ineighbor_alltoallw_c neighbor_alltoallw_init_c (
+        sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint,
+        sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count,
+        rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm)
+        => neighbor_alltoallw_impl(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes,
+        recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm);
 }
 
 fn barrier_impl(c: MPI_Comm, mode: Mode) -> MpiResult<()> {
@@ -1150,4 +1214,122 @@ pub(crate) fn op_free(op: *mut MPI_Op) -> MpiResult<()> {
 
 pub(crate) fn op_commutative(op: MPI_Op, commute: *mut c_int) -> MpiResult<()> {
     put(commute, "commute", c_int::from(op::is_commutative(op)?))
+}
+
+/// The communicator of a neighbourhood collective and this process's
+/// neighbourhood in its topology.
+fn hood_of(c: MPI_Comm, sendbuf: *const c_void) -> MpiResult<(Arc<Comm>, Arc<Hood>)> {
+    let comm = comm::get(c)?;
+    let Some(topo) = comm.topo.get() else {
+        return Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            "neighbourhood collectives need a communicator with a process topology",
+        ));
+    };
+    if in_place(sendbuf) {
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "MPI_IN_PLACE is not valid in neighbourhood collectives",
+        ));
+    }
+    let hood = Arc::new(topo.hood(comm.rank));
+    Ok((comm, hood))
+}
+
+fn neighbor_allgather_impl(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvcounts: Arr,
+    displs: Option<Arr>,
+    recvtype: MPI_Datatype,
+    c: MPI_Comm,
+    mode: Mode,
+) -> MpiResult<()> {
+    let (comm, hood) = hood_of(c, sendbuf)?;
+    let mut st = Staging::default();
+    let (p, len) = st.span(sendbuf, sendcount, sendtype, Dir::In)?;
+    let sb = vec![(0, len); hood.dests.len()];
+    let indeg = hood.sources.len() as c_int;
+    let (rbase, rb) = st.blocks(
+        recvbuf,
+        indeg,
+        recvcounts,
+        displs,
+        recvcount,
+        recvtype,
+        "recv",
+        Dir::Out,
+    )?;
+    launch(comm, mode, st, move |s| {
+        coll::neighbor_alltoallv(s, &hood, p, &sb, rbase, &rb)
+    })
+}
+
+fn neighbor_alltoall_impl(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendcounts: Arr,
+    sdispls: Option<Arr>,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvcounts: Arr,
+    rdispls: Option<Arr>,
+    recvtype: MPI_Datatype,
+    c: MPI_Comm,
+    mode: Mode,
+) -> MpiResult<()> {
+    let (comm, hood) = hood_of(c, sendbuf)?;
+    let (indeg, outdeg) = (hood.sources.len() as c_int, hood.dests.len() as c_int);
+    let mut st = Staging::default();
+    let (sbase, sb) = st.blocks(
+        sendbuf,
+        outdeg,
+        sendcounts,
+        sdispls,
+        sendcount,
+        sendtype,
+        "send",
+        Dir::In,
+    )?;
+    let (rbase, rb) = st.blocks(
+        recvbuf,
+        indeg,
+        recvcounts,
+        rdispls,
+        recvcount,
+        recvtype,
+        "recv",
+        Dir::Out,
+    )?;
+    launch(comm, mode, st, move |s| {
+        coll::neighbor_alltoallv(s, &hood, sbase, &sb, rbase, &rb)
+    })
+}
+
+fn neighbor_alltoallw_impl(
+    sendbuf: *const c_void,
+    sendcounts: Arr,
+    sdispls: Arr,
+    sendtypes: *const MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: Arr,
+    rdispls: Arr,
+    recvtypes: *const MPI_Datatype,
+    c: MPI_Comm,
+    mode: Mode,
+) -> MpiResult<()> {
+    let (comm, hood) = hood_of(c, sendbuf)?;
+    let (indeg, outdeg) = (hood.sources.len(), hood.dests.len());
+    let mut st = Staging::default();
+    let sbufs = w_bufs(sendbuf, outdeg, sendcounts, sdispls, sendtypes, "send")?;
+    let (sbase, sb) = st.place(sendbuf as usize, &sbufs, Dir::In);
+    let rbufs = w_bufs(recvbuf, indeg, recvcounts, rdispls, recvtypes, "recv")?;
+    let (rbase, rb) = st.place(recvbuf as usize, &rbufs, Dir::Out);
+    launch(comm, mode, st, move |s| {
+        coll::neighbor_alltoallv(s, &hood, sbase, &sb, rbase, &rb)
+    })
 }

@@ -1990,102 +1990,102 @@ pub unsafe extern "C" fn PMPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datat
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgather")))
+    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgather")))
+    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgather_c")))
+    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgather_c")))
+    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgatherv")))
+    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgatherv")))
+    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgatherv_c")))
+    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_allgatherv_c")))
+    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoall")))
+    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoall")))
+    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoall_c")))
+    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoall_c")))
+    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallv")))
+    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallv")))
+    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallv_c")))
+    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallv_c")))
+    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallw")))
+    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallw")))
+    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallw_c")))
+    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Ineighbor_alltoallw_c")))
+    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -2580,202 +2580,202 @@ pub unsafe extern "C" fn PMPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, dataty
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather")))
+    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather")))
+    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather_c")))
+    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather_c")))
+    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather_init")))
+    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather_init")))
+    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather_init_c")))
+    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgather_init_c")))
+    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv")))
+    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv")))
+    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv_c")))
+    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv_c")))
+    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv_init")))
+    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv_init")))
+    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv_init_c")))
+    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_allgatherv_init_c")))
+    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall")))
+    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall")))
+    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall_c")))
+    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall_c")))
+    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall_init")))
+    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall_init")))
+    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall_init_c")))
+    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoall_init_c")))
+    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv")))
+    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv")))
+    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv_c")))
+    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv_c")))
+    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv_init")))
+    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv_init")))
+    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv_init_c")))
+    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallv_init_c")))
+    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw")))
+    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw")))
+    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw_c")))
+    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw_c")))
+    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw_init")))
+    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw_init")))
+    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw_init_c")))
+    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Neighbor_alltoallw_init_c")))
+    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]

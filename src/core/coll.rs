@@ -8,6 +8,8 @@
 use super::comm::Comm;
 use super::error::MpiResult;
 use super::sched::{self, Sched};
+use super::topo::Hood;
+use crate::abi::consts::MPI_PROC_NULL;
 use crate::abi::types::{MPI_Datatype, MPI_Op};
 use std::ffi::c_int;
 
@@ -455,6 +457,33 @@ pub fn inter_allgatherv(s: &mut Sched, send: (usize, usize), recv: usize, blocks
     }
     for i in 0..blocks.len() {
         s.send(i as c_int, send.0, send.1);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Neighbourhood collectives over a process topology
+
+/// Block j of `send` to out-neighbour j, block i of `recv` from
+/// in-neighbour i; `MPI_PROC_NULL` neighbours are skipped (their blocks
+/// stay as they are). The allgather forms send one block to every
+/// out-neighbour.
+pub fn neighbor_alltoallv(
+    s: &mut Sched,
+    hood: &Hood,
+    send: usize,
+    sblocks: &[Block],
+    recv: usize,
+    rblocks: &[Block],
+) {
+    for (&(from, sub), &(off, len)) in hood.sources.iter().zip(rblocks) {
+        if from != MPI_PROC_NULL {
+            s.recv_sub(from, recv.wrapping_add(off), len, sub);
+        }
+    }
+    for (&(to, sub), &(off, len)) in hood.dests.iter().zip(sblocks) {
+        if to != MPI_PROC_NULL {
+            s.send_sub(to, send.wrapping_add(off), len, sub);
+        }
     }
 }
 

@@ -33,6 +33,9 @@ use std::sync::Arc;
 /// fixed-purpose messages (see `core::comm`).
 const TAG_BASE: c_int = 1 << 10;
 const TAG_SPAN: u32 = 1 << 20;
+/// Sub-tags (`Sched::send_sub`) sit above the sequence's tags.
+const SUB_SHIFT: u32 = 21;
+pub const MAX_SUB: c_int = 1 << (30 - SUB_SHIFT);
 
 type LocalFn = Box<dyn FnOnce(&mut Sched) -> MpiResult<()> + Send>;
 
@@ -44,12 +47,14 @@ enum Step {
         at: usize,
         len: usize,
         local: bool,
+        sub: c_int,
     },
     Recv {
         from: c_int,
         at: usize,
         len: usize,
         local: bool,
+        sub: c_int,
     },
     Local(LocalFn),
     Fence,
@@ -181,17 +186,34 @@ impl Sched {
     }
 
     pub fn send(&mut self, to: c_int, at: usize, len: usize) {
-        let local = self.to_local;
-        self.steps.push_back(Step::Send { to, at, len, local });
+        self.send_sub(to, at, len, 0);
     }
 
     pub fn recv(&mut self, from: c_int, at: usize, len: usize) {
+        self.recv_sub(from, at, len, 0);
+    }
+
+    /// A send whose tag also carries `sub` (below `MAX_SUB`), for messages
+    /// between one pair that must match particular receives.
+    pub fn send_sub(&mut self, to: c_int, at: usize, len: usize, sub: c_int) {
+        let local = self.to_local;
+        self.steps.push_back(Step::Send {
+            to,
+            at,
+            len,
+            local,
+            sub,
+        });
+    }
+
+    pub fn recv_sub(&mut self, from: c_int, at: usize, len: usize, sub: c_int) {
         let local = self.to_local;
         self.steps.push_back(Step::Recv {
             from,
             at,
             len,
             local,
+            sub,
         });
     }
 
@@ -263,13 +285,19 @@ impl Sched {
 
     fn exec(&mut self, step: Step) {
         let started = match step {
-            Step::Send { to, at, len, local } => {
+            Step::Send {
+                to,
+                at,
+                len,
+                local,
+                sub,
+            } => {
                 let r = Request::new(ReqKind::Send, self.handle);
                 let (ctx, peers) = self.scope(local);
                 let env = Envelope {
                     ctx,
                     src: self.name(self.rank),
-                    tag: self.tag,
+                    tag: self.tag + (sub << SUB_SHIFT),
                 };
                 let peer = peers.world(to as usize);
                 engine()
@@ -287,10 +315,12 @@ impl Sched {
                 at,
                 len,
                 local,
+                sub,
             } => {
                 let r = Request::new(ReqKind::Recv, self.handle);
                 let ctx = self.scope(local).0;
-                engine().irecv(ctx, self.name(from), self.tag, at, len, r.clone());
+                let tag = self.tag + (sub << SUB_SHIFT);
+                engine().irecv(ctx, self.name(from), tag, at, len, r.clone());
                 Ok(Some((r, Some(len))))
             }
             Step::Local(f) => {

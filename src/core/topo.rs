@@ -39,6 +39,50 @@ impl Topo {
     }
 }
 
+/// Where a process's neighbourhood collectives send and receive: its
+/// in-neighbours (in receive-buffer order) and out-neighbours (in
+/// send-buffer order), `MPI_PROC_NULL` for a missing Cartesian neighbour,
+/// each with the sub-tag its messages carry. Two edges between one pair
+/// of processes (a periodic dimension of extent 1 or 2) must not take each
+/// other's messages: on a grid, what is sent in direction k arrives from
+/// the opposite direction, so a message is tagged with the receiver's
+/// slot for it. Graph edges between one pair match in order (sub-tag 0).
+pub struct Hood {
+    pub sources: Vec<(c_int, c_int)>,
+    pub dests: Vec<(c_int, c_int)>,
+}
+
+impl Topo {
+    /// The neighbourhood of `rank`.
+    pub fn hood(&self, rank: c_int) -> Hood {
+        let plain = |v: &[c_int]| v.iter().map(|&r| (r, 0)).collect::<Vec<_>>();
+        match self {
+            Topo::Cart { dims, periods } => {
+                let mut sources = Vec::with_capacity(2 * dims.len());
+                let mut dests = Vec::with_capacity(2 * dims.len());
+                for d in 0..dims.len() {
+                    let (below, above) = shift(dims, periods, rank, d, 1);
+                    let (lo, hi) = (2 * d as c_int, 2 * d as c_int + 1);
+                    sources.extend([(below, lo), (above, hi)]);
+                    dests.extend([(below, hi), (above, lo)]);
+                }
+                Hood { sources, dests }
+            }
+            Topo::Graph { index, edges } => {
+                let n = plain(graph_neighbors(index, edges, rank as usize));
+                Hood {
+                    sources: n.clone(),
+                    dests: n,
+                }
+            }
+            Topo::DistGraph { sources, dests, .. } => Hood {
+                sources: plain(sources),
+                dests: plain(dests),
+            },
+        }
+    }
+}
+
 fn bad(msg: String) -> MpiError {
     MpiError::new(MPI_ERR_ARG, msg)
 }
