@@ -811,17 +811,34 @@ pub(crate) fn probe(
         write_status(status, &Status::proc_null(), false);
         return Ok(());
     }
-    let found = std::cell::Cell::new(None);
-    engine().wait_until(|| {
-        let hit = engine().iprobe(cm.ctx, source, tag, false);
-        let done = hit.is_some();
-        found.set(hit);
-        done
-    });
-    if let Some((st, _)) = found.into_inner() {
+    let found = probe_until(&cm, source, tag, false);
+    if let Some((st, _)) = found {
         write_status(status, &st, false);
     }
     Ok(())
+}
+
+/// Probe until a message matches (taking it off the queue if `take`).
+/// The wait may ask whether it is done more than once after the match:
+/// once found, the probe is not repeated (a second take would lose the
+/// first message).
+fn probe_until(
+    cm: &Comm,
+    source: c_int,
+    tag: c_int,
+    take: bool,
+) -> Option<(Status, Option<crate::core::p2p::Unexpected>)> {
+    let found = std::cell::RefCell::new(None);
+    engine().wait_until(|| {
+        if found.borrow().is_some() {
+            return true;
+        }
+        let hit = engine().iprobe(cm.ctx, source, tag, take);
+        let done = hit.is_some();
+        *found.borrow_mut() = hit;
+        done
+    });
+    found.into_inner()
 }
 
 fn message_handle(
@@ -878,14 +895,8 @@ pub(crate) fn mprobe(
         write_status(status, &Status::proc_null(), false);
         return Ok(());
     }
-    let found = std::cell::Cell::new(None);
-    engine().wait_until(|| {
-        let hit = engine().iprobe(cm.ctx, source, tag, true);
-        let done = hit.is_some();
-        found.set(hit);
-        done
-    });
-    message_handle(&cm, found.into_inner(), message, status);
+    let found = probe_until(&cm, source, tag, true);
+    message_handle(&cm, found, message, status);
     Ok(())
 }
 
