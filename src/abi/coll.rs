@@ -1090,7 +1090,7 @@ fn alltoall_impl(
             Dir::In,
         )?
     };
-    if !place && sendbuf == recvbuf.cast_const() {
+    if !place && !sendbuf.is_null() && sendbuf == recvbuf.cast_const() {
         let any = rb.iter().map(|&(_, l)| l).sum::<usize>();
         no_alias(sbase, rbase, any)?;
     }
@@ -1153,7 +1153,7 @@ fn alltoallw_impl(
         let sbufs = w_bufs(sendbuf, n, sendcounts, sdispls, sendtypes, "send")?;
         st.place(sendbuf as usize, &sbufs, Dir::In)
     };
-    if !place && sendbuf == recvbuf.cast_const() {
+    if !place && !sendbuf.is_null() && sendbuf == recvbuf.cast_const() {
         let any = rb.iter().map(|&(_, l)| l).sum::<usize>();
         no_alias(sbase, rbase, any)?;
     }

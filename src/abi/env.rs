@@ -182,3 +182,16 @@ pub(crate) fn aint_add(base: MPI_Aint, disp: MPI_Aint) -> MPI_Aint {
 pub(crate) fn aint_diff(addr1: MPI_Aint, addr2: MPI_Aint) -> MPI_Aint {
     addr1.wrapping_sub(addr2)
 }
+
+/// `MPI_Get_hw_resource_info` (MPI-4.1): the hardware resources this
+/// process is restricted to, by the names `MPI_Comm_split_type` accepts in
+/// `mpi_hw_resource_type`. Processes are not bound to cores, so the only
+/// resource that holds one is the node's shared memory.
+pub(crate) fn get_hw_resource_info(hw_info: *mut MPI_Info) -> MpiResult<()> {
+    let slot = out(hw_info, "hw_info")?;
+    *slot = info::create(info::Info::from_pairs(vec![(
+        "mpi_hw_resource_type".to_string(),
+        "mpi_shared_memory".to_string(),
+    )]));
+    Ok(())
+}

@@ -1480,12 +1480,12 @@ pub unsafe extern "C" fn PMPI_Get_elements_x(status: *const MPI_Status, datatype
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
-    guard("MPI_Get_hw_resource_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_hw_resource_info")))
+    guard("MPI_Get_hw_resource_info", true, ErrObj::None, || unsafe { super::env::get_hw_resource_info(hw_info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_hw_resource_info(hw_info: *mut MPI_Info) -> c_int {
-    guard("MPI_Get_hw_resource_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_Get_hw_resource_info")))
+    guard("MPI_Get_hw_resource_info", true, ErrObj::None, || unsafe { super::env::get_hw_resource_info(hw_info) })
 }
 
 #[unsafe(no_mangle)]
