@@ -233,12 +233,7 @@ fn and_maps(comm: &Comm, mine: &[u32]) -> MpiResult<Vec<u32>> {
         comm,
         mine.as_ptr() as usize,
         common.as_mut_ptr() as usize,
-        coll::Red {
-            count: mine.len(),
-            dt: MPI_UNSIGNED,
-            size: 4,
-            op: MPI_BAND,
-        },
+        band(mine.len()),
     )?;
     Ok(common)
 }
@@ -355,6 +350,19 @@ fn agree_ctx_by(
             return Ok(ctx);
         }
     }
+}
+
+/// A blocking agreement among the `n` members of a group with no
+/// communicator of their own; `sched` makes a schedule among them.
+fn agree_among(rank: c_int, n: c_int, sched: impl Fn() -> Sched) -> MpiResult<u32> {
+    agree_ctx_by(rank == 0, |mine| {
+        let mut common = vec![0u32; mine.len()];
+        let mut s = sched();
+        let (a, c) = (mine.as_ptr() as usize, common.as_mut_ptr() as usize);
+        coll::allreduce(&mut s, n, a, c, band(mine.len()));
+        s.run()?;
+        Ok(common)
+    })
 }
 
 /// How a nonblocking agreement ANDs `words` words at `mine` into `common`
@@ -626,24 +634,8 @@ pub fn create_group(parent: &Comm, group: Arc<Group>, tag: c_int) -> MpiResult<c
         local_ctx()?
     } else {
         let itag = sched::group_tag(tag);
-        agree_ctx_by(rank == 0, |mine| {
-            let mut common = vec![0u32; mine.len()];
-            let mut s = Sched::within(parent, group.clone(), rank as c_int, itag);
-            let red = coll::Red {
-                count: mine.len(),
-                dt: MPI_UNSIGNED,
-                size: 4,
-                op: MPI_BAND,
-            };
-            coll::allreduce(
-                &mut s,
-                n,
-                mine.as_ptr() as usize,
-                common.as_mut_ptr() as usize,
-                red,
-            );
-            s.run()?;
-            Ok(common)
+        agree_among(rank as c_int, n, || {
+            Sched::within(parent, group.clone(), rank as c_int, itag)
         })?
     };
     Ok(install(parent, ctx, rank as c_int, group, Attrs::default()))
@@ -862,24 +854,8 @@ pub fn create_from_group(group: Arc<Group>, stringtag: &str, eh: c_int) -> MpiRe
         local_ctx()?
     } else {
         let tag = string_tag(stringtag, 0);
-        agree_ctx_by(rank == 0, |mine| {
-            let mut common = vec![0u32; mine.len()];
-            let mut s = Sched::among(FROM_GROUP_CTX, group.clone(), rank, tag);
-            let red = coll::Red {
-                count: mine.len(),
-                dt: MPI_UNSIGNED,
-                size: 4,
-                op: MPI_BAND,
-            };
-            coll::allreduce(
-                &mut s,
-                n,
-                mine.as_ptr() as usize,
-                common.as_mut_ptr() as usize,
-                red,
-            );
-            s.run()?;
-            Ok(common)
+        agree_among(rank, n, || {
+            Sched::among(FROM_GROUP_CTX, group.clone(), rank, tag)
         })?
     };
     Ok(USER.insert_with(|handle| make_with(handle, eh, ctx, rank, group)))

@@ -102,14 +102,23 @@ impl Sched {
     /// An empty schedule whose messages carry `tag` (a persistent
     /// collective's, taken when it was initialized).
     pub fn tagged(comm: &Comm, tag: c_int) -> Sched {
+        let peers = comm.remote.clone().unwrap_or_else(|| comm.group.clone());
         Sched {
-            ctx: comm.coll_ctx(),
-            rank: comm.rank,
-            peers: comm.remote.clone().unwrap_or_else(|| comm.group.clone()),
-            names: None,
             local: comm.local.as_ref().map(|l| (l.ctx, l.group.clone())),
+            ..Sched::empty(comm.coll_ctx(), comm.rank, peers, comm.handle, tag)
+        }
+    }
+
+    /// An empty schedule in context `ctx` among `peers`.
+    fn empty(ctx: u32, rank: c_int, peers: Arc<Group>, handle: c_int, tag: c_int) -> Sched {
+        Sched {
+            ctx,
+            rank,
+            peers,
+            names: None,
+            local: None,
             to_local: false,
-            handle: comm.handle,
+            handle,
             tag,
             steps: VecDeque::new(),
             temps: Vec::new(),
@@ -154,20 +163,8 @@ impl Sched {
     pub fn among(ctx: u32, group: Arc<Group>, rank: c_int, tag: c_int) -> Sched {
         let names = group.iter().map(|w| w as c_int).collect();
         Sched {
-            ctx,
-            rank,
-            peers: group,
             names: Some(names),
-            handle: crate::abi::consts::MPI_COMM_NULL,
-            tag,
-            steps: VecDeque::new(),
-            temps: Vec::new(),
-            pending: Vec::new(),
-            error: None,
-            on_success: Vec::new(),
-            keep: Vec::new(),
-            local: None,
-            to_local: false,
+            ..Sched::empty(ctx, rank, group, crate::abi::consts::MPI_COMM_NULL, tag)
         }
     }
 
@@ -325,9 +322,10 @@ impl Sched {
             }
             Step::Local(f) => {
                 // Steps the function adds run before the rest.
-                let rest = std::mem::take(&mut self.steps);
+                let before = self.steps.len();
                 let done = f(self);
-                self.steps.extend(rest);
+                let added = self.steps.len() - before;
+                self.steps.rotate_right(added);
                 done.map(|()| None)
             }
             Step::Fence => unreachable!("fences are handled by advance"),
@@ -417,6 +415,7 @@ impl Sched {
             finish(&req, self.outcome());
         } else {
             ACTIVE.lock().push((self, req));
+            STARTED.fetch_add(1, std::sync::atomic::Ordering::Release);
         }
     }
 }
@@ -482,11 +481,17 @@ fn finish(req: &Request, outcome: MpiResult<()>) {
 
 /// Schedules started and not yet ended, with the requests they complete.
 static ACTIVE: Mutex<Vec<(Sched, Arc<Request>)>> = Mutex::new(Vec::new());
+/// How many schedules `ACTIVE` holds: the progress loop reads this instead
+/// of taking the lock when there are none (the common case).
+static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Advance every started schedule (one pass; from the progress engine).
 /// A thread that finds another already doing it leaves it to that one.
 /// Returns whether anything moved.
 pub fn progress() -> bool {
+    if STARTED.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        return false;
+    }
     let Some(mut active) = ACTIVE.try_lock() else {
         return false;
     };
@@ -497,6 +502,7 @@ pub fn progress() -> bool {
         let before = (s.steps.len(), s.pending.len());
         if s.advance() {
             let (mut s, req) = active.swap_remove(i);
+            STARTED.fetch_sub(1, std::sync::atomic::Ordering::Release);
             finish(&req, s.outcome());
             moved = true;
         } else {
