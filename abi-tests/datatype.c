@@ -200,6 +200,40 @@ static void collectives(void) {
     MPI_Type_free(&col);
 }
 
+/* A user operation on a strided type: sums the first double of each
+ * element, whose extent is three doubles. */
+static void sum_first(void *in, void *inout, int *len, MPI_Datatype *dt) {
+    (void)dt;
+    for (int i = 0; i < *len; i++)
+        ((double *)inout)[3 * i] += ((double *)in)[3 * i];
+}
+
+/* User operations see elements laid out as in the user's buffer (holes
+ * included); the holes of the result buffer are left alone. */
+static void user_op_with_holes(void) {
+    MPI_Datatype one, every3;
+    MPI_Op op;
+    MPI_Type_vector(1, 1, 3, MPI_DOUBLE, &one);
+    MPI_Type_create_resized(one, 0, 3 * sizeof(double), &every3);
+    MPI_Type_commit(&every3);
+    MPI_Op_create(sum_first, 1, &op);
+    double in[12], out[12], scan[12];
+    for (int i = 0; i < 12; i++) {
+        in[i] = i % 3 ? -7 : rank + i;
+        out[i] = scan[i] = -1;
+    }
+    MPI_Allreduce(in, out, 4, every3, op, MPI_COMM_WORLD);
+    MPI_Scan(in, scan, 4, every3, op, MPI_COMM_WORLD);
+    for (int i = 0; i < 12; i++) {
+        double sum = i % 3 ? -1 : 1 + 2 * i, part = i % 3 ? -1 : rank == 0 ? i : 1 + 2 * i;
+        CHECK(out[i] == sum, "allreduce with a user op on a strided type: out[%d] = %g", i, out[i]);
+        CHECK(scan[i] == part, "scan with a user op on a strided type: scan[%d] = %g", i, scan[i]);
+    }
+    MPI_Op_free(&op);
+    MPI_Type_free(&one);
+    MPI_Type_free(&every3);
+}
+
 static void bad_input(void) {
     int buf[8] = {0};
     MPI_Datatype t, u;
@@ -246,6 +280,7 @@ int main(int argc, char **argv) {
     persistent();
     partial();
     collectives();
+    user_op_with_holes();
     bad_input();
     int all;
     MPI_Allreduce(&errs, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

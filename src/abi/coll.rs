@@ -19,6 +19,7 @@ use crate::core::error::{MpiError, MpiResult};
 use crate::core::op::{self, USER_OPS, UserOp};
 use crate::core::request::{Persistent, REQUESTS, ReqKind, Request};
 use crate::core::sched::{self, Sched};
+use crate::core::shmcoll;
 use crate::core::topo::Hood;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -122,6 +123,10 @@ struct Staging {
     /// Address in a copy, and the user's buffer.
     inputs: Vec<(usize, MsgBuf)>,
     outputs: Vec<(usize, MsgBuf)>,
+    /// Memory images (a copy laid out as the user's buffer, holes and
+    /// all), and the user's buffer.
+    image_inputs: Vec<(MsgBuf, MsgBuf)>,
+    image_outputs: Vec<(MsgBuf, MsgBuf)>,
 }
 
 impl Staging {
@@ -223,12 +228,42 @@ impl Staging {
         (base, list)
     }
 
+    /// A copy of `count` elements of `dt` at `buf` laid out as they are
+    /// there, holes included: a user operation reads its operands that
+    /// way. Only the data is copied in and out; holes stay as they are.
+    /// Needs the data of each element within its extent, `[0, extent)`.
+    fn image(&mut self, buf: usize, count: i64, dt: MPI_Datatype, dir: Dir) -> MpiResult<usize> {
+        let t = datatype::get(dt)?;
+        let extent = t.extent();
+        if t.true_lb < 0 || t.true_ub > extent {
+            return Err(MpiError::new(
+                MPI_ERR_UNSUPPORTED_OPERATION,
+                "user-defined operations on datatypes whose data lies outside [0, extent) are not supported",
+            ));
+        }
+        let user = MsgBuf::new(buf, count, dt)?;
+        let mut temp = vec![0u8; count as usize * extent as usize].into_boxed_slice();
+        let base = temp.as_mut_ptr() as usize;
+        let copy = MsgBuf::new(base, count, dt)?;
+        if dir != Dir::Out {
+            self.image_inputs.push((copy.clone(), user.clone()));
+        }
+        if dir != Dir::In {
+            self.image_outputs.push((copy, user));
+        }
+        self.temps.push(temp);
+        Ok(base)
+    }
+
     /// Pack the inputs into their copies.
     fn fill(&self) {
         for (at, b) in &self.inputs {
             // SAFETY: `at` starts `b.bytes` bytes of a copy this owns.
             let to = unsafe { std::slice::from_raw_parts_mut(*at as *mut u8, b.bytes) };
             to.copy_from_slice(&b.packed());
+        }
+        for (copy, user) in &self.image_inputs {
+            copy.unpack_from(&user.packed());
         }
     }
 
@@ -237,6 +272,9 @@ impl Staging {
         for (at, b) in &self.outputs {
             // SAFETY: as in `fill`.
             b.unpack_from(unsafe { std::slice::from_raw_parts(*at as *const u8, b.bytes) });
+        }
+        for (copy, user) in &self.image_outputs {
+            user.unpack_from(&copy.packed());
         }
     }
 }
@@ -284,6 +322,86 @@ fn schedule(comm: &Comm, tag: c_int, st: &Arc<Staging>, build: &dyn Fn(&mut Sche
         s.on_success(move || st.finish());
     }
     s
+}
+
+/// The node-local channel (`core::shmcoll`) of a blocking collective of
+/// `len` bytes on `comm`, if it takes that way. Depends only on the
+/// communicator and the length, so all members go the same way.
+fn node_channel(comm: &Comm, mode: &Mode, len: usize) -> Option<Arc<shmcoll::Channel>> {
+    match mode {
+        Mode::Blocking => shmcoll::channel(comm, len),
+        _ => None,
+    }
+}
+
+/// Run `f` on a staged collective: inputs packed first, outputs unpacked
+/// after it succeeds.
+fn staged(st: &Staging, f: impl FnOnce() -> MpiResult<()>) -> MpiResult<()> {
+    st.fill();
+    f()?;
+    st.finish();
+    Ok(())
+}
+
+/// Equal blocks of a buffer, end to end: in place when they are so
+/// already, else in a copy.
+struct Joined<'a> {
+    base: usize,
+    blocks: &'a [Block],
+    copy: Option<Vec<u8>>,
+}
+
+impl<'a> Joined<'a> {
+    fn new(base: usize, blocks: &'a [Block], block: usize) -> Joined<'a> {
+        let apart = blocks
+            .iter()
+            .enumerate()
+            .any(|(i, &(off, len))| off != i * block || len != block);
+        Joined {
+            base,
+            blocks,
+            copy: apart.then(|| vec![0; block * blocks.len()]),
+        }
+    }
+
+    fn at(&self) -> usize {
+        self.copy
+            .as_ref()
+            .map_or(self.base, |c| c.as_ptr() as usize)
+    }
+
+    /// Fill the copy from the blocks.
+    fn gather(&self) {
+        if let Some(c) = &self.copy {
+            let mut at = c.as_ptr() as *mut u8;
+            for &(off, len) in self.blocks {
+                // SAFETY: each block lies in the caller's buffer; the copy
+                // holds them all.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        self.base.wrapping_add(off) as *const u8,
+                        at,
+                        len,
+                    );
+                    at = at.add(len);
+                }
+            }
+        }
+    }
+
+    /// Copy the copy out to the blocks.
+    fn scatter(&self) {
+        if let Some(c) = &self.copy {
+            let mut at = c.as_ptr();
+            for &(off, len) in self.blocks {
+                // SAFETY: as in `gather`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(at, self.base.wrapping_add(off) as *mut u8, len);
+                    at = at.add(len);
+                }
+            }
+        }
+    }
 }
 
 /// Run the collective `build` describes on `comm`, as `mode` says.
@@ -569,6 +687,9 @@ fn barrier_impl(c: MPI_Comm, mode: Mode) -> MpiResult<()> {
             coll::inter_barrier(s, n)
         });
     }
+    if let Some(ch) = node_channel(&comm, &mode, 0) {
+        return ch.barrier();
+    }
     launch(comm, mode, Staging::default(), move |s| coll::barrier(s, n))
 }
 
@@ -598,18 +719,28 @@ fn bcast_impl(
     let mut st = Staging::default();
     let dir = if comm.rank == root { Dir::In } else { Dir::Out };
     let (p, len) = st.span(buffer, count, dt, dir)?;
+    if let Some(ch) = node_channel(&comm, &mode, len) {
+        return staged(&st, || ch.bcast(p, len, root));
+    }
     let n = comm.size;
     launch(comm, mode, st, move |s| coll::bcast(s, n, p, len, root))
 }
 
-/// How a reduction's kernel sees a datatype: elements of `size` bytes, in
-/// the user's buffers as they are. Predefined operations apply to
-/// predefined datatypes (the value-index pairs in their C layout), as in
-/// MPICH; user operations also to derived types whose elements are
-/// contiguous.
-fn red_elem_size(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<usize> {
+/// How a reduction's kernel sees a datatype: elements of `size` bytes.
+/// Predefined operations apply to predefined datatypes (the value-index
+/// pairs in their C layout), as in MPICH; user operations to any. The
+/// elements of a derived type with holes travel as memory `image`s, one
+/// extent each, so the user's function finds them laid out as it expects.
+#[derive(Clone, Copy)]
+struct RedElem {
+    size: usize,
+    image: bool,
+}
+
+fn red_elem(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<RedElem> {
     op::check(opr)?;
     let t = datatype::get_committed(dt)?;
+    let mut image = false;
     if t.named.is_none() {
         if USER_OPS.get(opr).is_none() {
             return Err(MpiError::new(
@@ -617,44 +748,58 @@ fn red_elem_size(dt: MPI_Datatype, opr: MPI_Op) -> MpiResult<usize> {
                 format!("predefined operations apply to predefined datatypes only (not 0x{dt:x})"),
             ));
         }
-        if t.contiguous_offset(2) != Some(0) {
-            return Err(MpiError::new(
-                MPI_ERR_UNSUPPORTED_OPERATION,
-                "user-defined operations on non-contiguous datatypes are not supported yet",
-            ));
-        }
+        image = t.contiguous_offset(2) != Some(0);
     }
     op::validate(opr, dt)?;
-    datatype::element_size(dt)
+    let size = if image {
+        t.extent() as usize
+    } else {
+        datatype::element_size(dt)?
+    };
+    Ok(RedElem { size, image })
 }
 
-/// Address and length of `count` elements of `size` bytes at `buf`.
-fn red_span(buf: *const c_void, count: i64, size: usize) -> MpiResult<(usize, usize)> {
-    check_counts(&[count])?;
-    let len = (count as usize)
-        .checked_mul(size)
-        .ok_or_else(|| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
-    if len > 0 && buf.is_null() {
-        return Err(MpiError::new(
-            MPI_ERR_BUFFER,
-            "null buffer with a nonzero count",
-        ));
+impl Staging {
+    /// Address and length of `count` elements of a reduction at `buf`.
+    fn red_span(
+        &mut self,
+        buf: *const c_void,
+        count: i64,
+        dt: MPI_Datatype,
+        e: RedElem,
+        dir: Dir,
+    ) -> MpiResult<(usize, usize)> {
+        check_counts(&[count])?;
+        let len = (count as usize)
+            .checked_mul(e.size)
+            .ok_or_else(|| MpiError::new(MPI_ERR_COUNT, "count too large"))?;
+        if len > 0 && buf.is_null() {
+            return Err(MpiError::new(
+                MPI_ERR_BUFFER,
+                "null buffer with a nonzero count",
+            ));
+        }
+        if e.image && len > 0 {
+            return Ok((self.image(buf as usize, count, dt, dir)?, len));
+        }
+        Ok((buf as usize, len))
     }
-    Ok((buf as usize, len))
 }
 
 /// A reduction's send and receive addresses and its elements; `receives`
 /// says whether this rank gets a result (`MPI_IN_PLACE` is only valid
-/// then).
+/// then); `inout`, whether the receive buffer is also an operand.
 fn reduction(
+    st: &mut Staging,
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     count: i64,
     dt: MPI_Datatype,
     opr: MPI_Op,
     receives: bool,
+    inout: bool,
 ) -> MpiResult<(usize, usize, Red)> {
-    let size = red_elem_size(dt, opr)?;
+    let e = red_elem(dt, opr)?;
     let place = in_place(sendbuf);
     if place && !receives {
         return Err(MpiError::new(
@@ -663,22 +808,23 @@ fn reduction(
         ));
     }
     let (r, len) = if receives {
-        red_span(recvbuf, count, size)?
+        let dir = if place || inout { Dir::InOut } else { Dir::Out };
+        st.red_span(recvbuf, count, dt, e, dir)?
     } else {
         (recvbuf as usize, 0)
     };
     let s = if place {
         r
     } else {
-        red_span(sendbuf, count, size)?.0
+        st.red_span(sendbuf, count, dt, e, Dir::In)?.0
     };
     if receives && !place {
-        no_alias(s, r, len)?;
+        no_alias(sendbuf as usize, recvbuf as usize, len)?;
     }
     let red = Red {
         count: count as usize,
         dt,
-        size,
+        size: e.size,
         op: opr,
     };
     Ok((s, r, red))
@@ -699,31 +845,40 @@ fn reduce_impl(
         let root = inter_root(&comm, root)?;
         // The root's group but not the root: every other argument is
         // ignored.
-        let size = if root == Root::Idle {
-            0
+        let e = if root == Root::Idle {
+            RedElem {
+                size: 0,
+                image: false,
+            }
         } else {
-            red_elem_size(dt, opr)?
+            red_elem(dt, opr)?
         };
+        let mut st = Staging::default();
         let (sb, rb) = match root {
             Root::Idle => (0, 0),
-            Root::Me => (0, red_span(recvbuf, count, size)?.0),
-            Root::Remote(_) => (red_span(sendbuf, count, size)?.0, 0),
+            Root::Me => (0, st.red_span(recvbuf, count, dt, e, Dir::Out)?.0),
+            Root::Remote(_) => (st.red_span(sendbuf, count, dt, e, Dir::In)?.0, 0),
         };
         let red = Red {
             count: count as usize,
             dt,
-            size,
+            size: e.size,
             op: opr,
         };
         let n = comm.size;
-        return launch(comm, mode, Staging::default(), move |s| {
+        return launch(comm, mode, st, move |s| {
             coll::inter_reduce(s, n, sb, rb, red, root)
         });
     }
     let root = root_of(&comm, root)?;
-    let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, comm.rank == root)?;
+    let mut st = Staging::default();
+    let me = comm.rank == root;
+    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, me, false)?;
+    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size) {
+        return staged(&st, || ch.reduce(sb, rb, red, Some(root)));
+    }
     let n = comm.size;
-    launch(comm, mode, Staging::default(), move |s| {
+    launch(comm, mode, st, move |s| {
         coll::reduce(s, n, sb, rb, red, root)
     })
 }
@@ -741,16 +896,18 @@ fn allreduce_impl(
     if comm.is_inter() {
         not_in_place(sendbuf)?;
     }
-    let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    let mut st = Staging::default();
+    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, true, false)?;
+    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size) {
+        return staged(&st, || ch.reduce(sb, rb, red, None));
+    }
     let n = comm.size;
     if comm.is_inter() {
-        return launch(comm, mode, Staging::default(), move |s| {
+        return launch(comm, mode, st, move |s| {
             coll::inter_allreduce(s, n, sb, rb, red)
         });
     }
-    launch(comm, mode, Staging::default(), move |s| {
-        coll::allreduce(s, n, sb, rb, red)
-    })
+    launch(comm, mode, st, move |s| coll::allreduce(s, n, sb, rb, red))
 }
 
 fn reduce_local_impl(
@@ -766,9 +923,13 @@ fn reduce_local_impl(
             "MPI_IN_PLACE is not valid in MPI_Reduce_local",
         ));
     }
-    let (s, r, red) = reduction(inbuf, inoutbuf, count, dt, opr, true)?;
+    let mut st = Staging::default();
+    let (s, r, red) = reduction(&mut st, inbuf, inoutbuf, count, dt, opr, true, true)?;
+    st.fill();
     // SAFETY: both buffers hold `count` elements of `dt`.
-    unsafe { op::apply(opr, dt, red.count, s as *const u8, r as *mut u8) }
+    unsafe { op::apply(opr, dt, red.count, s as *const u8, r as *mut u8) }?;
+    st.finish();
+    Ok(())
 }
 
 pub(crate) fn reduce_local(
@@ -812,30 +973,32 @@ fn reduce_scatter_impl(
     };
     check_counts(&counts)?;
     let total: i64 = counts.iter().sum();
-    let size = red_elem_size(dt, opr)?;
+    let e = red_elem(dt, opr)?;
+    let mut st = Staging::default();
     let (sb, rb) = if in_place(sendbuf) {
         // In place, the whole input vector is in the receive buffer.
-        let (p, _) = red_span(recvbuf, total, size)?;
+        let (p, _) = st.red_span(recvbuf, total, dt, e, Dir::InOut)?;
         (p, p)
     } else {
-        let (r, _) = red_span(recvbuf, counts[comm.rank as usize], size)?;
-        let (s, len) = red_span(sendbuf, total, size)?;
-        no_alias(s, r, len)?;
+        let mine = counts[comm.rank as usize];
+        let (r, _) = st.red_span(recvbuf, mine, dt, e, Dir::Out)?;
+        let (s, len) = st.red_span(sendbuf, total, dt, e, Dir::In)?;
+        no_alias(sendbuf as usize, recvbuf as usize, len)?;
         (s, r)
     };
     let counts: Vec<usize> = counts.iter().map(|&x| x as usize).collect();
     let red = Red {
         count: 0,
         dt,
-        size,
+        size: e.size,
         op: opr,
     };
     if comm.is_inter() {
-        return launch(comm, mode, Staging::default(), move |s| {
+        return launch(comm, mode, st, move |s| {
             coll::inter_reduce_scatter(s, sb, rb, &counts, red)
         });
     }
-    launch(comm, mode, Staging::default(), move |s| {
+    launch(comm, mode, st, move |s| {
         coll::reduce_scatter(s, sb, rb, &counts, red)
     })
 }
@@ -851,9 +1014,11 @@ fn scan_impl(
     mode: Mode,
 ) -> MpiResult<()> {
     let comm = intra(c)?;
-    let (sb, rb, red) = reduction(sendbuf, recvbuf, count, dt, opr, true)?;
+    let mut st = Staging::default();
+    // Rank 0 of an exclusive scan gets no result: its buffer stays as it was.
+    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, true, exclusive)?;
     let n = comm.size;
-    launch(comm, mode, Staging::default(), move |s| {
+    launch(comm, mode, st, move |s| {
         coll::scan(s, n, sb, rb, red, exclusive)
     })
 }
@@ -1045,6 +1210,11 @@ fn allgather_impl(
         let (off, len) = bl[comm.rank as usize];
         no_alias(p, base.wrapping_add(off), len)?;
     }
+    // Every member knows every block's length: they all decide alike.
+    let largest = bl.iter().map(|b| b.1).max().unwrap_or(0);
+    if let Some(ch) = node_channel(&comm, &mode, largest) {
+        return staged(&st, || ch.allgather(send, base, &bl));
+    }
     launch(comm, mode, st, move |s| {
         coll::allgatherv(s, send, base, &bl)
     })
@@ -1093,6 +1263,25 @@ fn alltoall_impl(
     if !place && !sendbuf.is_null() && sendbuf == recvbuf.cast_const() {
         let any = rb.iter().map(|&(_, l)| l).sum::<usize>();
         no_alias(sbase, rbase, any)?;
+    }
+    if rdispls.is_none() && !inter {
+        // MPI_Alltoall: one block length everywhere, blocks end to end
+        // (packed, or a contiguous type).
+        let block = rb.first().map_or(0, |b| b.1);
+        if let Some(ch) = node_channel(&comm, &mode, block * n as usize) {
+            return staged(&st, || {
+                // Blocks apart (a type whose extent exceeds its data) go
+                // through a copy with the blocks end to end.
+                let (s, r) = (
+                    Joined::new(sbase, &sb, block),
+                    Joined::new(rbase, &rb, block),
+                );
+                s.gather();
+                ch.alltoall(s.at(), r.at(), block)?;
+                r.scatter();
+                Ok(())
+            });
+        }
     }
     launch(comm, mode, st, move |s| {
         coll::alltoallv(s, (!place).then_some(sbase), &sb, rbase, &rb, !inter)

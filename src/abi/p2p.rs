@@ -169,6 +169,11 @@ fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<Arc<Reque
         )
     })?;
     att.reclaim();
+    // Completions of earlier buffered sends may still wait unread in the
+    // rings: take them in before saying there is no room.
+    while att.used + need > att.size && engine().progress() {
+        att.reclaim();
+    }
     if att.used + need > att.size {
         return Err(MpiError::new(
             MPI_ERR_BUFFER,

@@ -7,6 +7,7 @@
 
 use super::comm::Comm;
 use super::error::MpiResult;
+use super::op;
 use super::sched::{self, Sched};
 use super::topo::Hood;
 use crate::abi::consts::MPI_PROC_NULL;
@@ -70,73 +71,241 @@ pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
     }
 }
 
-/// Reduce every rank's `send` into `recv` at `root`, combining in rank
-/// order (x0 op x1 op ... op xn-1) so that non-commutative operations and
-/// floating-point results are the same on every run.
+/// Above this many bytes a reduction of a commutative operation splits
+/// the vector among the ranks (reduce-scatter, then gather), so each rank
+/// combines only its share; below it, whole vectors travel (fewer rounds).
+const SPLIT_REDUCTION: usize = 2048;
+
+/// Whether the order of operands does not matter to `r`'s operation.
+fn commutes(r: &Red) -> bool {
+    op::is_commutative(r.op).unwrap_or(false)
+}
+
+/// Reduce every rank's `send` into `recv` at `root`.
+///
+/// Small vectors go up a binomial tree in which each rank's partial result
+/// covers consecutive ranks, lower ranks' part first. For a commutative
+/// operation the tree is rooted at `root`; otherwise at rank 0, so the
+/// operands meet in rank order (x0 op x1 op ... op xn-1), and rank 0 hands
+/// the result on. Large vectors of a commutative operation are split
+/// (`reduce_split`). Either way every run combines the same values in the
+/// same order: floating-point results do not vary.
 pub fn reduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, root: c_int) {
-    let len = r.len();
-    if s.rank() != root {
-        s.send(root, send, len);
-        return;
+    let commute = commutes(&r);
+    if commute && r.count >= pof2(n) as usize && r.len() > SPLIT_REDUCTION {
+        return reduce_split(s, n, send, recv, r, root);
     }
-    let parts: Vec<usize> = (0..n).map(|_| s.temp(len)).collect();
-    for (i, &p) in parts.iter().enumerate() {
-        if i as c_int == root {
-            s.copy(send, p, len);
+    let len = r.len();
+    let top = if commute { root } else { 0 };
+    let me = s.rank();
+    let rel = (me - top).rem_euclid(n);
+    let abs = |x: c_int| (x + top) % n;
+    // The partial result (at first this rank's own input, never written)
+    // and where the next part arrives; after combining, the two swap.
+    let mut acc = send;
+    let mut spare = None;
+    let mut mask = 1;
+    while mask < n {
+        if rel & mask != 0 {
+            s.send(abs(rel - mask), acc, len);
+            break;
+        }
+        if rel + mask < n {
+            let into = *spare.get_or_insert_with(|| s.temp(len));
+            s.recv(abs(rel + mask), into, len);
+            s.fence();
+            // into = acc op into: the lower ranks' part first.
+            s.reduce(r.op, r.dt, r.count, acc, into);
+            spare = (acc != send).then_some(acc);
+            acc = into;
+        }
+        mask <<= 1;
+    }
+    if me == top && top == root {
+        if acc != recv {
+            s.copy(acc, recv, len);
+        }
+    } else if me == top {
+        s.send(root, acc, len);
+    } else if me == root {
+        s.fence();
+        s.recv(top, recv, len);
+    }
+    // Callers go on with the result (inter-group reductions pass it on).
+    s.fence();
+}
+
+/// Largest power of two not above `n` (n >= 1).
+fn pof2(n: c_int) -> c_int {
+    1 << (31 - (n as u32).leading_zeros())
+}
+
+/// The ranks of a recursive algorithm on a power of two: with n = 2^k +
+/// rem ranks, the first 2*rem pair up (even, odd) and the even one of each
+/// pair sits out, its input folded into the odd one.
+struct Fold {
+    pof2: c_int,
+    rem: c_int,
+}
+
+impl Fold {
+    fn new(n: c_int) -> Fold {
+        let pof2 = pof2(n);
+        Fold {
+            pof2,
+            rem: n - pof2,
+        }
+    }
+
+    /// This rank's place among the 2^k, if it takes part.
+    fn vrank(&self, me: c_int) -> Option<c_int> {
+        if me < 2 * self.rem {
+            (me % 2 == 1).then_some(me / 2)
         } else {
-            s.recv(i as c_int, p, len);
+            Some(me - self.rem)
+        }
+    }
+
+    /// The rank in place `v`.
+    fn real(&self, v: c_int) -> c_int {
+        if v < self.rem {
+            2 * v + 1
+        } else {
+            v + self.rem
+        }
+    }
+}
+
+/// Reduce-scatter by recursive halving over the 2^k ranks of `f`: the
+/// vector in `acc` is cut into 2^k blocks; in each round a rank keeps half
+/// of what it still holds, sends the other half to its partner and
+/// combines the partner's copy of its half into `acc`. At the end block v
+/// of `acc` holds the full result at place v.
+fn halve(s: &mut Sched, f: &Fold, v: c_int, acc: usize, tmp: usize, r: Red) {
+    let me = s.rank();
+    let mut mask = f.pof2 / 2;
+    while mask > 0 {
+        let partner = f.real(v ^ mask);
+        let (sa, sb) = split_range(r, f.pof2, v ^ mask, mask);
+        let (ka, kb) = split_range(r, f.pof2, v, mask);
+        s.send(partner, acc + sa, sb - sa);
+        s.recv(partner, tmp + ka, kb - ka);
+        s.fence();
+        let count = (kb - ka) / r.size;
+        if partner < me {
+            s.reduce(r.op, r.dt, count, tmp + ka, acc + ka);
+        } else {
+            s.reduce(r.op, r.dt, count, acc + ka, tmp + ka);
+            s.copy(tmp + ka, acc + ka, kb - ka);
+        }
+        mask >>= 1;
+    }
+}
+
+/// Byte range of `m` consecutive blocks (from `v` rounded down to a
+/// multiple of `m`) when `r`'s elements are cut into `parts` blocks whose
+/// sizes differ by at most one element.
+fn split_range(r: Red, parts: c_int, v: c_int, m: c_int) -> (usize, usize) {
+    let (q, extra) = (r.count / parts as usize, r.count % parts as usize);
+    let at = |i: usize| (i * q + i.min(extra)) * r.size;
+    let first = (v & !(m - 1)) as usize;
+    (at(first), at(first + m as usize))
+}
+
+/// Large reduction of a commutative operation: fold to a power of two,
+/// reduce-scatter by recursive halving, then every place sends its block
+/// of the result to `root`.
+fn reduce_split(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, root: c_int) {
+    let len = r.len();
+    let me = s.rank();
+    let f = Fold::new(n);
+    if let Some(v) = f.vrank(me) {
+        let acc = s.temp(len);
+        let tmp = s.temp(len);
+        s.copy(send, acc, len);
+        if me < 2 * f.rem {
+            s.recv(me - 1, tmp, len);
+            s.fence();
+            s.reduce(r.op, r.dt, r.count, tmp, acc);
+        }
+        halve(s, &f, v, acc, tmp, r);
+        let (a, b) = split_range(r, f.pof2, v, 1);
+        if me == root {
+            s.copy(acc + a, recv + a, b - a);
+        } else {
+            s.send(root, acc + a, b - a);
+        }
+    } else {
+        s.send(me + 1, send, len);
+    }
+    if me == root {
+        for v in (0..f.pof2).filter(|&v| f.real(v) != me) {
+            let (a, b) = split_range(r, f.pof2, v, 1);
+            s.recv(f.real(v), recv + a, b - a);
         }
     }
     s.fence();
-    let last = parts[n as usize - 1];
-    for &p in parts[..n as usize - 1].iter().rev() {
-        s.reduce(r.op, r.dt, r.count, p, last);
-    }
-    s.copy(last, recv, len);
 }
 
-/// Recursive-doubling allreduce. The ranks beyond the largest power of
-/// two first fold into their lower neighbour; then in round k each rank
-/// swaps its partial result with rank ^ 2^k and combines the two, always
-/// the lower ranks' part first, so every rank computes the same values in
-/// the same order (bit-identical floating point, non-commutative
-/// operations in rank order).
+/// Allreduce. Small vectors, and operations that do not commute: recursive
+/// doubling. The ranks beyond the largest power of two first fold into
+/// their lower neighbour; then in round k each rank swaps its partial
+/// result with rank ^ 2^k and combines the two, always the lower ranks'
+/// part first, so every rank computes the same values in the same order
+/// (bit-identical floating point, non-commutative operations in rank
+/// order). Large vectors of commutative operations: Rabenseifner's
+/// reduce-scatter by recursive halving, then allgather by recursive
+/// doubling; each block is combined on one rank only, so all agree.
 pub fn allreduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red) {
     let len = r.len();
     let me = s.rank();
-    let acc = s.temp(len);
+    let f = Fold::new(n);
+    let Some(v) = f.vrank(me) else {
+        // Folded out; the fence keeps an in-place input from being
+        // overwritten while it is still being sent.
+        s.send(me + 1, send, len);
+        s.fence();
+        s.recv(me + 1, recv, len);
+        s.fence();
+        return;
+    };
+    let split = commutes(&r) && r.count >= f.pof2 as usize && len > SPLIT_REDUCTION;
+    let acc = if split { recv } else { s.temp(len) };
     let tmp = s.temp(len);
-    s.copy(send, acc, len);
-    let pof2 = 1 << (31 - (n as u32).leading_zeros());
-    let rem = n - pof2;
-    // Ranks below 2*rem pair up (even, odd); the odd one carries on.
-    let vrank = if me < 2 * rem {
-        if me % 2 == 0 {
-            s.send(me + 1, acc, len);
-            s.recv(me + 1, recv, len);
-            s.fence();
-            return;
-        }
+    if send != acc {
+        s.copy(send, acc, len);
+    }
+    if me < 2 * f.rem {
         s.recv(me - 1, tmp, len);
         s.fence();
         combine(s, r, tmp, acc, true);
-        me / 2
-    } else {
-        me - rem
-    };
-    let real = |v: c_int| if v < rem { 2 * v + 1 } else { v + rem };
-    let mut mask = 1;
-    while mask < pof2 {
-        let partner = real(vrank ^ mask);
-        s.send(partner, acc, len);
-        s.recv(partner, tmp, len);
-        s.fence();
-        combine(s, r, tmp, acc, partner < me);
-        mask <<= 1;
     }
-    s.copy(acc, recv, len);
-    if me < 2 * rem {
-        s.send(me - 1, acc, len);
+    if split {
+        halve(s, &f, v, acc, tmp, r);
+        let mut mask = 1;
+        while mask < f.pof2 {
+            let partner = f.real(v ^ mask);
+            let (ma, mb) = split_range(r, f.pof2, v, mask);
+            let (pa, pb) = split_range(r, f.pof2, v ^ mask, mask);
+            s.send(partner, acc + ma, mb - ma);
+            s.recv(partner, acc + pa, pb - pa);
+            s.fence();
+            mask <<= 1;
+        }
+    } else {
+        let mut mask = 1;
+        while mask < f.pof2 {
+            let partner = f.real(v ^ mask);
+            s.send(partner, acc, len);
+            s.recv(partner, tmp, len);
+            s.fence();
+            combine(s, r, tmp, acc, partner < me);
+            mask <<= 1;
+        }
+        s.copy(acc, recv, len);
+    }
+    if me < 2 * f.rem {
+        s.send(me - 1, recv, len);
     }
 }
 
@@ -268,22 +437,49 @@ pub fn alltoallv(
     }
 }
 
-/// Reduce the whole vector to rank 0, then scatter `counts[i]` elements
-/// of the result to rank i.
+/// Block i of every rank's vector (`counts[i]` elements) goes to rank i,
+/// which combines the blocks in rank order: each rank does its own share
+/// of the work, and non-commutative operations see their operands in
+/// order.
 pub fn reduce_scatter(s: &mut Sched, send: usize, recv: usize, counts: &[usize], r: Red) {
-    let total: usize = counts.iter().sum();
-    let full = s.temp(total * r.size);
-    let n = counts.len() as c_int;
-    reduce(s, n, send, full, Red { count: total, ..r }, 0);
-    s.fence();
-    let mut blocks = Vec::with_capacity(counts.len());
-    let mut off = 0;
+    let me = s.rank() as usize;
+    let mut offs = Vec::with_capacity(counts.len() + 1);
+    offs.push(0);
     for &c in counts {
-        blocks.push((off * r.size, c * r.size));
-        off += c;
+        offs.push(offs.last().unwrap() + c * r.size);
     }
-    let mine = counts[s.rank() as usize] * r.size;
-    scatterv(s, full, &blocks, Some((recv, mine)), 0);
+    let mine = counts[me] * r.size;
+    let mut parts = vec![send + offs[me]; counts.len()];
+    if mine > 0 {
+        for (i, p) in parts.iter_mut().enumerate().filter(|&(i, _)| i != me) {
+            *p = s.temp(mine);
+            s.recv(i as c_int, *p, mine);
+        }
+    }
+    for (j, &c) in counts.iter().enumerate() {
+        if j != me && c > 0 {
+            s.send(j as c_int, send + offs[j], c * r.size);
+        }
+    }
+    s.fence();
+    if mine == 0 {
+        return;
+    }
+    // acc = x0 op (x1 op ... (xn-2 op xn-1)), built from the top down in a
+    // buffer of our own (the last part may be the caller's input).
+    let last = parts.len() - 1;
+    let acc = if last == me {
+        s.temp(mine)
+    } else {
+        parts[last]
+    };
+    if last == me {
+        s.copy(parts[last], acc, mine);
+    }
+    for &p in parts[..last].iter().rev() {
+        s.reduce(r.op, r.dt, counts[me], p, acc);
+    }
+    s.copy(acc, recv, mine);
 }
 
 /// Inclusive (`exclusive` false) or exclusive prefix reduction: rank i

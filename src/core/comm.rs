@@ -14,6 +14,7 @@ use super::error::{MpiError, MpiResult};
 use super::group::Group;
 use super::runtime;
 use super::sched::{self, Sched};
+use super::shmcoll;
 use super::topo::Topo;
 use crate::abi::consts::*;
 use crate::handles::{Kind, Table};
@@ -89,7 +90,9 @@ impl Comm {
 impl Drop for Comm {
     fn drop(&mut self) {
         errhandler::release(self.errhandler.get());
-        if self.ctx >= 4 {
+        // A context whose node-local collectives members may still be
+        // reading is given back later (see `shmcoll::settled`).
+        if self.ctx >= 4 && !shmcoll::retire(self.ctx) {
             release_ctx(self.ctx);
         }
     }
@@ -181,12 +184,17 @@ const CTX_WORDS: usize = CTX_PAIRS / 32;
 static CTX_FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 fn with_ctx_map<T>(f: impl FnOnce(&mut Vec<u32>) -> T) -> T {
+    let settled = shmcoll::settled();
     let mut map = CTX_FREE.lock();
     if map.is_empty() {
         *map = vec![u32::MAX; CTX_WORDS];
         // Pairs 0 and 1: the world and self; 2: the traffic of
         // communicators made from groups (`FROM_GROUP_CTX`).
         map[0] &= !0b111;
+    }
+    for ctx in settled {
+        let pair = (ctx / 2) as usize;
+        map[pair / 32] |= 1 << (pair % 32);
     }
     f(&mut map)
 }

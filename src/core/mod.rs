@@ -15,4 +15,5 @@ pub mod request;
 pub mod runtime;
 pub mod sched;
 pub mod session;
+pub mod shmcoll;
 pub mod topo;

@@ -322,6 +322,11 @@ const EAGER_MAX: usize = 32 << 10;
 const NAP: Duration = Duration::from_millis(50);
 
 impl Engine {
+    /// The node segment, when other ranks share this node.
+    pub fn shm(&self) -> Option<&Shm> {
+        self.shm.as_ref()
+    }
+
     fn bell(&self) -> &Bell {
         self.shm.as_ref().map_or(&LONE_BELL, |s| s.my_bell())
     }

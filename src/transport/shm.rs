@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! [SegHeader] [Bell; nlocal] [RingCtl + ring bytes; nlocal * nlocal]
+//! [CollSlot; nlocal * COLL_CHANNELS]
 //! ```
 //!
 //! Ring `s * nlocal + r` carries records from local rank `s` to local rank
@@ -25,6 +26,9 @@
 //! nothing to do. A writer rings the receiver's bell after publishing a
 //! record if anyone sleeps there; a reader rings the writer's bell after
 //! draining a ring the writer is waiting to write into.
+//!
+//! Each rank also owns `COLL_CHANNELS` collective slots, which the
+//! node-local collectives (`core::shmcoll`) write and the other ranks read.
 //!
 //! The node's lowest world rank creates the segment (mode 0600, a random
 //! name, space reserved up front so a small `/dev/shm` is an error at
@@ -173,7 +177,94 @@ fn round_up(n: usize) -> usize {
 }
 
 fn segment_size(nlocal: usize, cap: usize) -> usize {
+    coll_area(nlocal, cap) + nlocal * COLL_CHANNELS * size_of::<CollSlot>()
+}
+
+/// Offset of the collective slots.
+fn coll_area(nlocal: usize, cap: usize) -> usize {
     ALIGN + nlocal * ALIGN + nlocal * nlocal * (CTL_SIZE + cap)
+}
+
+/// Collective slots per rank: communicators whose context pair is below
+/// this have node-local collectives.
+pub const COLL_CHANNELS: usize = 32;
+/// Cells per slot, used in turn: a broadcast root can run this many
+/// collectives ahead of the slowest reader.
+pub const COLL_CELLS: usize = 16;
+/// Payload bytes of a collective cell.
+pub const COLL_CELL_DATA: usize = 448;
+
+/// One rank's slot of one collective channel: cells used in turn, and how
+/// far the rank has got.
+#[repr(C)]
+pub struct CollSlot {
+    /// The last collective this rank has finished with (it no longer reads
+    /// anyone's cells for it).
+    done: AtomicU64,
+    /// The rank waits for others to be done (to reuse a cell): those
+    /// finishing a collective wake it.
+    blocked: AtomicU32,
+    _pad: [u32; 13],
+    cells: [CollCell; COLL_CELLS],
+}
+
+#[repr(C)]
+struct CollCell {
+    /// Which collective the data is for; stored last, with release.
+    tag: AtomicU64,
+    /// Bytes of payload (the other ranks check their counts against it).
+    len: AtomicU64,
+    _pad: [u64; 6],
+    data: [u8; COLL_CELL_DATA],
+}
+
+const _: () = assert!(size_of::<CollSlot>().is_multiple_of(ALIGN));
+
+impl CollSlot {
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Acquire)
+    }
+
+    /// Say this rank is done with collective `tag`. The fence orders this
+    /// before the caller reads the others' `blocked`: a rank about to wait
+    /// (it sets `blocked`, then reads `done`) either sees the new value or
+    /// is seen waiting and woken.
+    pub fn set_done(&self, tag: u64) {
+        self.done.store(tag, Ordering::Release);
+        fence(Ordering::SeqCst);
+    }
+
+    pub fn blocked(&self) -> bool {
+        self.blocked.load(Ordering::Relaxed) != 0
+    }
+
+    /// Mark this rank as waiting for others to be done (before it checks
+    /// their `done` words again), or no longer.
+    pub fn set_blocked(&self, yes: bool) {
+        self.blocked.store(yes as u32, Ordering::SeqCst);
+    }
+
+    /// The tag of cell `turn`: data for that collective is there.
+    pub fn tag(&self, turn: usize) -> u64 {
+        self.cells[turn].tag.load(Ordering::Acquire)
+    }
+
+    /// Where cell `turn`'s payload is. Its owner writes it only while no
+    /// other rank reads it (the collective protocol sees to that), then
+    /// publishes it with `publish`; readers read it after seeing the tag.
+    pub fn data(&self, turn: usize) -> *mut u8 {
+        self.cells[turn].data.as_ptr().cast_mut()
+    }
+
+    /// Payload bytes of cell `turn`, once its tag is seen.
+    pub fn len(&self, turn: usize) -> usize {
+        self.cells[turn].len.load(Ordering::Relaxed) as usize
+    }
+
+    pub fn publish(&self, turn: usize, tag: u64, len: usize) {
+        self.cells[turn].len.store(len as u64, Ordering::Relaxed);
+        self.cells[turn].tag.store(tag, Ordering::Release);
+    }
 }
 
 fn ring_capacity(nlocal: usize) -> usize {
@@ -449,8 +540,30 @@ impl Shm {
         }
     }
 
-    fn local(&self, world: usize) -> Option<usize> {
+    /// This rank's index among the node's ranks.
+    pub fn me(&self) -> usize {
+        self.me
+    }
+
+    /// The node-local index of world rank `world`, if it is on this node.
+    pub fn local(&self, world: usize) -> Option<usize> {
         self.local_of.get(world).copied().flatten()
+    }
+
+    /// Local rank `local`'s slot of collective channel `channel`.
+    pub fn coll_slot(&self, local: usize, channel: usize) -> &CollSlot {
+        assert!(local < self.nlocal && channel < COLL_CHANNELS);
+        let off = coll_area(self.nlocal, self.cap)
+            + (local * COLL_CHANNELS + channel) * size_of::<CollSlot>();
+        // SAFETY: within the mapping by construction of segment_size, 64-byte
+        // aligned; the tags are atomics and the payload is only written by
+        // its owner while nobody reads it.
+        unsafe { &*(self.base.add(off) as *const CollSlot) }
+    }
+
+    /// Wake local rank `local` if it sleeps.
+    pub fn ring_bell(&self, local: usize) {
+        self.bell(local).ring();
     }
 
     /// World ranks that share this node.

@@ -11,7 +11,10 @@ use crate::abi::callbacks::{Fn_MPI_User_function, Fn_MPI_User_function_c};
 use crate::abi::consts::*;
 use crate::abi::types::{MPI_Count, MPI_Datatype, MPI_Op};
 use crate::handles::{Kind, Table};
+use soft::{Format, Shape};
 use std::ffi::c_int;
+
+mod soft;
 
 /// A user-defined operation.
 pub struct UserOp {
@@ -34,6 +37,7 @@ enum Elem {
     U32,
     I64,
     U64,
+    I128,
     F32,
     F64,
     C32,
@@ -51,6 +55,8 @@ enum Elem {
     PairF64I32,
     PairI64I32,
     PairI16I32,
+    /// Formats done in software: long double, binary128, binary16.
+    Soft(Format, Shape),
 }
 
 fn elem_of(dt: MPI_Datatype) -> Option<Elem> {
@@ -65,10 +71,20 @@ fn elem_of(dt: MPI_Datatype) -> Option<Elem> {
         MPI_LONG | MPI_LONG_LONG_INT | MPI_INT64_T | MPI_INTEGER8 | MPI_LOGICAL8 | MPI_AINT
         | MPI_OFFSET | MPI_COUNT => I64,
         MPI_UNSIGNED_LONG | MPI_UNSIGNED_LONG_LONG | MPI_UINT64_T => U64,
+        MPI_INTEGER16 | MPI_LOGICAL16 => I128,
         MPI_FLOAT | MPI_REAL | MPI_REAL4 => F32,
         MPI_DOUBLE | MPI_DOUBLE_PRECISION | MPI_REAL8 => F64,
         MPI_C_FLOAT_COMPLEX | MPI_COMPLEX | MPI_COMPLEX8 | MPI_CXX_FLOAT_COMPLEX => C32,
         MPI_C_DOUBLE_COMPLEX | MPI_DOUBLE_COMPLEX | MPI_COMPLEX16 | MPI_CXX_DOUBLE_COMPLEX => C64,
+        MPI_LONG_DOUBLE => Soft(Format::LongDouble, Shape::Real),
+        MPI_C_LONG_DOUBLE_COMPLEX | MPI_CXX_LONG_DOUBLE_COMPLEX => {
+            Soft(Format::LongDouble, Shape::Complex)
+        }
+        MPI_LONG_DOUBLE_INT => Soft(Format::LongDouble, Shape::PairInt),
+        MPI_REAL16 => Soft(Format::Quad, Shape::Real),
+        MPI_COMPLEX32 => Soft(Format::Quad, Shape::Complex),
+        MPI_REAL2 | MPIX_C_FLOAT16 => Soft(Format::Half, Shape::Real),
+        MPI_COMPLEX4 => Soft(Format::Half, Shape::Complex),
         MPI_C_BOOL | MPI_CXX_BOOL => Bool,
         MPI_BYTE => Byte,
         MPI_2INT | MPI_2INTEGER => PairI32,
@@ -104,10 +120,10 @@ pub fn is_commutative(op: MPI_Op) -> MpiResult<bool> {
 /// leaving the other ranks waiting.
 pub fn validate(op: MPI_Op, dt: MPI_Datatype) -> MpiResult<()> {
     check(op)?;
-    let size = super::datatype::element_size(dt)?;
     if USER_OPS.get(op).is_some() {
         return Ok(());
     }
+    let size = super::datatype::element_size(dt)?;
     // Run the kernel on one zero element: the same code decides.
     let (a, mut b) = ([0u8; 64], [0u8; 64]);
     if size > a.len() {
@@ -316,6 +332,7 @@ pub unsafe fn apply(
         Elem::U32 => int_op!(u32, op, n, a, b),
         Elem::I64 => int_op!(i64, op, n, a, b),
         Elem::U64 => int_op!(u64, op, n, a, b),
+        Elem::I128 => int_op!(i128, op, n, a, b),
         Elem::Bool if logical => int_op!(u8, op, n, a, b),
         Elem::Byte if bitwise => int_op!(u8, op, n, a, b),
         Elem::F32 => float_op!(f32, op, n, a, b),
@@ -329,6 +346,8 @@ pub unsafe fn apply(
         Elem::PairF64I32 => loc_op!(f64, i32, op, n, a, b),
         Elem::PairI64I32 => loc_op!(i64, i32, op, n, a, b),
         Elem::PairI16I32 => loc_op!(i16, i32, op, n, a, b),
+        // SAFETY: as this function's.
+        Elem::Soft(soft, shape) => unsafe { soft::apply(soft, shape, op, n, a, b)? },
         Elem::Bool | Elem::Byte => return Err(bad_pair()),
     }
     Ok(())
@@ -373,5 +392,57 @@ mod tests {
             MPI_ERR_OP
         );
         assert_eq!(check(MPI_OP_NULL).unwrap_err().code, MPI_ERR_OP);
+    }
+
+    /// An x87 extended value: sign and exponent word over a 64-bit
+    /// mantissa with explicit integer bit, padded to 16 bytes.
+    #[cfg(target_arch = "x86_64")]
+    fn x87(exp: u16, mantissa: u64) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&mantissa.to_le_bytes());
+        b[8..10].copy_from_slice(&exp.to_le_bytes());
+        b
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn long_double_keeps_its_precision() {
+        // 1 + 2^-63 needs all 64 mantissa bits: a double would lose it.
+        let one = x87(0x3fff, 1 << 63);
+        let tiny = x87(0x3fff - 63, 1 << 63);
+        let mut b = [tiny];
+        run(MPI_SUM, MPI_LONG_DOUBLE, &[one], &mut b).unwrap();
+        assert_eq!(b, [x87(0x3fff, (1 << 63) | 1)]);
+        let mut m = [one];
+        run(MPI_MAX, MPI_LONG_DOUBLE, &[tiny], &mut m).unwrap();
+        assert_eq!(m, [one]);
+        // (1 + i) * (1 + i) = 2i
+        let zero = [0u8; 16];
+        let mut c = [[one, one]];
+        run(MPI_PROD, MPI_C_LONG_DOUBLE_COMPLEX, &[[one, one]], &mut c).unwrap();
+        assert_eq!(c, [[zero, x87(0x4000, 1 << 63)]]);
+        // MINLOC on (value, index) pairs padded to 32 bytes; ties keep
+        // the smaller index.
+        let pair = |v: [u8; 16], i: i32| {
+            let mut p = [0u8; 32];
+            p[..16].copy_from_slice(&v);
+            p[16..20].copy_from_slice(&i.to_ne_bytes());
+            p
+        };
+        let mut l = [pair(one, 7), pair(one, 1)];
+        run(
+            MPI_MINLOC,
+            MPI_LONG_DOUBLE_INT,
+            &[pair(one, 3), pair(tiny, 9)],
+            &mut l,
+        )
+        .unwrap();
+        assert_eq!(l, [pair(one, 3), pair(tiny, 9)]);
+        assert_eq!(
+            run(MPI_BOR, MPI_LONG_DOUBLE, &[one], &mut [one])
+                .unwrap_err()
+                .code,
+            MPI_ERR_OP
+        );
     }
 }

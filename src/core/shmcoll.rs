@@ -1,0 +1,423 @@
+//! Node-local collectives: small blocking barriers, broadcasts and
+//! reductions among ranks of one node, through the node segment instead of
+//! messages.
+//!
+//! Every rank owns a slot per channel in the segment (`transport::shm`):
+//! `COLL_CELLS` cells, used in turn, and a `done` word. A communicator whose
+//! context pair is below `COLL_CHANNELS` uses the channel of that pair
+//! (the pair is free on every member, so no member uses the channel for
+//! anything else). For its collective number `s` a member
+//!
+//! 1. waits until every member is done with collective `s - COLL_CELLS`,
+//!    the last one that used the same cell (usually long since true), so
+//!    a broadcast root runs ahead of its readers by that many at most;
+//! 2. writes its contribution into cell `s % COLL_CELLS`, publishes the tag of
+//!    `s` (release), waking members that sleep;
+//! 3. reads the cells it needs once they show that tag: all of them for
+//!    an allreduce or barrier, the root's for a broadcast;
+//! 4. says it is done with `s`.
+//!
+//! Waiting goes through the progress engine: point-to-point traffic keeps
+//! moving, and a waiting rank sleeps on its bell instead of spinning (more
+//! ranks than cores is the normal case).
+//!
+//! Tags carry an epoch in their upper half, agreed by the members when the
+//! communicator first uses its channel: higher than any the members have
+//! used on that channel before, so what a previous communicator left in
+//! the cells never passes for new data. A freed communicator's context
+//! pair is only given back once every member is done with its last
+//! collective (`settled`): a new communicator on the same channel cannot
+//! overwrite cells that a slow member of the old one still reads.
+//!
+//! Reductions combine in rank order, `x0 op (x1 op (... op xn-1))`, the
+//! same on every rank: bit-identical floating point, and non-commutative
+//! operations see their operands in order.
+
+use super::coll::{self, Red};
+use super::comm::Comm;
+use super::error::{MpiError, MpiResult};
+use super::op;
+use super::p2p::engine;
+use crate::abi::consts::{MPI_ERR_TRUNCATE, MPI_MAX, MPI_UNSIGNED};
+use crate::transport::shm::{COLL_CELL_DATA, COLL_CELLS, COLL_CHANNELS, Shm};
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+use std::ffi::c_int;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The largest payload that goes through the cells.
+pub const MAX_BYTES: usize = COLL_CELL_DATA;
+
+/// A communicator's use of its channel.
+pub struct Channel {
+    channel: usize,
+    /// The agreed epoch, shifted into the tags' upper half.
+    epoch: u64,
+    /// Collectives run so far.
+    seq: AtomicU32,
+    /// Node-local index of each member, by communicator rank.
+    members: Box<[usize]>,
+    rank: usize,
+}
+
+/// Per context id: the communicator's channel once it has one, `None`
+/// when it cannot have one.
+static CHANNELS: Mutex<Option<FxHashMap<u32, Option<Arc<Channel>>>>> = Mutex::new(None);
+/// Per channel: the highest epoch this process has used on it.
+static EPOCHS: Mutex<[u32; COLL_CHANNELS]> = Mutex::new([0; COLL_CHANNELS]);
+/// Context ids of freed communicators held back until every member is done
+/// with their last collective: (ctx, channel, members, last tag).
+type Retired = (u32, usize, Box<[usize]>, u64);
+static RETIRED: Mutex<Vec<Retired>> = Mutex::new(Vec::new());
+
+/// `OXMPI_SHM_COLL=0` turns node-local collectives off (every collective
+/// then goes by messages), for comparisons and diagnosis.
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("OXMPI_SHM_COLL").as_deref() != Ok("0"))
+}
+
+fn shm() -> Option<&'static Shm> {
+    engine().shm()
+}
+
+/// The channel of `comm` for a collective moving `len` bytes, if it may
+/// take one. The answer is the same on every member (it depends only on
+/// the communicator and the length), so they all go the same way; the
+/// first time, the members agree on the channel's epoch, a collective of
+/// its own.
+pub fn channel(comm: &Comm, len: usize) -> Option<Arc<Channel>> {
+    if len > MAX_BYTES || comm.is_inter() || comm.size < 2 {
+        return None;
+    }
+    let channel = (comm.ctx / 2) as usize;
+    if channel >= COLL_CHANNELS || !enabled() {
+        return None;
+    }
+    if let Some(known) = CHANNELS
+        .lock()
+        .get_or_insert_with(Default::default)
+        .get(&comm.ctx)
+    {
+        return known.clone();
+    }
+    let shm = shm()?;
+    let members: Option<Box<[usize]>> = comm.group.iter().map(|w| shm.local(w)).collect();
+    let made = match members {
+        Some(members) => open(comm, channel, members),
+        None => None,
+    };
+    CHANNELS
+        .lock()
+        .get_or_insert_with(Default::default)
+        .insert(comm.ctx, made.clone());
+    made
+}
+
+/// Agree on an epoch (one above the highest any member has used on
+/// `channel`) and make the channel.
+fn open(comm: &Comm, channel: usize, members: Box<[usize]>) -> Option<Arc<Channel>> {
+    let mine = EPOCHS.lock()[channel] + 1;
+    let mut agreed = 0u32;
+    let r = Red {
+        count: 1,
+        dt: MPI_UNSIGNED,
+        size: 4,
+        op: MPI_MAX,
+    };
+    let (a, b) = (
+        &mine as *const u32 as usize,
+        &mut agreed as *mut u32 as usize,
+    );
+    coll::allreduce_blocking(comm, a, b, r).ok()?;
+    EPOCHS.lock()[channel] = agreed;
+    Some(Arc::new(Channel {
+        channel,
+        epoch: u64::from(agreed) << 32,
+        seq: AtomicU32::new(0),
+        members,
+        rank: comm.rank as usize,
+    }))
+}
+
+/// `comm` is being freed: keep its context id back if members may still
+/// read its cells. Returns whether it was kept (the caller must not give
+/// it back now).
+pub fn retire(ctx: u32) -> bool {
+    let Some(Some(ch)) = CHANNELS.lock().as_mut().and_then(|m| m.remove(&ctx)) else {
+        return false;
+    };
+    let seq = ch.seq.load(Ordering::Relaxed);
+    if seq == 0 {
+        return false;
+    }
+    RETIRED.lock().push((
+        ctx,
+        ch.channel,
+        ch.members.clone(),
+        ch.epoch | u64::from(seq),
+    ));
+    true
+}
+
+/// Context ids of retired communicators whose members are all done with
+/// them: the caller gives them back.
+pub fn settled() -> Vec<u32> {
+    let mut retired = RETIRED.lock();
+    if retired.is_empty() {
+        return Vec::new();
+    }
+    let Some(shm) = shm() else {
+        return retired.drain(..).map(|r| r.0).collect();
+    };
+    let mut free = Vec::new();
+    retired.retain(|(ctx, channel, members, last)| {
+        let done = members
+            .iter()
+            .all(|&m| shm.coll_slot(m, *channel).done() >= *last);
+        if done {
+            free.push(*ctx);
+        }
+        !done
+    });
+    free
+}
+
+/// One collective on a channel, steps 1 and 2 of the protocol done.
+struct Round<'a> {
+    ch: &'a Channel,
+    shm: &'a Shm,
+    tag: u64,
+    turn: usize,
+}
+
+impl Channel {
+    /// Start the next collective: wait until the cell is free to write,
+    /// write `data` into it (when given), publish it and wake the members
+    /// who read it (`readers`).
+    fn begin<'a>(
+        &'a self,
+        shm: &'a Shm,
+        data: Option<(usize, usize)>,
+        readers: Readers,
+    ) -> Round<'a> {
+        let s = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let tag = self.epoch | u64::from(s);
+        let turn = s as usize % COLL_CELLS;
+        if s as usize > COLL_CELLS {
+            let before = tag - COLL_CELLS as u64;
+            let free = || {
+                self.members
+                    .iter()
+                    .all(|&m| shm.coll_slot(m, self.channel).done() >= before)
+            };
+            if !free() {
+                let mine = shm.coll_slot(self.members[self.rank], self.channel);
+                mine.set_blocked(true);
+                engine().wait_until(free);
+                mine.set_blocked(false);
+            }
+        }
+        let mine = shm.coll_slot(self.members[self.rank], self.channel);
+        let (at, len) = data.unwrap_or((0, 0));
+        if len > 0 {
+            // SAFETY: `at` holds `len` <= MAX_BYTES bytes (the caller's
+            // buffer); the cell is ours and nobody reads it now (step 1).
+            unsafe { std::ptr::copy_nonoverlapping(at as *const u8, mine.data(turn), len) };
+        }
+        mine.publish(turn, tag, len);
+        match readers {
+            Readers::All => {
+                for (r, &m) in self.members.iter().enumerate() {
+                    if r != self.rank {
+                        shm.ring_bell(m);
+                    }
+                }
+            }
+            Readers::Root(r) if r != self.rank => shm.ring_bell(self.members[r]),
+            _ => {}
+        }
+        Round {
+            ch: self,
+            shm,
+            tag,
+            turn,
+        }
+    }
+}
+
+/// Who reads what a member publishes.
+#[derive(Clone, Copy)]
+enum Readers {
+    All,
+    Root(usize),
+    Nobody,
+}
+
+impl Round<'_> {
+    /// Member `r`'s cell for this collective, once it is published, and
+    /// its length.
+    fn cell(&self, r: usize) -> (*const u8, usize) {
+        let slot = self.shm.coll_slot(self.ch.members[r], self.ch.channel);
+        let ready = || slot.tag(self.turn) == self.tag;
+        if !ready() {
+            engine().wait_until(ready);
+        }
+        (slot.data(self.turn), slot.len(self.turn))
+    }
+
+    /// Member `r`'s payload, which must be `len` bytes like ours.
+    fn data(&self, r: usize, len: usize) -> MpiResult<*const u8> {
+        let (at, theirs) = self.cell(r);
+        if theirs != len {
+            return Err(MpiError::new(
+                MPI_ERR_TRUNCATE,
+                format!(
+                    "message sizes differ across ranks: {len} bytes here, {theirs} at rank {r}"
+                ),
+            ));
+        }
+        Ok(at)
+    }
+
+    /// Done with the cells of this collective: wake members waiting for
+    /// that to reuse a cell.
+    fn end(self) {
+        let ch = self.ch;
+        let mine = self.shm.coll_slot(ch.members[ch.rank], ch.channel);
+        mine.set_done(self.tag);
+        for (r, &m) in ch.members.iter().enumerate() {
+            if r != ch.rank && self.shm.coll_slot(m, ch.channel).blocked() {
+                self.shm.ring_bell(m);
+            }
+        }
+    }
+}
+
+impl Channel {
+    pub fn barrier(&self) -> MpiResult<()> {
+        let shm = shm().expect("a channel implies the segment");
+        let round = self.begin(shm, None, Readers::All);
+        for r in 0..self.members.len() {
+            round.cell(r);
+        }
+        round.end();
+        Ok(())
+    }
+
+    pub fn bcast(&self, buf: usize, len: usize, root: c_int) -> MpiResult<()> {
+        let shm = shm().expect("a channel implies the segment");
+        let root = root as usize;
+        let me = self.rank == root;
+        let readers = if me { Readers::All } else { Readers::Nobody };
+        let round = self.begin(shm, me.then_some((buf, len)), readers);
+        let mut result = Ok(());
+        if !me {
+            let (from, sent) = round.cell(root);
+            // SAFETY: the root's cell holds `sent` bytes for this
+            // collective and stays unchanged until we say we are done;
+            // `buf` holds `len`.
+            unsafe { std::ptr::copy_nonoverlapping(from, buf as *mut u8, sent.min(len)) };
+            if sent != len {
+                result = Err(MpiError::new(
+                    MPI_ERR_TRUNCATE,
+                    format!("broadcast of {sent} bytes from the root into {len} bytes here"),
+                ));
+            }
+        }
+        round.end();
+        result
+    }
+
+    /// Reduce into `recv` on every rank (`root` None) or at `root`.
+    pub fn reduce(&self, send: usize, recv: usize, r: Red, root: Option<c_int>) -> MpiResult<()> {
+        let shm = shm().expect("a channel implies the segment");
+        let len = r.count * r.size;
+        let readers = root.map_or(Readers::All, |t| Readers::Root(t as usize));
+        let round = self.begin(shm, Some((send, len)), readers);
+        let result = if root.is_none_or(|t| t as usize == self.rank) {
+            combine(&round, recv, r)
+        } else {
+            Ok(())
+        };
+        round.end();
+        result
+    }
+}
+
+impl Channel {
+    /// Every member's block into `blocks` (offset from `base`, length) of
+    /// every member's buffer; `send` is `None` when this rank's block is
+    /// already in place.
+    pub fn allgather(
+        &self,
+        send: Option<(usize, usize)>,
+        base: usize,
+        blocks: &[coll::Block],
+    ) -> MpiResult<()> {
+        let shm = shm().expect("a channel implies the segment");
+        let (off, len) = blocks[self.rank];
+        let mine = send.unwrap_or((base.wrapping_add(off), len));
+        let round = self.begin(shm, Some(mine), Readers::All);
+        let mut result = Ok(());
+        for (r, &(off, len)) in blocks.iter().enumerate() {
+            let to = base.wrapping_add(off) as *mut u8;
+            if r == self.rank {
+                if let Some((p, n)) = send {
+                    // SAFETY: the caller's send buffer holds `n` bytes and
+                    // its block of the receive buffer `len`.
+                    unsafe { std::ptr::copy_nonoverlapping(p as *const u8, to, n.min(len)) };
+                }
+                continue;
+            }
+            match round.data(r, len) {
+                // SAFETY: the member's cell holds `len` bytes for this
+                // collective; the block holds `len`.
+                Ok(from) => unsafe { std::ptr::copy_nonoverlapping(from, to, len) },
+                Err(e) => result = result.and(Err(e)),
+            }
+        }
+        round.end();
+        result
+    }
+}
+
+impl Channel {
+    /// All-to-all of `block` bytes per pair: block i of `send` (`n` blocks
+    /// end to end) to member i, into block j of `recv` from member j.
+    /// `send` may be `recv` (in place): the cell holds a copy.
+    pub fn alltoall(&self, send: usize, recv: usize, block: usize) -> MpiResult<()> {
+        let shm = shm().expect("a channel implies the segment");
+        let total = block * self.members.len();
+        let round = self.begin(shm, Some((send, total)), Readers::All);
+        let mut result = Ok(());
+        for r in 0..self.members.len() {
+            match round.data(r, total) {
+                // SAFETY: the member's cell holds `total` bytes for this
+                // collective; `recv` holds `n` blocks.
+                Ok(from) => unsafe {
+                    let from = from.add(self.rank * block);
+                    std::ptr::copy_nonoverlapping(from, (recv + r * block) as *mut u8, block);
+                },
+                Err(e) => result = result.and(Err(e)),
+            }
+        }
+        round.end();
+        result
+    }
+}
+
+/// `recv = x0 op (x1 op (... op xn-1))` from every member's cell.
+fn combine(round: &Round, recv: usize, r: Red) -> MpiResult<()> {
+    let n = round.ch.members.len();
+    let len = r.count * r.size;
+    // SAFETY: every cell holds `len` bytes for this collective; `recv`
+    // holds `len` bytes (checked by the caller).
+    unsafe { std::ptr::copy_nonoverlapping(round.data(n - 1, len)?, recv as *mut u8, len) };
+    for i in (0..n - 1).rev() {
+        // SAFETY: as above.
+        unsafe { op::apply(r.op, r.dt, r.count, round.data(i, len)?, recv as *mut u8)? };
+    }
+    Ok(())
+}
