@@ -187,12 +187,12 @@ fn coll_area(nlocal: usize, cap: usize) -> usize {
 
 /// Collective slots per rank: communicators whose context pair is below
 /// this have node-local collectives.
-pub const COLL_CHANNELS: usize = 32;
+pub const COLL_CHANNELS: usize = 16;
 /// Cells per slot, used in turn: a broadcast root can run this many
 /// collectives ahead of the slowest reader.
 pub const COLL_CELLS: usize = 16;
 /// Payload bytes of a collective cell.
-pub const COLL_CELL_DATA: usize = 448;
+pub const COLL_CELL_DATA: usize = 1024;
 
 /// One rank's slot of one collective channel: cells used in turn, and how
 /// far the rank has got.
