@@ -47,12 +47,15 @@ pub fn barrier(s: &mut Sched, n: c_int) {
     }
 }
 
-/// Binomial-tree broadcast of `len` bytes at `buf` from `root`. A rank
-/// whose receive fails (a count too small: truncation) still passes on
-/// what it got, so no rank below it in the tree is left waiting.
+/// Binomial-tree broadcast of `len` bytes at `buf` from `root`.
+///
+/// A rank whose receive fails (the counts do not match the root's) still
+/// sends to the ranks below it, so none is left waiting, but a message of
+/// a length they cannot expect (none, or one byte when it expects none):
+/// they fail too, and pass that on, as MPICH's error propagation does.
 pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
     let rel = (s.rank() - root).rem_euclid(n);
-    let abs = |r: c_int| (r + root) % n;
+    let abs = move |r: c_int| (r + root) % n;
     let mut mask = 1;
     while mask < n {
         if rel & mask != 0 {
@@ -63,12 +66,29 @@ pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
         mask <<= 1;
     }
     mask >>= 1;
-    while mask > 0 {
-        if rel + mask < n {
-            s.send(abs(rel + mask), buf, len);
-        }
-        mask >>= 1;
+    let children: Vec<c_int> = std::iter::successors(Some(mask), |m| Some(m >> 1))
+        .take_while(|&m| m > 0)
+        .filter(|&m| rel + m < n)
+        .map(|m| abs(rel + m))
+        .collect();
+    if children.is_empty() {
+        return;
     }
+    if rel == 0 {
+        children.iter().for_each(|&c| s.send(c, buf, len));
+        return;
+    }
+    s.local(move |s| {
+        let (at, n) = if !s.failed() {
+            (buf, len)
+        } else if len > 0 {
+            (buf, 0)
+        } else {
+            (s.temp(1), 1)
+        };
+        children.iter().for_each(|&c| s.send(c, at, n));
+        Ok(())
+    });
 }
 
 /// Above this many bytes a reduction of a commutative operation splits

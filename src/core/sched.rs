@@ -56,7 +56,9 @@ enum Step {
         local: bool,
         sub: c_int,
     },
-    Local(LocalFn),
+    /// A local step, and whether the steps it adds go to the local group
+    /// (as `within_local` said when it was added).
+    Local(LocalFn, bool),
     Fence,
 }
 
@@ -230,7 +232,8 @@ impl Sched {
     }
 
     pub fn local(&mut self, f: impl FnOnce(&mut Sched) -> MpiResult<()> + Send + 'static) {
-        self.steps.push_back(Step::Local(Box::new(f)));
+        self.steps
+            .push_back(Step::Local(Box::new(f), self.to_local));
     }
 
     pub fn copy(&mut self, from: usize, to: usize, len: usize) {
@@ -320,10 +323,13 @@ impl Sched {
                 engine().irecv(ctx, self.name(from), tag, at, len, r.clone());
                 Ok(Some((r, Some(len))))
             }
-            Step::Local(f) => {
-                // Steps the function adds run before the rest.
+            Step::Local(f, to_local) => {
+                // Steps the function adds run before the rest, and go
+                // where the steps around it go.
                 let before = self.steps.len();
+                let outer = std::mem::replace(&mut self.to_local, to_local);
                 let done = f(self);
+                self.to_local = outer;
                 let added = self.steps.len() - before;
                 self.steps.rotate_right(added);
                 done.map(|()| None)
