@@ -327,10 +327,10 @@ fn schedule(comm: &Comm, tag: c_int, st: &Arc<Staging>, build: &dyn Fn(&mut Sche
 /// The node-local channel (`core::shmcoll`) of a blocking collective of
 /// `len` bytes on `comm`, if it takes that way. Depends only on the
 /// communicator and the length, so all members go the same way.
-fn node_channel(comm: &Comm, mode: &Mode, len: usize) -> Option<Arc<shmcoll::Channel>> {
+fn node_channel(comm: &Comm, mode: &Mode, len: usize) -> MpiResult<Option<Arc<shmcoll::Channel>>> {
     match mode {
         Mode::Blocking => shmcoll::channel(comm, len),
-        _ => None,
+        _ => Ok(None),
     }
 }
 
@@ -687,7 +687,7 @@ fn barrier_impl(c: MPI_Comm, mode: Mode) -> MpiResult<()> {
             coll::inter_barrier(s, n)
         });
     }
-    if let Some(ch) = node_channel(&comm, &mode, 0) {
+    if let Some(ch) = node_channel(&comm, &mode, 0)? {
         return ch.barrier();
     }
     launch(comm, mode, Staging::default(), move |s| coll::barrier(s, n))
@@ -719,7 +719,7 @@ fn bcast_impl(
     let mut st = Staging::default();
     let dir = if comm.rank == root { Dir::In } else { Dir::Out };
     let (p, len) = st.span(buffer, count, dt, dir)?;
-    if let Some(ch) = node_channel(&comm, &mode, len) {
+    if let Some(ch) = node_channel(&comm, &mode, len)? {
         return staged(&st, || ch.bcast(p, len, root));
     }
     let n = comm.size;
@@ -874,7 +874,7 @@ fn reduce_impl(
     let mut st = Staging::default();
     let me = comm.rank == root;
     let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, me, false)?;
-    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size) {
+    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size)? {
         return staged(&st, || ch.reduce(sb, rb, red, Some(root)));
     }
     let n = comm.size;
@@ -898,7 +898,7 @@ fn allreduce_impl(
     }
     let mut st = Staging::default();
     let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, true, false)?;
-    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size) {
+    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size)? {
         return staged(&st, || ch.reduce(sb, rb, red, None));
     }
     let n = comm.size;
@@ -1212,7 +1212,7 @@ fn allgather_impl(
     }
     // Every member knows every block's length: they all decide alike.
     let largest = bl.iter().map(|b| b.1).max().unwrap_or(0);
-    if let Some(ch) = node_channel(&comm, &mode, largest) {
+    if let Some(ch) = node_channel(&comm, &mode, largest)? {
         return staged(&st, || ch.allgather(send, base, &bl));
     }
     launch(comm, mode, st, move |s| {
@@ -1268,7 +1268,7 @@ fn alltoall_impl(
         // MPI_Alltoall: one block length everywhere, blocks end to end
         // (packed, or a contiguous type).
         let block = rb.first().map_or(0, |b| b.1);
-        if let Some(ch) = node_channel(&comm, &mode, block * n as usize) {
+        if let Some(ch) = node_channel(&comm, &mode, block * n as usize)? {
             return staged(&st, || {
                 // Blocks apart (a type whose extent exceeds its data) go
                 // through a copy with the blocks end to end.

@@ -43,7 +43,7 @@ use crate::transport::shm::{COLL_CELL_DATA, COLL_CELLS, COLL_CHANNELS, Shm};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// The largest payload that goes through the cells.
@@ -55,7 +55,7 @@ pub struct Channel {
     /// The agreed epoch, shifted into the tags' upper half.
     epoch: u64,
     /// Collectives run so far.
-    seq: AtomicU32,
+    seq: AtomicU64,
     /// Node-local index of each member, by communicator rank.
     members: Box<[usize]>,
     rank: usize,
@@ -87,37 +87,46 @@ fn shm() -> Option<&'static Shm> {
 /// the communicator and the length), so they all go the same way; the
 /// first time, the members agree on the channel's epoch, a collective of
 /// its own.
-pub fn channel(comm: &Comm, len: usize) -> Option<Arc<Channel>> {
+pub fn channel(comm: &Comm, len: usize) -> MpiResult<Option<Arc<Channel>>> {
     if len > MAX_BYTES || comm.is_inter() || comm.size < 2 {
-        return None;
+        return Ok(None);
     }
     let channel = (comm.ctx / 2) as usize;
     if channel >= COLL_CHANNELS || !enabled() {
-        return None;
+        return Ok(None);
     }
     if let Some(known) = CHANNELS
         .lock()
         .get_or_insert_with(Default::default)
         .get(&comm.ctx)
     {
-        return known.clone();
+        return Ok(known.clone());
     }
-    let shm = shm()?;
+    let Some(shm) = shm() else {
+        return Ok(None);
+    };
     let members: Option<Box<[usize]>> = comm.group.iter().map(|w| shm.local(w)).collect();
     let made = match members {
-        Some(members) => open(comm, channel, members),
+        Some(members) => open(comm, channel, members)?,
         None => None,
     };
     CHANNELS
         .lock()
         .get_or_insert_with(Default::default)
         .insert(comm.ctx, made.clone());
-    made
+    Ok(made)
 }
 
+/// Tags: the epoch above this many bits, the collective's number below.
+/// 2^40 collectives take more than a day at the fastest; after 2^24
+/// communicators on one channel, it is no longer used.
+const EPOCH_SHIFT: u32 = 40;
+const MAX_EPOCH: u32 = 1 << 24;
+
 /// Agree on an epoch (one above the highest any member has used on
-/// `channel`) and make the channel.
-fn open(comm: &Comm, channel: usize, members: Box<[usize]>) -> Option<Arc<Channel>> {
+/// `channel`) and make the channel. Every member gets the same epoch, so
+/// all make it or none does.
+fn open(comm: &Comm, channel: usize, members: Box<[usize]>) -> MpiResult<Option<Arc<Channel>>> {
     let mine = EPOCHS.lock()[channel] + 1;
     let mut agreed = 0u32;
     let r = Red {
@@ -130,15 +139,18 @@ fn open(comm: &Comm, channel: usize, members: Box<[usize]>) -> Option<Arc<Channe
         &mine as *const u32 as usize,
         &mut agreed as *mut u32 as usize,
     );
-    coll::allreduce_blocking(comm, a, b, r).ok()?;
+    coll::allreduce_blocking(comm, a, b, r)?;
     EPOCHS.lock()[channel] = agreed;
-    Some(Arc::new(Channel {
+    if agreed >= MAX_EPOCH {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(Channel {
         channel,
-        epoch: u64::from(agreed) << 32,
-        seq: AtomicU32::new(0),
+        epoch: u64::from(agreed) << EPOCH_SHIFT,
+        seq: AtomicU64::new(0),
         members,
         rank: comm.rank as usize,
-    }))
+    })))
 }
 
 /// `comm` is being freed: keep its context id back if members may still
@@ -152,12 +164,9 @@ pub fn retire(ctx: u32) -> bool {
     if seq == 0 {
         return false;
     }
-    RETIRED.lock().push((
-        ctx,
-        ch.channel,
-        ch.members.clone(),
-        ch.epoch | u64::from(seq),
-    ));
+    RETIRED
+        .lock()
+        .push((ctx, ch.channel, ch.members.clone(), ch.epoch | seq));
     true
 }
 
@@ -203,10 +212,11 @@ impl Channel {
         readers: Readers,
     ) -> Round<'a> {
         let s = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let tag = self.epoch | u64::from(s);
-        let turn = s as usize % COLL_CELLS;
-        if s as usize > COLL_CELLS {
-            let before = tag - COLL_CELLS as u64;
+        let tag = self.epoch | s;
+        let cells = COLL_CELLS as u64;
+        let turn = (s % cells) as usize;
+        if s > cells {
+            let before = tag - cells;
             let free = || {
                 self.members
                     .iter()
