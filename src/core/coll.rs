@@ -8,11 +8,13 @@
 use super::comm::Comm;
 use super::error::MpiResult;
 use super::op;
+use super::p2p::engine;
 use super::sched::{self, Sched};
 use super::topo::Hood;
 use crate::abi::consts::MPI_PROC_NULL;
 use crate::abi::types::{MPI_Datatype, MPI_Op};
 use std::ffi::c_int;
+use std::sync::OnceLock;
 
 /// A block of a buffer: byte offset (two's complement: displacements may
 /// be negative, so addresses are formed with `wrapping_add`) and length.
@@ -47,13 +49,69 @@ pub fn barrier(s: &mut Sched, n: c_int) {
     }
 }
 
+/// From this many bytes, on at least `SPLIT_BCAST_RANKS` ranks with a core
+/// each, a broadcast scatters the buffer and gathers it back round a ring
+/// (`bcast_split`); otherwise it goes whole down a binomial tree.
+const SPLIT_BCAST: usize = 512 * 1024;
+const SPLIT_BCAST_RANKS: c_int = 8;
+
+/// Broadcast of `len` bytes at `buf` from `root`, by the algorithm its
+/// size calls for. Every rank chooses by its own length, as in MPICH: a
+/// count mismatch across the threshold is not detected.
+pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
+    let split = match bcast_choice() {
+        BcastChoice::Auto => len >= SPLIT_BCAST && n >= SPLIT_BCAST_RANKS && cores_to_spare(),
+        BcastChoice::Split => len >= n as usize,
+        BcastChoice::Binomial => false,
+    };
+    if split && n > 2 {
+        bcast_split(s, n, buf, len, root)
+    } else {
+        bcast_binomial(s, n, buf, len, root)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BcastChoice {
+    Auto,
+    Split,
+    Binomial,
+}
+
+/// `OXMPI_BCAST=split` or `binomial` fixes the algorithm of broadcasts by
+/// messages (for tests and tuning; it must be the same on every rank, as
+/// launchers pass the environment).
+fn bcast_choice() -> BcastChoice {
+    static CHOICE: OnceLock<BcastChoice> = OnceLock::new();
+    *CHOICE.get_or_init(|| match std::env::var("OXMPI_BCAST").as_deref() {
+        Ok("split") => BcastChoice::Split,
+        Ok("binomial") => BcastChoice::Binomial,
+        _ => BcastChoice::Auto,
+    })
+}
+
+/// Whether this node has a core for each of its ranks. Then a large
+/// broadcast takes as long as its longest chain of copies, which the
+/// scatter and ring shorten from `log2 n` whole buffers to about two; with
+/// more ranks than cores the total copied counts instead, and the
+/// binomial tree (each rank reads the buffer once) copies least. Every
+/// rank of a node gets the same answer: both counts are the node's, not
+/// the process's affinity.
+fn cores_to_spare() -> bool {
+    static SPARE: OnceLock<bool> = OnceLock::new();
+    *SPARE.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        let ranks = engine().shm().map_or(1, |s| s.local_ranks().len());
+        cpus > 0 && ranks as i64 <= cpus
+    })
+}
+
 /// Binomial-tree broadcast of `len` bytes at `buf` from `root`.
 ///
-/// A rank whose receive fails (the counts do not match the root's) still
-/// sends to the ranks below it, so none is left waiting, but a message of
-/// a length they cannot expect (none, or one byte when it expects none):
-/// they fail too, and pass that on, as MPICH's error propagation does.
-pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
+/// A rank whose receive fails (the counts do not match the root's) passes
+/// the failure on to the ranks below it (`send_or_spoil`).
+fn bcast_binomial(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
     let rel = (s.rank() - root).rem_euclid(n);
     let abs = move |r: c_int| (r + root) % n;
     let mut mask = 1;
@@ -66,29 +124,93 @@ pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
         mask <<= 1;
     }
     mask >>= 1;
-    let children: Vec<c_int> = std::iter::successors(Some(mask), |m| Some(m >> 1))
-        .take_while(|&m| m > 0)
-        .filter(|&m| rel + m < n)
-        .map(|m| abs(rel + m))
-        .collect();
-    if children.is_empty() {
-        return;
+    while mask > 0 {
+        if rel + mask < n {
+            send_or_spoil(s, abs(rel + mask), buf, len);
+        }
+        mask >>= 1;
     }
-    if rel == 0 {
-        children.iter().for_each(|&c| s.send(c, buf, len));
-        return;
-    }
+}
+
+/// Send `len` bytes at `at` to `to`, unless a step of the schedule has
+/// failed by then (a receive of the wrong length: the counts do not
+/// match). Then the message has a length the receiver cannot expect
+/// (none, or one byte when it expects none), so it fails too and passes
+/// that on, as MPICH's error propagation does, instead of taking on
+/// wrong data unawares; and nobody is left waiting.
+fn send_or_spoil(s: &mut Sched, to: c_int, at: usize, len: usize) {
     s.local(move |s| {
-        let (at, n) = if !s.failed() {
-            (buf, len)
-        } else if len > 0 {
-            (buf, 0)
-        } else {
-            (s.temp(1), 1)
+        let (at, len) = match (s.failed(), len) {
+            (false, _) => (at, len),
+            (true, 0) => (s.temp(1), 1),
+            (true, _) => (at, 0),
         };
-        children.iter().for_each(|&c| s.send(c, at, n));
+        s.send(to, at, len);
         Ok(())
     });
+}
+
+/// Large broadcast (van de Geijn): the buffer is cut into `n` blocks,
+/// scattered down a binomial tree (each rank gets the blocks of its
+/// subtree, so the root sends each byte once), then every rank passes
+/// blocks to its right neighbour round a ring until all have all. The
+/// root's outgoing bytes fall from `len * log2 n` to `len`, and the
+/// copying is shared by every rank.
+///
+/// Block `j` belongs to the rank `j` places after the root. The steps do
+/// not depend on `len`, so a count mismatch surfaces as receives of the
+/// wrong length, never as a rank left waiting, and a rank that saw one
+/// passes it on (`send_or_spoil`).
+fn bcast_split(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
+    let rel = (s.rank() - root).rem_euclid(n);
+    let abs = move |r: c_int| (r + root) % n;
+    // Bytes of blocks [a, b), as offsets into `buf`.
+    let (q, extra) = (len / n as usize, len % n as usize);
+    let at = move |j: c_int| {
+        let j = j.clamp(0, n) as usize;
+        j * q + j.min(extra)
+    };
+    let span = move |a: c_int, b: c_int| (buf + at(a), at(b) - at(a));
+    // Scatter: the lowest set bit of `rel` is the size of its subtree.
+    let mut mask = 1;
+    while mask < n {
+        if rel & mask != 0 {
+            let (p, l) = span(rel, rel + mask);
+            s.recv(abs(rel - mask), p, l);
+            s.fence();
+            break;
+        }
+        mask <<= 1;
+    }
+    mask >>= 1;
+    while mask > 0 {
+        if rel + mask < n {
+            let (p, l) = span(rel + mask, rel + 2 * mask);
+            send_or_spoil(s, abs(rel + mask), p, l);
+        }
+        mask >>= 1;
+    }
+    // Ring allgather: in step k, pass on block rel - k (which arrived in
+    // step k - 1, or was scattered here) and take block rel - k - 1;
+    // blocks a rank got in the scatter do not travel to it again.
+    let holds = move |r: c_int, j: c_int| {
+        let sub = if r == 0 { n } else { (r & -r).min(n - r) };
+        (j - r).rem_euclid(n) < sub
+    };
+    let (me_right, right, left) = ((rel + 1) % n, abs(rel + 1), abs(rel + n - 1));
+    for k in 0..n - 1 {
+        let out = (rel - k).rem_euclid(n);
+        let inc = (rel - k - 1).rem_euclid(n);
+        if !holds(me_right, out) {
+            let (p, l) = span(out, out + 1);
+            send_or_spoil(s, right, p, l);
+        }
+        if !holds(rel, inc) {
+            let (p, l) = span(inc, inc + 1);
+            s.recv(left, p, l);
+        }
+        s.fence();
+    }
 }
 
 /// Above this many bytes a reduction of a commutative operation splits
