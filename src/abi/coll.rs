@@ -1268,16 +1268,17 @@ fn alltoall_impl(
         // MPI_Alltoall: one block length everywhere, blocks end to end
         // (packed, or a contiguous type).
         let block = rb.first().map_or(0, |b| b.1);
+        let sblock = sb.first().map_or(0, |b| b.1);
         if let Some(ch) = node_channel(&comm, &mode, block * n as usize)? {
             return staged(&st, || {
                 // Blocks apart (a type whose extent exceeds its data) go
                 // through a copy with the blocks end to end.
                 let (s, r) = (
-                    Joined::new(sbase, &sb, block),
+                    Joined::new(sbase, &sb, sblock),
                     Joined::new(rbase, &rb, block),
                 );
                 s.gather();
-                ch.alltoall(s.at(), r.at(), block)?;
+                ch.alltoall(s.at(), sblock, r.at(), block)?;
                 r.scatter();
                 Ok(())
             });

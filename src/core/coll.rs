@@ -110,14 +110,23 @@ fn cores_to_spare() -> bool {
 /// Binomial-tree broadcast of `len` bytes at `buf` from `root`.
 ///
 /// A rank whose receive fails (the counts do not match the root's) passes
-/// the failure on to the ranks below it (`send_or_spoil`).
+/// the failure on to the ranks below it (see `Sched::fail`).
 fn bcast_binomial(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
+    down_tree(s, n, root, |_, _| (buf, len));
+}
+
+/// Down a binomial tree rooted at `root`: receive from the parent, then
+/// send to each child, the bytes `part(first, count)` names for the
+/// subtree of `count` ranks that starts `first` places after the root.
+fn down_tree(s: &mut Sched, n: c_int, root: c_int, part: impl Fn(c_int, c_int) -> (usize, usize)) {
     let rel = (s.rank() - root).rem_euclid(n);
     let abs = move |r: c_int| (r + root) % n;
+    // The lowest set bit of `rel` is the size of its subtree.
     let mut mask = 1;
     while mask < n {
         if rel & mask != 0 {
-            s.recv(abs(rel - mask), buf, len);
+            let (p, l) = part(rel, mask);
+            s.recv(abs(rel - mask), p, l);
             s.fence();
             break;
         }
@@ -126,28 +135,11 @@ fn bcast_binomial(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) 
     mask >>= 1;
     while mask > 0 {
         if rel + mask < n {
-            send_or_spoil(s, abs(rel + mask), buf, len);
+            let (p, l) = part(rel + mask, mask);
+            s.send(abs(rel + mask), p, l);
         }
         mask >>= 1;
     }
-}
-
-/// Send `len` bytes at `at` to `to`, unless a step of the schedule has
-/// failed by then (a receive of the wrong length: the counts do not
-/// match). Then the message has a length the receiver cannot expect
-/// (none, or one byte when it expects none), so it fails too and passes
-/// that on, as MPICH's error propagation does, instead of taking on
-/// wrong data unawares; and nobody is left waiting.
-fn send_or_spoil(s: &mut Sched, to: c_int, at: usize, len: usize) {
-    s.local(move |s| {
-        let (at, len) = match (s.failed(), len) {
-            (false, _) => (at, len),
-            (true, 0) => (s.temp(1), 1),
-            (true, _) => (at, 0),
-        };
-        s.send(to, at, len);
-        Ok(())
-    });
 }
 
 /// Large broadcast (van de Geijn): the buffer is cut into `n` blocks,
@@ -160,7 +152,7 @@ fn send_or_spoil(s: &mut Sched, to: c_int, at: usize, len: usize) {
 /// Block `j` belongs to the rank `j` places after the root. The steps do
 /// not depend on `len`, so a count mismatch surfaces as receives of the
 /// wrong length, never as a rank left waiting, and a rank that saw one
-/// passes it on (`send_or_spoil`).
+/// passes it on (see `Sched::fail`).
 fn bcast_split(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
     let rel = (s.rank() - root).rem_euclid(n);
     let abs = move |r: c_int| (r + root) % n;
@@ -171,25 +163,7 @@ fn bcast_split(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
         j * q + j.min(extra)
     };
     let span = move |a: c_int, b: c_int| (buf + at(a), at(b) - at(a));
-    // Scatter: the lowest set bit of `rel` is the size of its subtree.
-    let mut mask = 1;
-    while mask < n {
-        if rel & mask != 0 {
-            let (p, l) = span(rel, rel + mask);
-            s.recv(abs(rel - mask), p, l);
-            s.fence();
-            break;
-        }
-        mask <<= 1;
-    }
-    mask >>= 1;
-    while mask > 0 {
-        if rel + mask < n {
-            let (p, l) = span(rel + mask, rel + 2 * mask);
-            send_or_spoil(s, abs(rel + mask), p, l);
-        }
-        mask >>= 1;
-    }
+    down_tree(s, n, root, |first, count| span(first, first + count));
     // Ring allgather: in step k, pass on block rel - k (which arrived in
     // step k - 1, or was scattered here) and take block rel - k - 1;
     // blocks a rank got in the scatter do not travel to it again.
@@ -203,7 +177,7 @@ fn bcast_split(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
         let inc = (rel - k - 1).rem_euclid(n);
         if !holds(me_right, out) {
             let (p, l) = span(out, out + 1);
-            send_or_spoil(s, right, p, l);
+            s.send(right, p, l);
         }
         if !holds(rel, inc) {
             let (p, l) = span(inc, inc + 1);
@@ -479,7 +453,7 @@ pub fn gatherv(
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i as c_int == root {
             if let Some((p, n)) = send {
-                s.copy(p, recv.wrapping_add(off), n.min(len));
+                s.copy_own(p, recv.wrapping_add(off), n, len);
             }
         } else {
             s.recv(i as c_int, recv.wrapping_add(off), len);
@@ -504,7 +478,7 @@ pub fn scatterv(
     for (i, &(off, len)) in blocks.iter().enumerate() {
         if i as c_int == root {
             if let Some((p, n)) = recv {
-                s.copy(send.wrapping_add(off), p, n.min(len));
+                s.copy_own(send.wrapping_add(off), p, len, n);
             }
         } else {
             s.send(i as c_int, send.wrapping_add(off), len);
@@ -518,7 +492,7 @@ pub fn allgatherv(s: &mut Sched, send: Option<(usize, usize)>, recv: usize, bloc
     let me = s.rank() as usize;
     let (mine, mine_len) = match send {
         Some((p, n)) => {
-            s.copy(p, recv.wrapping_add(blocks[me].0), n.min(blocks[me].1));
+            s.copy_own(p, recv.wrapping_add(blocks[me].0), n, blocks[me].1);
             (p, n)
         }
         None => (recv.wrapping_add(blocks[me].0), blocks[me].1),
@@ -561,10 +535,11 @@ pub fn alltoallv(
     };
     let me = if local { s.rank() as usize } else { usize::MAX };
     if local {
-        s.copy(
+        s.copy_own(
             send.wrapping_add(sblocks[me].0),
             recv.wrapping_add(rblocks[me].0),
-            sblocks[me].1.min(rblocks[me].1),
+            sblocks[me].1,
+            rblocks[me].1,
         );
     }
     for (i, &(off, len)) in rblocks.iter().enumerate() {

@@ -243,6 +243,21 @@ impl Sched {
         });
     }
 
+    /// This rank's own block of a collective, from its send buffer to its
+    /// receive buffer: `sent` bytes where `expected` are due. Like any
+    /// pair's, the two must agree; if not, the counts or datatypes do not
+    /// match and the schedule fails as a receive of the wrong length
+    /// would (what fits is copied).
+    pub fn copy_own(&mut self, from: usize, to: usize, sent: usize, expected: usize) {
+        self.local(move |_| {
+            copy(from, to, sent.min(expected));
+            match sent == expected {
+                true => Ok(()),
+                false => Err(mismatch(expected, sent)),
+            }
+        });
+    }
+
     /// `inout = input op inout`, elementwise over `count` elements. A user
     /// operation is held from here on: it may be freed before this runs.
     pub fn reduce(
@@ -292,6 +307,7 @@ impl Sched {
                 local,
                 sub,
             } => {
+                let (at, len) = self.spoiled(at, len);
                 let r = Request::new(ReqKind::Send, self.handle);
                 let (ctx, peers) = self.scope(local);
                 let env = Envelope {
@@ -349,10 +365,25 @@ impl Sched {
         }
     }
 
-    /// Record the first failure; the schedule still runs to its end, so
-    /// that no other member is left waiting for its messages.
+    /// Record the first failure. The schedule still runs to its end, so
+    /// that no other member is left waiting for its messages, but its
+    /// later messages are spoiled (`spoiled`).
     fn fail(&mut self, e: MpiError) {
         self.error.get_or_insert(e.on_comm(self.handle));
+    }
+
+    /// What a send carries: its bytes, or, once the schedule has failed
+    /// (a receive of the wrong length: the processes' counts do not
+    /// match), a length its receiver cannot expect (none, or one byte
+    /// where none is expected). The receiver then fails too and passes it
+    /// on, as MPICH's error propagation does, instead of taking on wrong
+    /// data unawares.
+    fn spoiled(&mut self, at: usize, len: usize) -> (usize, usize) {
+        match (self.error.is_some(), len) {
+            (false, _) => (at, len),
+            (true, 0) => (self.temp(1), 1),
+            (true, _) => (at, 0),
+        }
     }
 
     /// Whether everything started so far has completed (collecting the
@@ -455,16 +486,19 @@ pub fn run(comm: &Comm, build: impl FnOnce(&mut Sched)) -> MpiResult<()> {
 fn outcome(r: &Request, expect: Option<usize>) -> Option<MpiError> {
     r.error().or_else(|| {
         let got = r.status().bytes;
-        expect.filter(|&e| e != got).map(|e| {
-            MpiError::new(
-                MPI_ERR_TRUNCATE,
-                format!(
-                    "a collective expected {e} bytes from a process that sent {got}: \
-                     the processes' counts or datatypes do not match"
-                ),
-            )
-        })
+        expect.filter(|&e| e != got).map(|e| mismatch(e, got))
     })
+}
+
+/// A collective's receive of `got` bytes where `expected` were due.
+pub fn mismatch(expected: usize, got: usize) -> MpiError {
+    MpiError::new(
+        MPI_ERR_TRUNCATE,
+        format!(
+            "a collective expected {expected} bytes from a process that sent {got}: \
+             the processes' counts or datatypes do not match"
+        ),
+    )
 }
 
 fn copy(from: usize, to: usize, len: usize) {

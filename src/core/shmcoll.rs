@@ -38,6 +38,7 @@ use super::comm::Comm;
 use super::error::{MpiError, MpiResult};
 use super::op;
 use super::p2p::engine;
+use super::sched;
 use crate::abi::consts::{MPI_ERR_TRUNCATE, MPI_MAX, MPI_UNSIGNED};
 use crate::transport::shm::{COLL_CELL_DATA, COLL_CELLS, COLL_CHANNELS, Shm};
 use parking_lot::Mutex;
@@ -378,6 +379,9 @@ impl Channel {
                     // SAFETY: the caller's send buffer holds `n` bytes and
                     // its block of the receive buffer `len`.
                     unsafe { std::ptr::copy_nonoverlapping(p as *const u8, to, n.min(len)) };
+                    if n != len {
+                        result = result.and(Err(sched::mismatch(len, n)));
+                    }
                 }
                 continue;
             }
@@ -396,11 +400,19 @@ impl Channel {
 impl Channel {
     /// All-to-all of `block` bytes per pair: block i of `send` (`n` blocks
     /// end to end) to member i, into block j of `recv` from member j.
-    /// `send` may be `recv` (in place): the cell holds a copy.
-    pub fn alltoall(&self, send: usize, recv: usize, block: usize) -> MpiResult<()> {
+    /// `send` may be `recv` (in place): the cell holds a copy. Send blocks
+    /// of another length (`sent`) are a count mismatch: this member then
+    /// publishes a length nobody expects, within the cell, so every member
+    /// reports it.
+    pub fn alltoall(&self, send: usize, sent: usize, recv: usize, block: usize) -> MpiResult<()> {
         let shm = shm().expect("a channel implies the segment");
         let total = block * self.members.len();
-        let round = self.begin(shm, Some((send, total)), Readers::All);
+        let publish = match (sent == block, total) {
+            (true, _) => total,
+            (false, 0) => 1,
+            (false, _) => 0,
+        };
+        let round = self.begin(shm, Some((send, publish)), Readers::All);
         let mut result = Ok(());
         for r in 0..self.members.len() {
             match round.data(r, total) {
