@@ -251,9 +251,10 @@ impl Sched {
     pub fn copy_own(&mut self, from: usize, to: usize, sent: usize, expected: usize) {
         self.local(move |_| {
             copy(from, to, sent.min(expected));
-            match sent == expected {
-                true => Ok(()),
-                false => Err(mismatch(expected, sent)),
+            if sent == expected {
+                Ok(())
+            } else {
+                Err(mismatch(expected, sent))
             }
         });
     }
