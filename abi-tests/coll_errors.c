@@ -7,18 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int errs, wrank, wsize;
+static int wsize;
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            if (errs++ < 10) {                                                 \
-                printf("coll_errors: rank %d: ", wrank);                       \
-                printf(__VA_ARGS__);                                           \
-                printf("\n");                                                  \
-            }                                                                  \
-        }                                                                      \
-    } while (0)
+#define TEST_NAME "coll_errors"
+#include "check.h"
 
 /* The outcome of one collective: it must have failed with
  * MPI_ERR_TRUNCATE here if `must_fail`. */

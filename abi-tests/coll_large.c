@@ -10,18 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int errs, wrank;
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            if (errs++ < 10) {                                                 \
-                printf("coll_large: rank %d: ", wrank);                        \
-                printf(__VA_ARGS__);                                           \
-                printf("\n");                                                  \
-            }                                                                  \
-        }                                                                      \
-    } while (0)
+#define TEST_NAME "coll_large"
+#include "check.h"
 
 static unsigned char pattern(size_t i, int root, int round)
 {

@@ -11,18 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static int errs, wrank;
 
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            if (errs++ < 10) {                                                 \
-                printf("coll_shm: rank %d: ", wrank);                          \
-                printf(__VA_ARGS__);                                           \
-                printf("\n");                                                  \
-            }                                                                  \
-        }                                                                      \
-    } while (0)
+#define TEST_NAME "coll_shm"
+#include "check.h"
 
 /* 2x2 integer matrices multiplied: not commutative. */
 static void matmul(void *in, void *inout, int *len, MPI_Datatype *dt)
