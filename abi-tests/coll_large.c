@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define TEST_NAME "coll_large"
 #include "check.h"
 

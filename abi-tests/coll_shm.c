@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #define TEST_NAME "coll_shm"
 #include "check.h"
 
