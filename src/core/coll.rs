@@ -96,7 +96,8 @@ fn bcast_choice() -> BcastChoice {
 /// more ranks than cores the total copied counts instead, and the
 /// binomial tree (each rank reads the buffer once) copies least. Every
 /// rank of a node gets the same answer: both counts are the node's, not
-/// the process's affinity.
+/// the process's affinity. (Jobs span one node today; across nodes the
+/// answer will have to be agreed.)
 fn cores_to_spare() -> bool {
     static SPARE: OnceLock<bool> = OnceLock::new();
     *SPARE.get_or_init(|| {
