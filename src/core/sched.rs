@@ -380,10 +380,10 @@ impl Sched {
     /// on, as MPICH's error propagation does, instead of taking on wrong
     /// data unawares.
     fn spoiled(&mut self, at: usize, len: usize) -> (usize, usize) {
-        match (self.error.is_some(), len) {
+        match (self.error.is_some(), spoiled_len(len)) {
             (false, _) => (at, len),
-            (true, 0) => (self.temp(1), 1),
-            (true, _) => (at, 0),
+            (true, 1) => (self.temp(1), 1),
+            (true, bad) => (at, bad),
         }
     }
 
@@ -489,6 +489,12 @@ fn outcome(r: &Request, expect: Option<usize>) -> Option<MpiError> {
         let got = r.status().bytes;
         expect.filter(|&e| e != got).map(|e| mismatch(e, got))
     })
+}
+
+/// A length a receiver expecting `len` bytes cannot take for it: none, or
+/// one byte where none is expected (how a failed member says so).
+pub fn spoiled_len(len: usize) -> usize {
+    usize::from(len == 0)
 }
 
 /// A collective's receive of `got` bytes where `expected` were due.

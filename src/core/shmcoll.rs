@@ -407,10 +407,10 @@ impl Channel {
     pub fn alltoall(&self, send: usize, sent: usize, recv: usize, block: usize) -> MpiResult<()> {
         let shm = shm().expect("a channel implies the segment");
         let total = block * self.members.len();
-        let publish = match (sent == block, total) {
-            (true, _) => total,
-            (false, 0) => 1,
-            (false, _) => 0,
+        let publish = if sent == block {
+            total
+        } else {
+            sched::spoiled_len(total)
         };
         let round = self.begin(shm, Some((send, publish)), Readers::All);
         let mut result = Ok(());
