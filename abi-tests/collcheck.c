@@ -11,9 +11,9 @@
  *   1. runs the same operation again through the nonblocking form
  *      (MPI_Ibcast, ...) on copies: that form always goes by messages, so
  *      the two paths are compared on the program's own data; and
- *   2. sends its input and both outputs to the communicator's rank 0, which
- *      computes the reference locally with MPI_Reduce_local in the order
- *      the node-local path documents, x0 op (x1 op (... op xn-1)).
+ *   2. sends its input and both outputs to the checking rank (the root, or
+ *      rank 0 of an allreduce), which computes the reference locally with
+ *      MPI_Reduce_local in the order OxMPI documents (see `reference`).
  * Verdicts, per call:
  *   wrong      a broadcast differs from the root's data; a reduction of
  *              integers, logicals, MINLOC/MAXLOC pairs or through a user
@@ -22,8 +22,9 @@
  *              rounding could explain (relative 1e-6 for float, 1e-12 for
  *              double);
  *   reordered  a floating-point sum or product that differs from the
- *              rank-order reference only in rounding (the message path
- *              combines in tree order).
+ *              reference only in rounding (a reduction too large for the
+ *              node-local cells, which the message path splits, or another
+ *              MPI library).
  * The first wrong calls are described on stderr; MPI_Finalize prints one
  * summary line per rank ("collcheck: rank R ..."). COLLCHECK_TRACE=1 also
  * prints one line per checked call (the trace of the program's
@@ -362,6 +363,50 @@ done:
     return rc;
 }
 
+/* part a = part a op part b (MPI_Reduce_local computes inout = in op inout,
+ * so the result lands in b's buffer, which part a then takes). */
+static void step(Buf *parts, int a, int b, int count, MPI_Datatype dt, MPI_Op op)
+{
+    PMPI_Reduce_local(parts[a].base, parts[b].base, count, dt, op);
+    Buf t = parts[a];
+    parts[a] = parts[b];
+    parts[b] = t;
+}
+
+/* Combine parts[0..n) (rank i's input in part i) in the order OxMPI
+ * documents for reductions that fit its node-local cells, whichever path
+ * they take: for MPI_Reduce the binomial tree rooted at the root (at rank 0
+ * for a non-commutative operation), each rank taking in its children's
+ * partial results nearest first; for MPI_Allreduce (root < 0) recursive
+ * doubling: ranks beyond the largest power of two 2^k fold into their
+ * upper neighbour, then the 2^k places combine pairwise in a balanced
+ * tree, lower place first. Returns the part holding the result. */
+static int reference(Buf *parts, int n, int root, int count, MPI_Datatype dt, MPI_Op op)
+{
+    if (root >= 0) {
+        int commute = 0;
+        PMPI_Op_commutative(op, &commute);
+        int top = commute ? root : 0;
+        for (int rel = n - 1; rel >= 0; rel--)
+            for (int mask = 1; mask < n && !(rel & mask); mask <<= 1)
+                if (rel + mask < n)
+                    step(parts, (rel + top) % n, (rel + mask + top) % n, count, dt, op);
+        return top;
+    }
+    int pof2 = 1;
+    while (pof2 * 2 <= n)
+        pof2 *= 2;
+    int rem = n - pof2;
+#define PLACE(v) ((v) < rem ? 2 * (v) : (v) + rem)
+    for (int v = 0; v < rem; v++)
+        step(parts, 2 * v, 2 * v + 1, count, dt, op);
+    for (int mask = 1; mask < pof2; mask <<= 1)
+        for (int v = 0; v < pof2; v += 2 * mask)
+            step(parts, PLACE(v), PLACE(v + mask), count, dt, op);
+#undef PLACE
+    return 0;
+}
+
 /* At the checker of a reduction: every member's input and outputs against
  * the reference. */
 static void verify(MPI_Comm comm, int n, int rank, int root, int count, MPI_Datatype dt,
@@ -370,25 +415,23 @@ static void verify(MPI_Comm comm, int n, int rank, int root, int count, MPI_Data
     int checker = root < 0 ? 0 : root;
     if (trace)
         describe(root < 0 ? "trace allreduce" : "trace reduce", n, root, count, dt, op, mylen[0]);
-    /* The reference: x0 op (x1 op (... op xn-1)), by MPI_Reduce_local. */
-    Buf acc, x;
-    buf_alloc(&acc, count, dt, comm);
-    buf_alloc(&x, count, dt, comm);
+    /* The reference, by MPI_Reduce_local in the documented order. */
+    Buf *parts = calloc(n, sizeof *parts);
     char *q[3], *msgs[n];
     int ql[3], outs_len[n];
     char *outs[n], *alts[n];
-    for (int r = n - 1; r >= 0; r--) {
+    for (int r = 0; r < n; r++) {
         msgs[r] = parts_of(r, rank, world, 3, mine, mylen, q, ql);
         outs[r] = q[1];
         outs_len[r] = ql[1];
         alts[r] = q[2];
-        Buf *b = r == n - 1 ? &acc : &x;
-        memcpy(b->packed, q[0], ql[0]);
-        b->psize = ql[0];
-        unpack(b, count, dt, comm);
-        if (r < n - 1)
-            PMPI_Reduce_local(x.base, acc.base, count, dt, op);
+        buf_alloc(&parts[r], count, dt, comm);
+        memcpy(parts[r].packed, q[0], ql[0]);
+        parts[r].psize = ql[0];
+        unpack(&parts[r], count, dt, comm);
     }
+    int result = reference(parts, n, root, count, dt, op);
+    Buf acc = parts[result];
     pack(&acc, acc.base, count, dt, comm);
     int dbl = 0, fl = is_float(dt, op, &dbl);
     for (int r = 0; r < n; r++) {
@@ -420,10 +463,11 @@ static void verify(MPI_Comm comm, int n, int rank, int root, int count, MPI_Data
             }
         }
     }
-    for (int r = 0; r < n; r++)
+    for (int r = 0; r < n; r++) {
         free(msgs[r]);
-    buf_free(&acc);
-    buf_free(&x);
+        buf_free(&parts[r]);
+    }
+    free(parts);
 }
 
 /* One reduction (`root` < 0: allreduce), checked. */

@@ -191,7 +191,7 @@ fn bcast_split(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
 /// Above this many bytes a reduction of a commutative operation splits
 /// the vector among the ranks (reduce-scatter, then gather), so each rank
 /// combines only its share; below it, whole vectors travel (fewer rounds).
-const SPLIT_REDUCTION: usize = 2048;
+pub const SPLIT_REDUCTION: usize = 2048;
 
 /// Whether the order of operands does not matter to `r`'s operation.
 fn commutes(r: &Red) -> bool {
@@ -424,6 +424,63 @@ pub fn allreduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red) {
     if me < 2 * f.rem {
         s.send(me - 1, recv, len);
     }
+}
+
+/// The order in which a reduction of whole vectors combines its operands,
+/// as steps `(a, b)`: part `a` becomes `part a op part b`, part `a` always
+/// holding the lower ranks' share. Part `i` starts as rank `i`'s input;
+/// the result ends in part `result`.
+///
+/// `reduce` and `allreduce` combine in exactly these orders whenever they
+/// do not split the vector, and the node-local path (`shmcoll`) evaluates
+/// the same steps, so a program's floating-point results do not depend on
+/// which way a collective went (`OXMPI_SHM_COLL`, message sizes).
+pub struct Order {
+    pub steps: Vec<(usize, usize)>,
+    pub result: usize,
+}
+
+/// `reduce`'s order (unsplit): the binomial tree rooted at `root` for a
+/// commutative operation, at rank 0 otherwise; a rank first takes in the
+/// partial results of its children in the order of their distance, each
+/// child's covering the consecutive ranks above it.
+pub fn reduce_order(n: c_int, root: c_int, r: &Red) -> Order {
+    let top = if commutes(r) { root } else { 0 };
+    let abs = |x: c_int| ((x + top) % n) as usize;
+    let mut steps = Vec::with_capacity(n as usize);
+    // Children (higher relative ranks) finish before their parents.
+    for rel in (0..n).rev() {
+        let mut mask = 1;
+        while mask < n && rel & mask == 0 {
+            if rel + mask < n {
+                steps.push((abs(rel), abs(rel + mask)));
+            }
+            mask <<= 1;
+        }
+    }
+    Order {
+        steps,
+        result: top as usize,
+    }
+}
+
+/// `allreduce`'s order (unsplit): the ranks beyond the largest power of
+/// two fold into their upper neighbour (`x[2v] op x[2v+1]`), then the
+/// 2^k places combine pairwise, lower place first, in a balanced tree:
+/// what recursive doubling computes on every rank.
+pub fn allreduce_order(n: c_int) -> Order {
+    let f = Fold::new(n);
+    // A part standing for place v.
+    let part = |v: c_int| if v < f.rem { 2 * v } else { v + f.rem } as usize;
+    let mut steps: Vec<(usize, usize)> = (0..f.rem).map(part).map(|p| (p, p + 1)).collect();
+    let mut mask = 1;
+    while mask < f.pof2 {
+        for v in (0..f.pof2).step_by(2 * mask as usize) {
+            steps.push((part(v), part(v + mask)));
+        }
+        mask <<= 1;
+    }
+    Order { steps, result: 0 }
 }
 
 /// `acc = other op acc` when `other` holds lower ranks' part, else
@@ -818,4 +875,69 @@ pub fn allgatherv_blocking(
     blocks: &[Block],
 ) -> MpiResult<()> {
     sched::run(comm, |s| allgatherv(s, send, recv, blocks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::consts::{MPI_DOUBLE, MPI_SUM};
+
+    /// The expression an order computes, written out.
+    fn eval(o: &Order, n: usize) -> String {
+        let mut parts: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+        for &(a, b) in &o.steps {
+            parts[a] = format!("({} {})", parts[a], parts[b]);
+        }
+        parts[o.result].clone()
+    }
+
+    fn sum() -> Red {
+        Red {
+            count: 1,
+            dt: MPI_DOUBLE,
+            size: 8,
+            op: MPI_SUM,
+        }
+    }
+
+    #[test]
+    fn reduce_order_is_the_binomial_tree() {
+        assert_eq!(eval(&reduce_order(1, 0, &sum()), 1), "x0");
+        assert_eq!(eval(&reduce_order(3, 0, &sum()), 3), "((x0 x1) x2)");
+        assert_eq!(eval(&reduce_order(3, 1, &sum()), 3), "((x1 x2) x0)");
+        assert_eq!(eval(&reduce_order(4, 2, &sum()), 4), "((x2 x3) (x0 x1))");
+        assert_eq!(
+            eval(&reduce_order(7, 0, &sum()), 7),
+            "(((x0 x1) (x2 x3)) ((x4 x5) x6))"
+        );
+    }
+
+    #[test]
+    fn allreduce_order_is_recursive_doubling() {
+        assert_eq!(eval(&allreduce_order(2), 2), "(x0 x1)");
+        assert_eq!(eval(&allreduce_order(3), 3), "((x0 x1) x2)");
+        assert_eq!(eval(&allreduce_order(5), 5), "(((x0 x1) x2) (x3 x4))");
+        assert_eq!(eval(&allreduce_order(6), 6), "(((x0 x1) (x2 x3)) (x4 x5))");
+    }
+
+    #[test]
+    fn every_operand_is_used_once() {
+        for n in 1..40 {
+            for o in [allreduce_order(n)]
+                .into_iter()
+                .chain((0..n).map(|t| reduce_order(n, t, &sum())))
+            {
+                let e = eval(&o, n as usize);
+                for i in 0..n {
+                    assert_eq!(
+                        e.matches(&format!("x{i})")).count()
+                            + e.matches(&format!("x{i} ")).count()
+                            + usize::from(e == format!("x{i}")),
+                        1,
+                        "{e}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -29,9 +29,12 @@
 //! collective (`settled`): a new communicator on the same channel cannot
 //! overwrite cells that a slow member of the old one still reads.
 //!
-//! Reductions combine in rank order, `x0 op (x1 op (... op xn-1))`, the
-//! same on every rank: bit-identical floating point, and non-commutative
-//! operations see their operands in order.
+//! Reductions combine in the order the message path does for the same
+//! communicator size, root and operation (`coll::reduce_order`,
+//! `coll::allreduce_order`): the same on every rank (bit-identical floating
+//! point), non-commutative operations see their operands in rank order,
+//! and results do not depend on whether a collective went through the
+//! cells or by messages.
 
 use super::coll::{self, Red};
 use super::comm::Comm;
@@ -49,6 +52,8 @@ use std::sync::{Arc, OnceLock};
 
 /// The largest payload that goes through the cells.
 pub const MAX_BYTES: usize = COLL_CELL_DATA;
+// Node-local reductions follow the order of unsplit message reductions.
+const _: () = assert!(MAX_BYTES <= coll::SPLIT_REDUCTION);
 
 /// A communicator's use of its channel.
 pub struct Channel {
@@ -348,7 +353,12 @@ impl Channel {
         let readers = root.map_or(Readers::All, |t| Readers::Root(t as usize));
         let round = self.begin(shm, Some((send, len)), readers);
         let result = if root.is_none_or(|t| t as usize == self.rank) {
-            combine(&round, recv, r)
+            let n = self.members.len() as c_int;
+            let order = match root {
+                Some(t) => coll::reduce_order(n, t, &r),
+                None => coll::allreduce_order(n),
+            };
+            combine(&round, recv, r, &order)
         } else {
             Ok(())
         };
@@ -430,16 +440,42 @@ impl Channel {
     }
 }
 
-/// `recv = x0 op (x1 op (... op xn-1))` from every member's cell.
-fn combine(round: &Round, recv: usize, r: Red) -> MpiResult<()> {
+/// Combine every member's cell into `recv` in `order` (the message
+/// path's, `coll::reduce_order` / `coll::allreduce_order`). A part that
+/// has been combined lives in a private buffer: cells are only read.
+fn combine(round: &Round, recv: usize, r: Red, order: &coll::Order) -> MpiResult<()> {
     let n = round.ch.members.len();
     let len = r.count * r.size;
-    // SAFETY: every cell holds `len` bytes for this collective; `recv`
-    // holds `len` bytes (checked by the caller).
-    unsafe { std::ptr::copy_nonoverlapping(round.data(n - 1, len)?, recv as *mut u8, len) };
-    for i in (0..n - 1).rev() {
-        // SAFETY: as above.
-        unsafe { op::apply(r.op, r.dt, r.count, round.data(i, len)?, recv as *mut u8)? };
+    let mut cells = Vec::with_capacity(n);
+    for i in 0..n {
+        cells.push(round.data(i, len)?);
     }
+    // Buffer k belongs to part k's first combination as its right-hand
+    // side; a part's value then moves with the buffer, so no two live
+    // parts ever share one.
+    let mut scratch = vec![0u8; n * len];
+    let base = scratch.as_mut_ptr();
+    let mut held: Vec<Option<usize>> = vec![None; n];
+    let value = |held: &[Option<usize>], p: usize| -> *const u8 {
+        // SAFETY: buffer k lies within `scratch`, of n buffers of `len`.
+        held[p].map_or(cells[p], |k| unsafe { base.add(k * len) }.cast_const())
+    };
+    for &(a, b) in &order.steps {
+        let k = held[b].unwrap_or(b);
+        // SAFETY: buffer k lies within `scratch`; cells hold `len` bytes
+        // for this collective and stay unchanged until we are done.
+        unsafe {
+            let dst = base.add(k * len);
+            if held[b].is_none() {
+                std::ptr::copy_nonoverlapping(cells[b], dst, len);
+            }
+            // dst = part a op part b
+            op::apply(r.op, r.dt, r.count, value(&held, a), dst)?;
+        }
+        held[a] = Some(k);
+    }
+    // SAFETY: the result holds `len` bytes; `recv` too (checked by the
+    // caller); a private buffer or a cell never overlaps it.
+    unsafe { std::ptr::copy_nonoverlapping(value(&held, order.result), recv as *mut u8, len) };
     Ok(())
 }
