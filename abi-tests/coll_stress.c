@@ -262,7 +262,7 @@ static void step_parts(char **parts, int a, int b, MPI_Op op, int k, int n)
 static char *reference(int k, MPI_Op op, uint64_t step, int size, int root, int n)
 {
     size_t bytes = extent(k) * (n ? n : 1);
-    char **parts = malloc(size * sizeof *parts);
+    char **parts = calloc(size, sizeof *parts);
     for (int r = 0; r < size; r++) {
         parts[r] = malloc(bytes);
         fill(k, step, r, 0, parts[r], n);
@@ -548,6 +548,122 @@ static void one(MPI_Comm c, uint64_t step)
     }
 }
 
+/* A burst of broadcasts from one root, or of reductions to one root,
+ * while one member is slow: the others run ahead of it by many
+ * collectives, so cells are reused while it may still read them. */
+static void burst(MPI_Comm c, uint64_t step)
+{
+    int r, n;
+    MPI_Comm_rank(c, &r);
+    MPI_Comm_size(c, &n);
+    int root = gpick(n), reduce = gpick(2), len = 1 + gpick(120), slow = reduce ? root : gpick(n);
+    if (r == slow)
+        usleep(2000);
+    for (int i = 0; i < 40; i++) {
+        uint64_t st = step * 64 + i;
+        double *buf = (double *)rbuf(K_REAL, len), *want;
+        if (r == 0)
+            ncoll++;
+        if (reduce) {
+            fill(K_REAL, st, r, 0, (char *)buf, len);
+            double *out = (double *)rbuf(K_REAL, len);
+            MPI_Reduce(buf, out, len, MPI_DOUBLE, MPI_SUM, root, c);
+            if (r == root) {
+                want = (double *)reference(K_REAL, MPI_SUM, st, n, root, len);
+                CHECK(same(K_REAL, (char *)out, (char *)want, len),
+                      "step %llu: burst reduce %d of %d doubles to %d on %d ranks",
+                      (unsigned long long)step, i, len, root, n);
+                free(want);
+            }
+            free(out);
+        } else {
+            if (r == root)
+                fill(K_REAL, st, root, 0, (char *)buf, len);
+            MPI_Bcast(buf, len, MPI_DOUBLE, root, c);
+            want = (double *)rbuf(K_REAL, len);
+            fill(K_REAL, st, root, 0, (char *)want, len);
+            CHECK(same(K_REAL, (char *)buf, (char *)want, len),
+                  "step %llu: burst bcast %d of %d doubles from %d on %d ranks",
+                  (unsigned long long)step, i, len, root, n);
+            free(want);
+        }
+        free(buf);
+    }
+}
+
+/* Short-lived communicators: split `c` at random (some members left
+ * out), run a few collectives, free. Channels pass from communicator to
+ * communicator with few collectives each, so what one left in the cells
+ * is there when the next starts. */
+static void churn(MPI_Comm c, uint64_t step)
+{
+    int r, n;
+    MPI_Comm_rank(c, &r);
+    MPI_Comm_size(c, &n);
+    int colors = 1 + gpick(3), ops = 1 + gpick(6);
+    int *color = malloc(n * sizeof *color);
+    for (int i = 0; i < n; i++)
+        color[i] = gpick(6) == 0 ? MPI_UNDEFINED : gpick(colors);
+    MPI_Comm d;
+    MPI_Comm_split(c, color[r], gpick(n), &d);
+    free(color);
+    uint64_t state = global_state;
+    if (d != MPI_COMM_NULL) {
+        for (int i = 0; i < ops; i++)
+            one(d, step * 64 + i);
+        MPI_Comm_free(&d);
+    }
+    global_state = state;
+}
+
+/* A member still reading a broadcast of a communicator that the others
+ * have freed, while they build another communicator without it and use
+ * it at once: the freed communicator's cells must stay as they were until
+ * the slow member is done. */
+static void handoff(MPI_Comm c, uint64_t step)
+{
+    int r, n;
+    MPI_Comm_rank(c, &r);
+    MPI_Comm_size(c, &n);
+    if (n < 3)
+        return;
+    int slow = 1 + gpick(n - 1), len = 1 + gpick(100);
+    MPI_Comm others, a, b;
+    MPI_Comm_split(c, r == slow ? MPI_UNDEFINED : 0, r, &others);
+    MPI_Comm_dup(c, &a);
+    double *buf = (double *)rbuf(K_REAL, len), *want = (double *)rbuf(K_REAL, len);
+    fill(K_REAL, step, 0, 3, (char *)want, len);
+    if (r == 0) {
+        ncoll++;
+        fill(K_REAL, step, 0, 3, (char *)buf, len);
+    }
+    if (r == slow)
+        usleep(3000);
+    MPI_Bcast(buf, len, MPI_DOUBLE, 0, a);
+    CHECK(same(K_REAL, (char *)buf, (char *)want, len), "step %llu: handoff bcast on %d ranks",
+          (unsigned long long)step, n);
+    MPI_Comm_free(&a);
+    if (others != MPI_COMM_NULL) {
+        MPI_Comm_dup(others, &b);
+        int br;
+        MPI_Comm_rank(b, &br);
+        for (int i = 0; i < 20; i++) {
+            fill(K_REAL, step * 64 + i, 0, 4, (char *)want, len);
+            if (br == 0) {
+                ncoll++;
+                fill(K_REAL, step * 64 + i, 0, 4, (char *)buf, len);
+            }
+            MPI_Bcast(buf, len, MPI_DOUBLE, 0, b);
+            CHECK(same(K_REAL, (char *)buf, (char *)want, len), "step %llu: bcast %d after handoff",
+                  (unsigned long long)step, i);
+        }
+        MPI_Comm_free(&b);
+        MPI_Comm_free(&others);
+    }
+    free(buf);
+    free(want);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -588,7 +704,16 @@ int main(int argc, char **argv)
         MPI_Comm c = which == 0 ? MPI_COMM_WORLD : ((MPI_Comm *)&fam[(which - 1) / 4])[(which - 1) % 4];
         if (gpick(5) == 0 && c != MPI_COMM_NULL)
             p2p_ring(c, s);
-        if (c != MPI_COMM_NULL)
+        int kind = gpick(64);
+        if (c == MPI_COMM_NULL)
+            continue;
+        if (kind < 2)
+            burst(c, s);
+        else if (kind < 6)
+            churn(c, s);
+        else if (kind < 7)
+            handoff(c, s);
+        else
             one(c, s);
     }
     for (int f = 0; f < FAMILIES; f++)
