@@ -6,28 +6,58 @@
 //! `COLL_CELLS` cells, used in turn, and a `done` word. A communicator whose
 //! context pair is below `COLL_CHANNELS` uses the channel of that pair
 //! (the pair is free on every member, so no member uses the channel for
-//! anything else). For its collective number `s` a member
+//! anything else). For its collective number `s` (tag `t(s)`, below) a
+//! member
 //!
 //! 1. waits until every member is done with collective `s - COLL_CELLS`,
 //!    the last one that used the same cell (usually long since true), so
 //!    a broadcast root runs ahead of its readers by that many at most;
-//! 2. writes its contribution into cell `s % COLL_CELLS`, publishes the tag of
-//!    `s` (release), waking members that sleep;
-//! 3. reads the cells it needs once they show that tag: all of them for
-//!    an allreduce or barrier, the root's for a broadcast;
-//! 4. says it is done with `s`.
+//! 2. writes its contribution into cell `s % COLL_CELLS`, then publishes
+//!    the tag of `s` (release), waking members that sleep;
+//! 3. reads the cells it needs once they show that tag (acquire): all of
+//!    them for an allreduce or barrier, the root's for a broadcast;
+//! 4. says it is done with `s` (release), waking members blocked in 1.
 //!
 //! Waiting goes through the progress engine: point-to-point traffic keeps
 //! moving, and a waiting rank sleeps on its bell instead of spinning (more
 //! ranks than cores is the normal case).
 //!
-//! Tags carry an epoch in their upper half, agreed by the members when the
-//! communicator first uses its channel: higher than any the members have
-//! used on that channel before, so what a previous communicator left in
-//! the cells never passes for new data. A freed communicator's context
-//! pair is only given back once every member is done with its last
-//! collective (`settled`): a new communicator on the same channel cannot
-//! overwrite cells that a slow member of the old one still reads.
+//! # Invariants
+//!
+//! - **One writer per slot.** Only the owning rank writes a slot's cells,
+//!   `done` and `blocked`; the others only read cells and `done`.
+//! - **One communicator per slot.** A member's slot on a channel serves one
+//!   communicator at a time: the channel is the communicator's context
+//!   pair, and a freed communicator's pair goes back to the free map only
+//!   once every member is done with its last collective (`retire`,
+//!   `settled`), so a new communicator on the channel cannot overwrite
+//!   cells that a slow member of the old one still reads.
+//! - **Tags are never reused.** `t(s) = epoch << 40 | s`, `s >= 1`; the
+//!   epoch is agreed when a communicator first uses its channel, one above
+//!   the highest any member has used on it. So no tag is published twice
+//!   on a slot, and nothing an earlier communicator left in the cells (or
+//!   an earlier collective of this one) ever passes for the data of `s`.
+//! - **Data before tag.** The writer stores the data and length, then the
+//!   tag with release; a reader loads the tag with acquire and reads data
+//!   and length only after seeing `t(s)`: it sees all of them.
+//! - **No overwrite under a reader.** The data of `t(s)` stays in its cell
+//!   until every member has stored `done >= t(s)` (release, after its last
+//!   read of the cells), which the writer loads with acquire before it
+//!   reuses the cell for `s + COLL_CELLS` (step 1). A descheduled reader
+//!   only holds the others back, by `COLL_CELLS` collectives at most.
+//! - **No lost wake-up.** A rank about to sleep in step 1 stores `blocked`
+//!   (sequentially consistent), then checks `done` again; a rank finishing
+//!   stores `done`, fences, then reads `blocked` and rings the bell of a
+//!   blocked member. One of the two always sees the other. A publisher
+//!   rings the bells of the members that read its cell.
+//! - **Every member goes the same way.** Whether a collective takes a
+//!   channel depends only on the communicator and the byte count, which
+//!   match on every member of a correct program.
+//!
+//! `abi-tests/coll_stress.c` checks results against a local reference
+//! under random load; `scripts/mutation-test` shows it catches each rule
+//! above broken (but memory orderings, which x86 hides); `tests/cells.rs`
+//! model-checks the protocol, orderings included, with loom.
 //!
 //! Reductions combine in the order the message path does for the same
 //! communicator size, root and operation (`coll::reduce_order`,

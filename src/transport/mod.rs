@@ -6,6 +6,7 @@
 //! `shm` serves the ranks on this node. The libfabric transport for other
 //! nodes will implement the same trait.
 
+pub mod cells;
 pub mod shm;
 
 /// What a record is. Every record carries a [`Header`]; eager data and

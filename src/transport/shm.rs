@@ -35,11 +35,13 @@
 //! `MPI_Init`, not a SIGBUS later) and unlinks it once every local rank has
 //! attached, so a crash leaks nothing.
 
+use super::cells::Slot;
 use super::{HEADER_SIZE, Header, Transport};
 use crate::core::runtime;
 use crate::pmi::Pmi1;
 use memmap2::MmapMut;
 use parking_lot::Mutex;
+use std::cell::UnsafeCell;
 use std::fs::File;
 use std::io;
 use std::os::fd::FromRawFd;
@@ -194,78 +196,11 @@ pub const COLL_CELLS: usize = 16;
 /// Payload bytes of a collective cell.
 pub const COLL_CELL_DATA: usize = 1024;
 
-/// One rank's slot of one collective channel: cells used in turn, and how
-/// far the rank has got.
-#[repr(C)]
-pub struct CollSlot {
-    /// The last collective this rank has finished with (it no longer reads
-    /// anyone's cells for it).
-    done: AtomicU64,
-    /// The rank waits for others to be done (to reuse a cell): those
-    /// finishing a collective wake it.
-    blocked: AtomicU32,
-    _pad: [u32; 13],
-    cells: [CollCell; COLL_CELLS],
-}
-
-#[repr(C)]
-struct CollCell {
-    /// Which collective the data is for; stored last, with release.
-    tag: AtomicU64,
-    /// Bytes of payload (the other ranks check their counts against it).
-    len: AtomicU64,
-    _pad: [u64; 6],
-    data: [u8; COLL_CELL_DATA],
-}
+/// One rank's slot of one collective channel, in the segment (see
+/// `transport::cells`).
+pub type CollSlot = Slot<AtomicU64, UnsafeCell<[u8; COLL_CELL_DATA]>, COLL_CELLS>;
 
 const _: () = assert!(size_of::<CollSlot>().is_multiple_of(ALIGN));
-
-impl CollSlot {
-    pub fn done(&self) -> u64 {
-        self.done.load(Ordering::Acquire)
-    }
-
-    /// Say this rank is done with collective `tag`. The fence orders this
-    /// before the caller reads the others' `blocked`: a rank about to wait
-    /// (it sets `blocked`, then reads `done`) either sees the new value or
-    /// is seen waiting and woken.
-    pub fn set_done(&self, tag: u64) {
-        self.done.store(tag, Ordering::Release);
-        fence(Ordering::SeqCst);
-    }
-
-    pub fn blocked(&self) -> bool {
-        self.blocked.load(Ordering::Relaxed) != 0
-    }
-
-    /// Mark this rank as waiting for others to be done (before it checks
-    /// their `done` words again), or no longer.
-    pub fn set_blocked(&self, yes: bool) {
-        self.blocked.store(yes as u32, Ordering::SeqCst);
-    }
-
-    /// The tag of cell `turn`: data for that collective is there.
-    pub fn tag(&self, turn: usize) -> u64 {
-        self.cells[turn].tag.load(Ordering::Acquire)
-    }
-
-    /// Where cell `turn`'s payload is. Its owner writes it only while no
-    /// other rank reads it (the collective protocol sees to that), then
-    /// publishes it with `publish`; readers read it after seeing the tag.
-    pub fn data(&self, turn: usize) -> *mut u8 {
-        self.cells[turn].data.as_ptr().cast_mut()
-    }
-
-    /// Payload bytes of cell `turn`, once its tag is seen.
-    pub fn len(&self, turn: usize) -> usize {
-        self.cells[turn].len.load(Ordering::Relaxed) as usize
-    }
-
-    pub fn publish(&self, turn: usize, tag: u64, len: usize) {
-        self.cells[turn].len.store(len as u64, Ordering::Relaxed);
-        self.cells[turn].tag.store(tag, Ordering::Release);
-    }
-}
 
 fn ring_capacity(nlocal: usize) -> usize {
     if let Some(v) = std::env::var("OXMPI_SHM_RING_SIZE")
