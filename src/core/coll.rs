@@ -921,12 +921,14 @@ mod tests {
     }
 
     #[test]
-    fn every_operand_is_used_once() {
+    fn every_operand_is_used_once_and_the_last_step_makes_the_result() {
         for n in 1..40 {
             for o in [allreduce_order(n)]
                 .into_iter()
                 .chain((0..n).map(|t| reduce_order(n, t, &sum())))
             {
+                assert!(o.steps.last().is_none_or(|s| s.0 == o.result));
+                assert_eq!(o.steps.len(), n as usize - 1);
                 let e = eval(&o, n as usize);
                 for i in 0..n {
                     assert_eq!(

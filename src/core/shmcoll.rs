@@ -95,6 +95,9 @@ pub struct Channel {
     /// Node-local index of each member, by communicator rank.
     members: Box<[usize]>,
     rank: usize,
+    /// Combining orders, made on first use: `Reduce`'s by the rank its
+    /// tree is rooted at, then `Allreduce`'s.
+    orders: Box<[OnceLock<coll::Order>]>,
 }
 
 /// Per context id: the communicator's channel once it has one, `None`
@@ -184,6 +187,7 @@ fn open(comm: &Comm, channel: usize, members: Box<[usize]>) -> MpiResult<Option<
         channel,
         epoch: u64::from(agreed) << EPOCH_SHIFT,
         seq: AtomicU64::new(0),
+        orders: (0..=members.len()).map(|_| OnceLock::new()).collect(),
         members,
         rank: comm.rank as usize,
     })))
@@ -383,12 +387,22 @@ impl Channel {
         let readers = root.map_or(Readers::All, |t| Readers::Root(t as usize));
         let round = self.begin(shm, Some((send, len)), readers);
         let result = if root.is_none_or(|t| t as usize == self.rank) {
-            let n = self.members.len() as c_int;
+            let n = self.members.len();
             let order = match root {
-                Some(t) => coll::reduce_order(n, t, &r),
-                None => coll::allreduce_order(n),
+                // The tree is rooted at rank 0 for an operation that does
+                // not commute, whatever the root.
+                Some(t) => {
+                    let top = if op::is_commutative(r.op).unwrap_or(false) {
+                        t
+                    } else {
+                        0
+                    };
+                    self.orders[top as usize]
+                        .get_or_init(|| coll::reduce_order(n as c_int, top, &r))
+                }
+                None => self.orders[n].get_or_init(|| coll::allreduce_order(n as c_int)),
             };
-            combine(&round, recv, r, &order)
+            combine(&round, recv, r, order)
         } else {
             Ok(())
         };
@@ -471,41 +485,73 @@ impl Channel {
 }
 
 /// Combine every member's cell into `recv` in `order` (the message
-/// path's, `coll::reduce_order` / `coll::allreduce_order`). A part that
-/// has been combined lives in a private buffer: cells are only read.
+/// path's, `coll::reduce_order` / `coll::allreduce_order`). Cells are only
+/// read: a part that has been combined lives in a private buffer, and the
+/// last step combines straight into `recv` (so two members need no buffer
+/// at all).
 fn combine(round: &Round, recv: usize, r: Red, order: &coll::Order) -> MpiResult<()> {
     let n = round.ch.members.len();
     let len = r.count * r.size;
-    let mut cells = Vec::with_capacity(n);
-    for i in 0..n {
-        cells.push(round.data(i, len)?);
+    // Every member's cell, published with our length (on the stack for a
+    // communicator of up to 16: nothing to allocate for small reductions).
+    let (mut small, mut large) = ([0usize; 16], Vec::new());
+    let cells: &mut [usize] = if n <= small.len() {
+        &mut small[..n]
+    } else {
+        large.resize(n, 0);
+        &mut large
+    };
+    for (i, c) in cells.iter_mut().enumerate() {
+        *c = round.data(i, len)? as usize;
     }
+    let cell = |p: usize| cells[p];
+    // The last step makes the result (`coll::Order`'s orders end so).
+    let Some((&(a, b), inner)) = order.steps.split_last() else {
+        // SAFETY: the cell holds `len` bytes for this collective; `recv`
+        // holds `len` (checked by the caller) and is no cell.
+        unsafe {
+            std::ptr::copy_nonoverlapping(cell(order.result) as *const u8, recv as *mut u8, len)
+        };
+        return Ok(());
+    };
+    debug_assert_eq!(a, order.result);
     // Buffer k belongs to part k's first combination as its right-hand
     // side; a part's value then moves with the buffer, so no two live
     // parts ever share one.
-    let mut scratch = vec![0u8; n * len];
-    let base = scratch.as_mut_ptr();
-    let mut held: Vec<Option<usize>> = vec![None; n];
-    let value = |held: &[Option<usize>], p: usize| -> *const u8 {
-        // SAFETY: buffer k lies within `scratch`, of n buffers of `len`.
-        held[p].map_or(cells[p], |k| unsafe { base.add(k * len) }.cast_const())
+    let mut scratch = vec![0u8; if inner.is_empty() { 0 } else { n * len }];
+    let base = scratch.as_mut_ptr() as usize;
+    let mut held: Vec<Option<usize>> = vec![None; if inner.is_empty() { 0 } else { n }];
+    let value = |held: &[Option<usize>], p: usize| {
+        held.get(p)
+            .copied()
+            .flatten()
+            .map_or_else(|| cell(p), |k| base + k * len)
     };
-    for &(a, b) in &order.steps {
+    // dst = part a op part b, where dst already holds part b's value.
+    // SAFETY (for callers): the parts' values (cells, holding `len` bytes
+    // for this collective and unchanged until we are done, or private
+    // buffers) and `dst` (a private buffer of `len` bytes, or `recv`,
+    // which holds `len`) are distinct.
+    let step = |a: usize, held: &[Option<usize>], dst: usize| unsafe {
+        op::apply(
+            r.op,
+            r.dt,
+            r.count,
+            value(held, a) as *const u8,
+            dst as *mut u8,
+        )
+    };
+    for &(a, b) in inner {
         let k = held[b].unwrap_or(b);
-        // SAFETY: buffer k lies within `scratch`; cells hold `len` bytes
-        // for this collective and stay unchanged until we are done.
-        unsafe {
-            let dst = base.add(k * len);
-            if held[b].is_none() {
-                std::ptr::copy_nonoverlapping(cells[b], dst, len);
-            }
-            // dst = part a op part b
-            op::apply(r.op, r.dt, r.count, value(&held, a), dst)?;
+        let dst = base + k * len;
+        if held[b].is_none() {
+            // SAFETY: as above.
+            unsafe { std::ptr::copy_nonoverlapping(cell(b) as *const u8, dst as *mut u8, len) };
         }
+        step(a, &held, dst)?;
         held[a] = Some(k);
     }
-    // SAFETY: the result holds `len` bytes; `recv` too (checked by the
-    // caller); a private buffer or a cell never overlaps it.
-    unsafe { std::ptr::copy_nonoverlapping(value(&held, order.result), recv as *mut u8, len) };
-    Ok(())
+    // SAFETY: as above.
+    unsafe { std::ptr::copy_nonoverlapping(value(&held, b) as *const u8, recv as *mut u8, len) };
+    step(a, &held, recv)
 }
