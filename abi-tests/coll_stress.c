@@ -28,6 +28,7 @@
 
 #define TEST_NAME "coll_stress"
 #include "check.h"
+#include "order.h"
 
 static int wsize;
 
@@ -253,12 +254,8 @@ static void step_parts(char **parts, int a, int b, MPI_Op op, int k, int n)
     parts[b] = t;
 }
 
-/* Combine the inputs of ranks 0..size-1 in OxMPI's documented order:
- * MPI_Reduce (root >= 0) along the binomial tree rooted at the root (at 0
- * for a non-commutative operation), each rank taking in its children's
- * partial results nearest first; MPI_Allreduce by recursive doubling, the
- * ranks beyond the largest power of two folded into their upper
- * neighbour. Returns a malloc'd result. */
+/* Combine the inputs of ranks 0..size-1 in OxMPI's documented order
+ * (order.h). Returns a malloc'd result. */
 static char *reference(int k, MPI_Op op, uint64_t step, int size, int root, int n)
 {
     size_t bytes = extent(k) * (n ? n : 1);
@@ -267,26 +264,11 @@ static char *reference(int k, MPI_Op op, uint64_t step, int size, int root, int 
         parts[r] = malloc(bytes);
         fill(k, step, r, 0, parts[r], n);
     }
-    int result = 0;
-    if (root >= 0) {
-        int top = op == op_matmul ? 0 : root;
-        for (int rel = size - 1; rel >= 0; rel--)
-            for (int mask = 1; mask < size && !(rel & mask); mask <<= 1)
-                if (rel + mask < size)
-                    step_parts(parts, (rel + top) % size, (rel + mask + top) % size, op, k, n);
-        result = top;
-    } else {
-        int pof2 = 1;
-        while (pof2 * 2 <= size)
-            pof2 *= 2;
-        int rem = size - pof2;
-        for (int v = 0; v < rem; v++)
-            step_parts(parts, 2 * v, 2 * v + 1, op, k, n);
-        for (int mask = 1; mask < pof2; mask <<= 1)
-            for (int v = 0; v < pof2; v += 2 * mask)
-                step_parts(parts, v < rem ? 2 * v : v + rem, v + mask < rem ? 2 * (v + mask) : v + mask + rem,
-                           op, k, n);
-    }
+    int (*steps)[2] = calloc(size, sizeof *steps);
+    int result = reduction_order(size, root, op != op_matmul, steps);
+    for (int i = 0; i < size - 1; i++)
+        step_parts(parts, steps[i][0], steps[i][1], op, k, n);
+    free(steps);
     char *out = parts[result];
     for (int r = 0; r < size; r++)
         if (r != result)

@@ -37,6 +37,8 @@
 #include <string.h>
 #include <math.h>
 
+#include "order.h"
+
 #define TAG 7177
 #define MAX_OPS 4096
 
@@ -374,37 +376,17 @@ static void step(Buf *parts, int a, int b, int count, MPI_Datatype dt, MPI_Op op
 }
 
 /* Combine parts[0..n) (rank i's input in part i) in the order OxMPI
- * documents for reductions that fit its node-local cells, whichever path
- * they take: for MPI_Reduce the binomial tree rooted at the root (at rank 0
- * for a non-commutative operation), each rank taking in its children's
- * partial results nearest first; for MPI_Allreduce (root < 0) recursive
- * doubling: ranks beyond the largest power of two 2^k fold into their
- * upper neighbour, then the 2^k places combine pairwise in a balanced
- * tree, lower place first. Returns the part holding the result. */
+ * documents (order.h). Returns the part holding the result. */
 static int reference(Buf *parts, int n, int root, int count, MPI_Datatype dt, MPI_Op op)
 {
-    if (root >= 0) {
-        int commute = 0;
-        PMPI_Op_commutative(op, &commute);
-        int top = commute ? root : 0;
-        for (int rel = n - 1; rel >= 0; rel--)
-            for (int mask = 1; mask < n && !(rel & mask); mask <<= 1)
-                if (rel + mask < n)
-                    step(parts, (rel + top) % n, (rel + mask + top) % n, count, dt, op);
-        return top;
-    }
-    int pof2 = 1;
-    while (pof2 * 2 <= n)
-        pof2 *= 2;
-    int rem = n - pof2;
-#define PLACE(v) ((v) < rem ? 2 * (v) : (v) + rem)
-    for (int v = 0; v < rem; v++)
-        step(parts, 2 * v, 2 * v + 1, count, dt, op);
-    for (int mask = 1; mask < pof2; mask <<= 1)
-        for (int v = 0; v < pof2; v += 2 * mask)
-            step(parts, PLACE(v), PLACE(v + mask), count, dt, op);
-#undef PLACE
-    return 0;
+    int commute = 0;
+    PMPI_Op_commutative(op, &commute);
+    int (*steps)[2] = calloc(n, sizeof *steps);
+    int result = reduction_order(n, root, commute, steps);
+    for (int i = 0; i < n - 1; i++)
+        step(parts, steps[i][0], steps[i][1], count, dt, op);
+    free(steps);
+    return result;
 }
 
 /* At the checker of a reduction: every member's input and outputs against

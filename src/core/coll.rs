@@ -200,43 +200,42 @@ fn commutes(r: &Red) -> bool {
 
 /// Reduce every rank's `send` into `recv` at `root`.
 ///
-/// Small vectors go up a binomial tree in which each rank's partial result
-/// covers consecutive ranks, lower ranks' part first. For a commutative
-/// operation the tree is rooted at `root`; otherwise at rank 0, so the
-/// operands meet in rank order (x0 op x1 op ... op xn-1), and rank 0 hands
-/// the result on. Large vectors of a commutative operation are split
-/// (`reduce_split`). Either way every run combines the same values in the
-/// same order: floating-point results do not vary.
+/// Small vectors go up the binomial tree of `reduce_order`: each rank
+/// takes in its children's partial results (each covering consecutive
+/// ranks, lower ranks' part first), then sends its own to its parent. For
+/// a commutative operation the tree is rooted at `root`; otherwise at rank
+/// 0, so the operands meet in rank order, and rank 0 hands the result on.
+/// Large vectors of a commutative operation are split (`reduce_split`).
+/// Either way every run combines the same values in the same order:
+/// floating-point results do not vary.
 pub fn reduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, root: c_int) {
-    let commute = commutes(&r);
-    if commute && r.count >= pof2(n) as usize && r.len() > SPLIT_REDUCTION {
+    if commutes(&r) && r.count >= pof2(n) as usize && r.len() > SPLIT_REDUCTION {
         return reduce_split(s, n, send, recv, r, root);
     }
     let len = r.len();
-    let top = if commute { root } else { 0 };
     let me = s.rank();
-    let rel = (me - top).rem_euclid(n);
-    let abs = |x: c_int| (x + top) % n;
+    let order = reduce_order(n, root, &r);
+    let top = order.result as c_int;
     // The partial result (at first this rank's own input, never written)
     // and where the next part arrives; after combining, the two swap.
     let mut acc = send;
     let mut spare = None;
-    let mut mask = 1;
-    while mask < n {
-        if rel & mask != 0 {
-            s.send(abs(rel - mask), acc, len);
+    // This rank's steps come in tree order: its children's, then its own
+    // to its parent.
+    for &(a, b) in &order.steps {
+        if b == me as usize {
+            s.send(a as c_int, acc, len);
             break;
         }
-        if rel + mask < n {
+        if a == me as usize {
             let into = *spare.get_or_insert_with(|| s.temp(len));
-            s.recv(abs(rel + mask), into, len);
+            s.recv(b as c_int, into, len);
             s.fence();
             // into = acc op into: the lower ranks' part first.
             s.reduce(r.op, r.dt, r.count, acc, into);
             spare = (acc != send).then_some(acc);
             acc = into;
         }
-        mask <<= 1;
     }
     if me == top && top == root {
         if acc != recv {
@@ -440,12 +439,18 @@ pub struct Order {
     pub result: usize,
 }
 
-/// `reduce`'s order (unsplit): the binomial tree rooted at `root` for a
-/// commutative operation, at rank 0 otherwise; a rank first takes in the
-/// partial results of its children in the order of their distance, each
-/// child's covering the consecutive ranks above it.
+/// The rank `reduce`'s tree is rooted at: the root for a commutative
+/// operation, rank 0 otherwise (so the operands meet in rank order).
+pub fn reduce_top(root: c_int, r: &Red) -> c_int {
+    if commutes(r) { root } else { 0 }
+}
+
+/// `reduce`'s order (unsplit): the binomial tree rooted at
+/// `reduce_top(root)`; a rank first takes in the partial results of its
+/// children in the order of their distance, each child's covering the
+/// consecutive ranks above it.
 pub fn reduce_order(n: c_int, root: c_int, r: &Red) -> Order {
-    let top = if commutes(r) { root } else { 0 };
+    let top = reduce_top(root, r);
     let abs = |x: c_int| ((x + top) % n) as usize;
     let mut steps = Vec::with_capacity(n as usize);
     // Children (higher relative ranks) finish before their parents.

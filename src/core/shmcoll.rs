@@ -389,14 +389,9 @@ impl Channel {
         let result = if root.is_none_or(|t| t as usize == self.rank) {
             let n = self.members.len();
             let order = match root {
-                // The tree is rooted at rank 0 for an operation that does
-                // not commute, whatever the root.
+                // Cached by the rank the tree is rooted at.
                 Some(t) => {
-                    let top = if op::is_commutative(r.op).unwrap_or(false) {
-                        t
-                    } else {
-                        0
-                    };
+                    let top = coll::reduce_top(t, &r);
                     self.orders[top as usize]
                         .get_or_init(|| coll::reduce_order(n as c_int, top, &r))
                 }
