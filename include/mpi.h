@@ -6,7 +6,7 @@
 extern "C" {
 #endif
 
-/* Types and constants (src/abi/types.rs, src/abi/consts.rs). */
+/* Types and constants (src/core/types.rs, src/core/consts.rs). */
 #define MPI_IDENT 0
 
 #define MPI_CONGRUENT 1

@@ -135,7 +135,7 @@ impl<T> Table<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::consts::*;
+    use crate::core::consts::*;
 
     #[test]
     fn predefined_handles_decode() {

@@ -31,7 +31,7 @@ fn cbindgen(files: &[&str], exclude: &[&str], include: &[String]) -> String {
 
 /// Every type defined in types.rs goes into the header, used or not.
 fn type_names() -> Vec<String> {
-    read("src/abi/types.rs")
+    read("src/core/types.rs")
         .lines()
         .filter_map(|l| {
             l.strip_prefix("pub type ")
@@ -53,9 +53,9 @@ fn mpi_h() -> String {
     h += BANNER;
     h += "#ifndef MPI_INCLUDED\n#define MPI_INCLUDED\n\n";
     h += "#if defined(__cplusplus)\nextern \"C\" {\n#endif\n\n";
-    h += "/* Types and constants (src/abi/types.rs, src/abi/consts.rs). */\n";
+    h += "/* Types and constants (src/core/types.rs, src/core/consts.rs). */\n";
     h += &cbindgen(
-        &["src/abi/types.rs", "src/abi/consts.rs"],
+        &["src/core/types.rs", "src/core/consts.rs"],
         &[],
         &type_names(),
     );

@@ -7,10 +7,9 @@
 //! handles, check arguments and call into `crate::core`. `entry` routes
 //! failures to error handlers and keeps panics inside.
 
-#[rustfmt::skip]
-pub mod callbacks;
-pub mod consts;
-pub mod types;
+// The ABI's types and constants are the core's handle encoding; they live
+// in the core (which never imports this module) and are re-exported here.
+pub use crate::core::{callbacks, consts, types};
 
 mod coll;
 mod comm;

@@ -4,7 +4,7 @@
 
 use super::error;
 use super::runtime;
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -72,7 +72,7 @@ pub fn is_predefined_comm_keyval(keyval: c_int) -> bool {
 // User keyvals and attributes cached on communicators
 
 use super::error::{MpiError, MpiResult};
-use crate::abi::callbacks::{Fn_MPI_Comm_copy_attr_function, Fn_MPI_Comm_delete_attr_function};
+use crate::core::callbacks::{Fn_MPI_Comm_copy_attr_function, Fn_MPI_Comm_delete_attr_function};
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::sync::Arc;

@@ -11,8 +11,8 @@ use super::op;
 use super::p2p::engine;
 use super::sched::{self, Sched};
 use super::topo::Hood;
-use crate::abi::consts::MPI_PROC_NULL;
-use crate::abi::types::{MPI_Datatype, MPI_Op};
+use crate::core::consts::MPI_PROC_NULL;
+use crate::core::types::{MPI_Datatype, MPI_Op};
 use std::ffi::c_int;
 use std::sync::OnceLock;
 
@@ -885,7 +885,7 @@ pub fn allgatherv_blocking(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::consts::{MPI_DOUBLE, MPI_SUM};
+    use crate::core::consts::{MPI_DOUBLE, MPI_SUM};
 
     /// The expression an order computes, written out.
     fn eval(o: &Order, n: usize) -> String {

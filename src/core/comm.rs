@@ -16,7 +16,7 @@ use super::runtime;
 use super::sched::{self, Sched};
 use super::shmcoll;
 use super::topo::Topo;
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::c_int;

@@ -4,7 +4,7 @@
 
 use super::error::{MpiError, MpiResult};
 use super::runtime;
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::c_int;

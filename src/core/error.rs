@@ -2,7 +2,7 @@
 //! error classes with their messages, and user-added classes, codes and
 //! strings (`MPI_Add_error_class` and friends).
 
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::ffi::c_int;

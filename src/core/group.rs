@@ -4,7 +4,7 @@
 //! members as a group, so `MPI_Comm_group` shares it.
 
 use super::error::{MpiError, MpiResult};
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use rustc_hash::FxHashSet;
 use std::ffi::c_int;

@@ -2,8 +2,11 @@
 //! Nothing in here is `extern "C"`; the C face in `crate::abi` calls into it.
 
 pub mod attr;
+#[rustfmt::skip]
+pub mod callbacks;
 pub mod coll;
 pub mod comm;
+pub mod consts;
 pub mod datatype;
 pub mod errhandler;
 pub mod error;
@@ -17,3 +20,4 @@ pub mod sched;
 pub mod session;
 pub mod shmcoll;
 pub mod topo;
+pub mod types;

@@ -25,7 +25,7 @@
 
 use super::error::{MpiError, MpiResult};
 use super::request::{Request, SendMode, Status};
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::transport::shm::{Bell, Shm};
 use crate::transport::{FLAG_CANCELLED, FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
 use parking_lot::Mutex;

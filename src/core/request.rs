@@ -5,7 +5,7 @@
 
 use super::datatype::MsgBuf;
 use super::error::MpiError;
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};

@@ -10,7 +10,7 @@
 
 use super::error::{MpiError, MpiResult};
 use super::p2p;
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::pmi::{Bootstrap, JobInfo};
 use crate::transport::shm::Shm;
 use parking_lot::Mutex;

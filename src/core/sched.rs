@@ -22,8 +22,8 @@ use super::group::Group;
 use super::op;
 use super::p2p::{Envelope, SendBuf, engine};
 use super::request::{ReqKind, Request, SendMode, Status};
-use crate::abi::consts::MPI_ERR_TRUNCATE;
-use crate::abi::types::{MPI_Datatype, MPI_Op};
+use crate::core::consts::MPI_ERR_TRUNCATE;
+use crate::core::types::{MPI_Datatype, MPI_Op};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::ffi::c_int;
@@ -166,7 +166,7 @@ impl Sched {
         let names = group.iter().map(|w| w as c_int).collect();
         Sched {
             names: Some(names),
-            ..Sched::empty(ctx, rank, group, crate::abi::consts::MPI_COMM_NULL, tag)
+            ..Sched::empty(ctx, rank, group, crate::core::consts::MPI_COMM_NULL, tag)
         }
     }
 

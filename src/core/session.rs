@@ -7,7 +7,7 @@ use super::errhandler::{self, Slot};
 use super::error::{MpiError, MpiResult};
 use super::group::Group;
 use super::runtime;
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use std::ffi::c_int;
 use std::sync::Arc;

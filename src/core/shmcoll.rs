@@ -72,7 +72,7 @@ use super::error::{MpiError, MpiResult};
 use super::op;
 use super::p2p::engine;
 use super::sched;
-use crate::abi::consts::{MPI_ERR_TRUNCATE, MPI_MAX, MPI_UNSIGNED};
+use crate::core::consts::{MPI_ERR_TRUNCATE, MPI_MAX, MPI_UNSIGNED};
 use crate::transport::shm::{COLL_CELL_DATA, COLL_CELLS, COLL_CHANNELS, Shm};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;

@@ -3,7 +3,7 @@
 //! to be ignored), so a topology's ranks are its communicator's.
 
 use super::error::{MpiError, MpiResult};
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use std::ffi::c_int;
 
 #[derive(Clone, Debug)]

@@ -5,7 +5,7 @@
 
 use super::layout::{Blocks, Node};
 use super::{Contents, Datatype};
-use crate::abi::consts::*;
+use crate::core::consts::*;
 use crate::core::error::{MpiError, MpiResult};
 use std::ffi::c_int;
 use std::sync::Arc;

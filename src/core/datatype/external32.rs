@@ -7,7 +7,7 @@
 use super::Datatype;
 use super::predefined::{BasicInfo, Class, basic_info};
 
-fn info(b: crate::abi::types::MPI_Datatype) -> &'static BasicInfo {
+fn info(b: crate::core::types::MPI_Datatype) -> &'static BasicInfo {
     basic_info(b).expect("leaves are basic types")
 }
 

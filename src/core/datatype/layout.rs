@@ -7,7 +7,7 @@
 //! whatever is inside; adjacent runs are merged again as they are emitted,
 //! so a struct whose members touch costs one copy.
 
-use crate::abi::types::MPI_Datatype;
+use crate::core::types::MPI_Datatype;
 use std::sync::Arc;
 
 /// One element of a datatype.

@@ -17,8 +17,8 @@ mod predefined;
 
 use super::attr::Attrs;
 use super::error::{MpiError, MpiResult};
-use crate::abi::consts::*;
-use crate::abi::types::MPI_Datatype;
+use crate::core::consts::*;
+use crate::core::types::MPI_Datatype;
 use crate::handles::{Kind, Table};
 use layout::Node;
 use parking_lot::Mutex;

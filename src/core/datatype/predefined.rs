@@ -4,8 +4,8 @@
 
 use super::layout::Node;
 use super::{Contents, Datatype};
-use crate::abi::consts::*;
-use crate::abi::types::MPI_Datatype;
+use crate::core::consts::*;
+use crate::core::types::MPI_Datatype;
 use rustc_hash::FxHashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, LazyLock};

@@ -7,9 +7,9 @@
 //! unaligned, which the compiler still vectorizes.
 
 use super::error::{MpiError, MpiResult};
-use crate::abi::callbacks::{Fn_MPI_User_function, Fn_MPI_User_function_c};
-use crate::abi::consts::*;
-use crate::abi::types::{MPI_Count, MPI_Datatype, MPI_Op};
+use crate::core::callbacks::{Fn_MPI_User_function, Fn_MPI_User_function_c};
+use crate::core::consts::*;
+use crate::core::types::{MPI_Count, MPI_Datatype, MPI_Op};
 use crate::handles::{Kind, Table};
 use soft::{Format, Shape};
 use std::ffi::c_int;

@@ -8,8 +8,8 @@
 //! reductions; being exact matters more than speed.
 
 use super::{bad_pair, zip};
-use crate::abi::consts::*;
-use crate::abi::types::MPI_Op;
+use crate::core::consts::*;
+use crate::core::types::MPI_Op;
 use rustc_apfloat::Float;
 use rustc_apfloat::ieee::{Half, Quad};
 use std::cmp::Ordering;
