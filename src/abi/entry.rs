@@ -66,8 +66,7 @@ pub fn guard_value<T: Default>(func: &'static str, f: impl FnOnce() -> T) -> T {
 /// `OXMPI_DEBUG` set: every error raised is also reported on stderr, with
 /// the call that raised it, even when the handler returns it quietly.
 fn debug() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("OXMPI_DEBUG").is_some())
+    crate::core::config::DEBUG.on()
 }
 
 /// Deliver `err` to the handler of `obj` and return what the call returns.

@@ -83,9 +83,9 @@ enum BcastChoice {
 /// launchers pass the environment).
 fn bcast_choice() -> BcastChoice {
     static CHOICE: OnceLock<BcastChoice> = OnceLock::new();
-    *CHOICE.get_or_init(|| match std::env::var("OXMPI_BCAST").as_deref() {
-        Ok("split") => BcastChoice::Split,
-        Ok("binomial") => BcastChoice::Binomial,
+    *CHOICE.get_or_init(|| match super::config::BCAST.choice() {
+        "split" => BcastChoice::Split,
+        "binomial" => BcastChoice::Binomial,
         _ => BcastChoice::Auto,
     })
 }

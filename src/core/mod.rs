@@ -6,6 +6,7 @@ pub mod attr;
 pub mod callbacks;
 pub mod coll;
 pub mod comm;
+pub mod config;
 pub mod consts;
 pub mod datatype;
 pub mod errhandler;

@@ -23,6 +23,7 @@
 //! which peers ring when they put a record in our channel and local threads
 //! ring when they complete a request.
 
+use super::config;
 use super::error::{MpiError, MpiResult};
 use super::request::{Request, SendMode, Status};
 use crate::core::consts::*;
@@ -279,9 +280,8 @@ pub struct Engine {
     shm: Option<Shm>,
     st: Mutex<State>,
     cma_warned: AtomicBool,
-    /// The largest message sent eagerly (copied through the ring); larger
-    /// ones go by rendezvous.
-    eager_max: usize,
+    /// The most a ring record can carry: the cap on the eager limit.
+    inline: usize,
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -291,13 +291,8 @@ static LONE_BELL: Bell = Bell::new();
 /// Start the engine for world rank `me` (at `MPI_Init`).
 pub fn start(me: usize, shm: Option<Shm>) {
     let inline = shm.as_ref().map_or(0, |s| s.max_inline());
-    let eager_max = std::env::var("OXMPI_EAGER_MAX")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(EAGER_MAX)
-        .min(inline);
     let _ = ENGINE.set(Engine {
-        eager_max,
+        inline,
         me,
         shm,
         st: Mutex::new(State::default()),
@@ -310,12 +305,6 @@ pub fn engine() -> &'static Engine {
         .get()
         .expect("point-to-point engine used before MPI_Init")
 }
-
-/// Default eager limit (`OXMPI_EAGER_MAX`, capped by what fits a ring
-/// record). Above it a single-copy rendezvous costs less than copying
-/// through the ring twice, and a sender running ahead of its receiver can no
-/// longer flood it with unexpected data it must buffer.
-const EAGER_MAX: usize = 32 << 10;
 
 /// How long a sleeping waiter naps before looking again on its own; only
 /// a safety net, since every event that matters rings the bell.
@@ -389,7 +378,11 @@ impl Engine {
         hdr.cookie = id;
         req.wire_cookie.store(id, Ordering::Relaxed);
         req.wire_peer.store(peer, Ordering::Relaxed);
-        if peer == self.me || size <= self.eager_max {
+        // The eager limit (`config::EAGER_MAX`, capped by what fits a ring
+        // record): above it a single-copy rendezvous costs less than copying
+        // through the ring twice, and a sender running ahead of its receiver
+        // can no longer flood it with unexpected data it must buffer.
+        if peer == self.me || size <= config::EAGER_MAX.bytes().min(self.inline) {
             let done = if sync {
                 st.sends.insert(
                     id,
@@ -797,9 +790,7 @@ impl Engine {
                     return;
                 }
                 Err(e) => {
-                    if std::env::var_os("OXMPI_DEBUG").is_some()
-                        && !self.cma_warned.swap(true, Ordering::Relaxed)
-                    {
+                    if config::DEBUG.on() && !self.cma_warned.swap(true, Ordering::Relaxed) {
                         super::runtime::report(&format!(
                             "single-copy reads from other processes are refused ({e}); large \
                              messages are copied through the shared-memory channels instead"

@@ -114,7 +114,7 @@ static RETIRED: Mutex<Vec<Retired>> = Mutex::new(Vec::new());
 /// then goes by messages), for comparisons and diagnosis.
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("OXMPI_SHM_COLL").as_deref() != Ok("0"))
+    *ON.get_or_init(|| super::config::SHM_COLL.on())
 }
 
 fn shm() -> Option<&'static Shm> {

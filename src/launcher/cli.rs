@@ -47,8 +47,6 @@ signal S, the code given to MPI_Abort if a rank aborted, 124 when the
 timeout expired, 128+S when mpiexec itself got signal S (SIGINT, SIGTERM,
 SIGHUP; it is forwarded to the job), 127 when a program was not found, 126
 when it could not be executed, 2 for usage errors and 1 for other errors.
-
-Set OXMPI_DEBUG to log the PMI traffic and launcher decisions to stderr.
 ";
 
 /// Which of mpiexec's own environment variables the ranks inherit.

@@ -29,11 +29,9 @@ mod sys;
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::sync::OnceLock;
 
 pub(crate) fn debug_enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("OXMPI_DEBUG").is_some())
+    crate::config::DEBUG.on()
 }
 
 /// Run mpiexec with `args` (argv without argv[0]); returns the exit status.
@@ -42,6 +40,11 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(cli::Command::Run(opts)) => opts,
         Ok(cli::Command::Help) => {
             let _ = std::io::stdout().write_all(cli::HELP.as_bytes());
+            let settings = format!(
+                "\nSettings (environment variables, passed on to the ranks; see also oxmpi-info):\n{}",
+                crate::config::plain_text()
+            );
+            let _ = std::io::stdout().write_all(settings.as_bytes());
             return 0;
         }
         Ok(cli::Command::Version) => {

@@ -203,10 +203,8 @@ pub type CollSlot = Slot<AtomicU64, UnsafeCell<[u8; COLL_CELL_DATA]>, COLL_CELLS
 const _: () = assert!(size_of::<CollSlot>().is_multiple_of(ALIGN));
 
 fn ring_capacity(nlocal: usize) -> usize {
-    if let Some(v) = std::env::var("OXMPI_SHM_RING_SIZE")
-        .ok()
-        .and_then(|s| s.parse::<usize>().ok())
-    {
+    let v = crate::core::config::SHM_RING_SIZE.bytes();
+    if v > 0 {
         return round_up(v.max(4 * ALIGN));
     }
     let pairs = (nlocal * nlocal.saturating_sub(1)).max(1);
@@ -433,7 +431,7 @@ impl Shm {
             local_of,
             world_of,
             writers: (0..nlocal).map(|_| Mutex::new(Writer::default())).collect(),
-            cma: AtomicBool::new(std::env::var("OXMPI_SHM_CMA").as_deref() != Ok("0")),
+            cma: AtomicBool::new(true),
         };
         let hdr = shm.header();
         if rank == leader {
@@ -510,9 +508,11 @@ impl Shm {
         self.bell(local).pid.load(Ordering::Acquire)
     }
 
-    /// Whether single-copy reads are believed to work.
+    /// Whether single-copy reads are allowed (`config::SHM_CMA`, which
+    /// may change at any time: each message decides on its own) and
+    /// believed to work.
     pub fn cma_enabled(&self) -> bool {
-        self.cma.load(Ordering::Relaxed)
+        crate::core::config::SHM_CMA.on() && self.cma.load(Ordering::Relaxed)
     }
 }
 
