@@ -14,7 +14,6 @@ use crate::core::attr;
 use crate::core::comm;
 use crate::core::datatype::{self, Datatype, build, external32};
 use crate::core::error::{MpiError, MpiResult};
-use parking_lot::Mutex;
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -623,66 +622,8 @@ pub(crate) fn type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> Mpi
     Ok(())
 }
 
-/// (combiner, precision, range) of an F90 type.
-type F90Key = (c_int, i64, i64);
-
-/// Types made by `MPI_Type_create_f90_*`, one per key.
-static F90: Mutex<Vec<(F90Key, MPI_Datatype)>> = Mutex::new(Vec::new());
-
-fn f90(
-    combiner: c_int,
-    p: i64,
-    r: i64,
-    basic: MPI_Datatype,
-    newtype: *mut MPI_Datatype,
-) -> MpiResult<()> {
-    let slot = out(newtype, "newtype")?;
-    let mut cache = F90.lock();
-    let key = (combiner, p, r);
-    if let Some(&(_, h)) = cache.iter().find(|(k, _)| *k == key) {
-        *slot = h;
-        return Ok(());
-    }
-    let ints = if combiner == MPI_COMBINER_F90_INTEGER {
-        vec![r]
-    } else {
-        vec![p, r]
-    };
-    let h = datatype::register(build::f90(combiner, ints, &old(basic)?));
-    cache.push((key, h));
-    *slot = h;
-    Ok(())
-}
-
-fn no_such(what: &str) -> MpiError {
-    MpiError::arg(format!("no predefined type has {what}"))
-}
-
-/// MPI_UNDEFINED means "no requirement".
-fn req(v: c_int) -> i64 {
-    if v == MPI_UNDEFINED { 0 } else { v.into() }
-}
-
-fn real_for(p: c_int, r: c_int) -> MpiResult<usize> {
-    let (p, r) = (req(p), req(r));
-    [(6, 37), (15, 307), (33, 4931)]
-        .iter()
-        .position(|&(mp, mr)| p <= mp && r <= mr)
-        .ok_or_else(|| no_such(&format!("precision {p} and range {r}")))
-}
-
 pub(crate) fn type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> MpiResult<()> {
-    let t = [
-        (2, MPI_INTEGER1),
-        (4, MPI_INTEGER2),
-        (9, MPI_INTEGER4),
-        (18, MPI_INTEGER8),
-    ]
-    .iter()
-    .find(|(mr, _)| req(r) <= *mr)
-    .ok_or_else(|| no_such(&format!("range {r}")))?
-    .1;
-    f90(MPI_COMBINER_F90_INTEGER, 0, r.into(), t, newtype)
+    put(newtype, "newtype", datatype::f90::integer(r)?)
 }
 
 pub(crate) fn type_create_f90_real(
@@ -690,8 +631,7 @@ pub(crate) fn type_create_f90_real(
     r: c_int,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let t = [MPI_REAL4, MPI_REAL8, MPI_REAL16][real_for(p, r)?];
-    f90(MPI_COMBINER_F90_REAL, p.into(), r.into(), t, newtype)
+    put(newtype, "newtype", datatype::f90::real(p, r)?)
 }
 
 pub(crate) fn type_create_f90_complex(
@@ -699,8 +639,7 @@ pub(crate) fn type_create_f90_complex(
     r: c_int,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let t = [MPI_COMPLEX8, MPI_COMPLEX16, MPI_COMPLEX32][real_for(p, r)?];
-    f90(MPI_COMBINER_F90_COMPLEX, p.into(), r.into(), t, newtype)
+    put(newtype, "newtype", datatype::f90::complex(p, r)?)
 }
 
 pub(crate) fn type_match_size(
@@ -708,8 +647,11 @@ pub(crate) fn type_match_size(
     size: c_int,
     datatype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let t = datatype::match_size(typeclass, size.into())
-        .ok_or_else(|| no_such(&format!("type class {typeclass} and size {size}")))?;
+    let t = datatype::match_size(typeclass, size.into()).ok_or_else(|| {
+        MpiError::arg(format!(
+            "no predefined type has type class {typeclass} and size {size}"
+        ))
+    })?;
     put(datatype, "datatype", t)
 }
 

@@ -54,6 +54,21 @@ pub fn guard(
     raise(func, obj, err)
 }
 
+/// Run one call of the tool interface (`MPI_T_*`): its error code is
+/// returned as it is, never handed to an error handler (MPI-4.1 section
+/// 15.3.1), and a panic becomes `MPI_ERR_INTERN`.
+pub fn tool_guard(func: &'static str, f: impl FnOnce() -> MpiResult<()>) -> c_int {
+    let err = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => return MPI_SUCCESS,
+        Ok(Err(e)) => e,
+        Err(p) => panic_error(p),
+    };
+    if debug() {
+        runtime::report(&format!("{func}: {} (error code {})", err.msg, err.code));
+    }
+    err.code
+}
+
 /// Run one C call that returns a value instead of an error code; such calls
 /// cannot fail, so a panic is reported and the default value returned.
 pub fn guard_value<T: Default>(func: &'static str, f: impl FnOnce() -> T) -> T {

@@ -3,7 +3,7 @@
 #![allow(non_snake_case, unused_unsafe, unused_variables, unused_imports, clippy::missing_safety_doc, clippy::too_many_arguments)]
 
 use super::callbacks::*;
-use super::entry::{ErrObj, guard, guard_value};
+use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
 use crate::core::error::MpiError;
 use std::ffi::{c_char, c_int, c_void};
@@ -3990,512 +3990,512 @@ pub unsafe extern "C" fn PMPI_Status_set_tag(status: *mut MPI_Status, tag: c_int
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_changed(update_number: *mut c_int) -> c_int {
-    guard("MPI_T_category_changed", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_changed")))
+    tool_guard("MPI_T_category_changed", || unsafe { super::tool::t_category_changed(update_number) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_changed(update_number: *mut c_int) -> c_int {
-    guard("MPI_T_category_changed", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_changed")))
+    tool_guard("MPI_T_category_changed", || unsafe { super::tool::t_category_changed(update_number) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_categories(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_categories", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_categories")))
+    tool_guard("MPI_T_category_get_categories", || unsafe { super::tool::t_category_get_categories(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_categories(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_categories", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_categories")))
+    tool_guard("MPI_T_category_get_categories", || unsafe { super::tool::t_category_get_categories(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_cvars(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_cvars", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_cvars")))
+    tool_guard("MPI_T_category_get_cvars", || unsafe { super::tool::t_category_get_cvars(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_cvars(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_cvars", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_cvars")))
+    tool_guard("MPI_T_category_get_cvars", || unsafe { super::tool::t_category_get_cvars(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_events(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_events", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_events")))
+    tool_guard("MPI_T_category_get_events", || unsafe { super::tool::t_category_get_events(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_events(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_events", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_events")))
+    tool_guard("MPI_T_category_get_events", || unsafe { super::tool::t_category_get_events(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_index(name: *const c_char, cat_index: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_index")))
+    tool_guard("MPI_T_category_get_index", || unsafe { super::tool::t_category_get_index(name, cat_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_index(name: *const c_char, cat_index: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_index")))
+    tool_guard("MPI_T_category_get_index", || unsafe { super::tool::t_category_get_index(name, cat_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_info(cat_index: c_int, name: *mut c_char, name_len: *mut c_int, desc: *mut c_char, desc_len: *mut c_int, num_cvars: *mut c_int, num_pvars: *mut c_int, num_categories: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_info")))
+    tool_guard("MPI_T_category_get_info", || unsafe { super::tool::t_category_get_info(cat_index, name, name_len, desc, desc_len, num_cvars, num_pvars, num_categories) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_info(cat_index: c_int, name: *mut c_char, name_len: *mut c_int, desc: *mut c_char, desc_len: *mut c_int, num_cvars: *mut c_int, num_pvars: *mut c_int, num_categories: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_info")))
+    tool_guard("MPI_T_category_get_info", || unsafe { super::tool::t_category_get_info(cat_index, name, name_len, desc, desc_len, num_cvars, num_pvars, num_categories) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_num(num_cat: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_num")))
+    tool_guard("MPI_T_category_get_num", || unsafe { super::tool::t_category_get_num(num_cat) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_num(num_cat: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_num")))
+    tool_guard("MPI_T_category_get_num", || unsafe { super::tool::t_category_get_num(num_cat) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_num_events(cat_index: c_int, num_events: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_num_events", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_num_events")))
+    tool_guard("MPI_T_category_get_num_events", || unsafe { super::tool::t_category_get_num_events(cat_index, num_events) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_num_events(cat_index: c_int, num_events: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_num_events", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_num_events")))
+    tool_guard("MPI_T_category_get_num_events", || unsafe { super::tool::t_category_get_num_events(cat_index, num_events) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_category_get_pvars(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_pvars", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_pvars")))
+    tool_guard("MPI_T_category_get_pvars", || unsafe { super::tool::t_category_get_pvars(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_category_get_pvars(cat_index: c_int, len: c_int, indices: *mut c_int) -> c_int {
-    guard("MPI_T_category_get_pvars", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_category_get_pvars")))
+    tool_guard("MPI_T_category_get_pvars", || unsafe { super::tool::t_category_get_pvars(cat_index, len, indices) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_cvar_get_index(name: *const c_char, cvar_index: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_get_index")))
+    tool_guard("MPI_T_cvar_get_index", || unsafe { super::tool::t_cvar_get_index(name, cvar_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_cvar_get_index(name: *const c_char, cvar_index: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_get_index")))
+    tool_guard("MPI_T_cvar_get_index", || unsafe { super::tool::t_cvar_get_index(name, cvar_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_cvar_get_info(cvar_index: c_int, name: *mut c_char, name_len: *mut c_int, verbosity: *mut c_int, datatype: *mut MPI_Datatype, enumtype: *mut MPI_T_enum, desc: *mut c_char, desc_len: *mut c_int, bind: *mut c_int, scope: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_get_info")))
+    tool_guard("MPI_T_cvar_get_info", || unsafe { super::tool::t_cvar_get_info(cvar_index, name, name_len, verbosity, datatype, enumtype, desc, desc_len, bind, scope) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_cvar_get_info(cvar_index: c_int, name: *mut c_char, name_len: *mut c_int, verbosity: *mut c_int, datatype: *mut MPI_Datatype, enumtype: *mut MPI_T_enum, desc: *mut c_char, desc_len: *mut c_int, bind: *mut c_int, scope: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_get_info")))
+    tool_guard("MPI_T_cvar_get_info", || unsafe { super::tool::t_cvar_get_info(cvar_index, name, name_len, verbosity, datatype, enumtype, desc, desc_len, bind, scope) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_cvar_get_num(num_cvar: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_get_num")))
+    tool_guard("MPI_T_cvar_get_num", || unsafe { super::tool::t_cvar_get_num(num_cvar) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_cvar_get_num(num_cvar: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_get_num")))
+    tool_guard("MPI_T_cvar_get_num", || unsafe { super::tool::t_cvar_get_num(num_cvar) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_cvar_handle_alloc(cvar_index: c_int, obj_handle: *mut c_void, handle: *mut MPI_T_cvar_handle, count: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_handle_alloc", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_handle_alloc")))
+    tool_guard("MPI_T_cvar_handle_alloc", || unsafe { super::tool::t_cvar_handle_alloc(cvar_index, obj_handle, handle, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_cvar_handle_alloc(cvar_index: c_int, obj_handle: *mut c_void, handle: *mut MPI_T_cvar_handle, count: *mut c_int) -> c_int {
-    guard("MPI_T_cvar_handle_alloc", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_handle_alloc")))
+    tool_guard("MPI_T_cvar_handle_alloc", || unsafe { super::tool::t_cvar_handle_alloc(cvar_index, obj_handle, handle, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_cvar_handle_free(handle: *mut MPI_T_cvar_handle) -> c_int {
-    guard("MPI_T_cvar_handle_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_handle_free")))
+    tool_guard("MPI_T_cvar_handle_free", || unsafe { super::tool::t_cvar_handle_free(handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_cvar_handle_free(handle: *mut MPI_T_cvar_handle) -> c_int {
-    guard("MPI_T_cvar_handle_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_handle_free")))
+    tool_guard("MPI_T_cvar_handle_free", || unsafe { super::tool::t_cvar_handle_free(handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_cvar_read(handle: MPI_T_cvar_handle, buf: *mut c_void) -> c_int {
-    guard("MPI_T_cvar_read", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_read")))
+    tool_guard("MPI_T_cvar_read", || unsafe { super::tool::t_cvar_read(handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_cvar_read(handle: MPI_T_cvar_handle, buf: *mut c_void) -> c_int {
-    guard("MPI_T_cvar_read", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_read")))
+    tool_guard("MPI_T_cvar_read", || unsafe { super::tool::t_cvar_read(handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_cvar_write(handle: MPI_T_cvar_handle, buf: *const c_void) -> c_int {
-    guard("MPI_T_cvar_write", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_write")))
+    tool_guard("MPI_T_cvar_write", || unsafe { super::tool::t_cvar_write(handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_cvar_write(handle: MPI_T_cvar_handle, buf: *const c_void) -> c_int {
-    guard("MPI_T_cvar_write", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_cvar_write")))
+    tool_guard("MPI_T_cvar_write", || unsafe { super::tool::t_cvar_write(handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_enum_get_info(enumtype: MPI_T_enum, num: *mut c_int, name: *mut c_char, name_len: *mut c_int) -> c_int {
-    guard("MPI_T_enum_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_enum_get_info")))
+    tool_guard("MPI_T_enum_get_info", || unsafe { super::tool::t_enum_get_info(enumtype, num, name, name_len) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_enum_get_info(enumtype: MPI_T_enum, num: *mut c_int, name: *mut c_char, name_len: *mut c_int) -> c_int {
-    guard("MPI_T_enum_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_enum_get_info")))
+    tool_guard("MPI_T_enum_get_info", || unsafe { super::tool::t_enum_get_info(enumtype, num, name, name_len) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_enum_get_item(enumtype: MPI_T_enum, index: c_int, value: *mut c_int, name: *mut c_char, name_len: *mut c_int) -> c_int {
-    guard("MPI_T_enum_get_item", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_enum_get_item")))
+    tool_guard("MPI_T_enum_get_item", || unsafe { super::tool::t_enum_get_item(enumtype, index, value, name, name_len) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_enum_get_item(enumtype: MPI_T_enum, index: c_int, value: *mut c_int, name: *mut c_char, name_len: *mut c_int) -> c_int {
-    guard("MPI_T_enum_get_item", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_enum_get_item")))
+    tool_guard("MPI_T_enum_get_item", || unsafe { super::tool::t_enum_get_item(enumtype, index, value, name, name_len) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_callback_get_info(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_T_event_callback_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_callback_get_info")))
+    tool_guard("MPI_T_event_callback_get_info", || unsafe { super::tool::t_event_callback_get_info(event_registration, cb_safety, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_callback_get_info(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_T_event_callback_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_callback_get_info")))
+    tool_guard("MPI_T_event_callback_get_info", || unsafe { super::tool::t_event_callback_get_info(event_registration, cb_safety, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_callback_set_info(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info) -> c_int {
-    guard("MPI_T_event_callback_set_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_callback_set_info")))
+    tool_guard("MPI_T_event_callback_set_info", || unsafe { super::tool::t_event_callback_set_info(event_registration, cb_safety, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_callback_set_info(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info) -> c_int {
-    guard("MPI_T_event_callback_set_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_callback_set_info")))
+    tool_guard("MPI_T_event_callback_set_info", || unsafe { super::tool::t_event_callback_set_info(event_registration, cb_safety, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_copy(event_instance: MPI_T_event_instance, buffer: *mut c_void) -> c_int {
-    guard("MPI_T_event_copy", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_copy")))
+    tool_guard("MPI_T_event_copy", || unsafe { super::tool::t_event_copy(event_instance, buffer) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_copy(event_instance: MPI_T_event_instance, buffer: *mut c_void) -> c_int {
-    guard("MPI_T_event_copy", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_copy")))
+    tool_guard("MPI_T_event_copy", || unsafe { super::tool::t_event_copy(event_instance, buffer) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_get_index(name: *const c_char, event_index: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_index")))
+    tool_guard("MPI_T_event_get_index", || unsafe { super::tool::t_event_get_index(name, event_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_get_index(name: *const c_char, event_index: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_index")))
+    tool_guard("MPI_T_event_get_index", || unsafe { super::tool::t_event_get_index(name, event_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_get_info(event_index: c_int, name: *mut c_char, name_len: *mut c_int, verbosity: *mut c_int, array_of_datatypes: *mut MPI_Datatype, array_of_displacements: *mut MPI_Aint, num_elements: *mut c_int, enumtype: *mut MPI_T_enum, info: *mut MPI_Info, desc: *mut c_char, desc_len: *mut c_int, bind: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_info")))
+    tool_guard("MPI_T_event_get_info", || unsafe { super::tool::t_event_get_info(event_index, name, name_len, verbosity, array_of_datatypes, array_of_displacements, num_elements, enumtype, info, desc, desc_len, bind) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_get_info(event_index: c_int, name: *mut c_char, name_len: *mut c_int, verbosity: *mut c_int, array_of_datatypes: *mut MPI_Datatype, array_of_displacements: *mut MPI_Aint, num_elements: *mut c_int, enumtype: *mut MPI_T_enum, info: *mut MPI_Info, desc: *mut c_char, desc_len: *mut c_int, bind: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_info")))
+    tool_guard("MPI_T_event_get_info", || unsafe { super::tool::t_event_get_info(event_index, name, name_len, verbosity, array_of_datatypes, array_of_displacements, num_elements, enumtype, info, desc, desc_len, bind) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_get_num(num_events: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_num")))
+    tool_guard("MPI_T_event_get_num", || unsafe { super::tool::t_event_get_num(num_events) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_get_num(num_events: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_num")))
+    tool_guard("MPI_T_event_get_num", || unsafe { super::tool::t_event_get_num(num_events) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_get_source(event_instance: MPI_T_event_instance, source_index: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_source", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_source")))
+    tool_guard("MPI_T_event_get_source", || unsafe { super::tool::t_event_get_source(event_instance, source_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_get_source(event_instance: MPI_T_event_instance, source_index: *mut c_int) -> c_int {
-    guard("MPI_T_event_get_source", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_source")))
+    tool_guard("MPI_T_event_get_source", || unsafe { super::tool::t_event_get_source(event_instance, source_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_get_timestamp(event_instance: MPI_T_event_instance, event_timestamp: *mut MPI_Count) -> c_int {
-    guard("MPI_T_event_get_timestamp", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_timestamp")))
+    tool_guard("MPI_T_event_get_timestamp", || unsafe { super::tool::t_event_get_timestamp(event_instance, event_timestamp) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_get_timestamp(event_instance: MPI_T_event_instance, event_timestamp: *mut MPI_Count) -> c_int {
-    guard("MPI_T_event_get_timestamp", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_get_timestamp")))
+    tool_guard("MPI_T_event_get_timestamp", || unsafe { super::tool::t_event_get_timestamp(event_instance, event_timestamp) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_handle_alloc(event_index: c_int, obj_handle: *mut c_void, info: MPI_Info, event_registration: *mut MPI_T_event_registration) -> c_int {
-    guard("MPI_T_event_handle_alloc", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_alloc")))
+    tool_guard("MPI_T_event_handle_alloc", || unsafe { super::tool::t_event_handle_alloc(event_index, obj_handle, info, event_registration) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_handle_alloc(event_index: c_int, obj_handle: *mut c_void, info: MPI_Info, event_registration: *mut MPI_T_event_registration) -> c_int {
-    guard("MPI_T_event_handle_alloc", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_alloc")))
+    tool_guard("MPI_T_event_handle_alloc", || unsafe { super::tool::t_event_handle_alloc(event_index, obj_handle, info, event_registration) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_handle_free(event_registration: MPI_T_event_registration, user_data: *mut c_void, free_cb_function: MPI_T_event_free_cb_function) -> c_int {
-    guard("MPI_T_event_handle_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_free")))
+    tool_guard("MPI_T_event_handle_free", || unsafe { super::tool::t_event_handle_free(event_registration, user_data, free_cb_function) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_handle_free(event_registration: MPI_T_event_registration, user_data: *mut c_void, free_cb_function: MPI_T_event_free_cb_function) -> c_int {
-    guard("MPI_T_event_handle_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_free")))
+    tool_guard("MPI_T_event_handle_free", || unsafe { super::tool::t_event_handle_free(event_registration, user_data, free_cb_function) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_handle_get_info(event_registration: MPI_T_event_registration, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_T_event_handle_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_get_info")))
+    tool_guard("MPI_T_event_handle_get_info", || unsafe { super::tool::t_event_handle_get_info(event_registration, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_handle_get_info(event_registration: MPI_T_event_registration, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_T_event_handle_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_get_info")))
+    tool_guard("MPI_T_event_handle_get_info", || unsafe { super::tool::t_event_handle_get_info(event_registration, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_handle_set_info(event_registration: MPI_T_event_registration, info: MPI_Info) -> c_int {
-    guard("MPI_T_event_handle_set_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_set_info")))
+    tool_guard("MPI_T_event_handle_set_info", || unsafe { super::tool::t_event_handle_set_info(event_registration, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_handle_set_info(event_registration: MPI_T_event_registration, info: MPI_Info) -> c_int {
-    guard("MPI_T_event_handle_set_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_handle_set_info")))
+    tool_guard("MPI_T_event_handle_set_info", || unsafe { super::tool::t_event_handle_set_info(event_registration, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_read(event_instance: MPI_T_event_instance, element_index: c_int, buffer: *mut c_void) -> c_int {
-    guard("MPI_T_event_read", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_read")))
+    tool_guard("MPI_T_event_read", || unsafe { super::tool::t_event_read(event_instance, element_index, buffer) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_read(event_instance: MPI_T_event_instance, element_index: c_int, buffer: *mut c_void) -> c_int {
-    guard("MPI_T_event_read", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_read")))
+    tool_guard("MPI_T_event_read", || unsafe { super::tool::t_event_read(event_instance, element_index, buffer) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_register_callback(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info, user_data: *mut c_void, event_cb_function: MPI_T_event_cb_function) -> c_int {
-    guard("MPI_T_event_register_callback", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_register_callback")))
+    tool_guard("MPI_T_event_register_callback", || unsafe { super::tool::t_event_register_callback(event_registration, cb_safety, info, user_data, event_cb_function) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_register_callback(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info, user_data: *mut c_void, event_cb_function: MPI_T_event_cb_function) -> c_int {
-    guard("MPI_T_event_register_callback", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_register_callback")))
+    tool_guard("MPI_T_event_register_callback", || unsafe { super::tool::t_event_register_callback(event_registration, cb_safety, info, user_data, event_cb_function) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_event_set_dropped_handler(event_registration: MPI_T_event_registration, dropped_cb_function: MPI_T_event_dropped_cb_function) -> c_int {
-    guard("MPI_T_event_set_dropped_handler", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_set_dropped_handler")))
+    tool_guard("MPI_T_event_set_dropped_handler", || unsafe { super::tool::t_event_set_dropped_handler(event_registration, dropped_cb_function) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_event_set_dropped_handler(event_registration: MPI_T_event_registration, dropped_cb_function: MPI_T_event_dropped_cb_function) -> c_int {
-    guard("MPI_T_event_set_dropped_handler", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_event_set_dropped_handler")))
+    tool_guard("MPI_T_event_set_dropped_handler", || unsafe { super::tool::t_event_set_dropped_handler(event_registration, dropped_cb_function) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_finalize() -> c_int {
-    guard("MPI_T_finalize", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_finalize")))
+    tool_guard("MPI_T_finalize", || unsafe { super::tool::t_finalize() })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_finalize() -> c_int {
-    guard("MPI_T_finalize", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_finalize")))
+    tool_guard("MPI_T_finalize", || unsafe { super::tool::t_finalize() })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_init_thread(required: c_int, provided: *mut c_int) -> c_int {
-    guard("MPI_T_init_thread", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_init_thread")))
+    tool_guard("MPI_T_init_thread", || unsafe { super::tool::t_init_thread(required, provided) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_init_thread(required: c_int, provided: *mut c_int) -> c_int {
-    guard("MPI_T_init_thread", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_init_thread")))
+    tool_guard("MPI_T_init_thread", || unsafe { super::tool::t_init_thread(required, provided) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_get_index(name: *const c_char, var_class: c_int, pvar_index: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_get_index")))
+    tool_guard("MPI_T_pvar_get_index", || unsafe { super::tool::t_pvar_get_index(name, var_class, pvar_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_get_index(name: *const c_char, var_class: c_int, pvar_index: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_get_index", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_get_index")))
+    tool_guard("MPI_T_pvar_get_index", || unsafe { super::tool::t_pvar_get_index(name, var_class, pvar_index) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_get_info(pvar_index: c_int, name: *mut c_char, name_len: *mut c_int, verbosity: *mut c_int, var_class: *mut c_int, datatype: *mut MPI_Datatype, enumtype: *mut MPI_T_enum, desc: *mut c_char, desc_len: *mut c_int, bind: *mut c_int, readonly: *mut c_int, continuous: *mut c_int, atomic: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_get_info")))
+    tool_guard("MPI_T_pvar_get_info", || unsafe { super::tool::t_pvar_get_info(pvar_index, name, name_len, verbosity, var_class, datatype, enumtype, desc, desc_len, bind, readonly, continuous, atomic) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_get_info(pvar_index: c_int, name: *mut c_char, name_len: *mut c_int, verbosity: *mut c_int, var_class: *mut c_int, datatype: *mut MPI_Datatype, enumtype: *mut MPI_T_enum, desc: *mut c_char, desc_len: *mut c_int, bind: *mut c_int, readonly: *mut c_int, continuous: *mut c_int, atomic: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_get_info")))
+    tool_guard("MPI_T_pvar_get_info", || unsafe { super::tool::t_pvar_get_info(pvar_index, name, name_len, verbosity, var_class, datatype, enumtype, desc, desc_len, bind, readonly, continuous, atomic) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_get_num(num_pvar: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_get_num")))
+    tool_guard("MPI_T_pvar_get_num", || unsafe { super::tool::t_pvar_get_num(num_pvar) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_get_num(num_pvar: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_get_num")))
+    tool_guard("MPI_T_pvar_get_num", || unsafe { super::tool::t_pvar_get_num(num_pvar) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_handle_alloc(pe_session: MPI_T_pvar_session, pvar_index: c_int, obj_handle: *mut c_void, handle: *mut MPI_T_pvar_handle, count: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_handle_alloc", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_handle_alloc")))
+    tool_guard("MPI_T_pvar_handle_alloc", || unsafe { super::tool::t_pvar_handle_alloc(pe_session, pvar_index, obj_handle, handle, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_handle_alloc(pe_session: MPI_T_pvar_session, pvar_index: c_int, obj_handle: *mut c_void, handle: *mut MPI_T_pvar_handle, count: *mut c_int) -> c_int {
-    guard("MPI_T_pvar_handle_alloc", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_handle_alloc")))
+    tool_guard("MPI_T_pvar_handle_alloc", || unsafe { super::tool::t_pvar_handle_alloc(pe_session, pvar_index, obj_handle, handle, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_handle_free(pe_session: MPI_T_pvar_session, handle: *mut MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_handle_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_handle_free")))
+    tool_guard("MPI_T_pvar_handle_free", || unsafe { super::tool::t_pvar_handle_free(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_handle_free(pe_session: MPI_T_pvar_session, handle: *mut MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_handle_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_handle_free")))
+    tool_guard("MPI_T_pvar_handle_free", || unsafe { super::tool::t_pvar_handle_free(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_read(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle, buf: *mut c_void) -> c_int {
-    guard("MPI_T_pvar_read", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_read")))
+    tool_guard("MPI_T_pvar_read", || unsafe { super::tool::t_pvar_read(pe_session, handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_read(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle, buf: *mut c_void) -> c_int {
-    guard("MPI_T_pvar_read", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_read")))
+    tool_guard("MPI_T_pvar_read", || unsafe { super::tool::t_pvar_read(pe_session, handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_readreset(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle, buf: *mut c_void) -> c_int {
-    guard("MPI_T_pvar_readreset", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_readreset")))
+    tool_guard("MPI_T_pvar_readreset", || unsafe { super::tool::t_pvar_readreset(pe_session, handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_readreset(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle, buf: *mut c_void) -> c_int {
-    guard("MPI_T_pvar_readreset", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_readreset")))
+    tool_guard("MPI_T_pvar_readreset", || unsafe { super::tool::t_pvar_readreset(pe_session, handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_reset(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_reset", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_reset")))
+    tool_guard("MPI_T_pvar_reset", || unsafe { super::tool::t_pvar_reset(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_reset(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_reset", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_reset")))
+    tool_guard("MPI_T_pvar_reset", || unsafe { super::tool::t_pvar_reset(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_session_create(pe_session: *mut MPI_T_pvar_session) -> c_int {
-    guard("MPI_T_pvar_session_create", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_session_create")))
+    tool_guard("MPI_T_pvar_session_create", || unsafe { super::tool::t_pvar_session_create(pe_session) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_session_create(pe_session: *mut MPI_T_pvar_session) -> c_int {
-    guard("MPI_T_pvar_session_create", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_session_create")))
+    tool_guard("MPI_T_pvar_session_create", || unsafe { super::tool::t_pvar_session_create(pe_session) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_session_free(pe_session: *mut MPI_T_pvar_session) -> c_int {
-    guard("MPI_T_pvar_session_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_session_free")))
+    tool_guard("MPI_T_pvar_session_free", || unsafe { super::tool::t_pvar_session_free(pe_session) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_session_free(pe_session: *mut MPI_T_pvar_session) -> c_int {
-    guard("MPI_T_pvar_session_free", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_session_free")))
+    tool_guard("MPI_T_pvar_session_free", || unsafe { super::tool::t_pvar_session_free(pe_session) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_start(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_start", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_start")))
+    tool_guard("MPI_T_pvar_start", || unsafe { super::tool::t_pvar_start(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_start(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_start", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_start")))
+    tool_guard("MPI_T_pvar_start", || unsafe { super::tool::t_pvar_start(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_stop(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_stop", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_stop")))
+    tool_guard("MPI_T_pvar_stop", || unsafe { super::tool::t_pvar_stop(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_stop(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle) -> c_int {
-    guard("MPI_T_pvar_stop", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_stop")))
+    tool_guard("MPI_T_pvar_stop", || unsafe { super::tool::t_pvar_stop(pe_session, handle) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_pvar_write(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle, buf: *const c_void) -> c_int {
-    guard("MPI_T_pvar_write", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_write")))
+    tool_guard("MPI_T_pvar_write", || unsafe { super::tool::t_pvar_write(pe_session, handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_pvar_write(pe_session: MPI_T_pvar_session, handle: MPI_T_pvar_handle, buf: *const c_void) -> c_int {
-    guard("MPI_T_pvar_write", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_pvar_write")))
+    tool_guard("MPI_T_pvar_write", || unsafe { super::tool::t_pvar_write(pe_session, handle, buf) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_source_get_info(source_index: c_int, name: *mut c_char, name_len: *mut c_int, desc: *mut c_char, desc_len: *mut c_int, ordering: *mut MPI_T_source_order, ticks_per_second: *mut MPI_Count, max_ticks: *mut MPI_Count, info: *mut MPI_Info) -> c_int {
-    guard("MPI_T_source_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_source_get_info")))
+    tool_guard("MPI_T_source_get_info", || unsafe { super::tool::t_source_get_info(source_index, name, name_len, desc, desc_len, ordering, ticks_per_second, max_ticks, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_source_get_info(source_index: c_int, name: *mut c_char, name_len: *mut c_int, desc: *mut c_char, desc_len: *mut c_int, ordering: *mut MPI_T_source_order, ticks_per_second: *mut MPI_Count, max_ticks: *mut MPI_Count, info: *mut MPI_Info) -> c_int {
-    guard("MPI_T_source_get_info", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_source_get_info")))
+    tool_guard("MPI_T_source_get_info", || unsafe { super::tool::t_source_get_info(source_index, name, name_len, desc, desc_len, ordering, ticks_per_second, max_ticks, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_source_get_num(num_sources: *mut c_int) -> c_int {
-    guard("MPI_T_source_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_source_get_num")))
+    tool_guard("MPI_T_source_get_num", || unsafe { super::tool::t_source_get_num(num_sources) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_source_get_num(num_sources: *mut c_int) -> c_int {
-    guard("MPI_T_source_get_num", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_source_get_num")))
+    tool_guard("MPI_T_source_get_num", || unsafe { super::tool::t_source_get_num(num_sources) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_T_source_get_timestamp(source_index: c_int, timestamp: *mut MPI_Count) -> c_int {
-    guard("MPI_T_source_get_timestamp", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_source_get_timestamp")))
+    tool_guard("MPI_T_source_get_timestamp", || unsafe { super::tool::t_source_get_timestamp(source_index, timestamp) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_T_source_get_timestamp(source_index: c_int, timestamp: *mut MPI_Count) -> c_int {
-    guard("MPI_T_source_get_timestamp", true, ErrObj::None, || Err(MpiError::unsupported("MPI_T_source_get_timestamp")))
+    tool_guard("MPI_T_source_get_timestamp", || unsafe { super::tool::t_source_get_timestamp(source_index, timestamp) })
 }
 
 #[unsafe(no_mangle)]

@@ -3,7 +3,7 @@
 #![allow(non_snake_case, unused_unsafe, unused_variables, unused_imports, clippy::missing_safety_doc, clippy::too_many_arguments)]
 
 use super::callbacks::*;
-use super::entry::{ErrObj, guard, guard_value};
+use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
 use crate::core::error::MpiError;
 use std::ffi::{c_char, c_int, c_void};

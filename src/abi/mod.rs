@@ -28,6 +28,7 @@ mod io;
 mod p2p;
 mod session;
 mod status;
+mod tool;
 mod topo;
 mod util;
 mod win;

@@ -15,118 +15,16 @@ use crate::core::topo::{self, Topo};
 use std::ffi::c_int;
 use std::sync::Arc;
 
-/// The most even split of `n` into `k` factors, largest first: the
-/// smallest spread between largest and smallest factor, and among equals
-/// the most even split of the smaller factors (MPICH's choices). An
-/// exhaustive search over divisors; `n` is a process count.
-fn most_even(n: i64, k: usize) -> Option<Vec<i64>> {
-    let mut divisors: Vec<i64> = (1..)
-        .take_while(|d| d * d <= n)
-        .filter(|d| n % d == 0)
-        .collect();
-    let large: Vec<i64> = divisors.iter().rev().map(|d| n / d).collect();
-    divisors.extend(large);
-    divisors.dedup();
-    divisors.reverse();
-    let spread = |v: &[i64]| v[0] - v[v.len() - 1];
-    // Factors chosen so far (non-increasing), what is left to split.
-    fn search(
-        divisors: &[i64],
-        rest: i64,
-        k: usize,
-        cur: &mut Vec<i64>,
-        best: &mut Option<Vec<i64>>,
-        spread: &impl Fn(&[i64]) -> i64,
-    ) {
-        if k == 0 {
-            // Most even overall, then most even among the smaller factors.
-            let key = |v: &[i64]| v.iter().map(|x| x - v[v.len() - 1]).collect::<Vec<_>>();
-            let better = rest == 1 && best.as_ref().is_none_or(|b| key(cur) < key(b));
-            if better {
-                *best = Some(cur.clone());
-            }
-            return;
-        }
-        let cap = cur.last().copied().unwrap_or(rest);
-        for &d in divisors.iter().filter(|&&d| d <= cap && rest % d == 0) {
-            // The largest of the remaining factors is at least their k-th root.
-            if d.checked_pow(k as u32).is_some_and(|p| p < rest) {
-                break;
-            }
-            // Smaller factors only widen the spread from here on.
-            if let (Some(b), Some(&top)) = (best.as_ref(), cur.first())
-                && top - d > spread(b)
-            {
-                break;
-            }
-            cur.push(d);
-            search(divisors, rest / d, k - 1, cur, best, spread);
-            cur.pop();
-        }
-    }
-    let mut best = None;
-    search(&divisors, n, k, &mut Vec::new(), &mut best, &spread);
-    best
-}
-
-/// Fill the zero entries of `dims` so that the product is `nnodes`, as
-/// evenly as possible and in non-increasing order.
-pub fn balance(nnodes: i64, dims: &mut [i64]) -> MpiResult<()> {
-    if dims.iter().any(|&d| d < 0) {
-        return Err(MpiError::new(
-            MPI_ERR_DIMS,
-            format!("negative dimension in {dims:?}"),
-        ));
-    }
-    let fixed: i64 = dims.iter().filter(|&&d| d > 0).product();
-    if nnodes % fixed != 0 {
-        return Err(MpiError::new(
-            MPI_ERR_DIMS,
-            format!("{nnodes} processes cannot fill the given dimensions {dims:?}"),
-        ));
-    }
-    let free: Vec<usize> = (0..dims.len()).filter(|&i| dims[i] == 0).collect();
-    let rest = nnodes / fixed;
-    if free.is_empty() {
-        return if rest == 1 {
-            Ok(())
-        } else {
-            Err(MpiError::new(
-                MPI_ERR_DIMS,
-                format!("the dimensions {dims:?} do not multiply to {nnodes}"),
-            ))
-        };
-    }
-    let mut vals = most_even(rest, free.len()).expect("any number splits into factors");
-    vals.sort_unstable_by(|a, b| b.cmp(a));
-    for (i, v) in free.into_iter().zip(vals) {
-        dims[i] = v;
-    }
-    Ok(())
-}
-
 pub(crate) fn dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> MpiResult<()> {
-    if nnodes <= 0 {
-        return Err(MpiError::arg(format!("invalid number of nodes {nnodes}")));
+    if ndims > 0 {
+        out(dims, "dims")?;
     }
-    if ndims < 0 {
-        return Err(MpiError::new(
-            MPI_ERR_DIMS,
-            format!("invalid number of dimensions {ndims}"),
-        ));
-    }
-    if ndims == 0 {
-        return Ok(());
-    }
-    out(dims, "dims")?;
-    // SAFETY: the user passes `ndims` entries.
-    let d = unsafe { std::slice::from_raw_parts_mut(dims, ndims as usize) };
-    let mut v: Vec<i64> = d.iter().map(|&x| x.into()).collect();
-    balance(nnodes.into(), &mut v)?;
-    for (x, y) in d.iter_mut().zip(v) {
-        *x = y as c_int;
-    }
-    Ok(())
+    // SAFETY: the user passes `ndims` entries (checked non-negative first).
+    let d = match usize::try_from(ndims) {
+        Ok(n) if n > 0 => unsafe { std::slice::from_raw_parts_mut(dims, n) },
+        _ => &mut [],
+    };
+    topo::dims_create(nnodes, ndims, d)
 }
 
 /// `n` values of a C array argument.
@@ -656,33 +554,4 @@ pub(crate) fn topo_test(c: MPI_Comm, status: *mut c_int) -> MpiResult<()> {
         "status",
         comm.topo.get().map_or(MPI_UNDEFINED, Topo::kind),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::balance;
-
-    fn dims(n: i64, mut d: Vec<i64>) -> Vec<i64> {
-        balance(n, &mut d).unwrap();
-        d
-    }
-
-    #[test]
-    fn balanced_and_non_increasing() {
-        assert_eq!(dims(6, vec![0, 0]), [3, 2]);
-        assert_eq!(dims(12, vec![0, 0]), [4, 3]);
-        assert_eq!(dims(72, vec![0, 0]), [9, 8]);
-        assert_eq!(dims(240, vec![0, 0]), [16, 15]);
-        assert_eq!(dims(72, vec![0, 0, 0]), [6, 4, 3]);
-        assert_eq!(dims(5040, vec![0, 0, 0]), [21, 16, 15]);
-        assert_eq!(dims(5616, vec![0, 0, 0, 0]), [13, 9, 8, 6]);
-        assert_eq!(dims(1 << 20, vec![0; 20]), [2; 20]);
-        assert_eq!(dims(12, vec![0, 0, 0]), [3, 2, 2]);
-        assert_eq!(dims(16, vec![0, 0]), [4, 4]);
-        assert_eq!(dims(7, vec![0, 0]), [7, 1]);
-        assert_eq!(dims(12, vec![0, 3, 0]), [2, 3, 2]);
-        assert_eq!(dims(1, vec![0, 0, 0]), [1, 1, 1]);
-        assert!(balance(10, &mut [3, 0]).is_err());
-        assert!(balance(6, &mut [2, 3]).is_ok());
-    }
 }

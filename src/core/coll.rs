@@ -15,6 +15,7 @@ use crate::core::consts::MPI_PROC_NULL;
 use crate::core::types::{MPI_Datatype, MPI_Op};
 use std::ffi::c_int;
 use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
 
 /// A block of a buffer: byte offset (two's complement: displacements may
 /// be negative, so addresses are formed with `wrapping_add`) and length.
@@ -65,10 +66,27 @@ pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
         BcastChoice::Binomial => false,
     };
     if split && n > 2 {
+        usage::BCAST_SPLIT.fetch_add(1, Ordering::Relaxed);
         bcast_split(s, n, buf, len, root)
     } else {
+        usage::BCAST_BINOMIAL.fetch_add(1, Ordering::Relaxed);
         bcast_binomial(s, n, buf, len, root)
     }
+}
+
+/// How often each way of running a collective was taken (the tool
+/// interface's performance variables).
+pub mod usage {
+    use std::sync::atomic::AtomicU64;
+    /// Collectives through the node's shared cells (`shmcoll`).
+    pub static NODE_LOCAL: AtomicU64 = AtomicU64::new(0);
+    /// Schedules run to the end by a blocking call.
+    pub static BLOCKING: AtomicU64 = AtomicU64::new(0);
+    /// Schedules left to the progress engine (nonblocking, persistent).
+    pub static STARTED: AtomicU64 = AtomicU64::new(0);
+    /// Broadcasts by scatter and ring allgather, and by binomial tree.
+    pub static BCAST_SPLIT: AtomicU64 = AtomicU64::new(0);
+    pub static BCAST_BINOMIAL: AtomicU64 = AtomicU64::new(0);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -87,14 +87,16 @@ impl Source {
 pub enum Category {
     Debugging,
     Transport,
+    Matching,
     Collectives,
     Compilers,
 }
 
 impl Category {
-    pub const ALL: [Category; 4] = [
+    pub const ALL: [Category; 5] = [
         Category::Debugging,
         Category::Transport,
+        Category::Matching,
         Category::Collectives,
         Category::Compilers,
     ];
@@ -103,6 +105,7 @@ impl Category {
         match self {
             Category::Debugging => "debugging",
             Category::Transport => "transport",
+            Category::Matching => "matching",
             Category::Collectives => "collectives",
             Category::Compilers => "compilers",
         }
@@ -112,6 +115,7 @@ impl Category {
         match self {
             Category::Debugging => "Error reports and diagnostics",
             Category::Transport => "Moving messages between processes on a node",
+            Category::Matching => "Matching messages to receives, and waiting for them",
             Category::Collectives => "Algorithms of collective operations",
             Category::Compilers => "The compiler wrappers",
         }

@@ -20,5 +20,6 @@ pub mod runtime;
 pub mod sched;
 pub mod session;
 pub mod shmcoll;
+pub mod tool;
 pub mod topo;
 pub mod types;

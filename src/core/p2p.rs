@@ -33,7 +33,7 @@ use parking_lot::Mutex;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -235,7 +235,50 @@ fn take_unexpected(st: &mut State, peer: usize, cookie: u64) -> bool {
             .position(|u| u.peer == peer && u.cookie == cookie)
             .and_then(|i| q.unexpected.remove(i))
             .is_some()
-    })
+    }) && {
+        st.stats.unexpected_len -= 1;
+        true
+    }
+}
+
+/// Counts behind the tool interface's performance variables (`core::tool`),
+/// kept under the engine lock the counted events already hold.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Stats {
+    pub eager_msgs: u64,
+    pub eager_bytes: u64,
+    pub rndv_msgs: u64,
+    pub rndv_bytes: u64,
+    /// Rendezvous bytes read straight from the sender's memory.
+    pub single_copy_bytes: u64,
+    /// Rendezvous bytes that came in fragments through shared memory.
+    pub streamed_bytes: u64,
+    /// Messages arrived before their receive (now, and the most ever).
+    pub unexpected_len: u64,
+    pub unexpected_high: u64,
+    /// Receives waiting for their message (filled in by `stats()`).
+    pub posted_len: u64,
+    /// Nanoseconds spent in blocking waits (filled in by `stats()`).
+    pub wait_ns: u64,
+}
+
+/// Time spent in `wait_until`, outside the engine lock.
+static WAIT_NS: AtomicU64 = AtomicU64::new(0);
+
+/// The engine's counters now (zeros before `MPI_Init`).
+pub fn stats() -> Stats {
+    let Some(e) = ENGINE.get() else {
+        return Stats {
+            wait_ns: WAIT_NS.load(Ordering::Relaxed),
+            ..Stats::default()
+        };
+    };
+    let st = e.st.lock();
+    Stats {
+        posted_len: st.queues.values().map(|q| q.posted.len() as u64).sum(),
+        wait_ns: WAIT_NS.load(Ordering::Relaxed),
+        ..st.stats
+    }
 }
 
 #[derive(Default)]
@@ -249,6 +292,7 @@ struct State {
     /// Sends whose cancellation the receiver is deciding, by cookie.
     cancels: HashMap<u64, PendingCancel>,
     next_id: u64,
+    stats: Stats,
 }
 
 /// How many copy-out buffers of unexpected messages are kept for reuse.
@@ -383,6 +427,8 @@ impl Engine {
         // through the ring twice, and a sender running ahead of its receiver
         // can no longer flood it with unexpected data it must buffer.
         if peer == self.me || size <= config::EAGER_MAX.bytes().min(self.inline) {
+            st.stats.eager_msgs += 1;
+            st.stats.eager_bytes += size as u64;
             let done = if sync {
                 st.sends.insert(
                     id,
@@ -405,6 +451,8 @@ impl Engine {
                 self.post(&mut st, peer, hdr, OutData::Eager { buf, done });
             }
         } else {
+            st.stats.rndv_msgs += 1;
+            st.stats.rndv_bytes += size as u64;
             hdr.kind = RecordKind::Rts as u32;
             hdr.len = 0;
             hdr.addr = buf.ptr as u64;
@@ -436,6 +484,7 @@ impl Engine {
         {
             Some(i) => {
                 let u = q.unexpected.remove(i).expect("index found above");
+                st.stats.unexpected_len -= 1;
                 self.deliver(&mut st, &req, buf, cap, &u.incoming());
                 st.recycle(u);
             }
@@ -474,6 +523,9 @@ impl Engine {
             .position(|u| matches(src, tag, u.src, u.tag))?;
         let status = q.unexpected[i].status();
         let msg = if take { q.unexpected.remove(i) } else { None };
+        if msg.is_some() {
+            st.stats.unexpected_len -= 1;
+        }
         Some((status, msg))
     }
 
@@ -686,7 +738,10 @@ impl Engine {
                             flags: hdr.flags,
                             cookie: hdr.cookie,
                             body,
-                        })
+                        });
+                        st.stats.unexpected_len += 1;
+                        st.stats.unexpected_high =
+                            st.stats.unexpected_high.max(st.stats.unexpected_len);
                     }
                 }
             }
@@ -742,6 +797,7 @@ impl Engine {
             RecordKind::Frag => {
                 let done = match st.recvs.get_mut(&hdr.cookie2) {
                     Some(op) => {
+                        st.stats.streamed_bytes += payload.len() as u64;
                         store(op.buf, op.cap, hdr.offset as usize, payload);
                         op.got += payload.len();
                         op.got as u64 >= hdr.size
@@ -785,6 +841,7 @@ impl Engine {
             let dst = unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, n) };
             match shm.read_remote(m.peer, m.addr, dst) {
                 Ok(()) => {
+                    st.stats.single_copy_bytes += n as u64;
                     self.ack(st, m.peer, m.cookie);
                     self.finish(req, status);
                     return;
@@ -864,10 +921,16 @@ impl Engine {
     pub fn wait_until(&self, done: impl Fn() -> bool) {
         const SPINS: u32 = 64;
         const YIELD_FOR: Duration = Duration::from_micros(250);
+        if done() {
+            return;
+        }
+        let began = std::time::Instant::now();
         let mut idle = 0u32;
         let mut since: Option<std::time::Instant> = None;
         loop {
             if done() {
+                let ns = began.elapsed().as_nanos() as u64;
+                WAIT_NS.fetch_add(ns, Ordering::Relaxed);
                 return;
             }
             if self.progress() {

@@ -438,6 +438,7 @@ impl Sched {
 
     /// Run the schedule to its end in this thread (a blocking collective).
     pub fn run(mut self) -> MpiResult<()> {
+        super::coll::usage::BLOCKING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         while !self.advance() {
             let pending = &self.pending;
             engine().wait_until(|| pending.iter().all(|(r, _)| r.is_done()));
@@ -449,6 +450,7 @@ impl Sched {
     /// completes when it ends. `comm` stays alive until then.
     pub fn start(mut self, comm: Arc<Comm>, req: Arc<Request>) {
         self.keep(comm);
+        super::coll::usage::STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.advance() {
             finish(&req, self.outcome());
         } else {

@@ -127,6 +127,14 @@ fn shm() -> Option<&'static Shm> {
 /// first time, the members agree on the channel's epoch, a collective of
 /// its own.
 pub fn channel(comm: &Comm, len: usize) -> MpiResult<Option<Arc<Channel>>> {
+    let found = find_channel(comm, len)?;
+    if found.is_some() {
+        super::coll::usage::NODE_LOCAL.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(found)
+}
+
+fn find_channel(comm: &Comm, len: usize) -> MpiResult<Option<Arc<Channel>>> {
     if len > MAX_BYTES || comm.is_inter() || comm.size < 2 {
         return Ok(None);
     }

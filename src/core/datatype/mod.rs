@@ -12,6 +12,7 @@
 
 pub mod build;
 pub mod external32;
+pub mod f90;
 pub mod layout;
 mod predefined;
 
