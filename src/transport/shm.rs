@@ -648,3 +648,65 @@ impl Transport for Shm {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------
+// Checks of the node's facilities, for `oxmpi-info`.
+
+/// Bytes of `/dev/shm` the node segment takes for `nlocal` ranks.
+pub fn segment_bytes(nlocal: usize) -> usize {
+    segment_size(nlocal, ring_capacity(nlocal))
+}
+
+/// Size and free bytes of `/dev/shm`.
+pub fn shm_space() -> Option<(u64, u64)> {
+    // SAFETY: statvfs fills the struct we own from a valid path.
+    unsafe {
+        let mut s: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(c"/dev/shm".as_ptr(), &mut s) == 0)
+            .then(|| (s.f_blocks * s.f_frsize, s.f_bavail * s.f_frsize))
+    }
+}
+
+/// Whether one process may read another's memory (`process_vm_readv`), as
+/// a receiver reads a sender's large message: a child process reads this
+/// one (neither is the other's descendant in the way two ranks are not).
+/// `Err` holds the error the kernel gave.
+pub fn probe_single_copy() -> Result<(), io::Error> {
+    let word: u64 = 0x0a11_c0de;
+    let addr = &word as *const u64 as usize;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the child only makes system calls and leaves with _exit.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if child == 0 {
+        let mut got: u64 = 0;
+        let liov = libc::iovec {
+            iov_base: (&mut got as *mut u64).cast(),
+            iov_len: 8,
+        };
+        let riov = libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: 8,
+        };
+        // SAFETY: both iovecs describe 8 valid bytes; the child exits at once.
+        unsafe {
+            let n = libc::process_vm_readv(parent, &liov, 1, &riov, 1, 0);
+            let code = if n == 8 && got == 0x0a11_c0de {
+                0
+            } else {
+                *libc::__errno_location()
+            };
+            libc::_exit(code.clamp(0, 255));
+        }
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(child, &mut status, 0) };
+    std::hint::black_box(&word);
+    match libc::WEXITSTATUS(status) {
+        0 => Ok(()),
+        e => Err(io::Error::from_raw_os_error(e)),
+    }
+}
