@@ -5,7 +5,9 @@
  *   effect seen: a 16 KiB message goes eagerly, then (limit 1 KiB) by
  *   rendezvous, as the performance variables count;
  * - every performance variable is read through a handle, started, stopped
- *   and reset where its kind allows; categories list every variable. */
+ *   and reset where its kind allows; categories list every variable;
+ * - the unexpected-message and rendezvous events reach their callbacks
+ *   with the right elements. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,52 @@ static int pvar_index(const char *name, int cls)
     int rc = MPI_T_pvar_get_index(name, cls, &i);
     CHECK(rc == MPI_SUCCESS, "pvar %s not found (%d)", name, rc);
     return i;
+}
+
+struct seen {
+    int calls, source, tag, ctx, single_copy;
+    MPI_Count bytes, stamp;
+};
+
+static void on_event(MPI_T_event_instance ev, MPI_T_event_registration reg,
+                     MPI_T_cb_safety safety, void *user_data)
+{
+    struct seen *s = user_data;
+    unsigned char raw[64];
+    (void)reg;
+    s->calls++;
+    CHECK(safety >= MPI_T_CB_REQUIRE_MPI_RESTRICTED, "callback safety %d", safety);
+    MPI_T_event_read(ev, 0, &s->source);
+    MPI_T_event_read(ev, 1, s->tag == -2 ? (void *)&s->single_copy : (void *)&s->tag);
+    MPI_T_event_read(ev, 2, &s->bytes);
+    CHECK(MPI_T_event_copy(ev, raw) == MPI_SUCCESS, "event_copy");
+    CHECK(MPI_T_event_get_timestamp(ev, &s->stamp) == MPI_SUCCESS, "timestamp");
+    int src = -1;
+    CHECK(MPI_T_event_get_source(ev, &src) == MPI_SUCCESS && src == 0, "source index");
+    CHECK(MPI_T_event_read(ev, 9, raw) == MPI_T_ERR_INVALID_INDEX, "element 9");
+}
+
+static int freed;
+static void on_free(MPI_T_event_registration reg, MPI_T_cb_safety safety, void *user_data)
+{
+    (void)reg; (void)safety; (void)user_data;
+    freed++;
+}
+
+static MPI_T_event_registration watch(const char *event, struct seen *s)
+{
+    int idx, n = 8;
+    MPI_Datatype types[8];
+    MPI_Aint disps[8];
+    MPI_T_event_registration reg;
+    CHECK(MPI_T_event_get_index(event, &idx) == MPI_SUCCESS, "event %s", event);
+    CHECK(MPI_T_event_get_info(idx, NULL, NULL, NULL, types, disps, &n, NULL, NULL, NULL, NULL,
+                               NULL) == MPI_SUCCESS && n >= 3 && types[0] == MPI_INT,
+          "event info of %s", event);
+    CHECK(MPI_T_event_handle_alloc(idx, NULL, MPI_INFO_NULL, &reg) == MPI_SUCCESS, "alloc");
+    CHECK(MPI_T_event_register_callback(reg, MPI_T_CB_REQUIRE_MPI_RESTRICTED, MPI_INFO_NULL, s,
+                                        on_event) == MPI_SUCCESS, "register");
+    return reg;
 }
 
 static unsigned long long read_counter(MPI_T_pvar_session s, MPI_T_pvar_handle h)
@@ -55,6 +103,8 @@ int main(int argc, char **argv)
               MPI_T_ERR_INVALID_INDEX, "category index");
     CHECK(MPI_T_cvar_get_index("NO_SUCH_VARIABLE", &n) == MPI_T_ERR_INVALID_NAME, "cvar name");
     CHECK(MPI_T_event_get_index("no_such_event", &n) == MPI_T_ERR_INVALID_NAME, "event name");
+    CHECK(MPI_T_event_read((MPI_T_event_instance)0x777, 0, name) == MPI_T_ERR_INVALID_HANDLE,
+          "event instance outside its callback");
     MPI_T_cvar_handle bogus_c = (MPI_T_cvar_handle)0x12345;
     int ival;
     CHECK(MPI_T_cvar_read(bogus_c, &ival) == MPI_T_ERR_INVALID_HANDLE, "bogus cvar handle");
@@ -178,6 +228,35 @@ int main(int argc, char **argv)
     free(msg);
     MPI_T_pvar_stop(s, MPI_T_PVAR_ALL_HANDLES);
     CHECK(MPI_T_pvar_session_free(&s) == MPI_SUCCESS && s == MPI_T_PVAR_SESSION_NULL, "free s");
+
+    /* Events: an unexpected message, then a rendezvous transfer. */
+    struct seen unexp = {0, -1, -1, -1, -1, 0, 0}, rndv = {0, -1, -2, -1, -1, 0, 0};
+    MPI_T_event_registration r1 = watch("unexpected_message", &unexp);
+    MPI_T_event_registration r2 = watch("rendezvous", &rndv);
+    char small[100], *big = calloc(1 << 20, 1);
+    if (wrank == 0)
+        MPI_Send(small, 100, MPI_CHAR, 1, 77, MPI_COMM_WORLD);
+    MPI_Barrier(MPI_COMM_WORLD); /* the message waits, unexpected, at rank 1 */
+    if (wrank == 1)
+        MPI_Recv(small, 100, MPI_CHAR, 0, 77, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (wrank == 0)
+        MPI_Send(big, 1 << 20, MPI_CHAR, 1, 78, MPI_COMM_WORLD);
+    else if (wrank == 1)
+        MPI_Recv(big, 1 << 20, MPI_CHAR, 0, 78, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Barrier(MPI_COMM_WORLD);
+    free(big);
+    if (wrank == 1) {
+        CHECK(unexp.calls >= 1 && unexp.source == 0 && unexp.tag == 77 && unexp.bytes == 100,
+              "unexpected_message: %d calls, source %d tag %d bytes %ld", unexp.calls,
+              unexp.source, unexp.tag, (long)unexp.bytes);
+        CHECK(rndv.calls == 1 && rndv.source == 0 && rndv.bytes == 1 << 20,
+              "rendezvous: %d calls, peer %d bytes %ld", rndv.calls, rndv.source,
+              (long)rndv.bytes);
+        CHECK(rndv.stamp >= unexp.stamp, "timestamps in order");
+    }
+    CHECK(MPI_T_event_handle_free(r1, NULL, on_free) == MPI_SUCCESS, "event free");
+    CHECK(MPI_T_event_handle_free(r2, NULL, on_free) == MPI_SUCCESS && freed == 2, "free cb");
+    CHECK(MPI_T_event_handle_free(r2, NULL, NULL) == MPI_T_ERR_INVALID_HANDLE, "double free");
 
     CHECK(MPI_T_finalize() == MPI_SUCCESS, "finalize 1");
     CHECK(MPI_T_finalize() == MPI_SUCCESS, "finalize 2");

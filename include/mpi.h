@@ -5689,11 +5689,11 @@ int PMPI_T_event_handle_alloc(int event_index,
 
 int MPI_T_event_handle_free(MPI_T_event_registration event_registration,
                             void *user_data,
-                            MPI_T_event_free_cb_function free_cb_function);
+                            MPI_T_event_free_cb_function *free_cb_function);
 
 int PMPI_T_event_handle_free(MPI_T_event_registration event_registration,
                              void *user_data,
-                             MPI_T_event_free_cb_function free_cb_function);
+                             MPI_T_event_free_cb_function *free_cb_function);
 
 int MPI_T_event_handle_get_info(MPI_T_event_registration event_registration, MPI_Info *info_used);
 
@@ -5711,19 +5711,19 @@ int MPI_T_event_register_callback(MPI_T_event_registration event_registration,
                                   MPI_T_cb_safety cb_safety,
                                   MPI_Info info,
                                   void *user_data,
-                                  MPI_T_event_cb_function event_cb_function);
+                                  MPI_T_event_cb_function *event_cb_function);
 
 int PMPI_T_event_register_callback(MPI_T_event_registration event_registration,
                                    MPI_T_cb_safety cb_safety,
                                    MPI_Info info,
                                    void *user_data,
-                                   MPI_T_event_cb_function event_cb_function);
+                                   MPI_T_event_cb_function *event_cb_function);
 
 int MPI_T_event_set_dropped_handler(MPI_T_event_registration event_registration,
-                                    MPI_T_event_dropped_cb_function dropped_cb_function);
+                                    MPI_T_event_dropped_cb_function *dropped_cb_function);
 
 int PMPI_T_event_set_dropped_handler(MPI_T_event_registration event_registration,
-                                     MPI_T_event_dropped_cb_function dropped_cb_function);
+                                     MPI_T_event_dropped_cb_function *dropped_cb_function);
 
 int MPI_T_finalize(void);
 

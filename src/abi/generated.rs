@@ -4259,12 +4259,12 @@ pub unsafe extern "C" fn PMPI_T_event_handle_alloc(event_index: c_int, obj_handl
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MPI_T_event_handle_free(event_registration: MPI_T_event_registration, user_data: *mut c_void, free_cb_function: MPI_T_event_free_cb_function) -> c_int {
+pub unsafe extern "C" fn MPI_T_event_handle_free(event_registration: MPI_T_event_registration, user_data: *mut c_void, free_cb_function: *mut MPI_T_event_free_cb_function) -> c_int {
     tool_guard("MPI_T_event_handle_free", || unsafe { super::tool::t_event_handle_free(event_registration, user_data, free_cb_function) })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn PMPI_T_event_handle_free(event_registration: MPI_T_event_registration, user_data: *mut c_void, free_cb_function: MPI_T_event_free_cb_function) -> c_int {
+pub unsafe extern "C" fn PMPI_T_event_handle_free(event_registration: MPI_T_event_registration, user_data: *mut c_void, free_cb_function: *mut MPI_T_event_free_cb_function) -> c_int {
     tool_guard("MPI_T_event_handle_free", || unsafe { super::tool::t_event_handle_free(event_registration, user_data, free_cb_function) })
 }
 
@@ -4299,22 +4299,22 @@ pub unsafe extern "C" fn PMPI_T_event_read(event_instance: MPI_T_event_instance,
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MPI_T_event_register_callback(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info, user_data: *mut c_void, event_cb_function: MPI_T_event_cb_function) -> c_int {
+pub unsafe extern "C" fn MPI_T_event_register_callback(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info, user_data: *mut c_void, event_cb_function: *mut MPI_T_event_cb_function) -> c_int {
     tool_guard("MPI_T_event_register_callback", || unsafe { super::tool::t_event_register_callback(event_registration, cb_safety, info, user_data, event_cb_function) })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn PMPI_T_event_register_callback(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info, user_data: *mut c_void, event_cb_function: MPI_T_event_cb_function) -> c_int {
+pub unsafe extern "C" fn PMPI_T_event_register_callback(event_registration: MPI_T_event_registration, cb_safety: MPI_T_cb_safety, info: MPI_Info, user_data: *mut c_void, event_cb_function: *mut MPI_T_event_cb_function) -> c_int {
     tool_guard("MPI_T_event_register_callback", || unsafe { super::tool::t_event_register_callback(event_registration, cb_safety, info, user_data, event_cb_function) })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn MPI_T_event_set_dropped_handler(event_registration: MPI_T_event_registration, dropped_cb_function: MPI_T_event_dropped_cb_function) -> c_int {
+pub unsafe extern "C" fn MPI_T_event_set_dropped_handler(event_registration: MPI_T_event_registration, dropped_cb_function: *mut MPI_T_event_dropped_cb_function) -> c_int {
     tool_guard("MPI_T_event_set_dropped_handler", || unsafe { super::tool::t_event_set_dropped_handler(event_registration, dropped_cb_function) })
 }
 
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn PMPI_T_event_set_dropped_handler(event_registration: MPI_T_event_registration, dropped_cb_function: MPI_T_event_dropped_cb_function) -> c_int {
+pub unsafe extern "C" fn PMPI_T_event_set_dropped_handler(event_registration: MPI_T_event_registration, dropped_cb_function: *mut MPI_T_event_dropped_cb_function) -> c_int {
     tool_guard("MPI_T_event_set_dropped_handler", || unsafe { super::tool::t_event_set_dropped_handler(event_registration, dropped_cb_function) })
 }
 

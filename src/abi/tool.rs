@@ -484,21 +484,48 @@ pub(crate) fn t_event_get_num(num_events: *mut c_int) -> MpiResult<()> {
     req(num_events, "num_events", tool::event_num()? as c_int)
 }
 
-pub(crate) fn t_event_get_info(
+pub(crate) unsafe fn t_event_get_info(
     event_index: c_int,
-    _name: *mut c_char,
-    _name_len: *mut c_int,
-    _verbosity: *mut c_int,
-    _array_of_datatypes: *mut MPI_Datatype,
-    _array_of_displacements: *mut MPI_Aint,
-    _num_elements: *mut c_int,
-    _enumtype: *mut MPI_T_enum,
-    _info: *mut MPI_Info,
-    _desc: *mut c_char,
-    _desc_len: *mut c_int,
-    _bind: *mut c_int,
+    name: *mut c_char,
+    name_len: *mut c_int,
+    verbosity: *mut c_int,
+    array_of_datatypes: *mut MPI_Datatype,
+    array_of_displacements: *mut MPI_Aint,
+    num_elements: *mut c_int,
+    enumtype: *mut MPI_T_enum,
+    info: *mut MPI_Info,
+    desc: *mut c_char,
+    desc_len: *mut c_int,
+    bind: *mut c_int,
 ) -> MpiResult<()> {
-    tool::event_info(event_index)
+    let e = tool::event_info(event_index)?;
+    // SAFETY: the caller's buffers hold their stated lengths.
+    unsafe {
+        str_out(name, name_len, e.name);
+        str_out(desc, desc_len, e.desc);
+    }
+    // SAFETY: null or a valid pointer from the caller.
+    if let Some(n) = unsafe { num_elements.as_mut() } {
+        // The arrays hold *n entries on input; *n is the count on output.
+        let room = usize::try_from(*n).unwrap_or(0).min(e.elements.len());
+        for (k, &(dt, disp)) in e.elements.iter().take(room).enumerate() {
+            // SAFETY: the arrays hold `room` entries when not null.
+            unsafe {
+                if !array_of_datatypes.is_null() {
+                    *array_of_datatypes.add(k) = dt;
+                }
+                if !array_of_displacements.is_null() {
+                    *array_of_displacements.add(k) = disp;
+                }
+            }
+        }
+        *n = e.elements.len() as c_int;
+    }
+    opt(verbosity, e.verbosity);
+    opt(enumtype, MPI_T_ENUM_NULL);
+    opt(info, MPI_INFO_NULL);
+    opt(bind, e.bind);
+    Ok(())
 }
 
 pub(crate) fn t_event_get_index(name: *const c_char, event_index: *mut c_int) -> MpiResult<()> {
@@ -513,90 +540,130 @@ pub(crate) fn t_event_handle_alloc(
     event_index: c_int,
     _obj_handle: *mut c_void,
     _info: MPI_Info,
-    _event_registration: *mut MPI_T_event_registration,
+    event_registration: *mut MPI_T_event_registration,
 ) -> MpiResult<()> {
-    tool::event_info(event_index)
+    if event_registration.is_null() {
+        return Err(invalid("event_registration"));
+    }
+    opt(
+        event_registration,
+        handle(tool::event_handle_alloc(event_index)?),
+    );
+    Ok(())
 }
 
-// Calls on event registrations and instances: no event type exists yet,
-// so no handle can be valid.
+/// A C function pointer argument (null: none).
+fn callback<M, F: Copy>(p: *mut M) -> Option<F> {
+    // SAFETY: a non-null pointer the caller passed as a function of type F
+    // (F is one of the `Fn_` pointer types, the same size as a pointer).
+    (!p.is_null()).then(|| unsafe { std::mem::transmute_copy::<*mut M, F>(&p) })
+}
+
+/// A new, empty info object: no info keys are defined for events.
+fn empty_info(info_used: *mut MPI_Info) -> MpiResult<()> {
+    req(
+        info_used,
+        "info_used",
+        crate::core::info::create(crate::core::info::Info::from_pairs(Vec::new())),
+    )
+}
+
 pub(crate) fn t_event_handle_set_info(
     r: MPI_T_event_registration,
     _info: MPI_Info,
 ) -> MpiResult<()> {
-    tool::event_handle(id(r))
+    tool::event_check(id(r), None)
 }
 
 pub(crate) fn t_event_handle_get_info(
     r: MPI_T_event_registration,
-    _info_used: *mut MPI_Info,
+    info_used: *mut MPI_Info,
 ) -> MpiResult<()> {
-    tool::event_handle(id(r))
+    tool::event_check(id(r), None)?;
+    empty_info(info_used)
 }
 
 pub(crate) fn t_event_register_callback(
     r: MPI_T_event_registration,
-    _cb_safety: MPI_T_cb_safety,
+    cb_safety: MPI_T_cb_safety,
     _info: MPI_Info,
-    _user_data: *mut c_void,
-    _event_cb_function: MPI_T_event_cb_function,
+    user_data: *mut c_void,
+    event_cb_function: *mut MPI_T_event_cb_function,
 ) -> MpiResult<()> {
-    tool::event_handle(id(r))
+    let f: Option<Fn_MPI_T_event_cb_function> = callback(event_cb_function);
+    tool::event_register(id(r), cb_safety, f, user_data as usize)
 }
 
 pub(crate) fn t_event_callback_set_info(
     r: MPI_T_event_registration,
-    _cb_safety: MPI_T_cb_safety,
+    cb_safety: MPI_T_cb_safety,
     _info: MPI_Info,
 ) -> MpiResult<()> {
-    tool::event_handle(id(r))
+    tool::event_check(id(r), Some(cb_safety))
 }
 
 pub(crate) fn t_event_callback_get_info(
     r: MPI_T_event_registration,
-    _cb_safety: MPI_T_cb_safety,
-    _info_used: *mut MPI_Info,
+    cb_safety: MPI_T_cb_safety,
+    info_used: *mut MPI_Info,
 ) -> MpiResult<()> {
-    tool::event_handle(id(r))
+    tool::event_check(id(r), Some(cb_safety))?;
+    empty_info(info_used)
 }
 
 pub(crate) fn t_event_handle_free(
     r: MPI_T_event_registration,
-    _user_data: *mut c_void,
-    _free_cb_function: MPI_T_event_free_cb_function,
+    user_data: *mut c_void,
+    free_cb_function: *mut MPI_T_event_free_cb_function,
 ) -> MpiResult<()> {
-    tool::event_handle(id(r))
+    let f: Option<Fn_MPI_T_event_free_cb_function> = callback(free_cb_function);
+    tool::event_handle_free(id(r), user_data as usize, f)
 }
 
 pub(crate) fn t_event_set_dropped_handler(
     r: MPI_T_event_registration,
-    _dropped_cb_function: MPI_T_event_dropped_cb_function,
+    dropped_cb_function: *mut MPI_T_event_dropped_cb_function,
 ) -> MpiResult<()> {
-    tool::event_handle(id(r))
+    let f: Option<Fn_MPI_T_event_dropped_cb_function> = callback(dropped_cb_function);
+    tool::event_set_dropped_handler(id(r), f)
+}
+
+/// Copy `bytes` into a caller's buffer.
+fn bytes_out(bytes: &[u8], buffer: *mut c_void) -> MpiResult<()> {
+    if buffer.is_null() {
+        return Err(invalid("buffer"));
+    }
+    // SAFETY: the buffer holds the element (or the whole event) per the call.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buffer.cast::<u8>(), bytes.len()) };
+    Ok(())
 }
 
 pub(crate) fn t_event_read(
     i: MPI_T_event_instance,
-    _element_index: c_int,
-    _buffer: *mut c_void,
+    element_index: c_int,
+    buffer: *mut c_void,
 ) -> MpiResult<()> {
-    tool::event_handle(id(i))
+    bytes_out(&tool::event_read(id(i), element_index)?, buffer)
 }
 
-pub(crate) fn t_event_copy(i: MPI_T_event_instance, _buffer: *mut c_void) -> MpiResult<()> {
-    tool::event_handle(id(i))
+pub(crate) fn t_event_copy(i: MPI_T_event_instance, buffer: *mut c_void) -> MpiResult<()> {
+    bytes_out(&tool::event_copy(id(i))?, buffer)
 }
 
 pub(crate) fn t_event_get_timestamp(
     i: MPI_T_event_instance,
-    _event_timestamp: *mut MPI_Count,
+    event_timestamp: *mut MPI_Count,
 ) -> MpiResult<()> {
-    tool::event_handle(id(i))
+    req(
+        event_timestamp,
+        "event_timestamp",
+        tool::event_timestamp(id(i))?,
+    )
 }
 
 pub(crate) fn t_event_get_source(
     i: MPI_T_event_instance,
-    _source_index: *mut c_int,
+    source_index: *mut c_int,
 ) -> MpiResult<()> {
-    tool::event_handle(id(i))
+    req(source_index, "source_index", tool::event_source(id(i))?)
 }

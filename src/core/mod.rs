@@ -11,6 +11,7 @@ pub mod consts;
 pub mod datatype;
 pub mod errhandler;
 pub mod error;
+pub mod events;
 pub mod group;
 pub mod info;
 pub mod op;

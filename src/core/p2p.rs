@@ -25,6 +25,7 @@
 
 use super::config;
 use super::error::{MpiError, MpiResult};
+use super::events;
 use super::request::{Request, SendMode, Status};
 use crate::core::consts::*;
 use crate::transport::shm::{Bell, Shm};
@@ -740,6 +741,11 @@ impl Engine {
                             body,
                         });
                         st.stats.unexpected_len += 1;
+                        let (src, tag, size) = (hdr.src, hdr.tag, hdr.size);
+                        events::emit(
+                            events::UNEXPECTED,
+                            [src.into(), tag.into(), size as i64, hdr.ctx.into()],
+                        );
                         st.stats.unexpected_high =
                             st.stats.unexpected_high.max(st.stats.unexpected_len);
                     }
@@ -842,6 +848,7 @@ impl Engine {
             match shm.read_remote(m.peer, m.addr, dst) {
                 Ok(()) => {
                     st.stats.single_copy_bytes += n as u64;
+                    events::emit(events::RENDEZVOUS, [m.peer as i64, 1, n as i64, 0]);
                     self.ack(st, m.peer, m.cookie);
                     self.finish(req, status);
                     return;
@@ -856,6 +863,7 @@ impl Engine {
                 }
             }
         }
+        events::emit(events::RENDEZVOUS, [m.peer as i64, 0, n as i64, 0]);
         let id = st.id();
         st.recvs.insert(
             id,
@@ -882,7 +890,10 @@ impl Engine {
         let moved = self.progress_transport();
         // Collective schedules next, outside the engine lock: they start
         // sends and receives.
-        super::sched::progress() || moved
+        let moved = super::sched::progress() || moved;
+        // Tool events last, with no lock of ours held.
+        events::dispatch();
+        moved
     }
 
     fn progress_transport(&self) -> bool {

@@ -6,17 +6,22 @@
 //! - Performance variables are the engine's counters (`p2p::stats`) and
 //!   the collectives' algorithm use (`coll::usage`).
 //! - Categories group both; enumerations name the values of choice
-//!   settings; one event source (a monotonic clock) stamps events. No
-//!   event types are defined yet, so the event calls find none.
+//!   settings; one event source (a monotonic clock) stamps events
+//!   (`core::events`: unexpected messages and rendezvous transfers).
 //!
 //! Handles are numbers here; the C face turns them into the pointers the
 //! ABI declares. Every call returns an `MPI_T_ERR_*` class in its error
 //! and never reaches an error handler: tools must not change the program's
 //! error behaviour.
 
+use super::callbacks::{
+    Fn_MPI_T_event_cb_function, Fn_MPI_T_event_dropped_cb_function, Fn_MPI_T_event_free_cb_function,
+};
 use super::config::{self, Audience, Category, Kind, Scope, SetError, Setting};
 use super::consts::*;
 use super::error::{MpiError, MpiResult};
+use super::events::{self, EVENTS};
+use super::types::MPI_Aint;
 use super::types::MPI_Datatype;
 use super::{coll, p2p};
 use parking_lot::Mutex;
@@ -104,6 +109,7 @@ pub fn finalize() -> MpiResult<()> {
         if st.inits == 0 {
             st.cvars.clear();
             st.sessions.clear();
+            events::clear();
         }
         Ok(())
     })
@@ -750,9 +756,11 @@ pub fn pvar_readreset(s: usize, target: PvarTarget) -> MpiResult<Value> {
 
 /// The categories that hold variables, in index order.
 fn categories() -> impl Iterator<Item = Category> {
-    Category::ALL
-        .into_iter()
-        .filter(|&c| cvar_list().any(|s| s.category == c) || PVARS.iter().any(|d| d.category == c))
+    Category::ALL.into_iter().filter(|&c| {
+        cvar_list().any(|s| s.category == c)
+            || PVARS.iter().any(|d| d.category == c)
+            || EVENTS.iter().any(|e| e.category == c)
+    })
 }
 
 #[derive(Debug)]
@@ -814,15 +822,20 @@ pub fn category_pvars(i: c_int) -> MpiResult<Vec<c_int>> {
         .collect())
 }
 
-/// Categories hold no sub-categories and no events (none are defined).
+/// Categories hold no sub-categories.
 pub fn category_categories(i: c_int) -> MpiResult<Vec<c_int>> {
     category(i)?;
     Ok(Vec::new())
 }
 
 pub fn category_events(i: c_int) -> MpiResult<Vec<c_int>> {
-    category(i)?;
-    Ok(Vec::new())
+    let c = category(i)?;
+    Ok(EVENTS
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.category == c)
+        .map(|(i, _)| i as c_int)
+        .collect())
 }
 
 /// `MPI_T_category_changed`: the variables and categories never change.
@@ -867,35 +880,107 @@ pub fn source_info(i: c_int) -> MpiResult<SourceInfo> {
 
 pub fn source_timestamp(i: c_int) -> MpiResult<i64> {
     check_index(i, source_num()?, "source")?;
-    Ok(i64::try_from(epoch().elapsed().as_nanos()).unwrap_or(i64::MAX))
+    Ok(now_ticks())
 }
 
-/// No event types are defined yet.
+/// The clock source's reading now.
+pub fn now_ticks() -> i64 {
+    i64::try_from(epoch().elapsed().as_nanos()).unwrap_or(i64::MAX)
+}
+
 pub fn event_num() -> MpiResult<usize> {
     initialized()?;
-    Ok(0)
+    Ok(EVENTS.len())
 }
 
-pub fn event_info(i: c_int) -> MpiResult<()> {
-    check_index(i, event_num()?, "event")?;
-    Ok(())
+/// What `MPI_T_event_get_info` reports.
+pub struct EventInfo {
+    pub name: &'static str,
+    pub verbosity: c_int,
+    pub elements: &'static [(MPI_Datatype, MPI_Aint)],
+    pub desc: &'static str,
+    pub bind: c_int,
+}
+
+pub fn event_info(i: c_int) -> MpiResult<EventInfo> {
+    let e = &EVENTS[check_index(i, event_num()?, "event")?];
+    Ok(EventInfo {
+        name: e.name,
+        verbosity: MPI_T_VERBOSITY_TUNER_BASIC,
+        elements: e.elements,
+        desc: e.doc,
+        bind: MPI_T_BIND_NO_OBJECT,
+    })
 }
 
 pub fn event_index(name: &str) -> MpiResult<usize> {
     initialized()?;
-    Err(err(
-        MPI_T_ERR_INVALID_NAME,
-        format!("no event is named {name:?}"),
-    ))
+    EVENTS.iter().position(|e| e.name == name).ok_or_else(|| {
+        err(
+            MPI_T_ERR_INVALID_NAME,
+            format!("no event is named {name:?}"),
+        )
+    })
 }
 
-/// Every call on an event registration or instance: none can exist.
-pub fn event_handle(_h: usize) -> MpiResult<()> {
+/// `MPI_T_event_handle_alloc`: a registration for event `i`.
+pub fn event_handle_alloc(i: c_int) -> MpiResult<usize> {
+    let i = check_index(i, event_num()?, "event")?;
+    Ok(events::alloc(i))
+}
+
+pub fn event_register(
+    reg: usize,
+    safety: c_int,
+    cb: Option<Fn_MPI_T_event_cb_function>,
+    user_data: usize,
+) -> MpiResult<()> {
     initialized()?;
-    Err(err(
-        MPI_T_ERR_INVALID_HANDLE,
-        "not an event registration or instance",
-    ))
+    events::register(reg, safety, cb, user_data)
+}
+
+/// Check a registration (and a safety level) for the info calls: no info
+/// keys are defined, so what is set is accepted and an empty object reported.
+pub fn event_check(reg: usize, safety: Option<c_int>) -> MpiResult<()> {
+    initialized()?;
+    events::check(reg, safety)
+}
+
+pub fn event_set_dropped_handler(
+    reg: usize,
+    h: Option<Fn_MPI_T_event_dropped_cb_function>,
+) -> MpiResult<()> {
+    initialized()?;
+    events::set_dropped_handler(reg, h)
+}
+
+pub fn event_handle_free(
+    reg: usize,
+    user_data: usize,
+    free_cb: Option<Fn_MPI_T_event_free_cb_function>,
+) -> MpiResult<()> {
+    initialized()?;
+    events::free(reg, user_data, free_cb)
+}
+
+pub fn event_read(instance: usize, element: c_int) -> MpiResult<Vec<u8>> {
+    initialized()?;
+    events::read(instance, element)
+}
+
+pub fn event_copy(instance: usize) -> MpiResult<Vec<u8>> {
+    initialized()?;
+    events::copy(instance)
+}
+
+pub fn event_timestamp(instance: usize) -> MpiResult<i64> {
+    initialized()?;
+    events::timestamp(instance)
+}
+
+pub fn event_source(instance: usize) -> MpiResult<c_int> {
+    initialized()?;
+    events::source(instance)
 }
 
 #[cfg(test)]
