@@ -8,21 +8,9 @@ use crate::core::error::{MpiError, MpiResult};
 use crate::core::request::Status;
 use std::ffi::c_int;
 
-/// The cancelled flag is the low bit of `count_hi_and_cancelled`; the bits
-/// above it hold the high part of the byte count (MPICH's layout).
-const CANCELLED_BIT: c_int = 1;
-
-/// The byte count a status carries.
-pub(super) fn status_bytes(s: &MPI_Status) -> usize {
-    let hi = (s.count_hi_and_cancelled as u32 >> 1) as usize;
-    (hi << 32) | s.count_lo as u32 as usize
-}
-
-pub(super) fn set_status_bytes(s: &mut MPI_Status, bytes: usize) {
-    s.count_lo = bytes as u32 as c_int;
-    s.count_hi_and_cancelled =
-        (s.count_hi_and_cancelled & CANCELLED_BIT) | (((bytes >> 32) as u32) << 1) as c_int;
-}
+pub(super) use crate::core::request::{
+    CANCELLED_BIT, c_status_bytes as status_bytes, set_c_status_bytes as set_status_bytes,
+};
 
 /// Is `p` one of the "ignore" sentinels (or null)?
 pub(super) fn ignored(p: *const MPI_Status) -> bool {
@@ -32,28 +20,9 @@ pub(super) fn ignored(p: *const MPI_Status) -> bool {
 /// Fill a user's status from a core status; `with_error` also sets the
 /// `MPI_ERROR` field (multiple-completion calls only, as the standard says).
 pub(super) fn write_status(p: *mut MPI_Status, st: &Status, with_error: bool) {
-    if ignored(p) {
-        return;
-    }
-    // SAFETY: not an ignore sentinel, so the user passed a status to fill.
-    let s = unsafe { &mut *p };
-    s.MPI_SOURCE = st.source;
-    s.MPI_TAG = st.tag;
-    if with_error {
-        s.MPI_ERROR = st.error;
-    }
-    s.count_hi_and_cancelled = c_int::from(st.cancelled);
-    set_status_bytes(s, st.bytes);
-}
-
-/// A core status from a user's status (generalized requests fill one).
-pub(super) fn read_status(s: &MPI_Status) -> Status {
-    Status {
-        source: s.MPI_SOURCE,
-        tag: s.MPI_TAG,
-        error: s.MPI_ERROR,
-        bytes: status_bytes(s),
-        cancelled: s.count_hi_and_cancelled & CANCELLED_BIT != 0,
+    if !ignored(p) {
+        // SAFETY: not an ignore sentinel, so the user passed a status to fill.
+        st.to_c(unsafe { &mut *p }, with_error);
     }
 }
 

@@ -16,6 +16,7 @@ pub mod group;
 pub mod info;
 pub mod op;
 pub mod p2p;
+pub mod pt2pt;
 pub mod request;
 pub mod runtime;
 pub mod sched;

@@ -6,11 +6,28 @@
 use super::datatype::MsgBuf;
 use super::error::MpiError;
 use crate::core::consts::*;
+use crate::core::types::MPI_Status;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+/// The cancelled flag is the low bit of `count_hi_and_cancelled`; the bits
+/// above it hold the high part of the byte count (MPICH's layout).
+pub const CANCELLED_BIT: c_int = 1;
+
+/// The byte count a C status carries.
+pub fn c_status_bytes(s: &MPI_Status) -> usize {
+    let hi = (s.count_hi_and_cancelled as u32 >> 1) as usize;
+    (hi << 32) | s.count_lo as u32 as usize
+}
+
+pub fn set_c_status_bytes(s: &mut MPI_Status, bytes: usize) {
+    s.count_lo = bytes as u32 as c_int;
+    s.count_hi_and_cancelled =
+        (s.count_hi_and_cancelled & CANCELLED_BIT) | (((bytes >> 32) as u32) << 1) as c_int;
+}
 
 /// What a completed operation reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +41,29 @@ pub struct Status {
 }
 
 impl Status {
+    /// A status from a C status (a generalized request's query fills one).
+    pub fn from_c(s: &MPI_Status) -> Status {
+        Status {
+            source: s.MPI_SOURCE,
+            tag: s.MPI_TAG,
+            error: s.MPI_ERROR,
+            bytes: c_status_bytes(s),
+            cancelled: s.count_hi_and_cancelled & CANCELLED_BIT != 0,
+        }
+    }
+
+    /// Fill a C status; `with_error` also sets the `MPI_ERROR` field
+    /// (multiple-completion calls only, as the standard says).
+    pub fn to_c(&self, s: &mut MPI_Status, with_error: bool) {
+        s.MPI_SOURCE = self.source;
+        s.MPI_TAG = self.tag;
+        if with_error {
+            s.MPI_ERROR = self.error;
+        }
+        s.count_hi_and_cancelled = c_int::from(self.cancelled);
+        set_c_status_bytes(s, self.bytes);
+    }
+
     /// The status of a completed send, or of an operation with no data.
     pub fn empty() -> Self {
         Status {
