@@ -5,6 +5,7 @@ pub mod attr;
 #[rustfmt::skip]
 pub mod callbacks;
 pub mod coll;
+pub mod collective;
 pub mod comm;
 pub mod config;
 pub mod consts;

@@ -353,6 +353,35 @@ pub unsafe fn apply(
     Ok(())
 }
 
+/// `MPI_Op_create` (`large_count`: `MPI_Op_create_c`): the function's
+/// address and whether it commutes.
+pub fn create_user(func: usize, commute: bool, large_count: bool) -> MpiResult<MPI_Op> {
+    if func == 0 {
+        return Err(MpiError::arg("user_fn is a null pointer"));
+    }
+    Ok(USER_OPS.insert(UserOp {
+        func,
+        commute,
+        large_count,
+    }))
+}
+
+/// `MPI_Op_free`: the handle becomes `MPI_OP_NULL`.
+pub fn free_user(h: &mut MPI_Op) -> MpiResult<()> {
+    if USER_OPS.remove(*h).is_none() {
+        return Err(MpiError::new(
+            MPI_ERR_OP,
+            if (MPI_MAX..=MPI_NO_OP).contains(h) {
+                "predefined operations cannot be freed".to_string()
+            } else {
+                format!("invalid operation 0x{:x}", *h)
+            },
+        ));
+    }
+    *h = MPI_OP_NULL;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
