@@ -1,7 +1,7 @@
-//! Datatypes, the C face: constructors, queries, names, attributes,
-//! pack/unpack (native and external32) and addresses. Each constructor
-//! checks its arguments and calls `core::datatype::build`; the classic and
-//! large-count (`_c`) forms share one implementation on 64-bit values.
+//! Datatypes, the C face: read the array arguments, call
+//! `core::datatype::calls` (constructors, queries, contents, pack/unpack)
+//! and write back handles and values. The classic and large-count (`_c`)
+//! forms widen to the same 64-bit calls.
 
 // The C signatures are the standard's.
 #![allow(clippy::too_many_arguments)]
@@ -12,13 +12,10 @@ use crate::abi::callbacks::{MPI_Type_copy_attr_function, MPI_Type_delete_attr_fu
 use crate::abi::consts::*;
 use crate::core::attr;
 use crate::core::comm;
-use crate::core::datatype::{self, Datatype, build, external32};
+use crate::core::datatype::calls::{self, Rep, count_arg, ndims_arg};
+use crate::core::datatype::{self, f90};
 use crate::core::error::{MpiError, MpiResult};
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-
-type T = Arc<Datatype>;
 
 /// `n` values of a C array argument, widened.
 fn arr<X: Copy + Into<i64>>(p: *const X, n: i64, what: &str) -> MpiResult<Vec<i64>> {
@@ -28,54 +25,38 @@ fn arr<X: Copy + Into<i64>>(p: *const X, n: i64, what: &str) -> MpiResult<Vec<i6
         .collect())
 }
 
-fn count_arg(n: i64, what: &str) -> MpiResult<i64> {
-    if n < 0 {
-        return Err(MpiError::new(MPI_ERR_COUNT, format!("negative {what} {n}")));
-    }
-    Ok(n)
+/// The arrays of an indexed constructor: `count` (checked) entries each.
+fn two_arrays<X: Copy + Into<i64>, Y: Copy + Into<i64>>(
+    count: i64,
+    a: *const X,
+    b: *const Y,
+    what: [&str; 2],
+) -> MpiResult<(Vec<i64>, Vec<i64>)> {
+    let n = count_arg(count, "count")?;
+    Ok((arr(a, n, what[0])?, arr(b, n, what[1])?))
 }
 
-/// Blocklengths may not be negative (`MPI_ERR_COUNT`, as in MPICH).
-fn nonneg(v: &[i64], what: &str) -> MpiResult<()> {
-    match v.iter().find(|&&x| x < 0) {
-        Some(x) => Err(MpiError::new(MPI_ERR_COUNT, format!("negative {what} {x}"))),
-        None => Ok(()),
-    }
-}
-
-/// Store a new type's handle (MPI_DATATYPE_NULL first, so a failure leaves
-/// no stale handle behind).
-fn create(newtype: *mut MPI_Datatype, make: impl FnOnce() -> MpiResult<Datatype>) -> MpiResult<()> {
+/// Store a new type's handle: `MPI_DATATYPE_NULL` first, so a failure
+/// leaves no stale handle behind.
+fn create(
+    newtype: *mut MPI_Datatype,
+    make: impl FnOnce() -> MpiResult<MPI_Datatype>,
+) -> MpiResult<()> {
     let slot = out(newtype, "newtype")?;
     *slot = MPI_DATATYPE_NULL;
-    *slot = datatype::register(make()?);
+    *slot = make()?;
     Ok(())
-}
-
-fn old(dt: MPI_Datatype) -> MpiResult<T> {
-    datatype::get(dt)
 }
 
 // ---------------------------------------------------------------------------
 // Constructors
-
-fn contiguous_impl(
-    count: i64,
-    oldtype: MPI_Datatype,
-    newtype: *mut MPI_Datatype,
-    large: bool,
-) -> MpiResult<()> {
-    let count = count_arg(count, "count")?;
-    let o = old(oldtype)?;
-    create(newtype, || build::contiguous(count, &o, large))
-}
 
 pub(crate) fn type_contiguous(
     count: c_int,
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    contiguous_impl(count.into(), oldtype, newtype, false)
+    create(newtype, || calls::contiguous(count.into(), oldtype, false))
 }
 
 pub(crate) fn type_contiguous_c(
@@ -83,29 +64,7 @@ pub(crate) fn type_contiguous_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    contiguous_impl(count, oldtype, newtype, true)
-}
-
-fn vector_impl(
-    count: i64,
-    blocklength: i64,
-    stride: i64,
-    oldtype: MPI_Datatype,
-    newtype: *mut MPI_Datatype,
-    bytes: bool,
-    large: bool,
-) -> MpiResult<()> {
-    let count = count_arg(count, "count")?;
-    nonneg(&[blocklength], "blocklength")?;
-    let bl = blocklength;
-    let o = old(oldtype)?;
-    create(newtype, || {
-        if bytes {
-            build::hvector(count, bl, stride, &o, large)
-        } else {
-            build::vector(count, bl, stride, &o, large)
-        }
-    })
+    create(newtype, || calls::contiguous(count, oldtype, true))
 }
 
 pub(crate) fn type_vector(
@@ -115,15 +74,16 @@ pub(crate) fn type_vector(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    vector_impl(
-        count.into(),
-        blocklength.into(),
-        stride.into(),
-        oldtype,
-        newtype,
-        false,
-        false,
-    )
+    create(newtype, || {
+        calls::vector(
+            count.into(),
+            blocklength.into(),
+            stride.into(),
+            oldtype,
+            false,
+            false,
+        )
+    })
 }
 
 pub(crate) fn type_vector_c(
@@ -133,7 +93,9 @@ pub(crate) fn type_vector_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    vector_impl(count, blocklength, stride, oldtype, newtype, false, true)
+    create(newtype, || {
+        calls::vector(count, blocklength, stride, oldtype, false, true)
+    })
 }
 
 pub(crate) fn type_create_hvector(
@@ -143,15 +105,16 @@ pub(crate) fn type_create_hvector(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    vector_impl(
-        count.into(),
-        blocklength.into(),
-        stride,
-        oldtype,
-        newtype,
-        true,
-        false,
-    )
+    create(newtype, || {
+        calls::vector(
+            count.into(),
+            blocklength.into(),
+            stride,
+            oldtype,
+            true,
+            false,
+        )
+    })
 }
 
 pub(crate) fn type_hvector(
@@ -171,33 +134,12 @@ pub(crate) fn type_create_hvector_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    vector_impl(count, blocklength, stride, oldtype, newtype, true, true)
-}
-
-/// Which indexed constructor.
-#[derive(Clone, Copy, PartialEq)]
-enum Idx {
-    Indexed,
-    Hindexed,
-}
-
-fn indexed_impl(
-    count: i64,
-    blocklens: Vec<i64>,
-    displs: Vec<i64>,
-    oldtype: MPI_Datatype,
-    newtype: *mut MPI_Datatype,
-    form: Idx,
-    large: bool,
-) -> MpiResult<()> {
-    count_arg(count, "count")?;
-    nonneg(&blocklens, "blocklength")?;
-    let o = old(oldtype)?;
-    create(newtype, || match form {
-        Idx::Indexed => build::indexed(&blocklens, &displs, &o, large),
-        Idx::Hindexed => build::hindexed(&blocklens, &displs, &o, large),
+    create(newtype, || {
+        calls::vector(count, blocklength, stride, oldtype, true, true)
     })
 }
+
+const BL_DISPLS: [&str; 2] = ["array_of_blocklengths", "array_of_displacements"];
 
 pub(crate) fn type_indexed(
     count: c_int,
@@ -206,10 +148,13 @@ pub(crate) fn type_indexed(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count.into(), "count")?;
-    let bl = arr(array_of_blocklengths, n, "array_of_blocklengths")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    indexed_impl(n, bl, d, oldtype, newtype, Idx::Indexed, false)
+    let (bl, d) = two_arrays(
+        count.into(),
+        array_of_blocklengths,
+        array_of_displacements,
+        BL_DISPLS,
+    )?;
+    create(newtype, || calls::indexed(&bl, &d, oldtype, false, false))
 }
 
 pub(crate) fn type_indexed_c(
@@ -219,10 +164,13 @@ pub(crate) fn type_indexed_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count, "count")?;
-    let bl = arr(array_of_blocklengths, n, "array_of_blocklengths")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    indexed_impl(n, bl, d, oldtype, newtype, Idx::Indexed, true)
+    let (bl, d) = two_arrays(
+        count,
+        array_of_blocklengths,
+        array_of_displacements,
+        BL_DISPLS,
+    )?;
+    create(newtype, || calls::indexed(&bl, &d, oldtype, false, true))
 }
 
 pub(crate) fn type_create_hindexed(
@@ -232,10 +180,13 @@ pub(crate) fn type_create_hindexed(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count.into(), "count")?;
-    let bl = arr(array_of_blocklengths, n, "array_of_blocklengths")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    indexed_impl(n, bl, d, oldtype, newtype, Idx::Hindexed, false)
+    let (bl, d) = two_arrays(
+        count.into(),
+        array_of_blocklengths,
+        array_of_displacements,
+        BL_DISPLS,
+    )?;
+    create(newtype, || calls::indexed(&bl, &d, oldtype, true, false))
 }
 
 pub(crate) fn type_hindexed(
@@ -261,28 +212,29 @@ pub(crate) fn type_create_hindexed_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count, "count")?;
-    let bl = arr(array_of_blocklengths, n, "array_of_blocklengths")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    indexed_impl(n, bl, d, oldtype, newtype, Idx::Hindexed, true)
+    let (bl, d) = two_arrays(
+        count,
+        array_of_blocklengths,
+        array_of_displacements,
+        BL_DISPLS,
+    )?;
+    create(newtype, || calls::indexed(&bl, &d, oldtype, true, true))
 }
 
-fn block_impl(
+/// The indexed-block constructors (`bytes`: the hindexed form).
+fn block<X: Copy + Into<i64>>(
     count: i64,
     blocklength: i64,
-    displs: Vec<i64>,
+    displs: *const X,
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
-    form: Idx,
+    bytes: bool,
     large: bool,
 ) -> MpiResult<()> {
-    count_arg(count, "count")?;
-    nonneg(&[blocklength], "blocklength")?;
-    let bl = blocklength;
-    let o = old(oldtype)?;
-    create(newtype, || match form {
-        Idx::Indexed => build::indexed_block(bl, &displs, &o, large),
-        Idx::Hindexed => build::hindexed_block(bl, &displs, &o, large),
+    let n = count_arg(count, "count")?;
+    let d = arr(displs, n, "array_of_displacements")?;
+    create(newtype, || {
+        calls::indexed_block(blocklength, &d, oldtype, bytes, large)
     })
 }
 
@@ -293,15 +245,13 @@ pub(crate) fn type_create_indexed_block(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count.into(), "count")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    block_impl(
-        n,
+    block(
+        count.into(),
         blocklength.into(),
-        d,
+        array_of_displacements,
         oldtype,
         newtype,
-        Idx::Indexed,
+        false,
         false,
     )
 }
@@ -313,9 +263,15 @@ pub(crate) fn type_create_indexed_block_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count, "count")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    block_impl(n, blocklength, d, oldtype, newtype, Idx::Indexed, true)
+    block(
+        count,
+        blocklength,
+        array_of_displacements,
+        oldtype,
+        newtype,
+        false,
+        true,
+    )
 }
 
 pub(crate) fn type_create_hindexed_block(
@@ -325,15 +281,13 @@ pub(crate) fn type_create_hindexed_block(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count.into(), "count")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    block_impl(
-        n,
+    block(
+        count.into(),
         blocklength.into(),
-        d,
+        array_of_displacements,
         oldtype,
         newtype,
-        Idx::Hindexed,
+        true,
         false,
     )
 }
@@ -345,28 +299,28 @@ pub(crate) fn type_create_hindexed_block_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count, "count")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    block_impl(n, blocklength, d, oldtype, newtype, Idx::Hindexed, true)
+    block(
+        count,
+        blocklength,
+        array_of_displacements,
+        oldtype,
+        newtype,
+        true,
+        true,
+    )
 }
 
-fn struct_impl(
-    n: i64,
-    blocklens: Vec<i64>,
-    displs: Vec<i64>,
+fn structure<X: Copy + Into<i64>, Y: Copy + Into<i64>>(
+    count: i64,
+    bl: *const X,
+    displs: *const Y,
     types: *const MPI_Datatype,
     newtype: *mut MPI_Datatype,
     large: bool,
 ) -> MpiResult<()> {
-    nonneg(&blocklens, "blocklength")?;
-    let handles: Vec<i64> = arr(types, n, "array_of_types")?;
-    let types = handles
-        .iter()
-        .map(|&h| old(h as MPI_Datatype))
-        .collect::<MpiResult<Vec<_>>>()?;
-    create(newtype, || {
-        build::structure(&blocklens, &displs, &types, large)
-    })
+    let (bl, d) = two_arrays(count, bl, displs, BL_DISPLS)?;
+    let types = c_array(types, bl.len(), "array_of_types")?;
+    create(newtype, || calls::structure(&bl, &d, types, large))
 }
 
 pub(crate) fn type_create_struct(
@@ -376,10 +330,14 @@ pub(crate) fn type_create_struct(
     array_of_types: *const MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count.into(), "count")?;
-    let bl = arr(array_of_blocklengths, n, "array_of_blocklengths")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    struct_impl(n, bl, d, array_of_types, newtype, false)
+    structure(
+        count.into(),
+        array_of_blocklengths,
+        array_of_displacements,
+        array_of_types,
+        newtype,
+        false,
+    )
 }
 
 pub(crate) fn type_struct(
@@ -405,44 +363,34 @@ pub(crate) fn type_create_struct_c(
     array_of_types: *const MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = count_arg(count, "count")?;
-    let bl = arr(array_of_blocklengths, n, "array_of_blocklengths")?;
-    let d = arr(array_of_displacements, n, "array_of_displacements")?;
-    struct_impl(n, bl, d, array_of_types, newtype, true)
+    structure(
+        count,
+        array_of_blocklengths,
+        array_of_displacements,
+        array_of_types,
+        newtype,
+        true,
+    )
 }
 
-fn order_arg(order: c_int) -> MpiResult<()> {
-    if order == MPI_ORDER_C || order == MPI_ORDER_FORTRAN {
-        Ok(())
-    } else {
-        Err(MpiError::arg(format!("invalid array order {order}")))
-    }
-}
-
-fn ndims_arg(ndims: c_int) -> MpiResult<i64> {
-    if ndims <= 0 {
-        return Err(MpiError::arg(format!(
-            "invalid number of dimensions {ndims}"
-        )));
-    }
-    Ok(ndims.into())
-}
-
-fn subarray_impl(
+fn subarray<X: Copy + Into<i64>>(
     ndims: c_int,
-    sizes: Vec<i64>,
-    subsizes: Vec<i64>,
-    starts: Vec<i64>,
+    sizes: *const X,
+    subsizes: *const X,
+    starts: *const X,
     order: c_int,
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
     large: bool,
 ) -> MpiResult<()> {
-    ndims_arg(ndims)?;
-    order_arg(order)?;
-    let o = old(oldtype)?;
+    let n = ndims_arg(ndims)?;
+    let (a, b, c) = (
+        arr(sizes, n, "array_of_sizes")?,
+        arr(subsizes, n, "array_of_subsizes")?,
+        arr(starts, n, "array_of_starts")?,
+    );
     create(newtype, || {
-        build::subarray(&sizes, &subsizes, &starts, order, &o, large)
+        calls::subarray(&a, &b, &c, order, oldtype, large)
     })
 }
 
@@ -455,13 +403,16 @@ pub(crate) fn type_create_subarray(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = ndims_arg(ndims)?;
-    let (a, b, c) = (
-        arr(array_of_sizes, n, "array_of_sizes")?,
-        arr(array_of_subsizes, n, "array_of_subsizes")?,
-        arr(array_of_starts, n, "array_of_starts")?,
-    );
-    subarray_impl(ndims, a, b, c, order, oldtype, newtype, false)
+    subarray(
+        ndims,
+        array_of_sizes,
+        array_of_subsizes,
+        array_of_starts,
+        order,
+        oldtype,
+        newtype,
+        false,
+    )
 }
 
 pub(crate) fn type_create_subarray_c(
@@ -473,20 +424,23 @@ pub(crate) fn type_create_subarray_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let n = ndims_arg(ndims)?;
-    let (a, b, c) = (
-        arr(array_of_sizes, n, "array_of_sizes")?,
-        arr(array_of_subsizes, n, "array_of_subsizes")?,
-        arr(array_of_starts, n, "array_of_starts")?,
-    );
-    subarray_impl(ndims, a, b, c, order, oldtype, newtype, true)
+    subarray(
+        ndims,
+        array_of_sizes,
+        array_of_subsizes,
+        array_of_starts,
+        order,
+        oldtype,
+        newtype,
+        true,
+    )
 }
 
-fn darray_impl(
+fn darray<X: Copy + Into<i64>>(
     size: c_int,
     rank: c_int,
     ndims: c_int,
-    gsizes: Vec<i64>,
+    gsizes: *const X,
     distribs: *const c_int,
     dargs: *const c_int,
     psizes: *const c_int,
@@ -496,43 +450,12 @@ fn darray_impl(
     large: bool,
 ) -> MpiResult<()> {
     let n = ndims_arg(ndims)?;
-    order_arg(order)?;
-    let distribs: Vec<c_int> = arr(distribs, n, "array_of_distribs")?
-        .into_iter()
-        .map(|x| x as c_int)
-        .collect();
-    let dargs: Vec<c_int> = arr(dargs, n, "array_of_dargs")?
-        .into_iter()
-        .map(|x| x as c_int)
-        .collect();
-    let psizes = arr(psizes, n, "array_of_psizes")?;
-    if size <= 0 || !(0..size).contains(&rank) {
-        return Err(MpiError::new(
-            MPI_ERR_RANK,
-            format!("invalid rank {rank} of {size} processes"),
-        ));
-    }
-    if psizes.iter().any(|&p| p <= 0) || psizes.iter().product::<i64>() != size.into() {
-        return Err(MpiError::arg(format!(
-            "process grid {psizes:?} does not have {size} processes"
-        )));
-    }
-    if gsizes.iter().any(|&g| g <= 0) {
-        return Err(MpiError::arg(format!("invalid global sizes {gsizes:?}")));
-    }
-    let o = old(oldtype)?;
+    let g = arr(gsizes, n, "array_of_gsizes")?;
+    let distribs = c_array(distribs, n as usize, "array_of_distribs")?;
+    let dargs = c_array(dargs, n as usize, "array_of_dargs")?;
+    let p = arr(psizes, n, "array_of_psizes")?;
     create(newtype, || {
-        build::darray(
-            size.into(),
-            rank.into(),
-            &gsizes,
-            &distribs,
-            &dargs,
-            &psizes,
-            order,
-            &o,
-            large,
-        )
+        calls::darray(size, rank, &g, distribs, dargs, &p, order, oldtype, large)
     })
 }
 
@@ -548,12 +471,11 @@ pub(crate) fn type_create_darray(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let g = arr(array_of_gsizes, ndims_arg(ndims)?, "array_of_gsizes")?;
-    darray_impl(
+    darray(
         size,
         rank,
         ndims,
-        g,
+        array_of_gsizes,
         array_of_distribs,
         array_of_dargs,
         array_of_psizes,
@@ -576,12 +498,11 @@ pub(crate) fn type_create_darray_c(
     oldtype: MPI_Datatype,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let g = arr(array_of_gsizes, ndims_arg(ndims)?, "array_of_gsizes")?;
-    darray_impl(
+    darray(
         size,
         rank,
         ndims,
-        g,
+        array_of_gsizes,
         array_of_distribs,
         array_of_dargs,
         array_of_psizes,
@@ -598,8 +519,7 @@ pub(crate) fn type_create_resized(
     extent: MPI_Aint,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let o = old(oldtype)?;
-    create(newtype, || build::resized(&o, lb, extent, false))
+    create(newtype, || calls::resized(oldtype, lb, extent, false))
 }
 
 pub(crate) fn type_create_resized_c(
@@ -608,22 +528,15 @@ pub(crate) fn type_create_resized_c(
     extent: MPI_Count,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let o = old(oldtype)?;
-    create(newtype, || build::resized(&o, lb, extent, true))
+    create(newtype, || calls::resized(oldtype, lb, extent, true))
 }
 
 pub(crate) fn type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> MpiResult<()> {
-    let o = old(oldtype)?;
-    let slot = out(newtype, "newtype")?;
-    *slot = MPI_DATATYPE_NULL;
-    let mut t = build::dup(&o);
-    t.attrs = o.attrs.copy_for_dup(oldtype)?;
-    *slot = datatype::register(t);
-    Ok(())
+    create(newtype, || calls::dup(oldtype))
 }
 
 pub(crate) fn type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> MpiResult<()> {
-    put(newtype, "newtype", datatype::f90::integer(r)?)
+    put(newtype, "newtype", f90::integer(r)?)
 }
 
 pub(crate) fn type_create_f90_real(
@@ -631,7 +544,7 @@ pub(crate) fn type_create_f90_real(
     r: c_int,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    put(newtype, "newtype", datatype::f90::real(p, r)?)
+    put(newtype, "newtype", f90::real(p, r)?)
 }
 
 pub(crate) fn type_create_f90_complex(
@@ -639,7 +552,7 @@ pub(crate) fn type_create_f90_complex(
     r: c_int,
     newtype: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    put(newtype, "newtype", datatype::f90::complex(p, r)?)
+    put(newtype, "newtype", f90::complex(p, r)?)
 }
 
 pub(crate) fn type_match_size(
@@ -660,30 +573,18 @@ pub(crate) fn type_get_value_index(
     index_type: MPI_Datatype,
     pair_type: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    old(value_type)?;
-    old(index_type)?;
-    let t = match (value_type, index_type) {
-        (MPI_FLOAT, MPI_INT) => MPI_FLOAT_INT,
-        (MPI_DOUBLE, MPI_INT) => MPI_DOUBLE_INT,
-        (MPI_LONG, MPI_INT) => MPI_LONG_INT,
-        (MPI_SHORT, MPI_INT) => MPI_SHORT_INT,
-        (MPI_INT, MPI_INT) => MPI_2INT,
-        (MPI_LONG_DOUBLE, MPI_INT) => MPI_LONG_DOUBLE_INT,
-        (MPI_REAL, MPI_REAL) => MPI_2REAL,
-        (MPI_DOUBLE_PRECISION, MPI_DOUBLE_PRECISION) => MPI_2DOUBLE_PRECISION,
-        (MPI_INTEGER, MPI_INTEGER) => MPI_2INTEGER,
-        _ => MPI_DATATYPE_NULL,
-    };
-    put(pair_type, "pair_type", t)
+    put(
+        pair_type,
+        "pair_type",
+        calls::value_index(value_type, index_type)?,
+    )
 }
 
 // ---------------------------------------------------------------------------
 // Commit, free, names
 
 pub(crate) fn type_commit(datatype: *mut MPI_Datatype) -> MpiResult<()> {
-    let t = datatype::get(*out(datatype, "datatype")?)?;
-    t.committed.store(true, Ordering::Relaxed);
-    Ok(())
+    calls::commit(*out(datatype, "datatype")?)
 }
 
 pub(crate) fn type_free(datatype: *mut MPI_Datatype) -> MpiResult<()> {
@@ -697,16 +598,9 @@ pub(crate) unsafe fn type_set_name(
     datatype: MPI_Datatype,
     type_name: *const c_char,
 ) -> MpiResult<()> {
-    let t = datatype::get(datatype)?;
+    datatype::get(datatype)?;
     // SAFETY: the caller passes a NUL-terminated string.
-    let name = unsafe { cstr(type_name, "type_name") }?;
-    let max = MPI_MAX_OBJECT_NAME as usize - 1;
-    let end = (0..=name.len().min(max))
-        .rev()
-        .find(|&i| name.is_char_boundary(i))
-        .unwrap_or(0);
-    *t.name.lock() = name[..end].to_string();
-    Ok(())
+    calls::set_name(datatype, unsafe { cstr(type_name, "type_name") }?)
 }
 
 pub(crate) unsafe fn type_get_name(
@@ -714,16 +608,7 @@ pub(crate) unsafe fn type_get_name(
     type_name: *mut c_char,
     resultlen: *mut c_int,
 ) -> MpiResult<()> {
-    let name = if datatype == MPI_DATATYPE_NULL {
-        "MPI_DATATYPE_NULL".to_string()
-    } else {
-        let t = datatype::get(datatype)?;
-        let set = t.name.lock().clone();
-        match t.named {
-            Some(h) if set.is_empty() => datatype::predefined_name(h).unwrap_or("").to_string(),
-            _ => set,
-        }
-    };
+    let name = calls::name(datatype)?;
     if type_name.is_null() {
         return Err(MpiError::arg("type_name is a null pointer"));
     }
@@ -752,6 +637,8 @@ pub(crate) fn type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> MpiRe
     type_size_x(datatype, size)
 }
 
+/// Two 64-bit outputs (bounds and extents; `MPI_Aint` and `MPI_Count`
+/// are both `long` in this ABI).
 fn two(a: *mut i64, an: &str, b: *mut i64, bn: &str, (x, y): (i64, i64)) -> MpiResult<()> {
     let a = out(a, an)?;
     let b = out(b, bn)?;
@@ -759,22 +646,12 @@ fn two(a: *mut i64, an: &str, b: *mut i64, bn: &str, (x, y): (i64, i64)) -> MpiR
     Ok(())
 }
 
-fn extent_of(dt: MPI_Datatype) -> MpiResult<(i64, i64)> {
-    let t = datatype::get(dt)?;
-    Ok((t.lb, t.extent()))
-}
-
-fn true_extent_of(dt: MPI_Datatype) -> MpiResult<(i64, i64)> {
-    let t = datatype::get(dt)?;
-    Ok((t.true_lb, t.true_ub - t.true_lb))
-}
-
 pub(crate) fn type_get_extent(
     datatype: MPI_Datatype,
     lb: *mut MPI_Aint,
     extent: *mut MPI_Aint,
 ) -> MpiResult<()> {
-    two(lb, "lb", extent, "extent", extent_of(datatype)?)
+    two(lb, "lb", extent, "extent", calls::extent(datatype)?)
 }
 
 pub(crate) fn type_get_extent_x(
@@ -782,7 +659,7 @@ pub(crate) fn type_get_extent_x(
     lb: *mut MPI_Count,
     extent: *mut MPI_Count,
 ) -> MpiResult<()> {
-    two(lb, "lb", extent, "extent", extent_of(datatype)?)
+    two(lb, "lb", extent, "extent", calls::extent(datatype)?)
 }
 
 pub(crate) fn type_get_extent_c(
@@ -790,7 +667,7 @@ pub(crate) fn type_get_extent_c(
     lb: *mut MPI_Count,
     extent: *mut MPI_Count,
 ) -> MpiResult<()> {
-    two(lb, "lb", extent, "extent", extent_of(datatype)?)
+    two(lb, "lb", extent, "extent", calls::extent(datatype)?)
 }
 
 pub(crate) fn type_get_true_extent(
@@ -803,7 +680,7 @@ pub(crate) fn type_get_true_extent(
         "true_lb",
         true_extent,
         "true_extent",
-        true_extent_of(datatype)?,
+        calls::true_extent(datatype)?,
     )
 }
 
@@ -817,7 +694,7 @@ pub(crate) fn type_get_true_extent_x(
         "true_lb",
         true_extent,
         "true_extent",
-        true_extent_of(datatype)?,
+        calls::true_extent(datatype)?,
     )
 }
 
@@ -831,44 +708,25 @@ pub(crate) fn type_get_true_extent_c(
         "true_lb",
         true_extent,
         "true_extent",
-        true_extent_of(datatype)?,
+        calls::true_extent(datatype)?,
     )
 }
 
 pub(crate) fn type_extent(datatype: MPI_Datatype, extent: *mut MPI_Aint) -> MpiResult<()> {
-    put(extent, "extent", extent_of(datatype)?.1)
+    put(extent, "extent", calls::extent(datatype)?.1)
 }
 
 pub(crate) fn type_lb(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> MpiResult<()> {
-    put(displacement, "displacement", datatype::get(datatype)?.lb)
+    put(displacement, "displacement", calls::extent(datatype)?.0)
 }
 
 pub(crate) fn type_ub(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> MpiResult<()> {
-    put(displacement, "displacement", datatype::get(datatype)?.ub)
+    let (lb, extent) = calls::extent(datatype)?;
+    put(displacement, "displacement", lb + extent)
 }
 
 // ---------------------------------------------------------------------------
 // Envelope and contents
-
-/// (integers, addresses, large counts, datatypes, combiner)
-fn envelope(dt: MPI_Datatype) -> MpiResult<(i64, i64, i64, i64, c_int)> {
-    let t = datatype::get(dt)?;
-    let c = &t.contents;
-    Ok((
-        c.ints.len() as i64,
-        c.aints.len() as i64,
-        c.counts.len() as i64,
-        c.types.len() as i64,
-        t.combiner,
-    ))
-}
-
-fn large_only(dt: MPI_Datatype) -> MpiError {
-    MpiError::new(
-        MPI_ERR_TYPE,
-        format!("datatype 0x{dt:x} was built with large counts; use the _c function"),
-    )
-}
 
 pub(crate) fn type_get_envelope(
     datatype: MPI_Datatype,
@@ -877,10 +735,7 @@ pub(crate) fn type_get_envelope(
     num_datatypes: *mut c_int,
     combiner: *mut c_int,
 ) -> MpiResult<()> {
-    let (i, a, l, d, c) = envelope(datatype)?;
-    if l > 0 {
-        return Err(large_only(datatype));
-    }
+    let ([i, a, _, d], c) = calls::envelope(datatype, false)?;
     put(num_integers, "num_integers", i as c_int)?;
     put(num_addresses, "num_addresses", a as c_int)?;
     put(num_datatypes, "num_datatypes", d as c_int)?;
@@ -895,7 +750,7 @@ pub(crate) fn type_get_envelope_c(
     num_datatypes: *mut MPI_Count,
     combiner: *mut c_int,
 ) -> MpiResult<()> {
-    let (i, a, l, d, c) = envelope(datatype)?;
+    let ([i, a, l, d], c) = calls::envelope(datatype, true)?;
     put(num_integers, "num_integers", i)?;
     put(num_addresses, "num_addresses", a)?;
     put(num_large_counts, "num_large_counts", l)?;
@@ -904,27 +759,25 @@ pub(crate) fn type_get_envelope_c(
 }
 
 /// Copy `v` into the user's array of `max` entries.
-fn fill<X>(p: *mut X, max: i64, v: impl ExactSizeIterator<Item = X>, what: &str) -> MpiResult<()> {
+fn fill<X: Copy>(p: *mut X, max: i64, v: &[X], what: &str) -> MpiResult<()> {
     if (v.len() as i64) > max {
         return Err(MpiError::arg(format!(
             "{what} has room for {max} entries; {} needed",
             v.len()
         )));
     }
-    if v.len() == 0 {
+    if v.is_empty() {
         return Ok(());
     }
     if p.is_null() {
         return Err(MpiError::arg(format!("{what} is a null pointer")));
     }
-    for (i, x) in v.enumerate() {
-        // SAFETY: the user's array holds `max` >= len entries.
-        unsafe { p.add(i).write(x) };
-    }
+    // SAFETY: the user's array holds `max` >= len entries.
+    unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), p, v.len()) };
     Ok(())
 }
 
-fn contents_impl(
+fn contents(
     datatype: MPI_Datatype,
     max: [i64; 4],
     ints: *mut c_int,
@@ -932,35 +785,13 @@ fn contents_impl(
     counts: Option<*mut MPI_Count>,
     types: *mut MPI_Datatype,
 ) -> MpiResult<()> {
-    let t = datatype::get(datatype)?;
-    if t.combiner == MPI_COMBINER_NAMED {
-        return Err(MpiError::new(
-            MPI_ERR_TYPE,
-            "MPI_Type_get_contents is not defined for predefined datatypes",
-        ));
+    let c = calls::contents(datatype, counts.is_some())?;
+    if let Some(p) = counts {
+        fill(p, max[2], &c.counts, "array_of_large_counts")?;
     }
-    let c = &t.contents;
-    match counts {
-        Some(p) => fill(p, max[2], c.counts.iter().copied(), "array_of_large_counts")?,
-        None if !c.counts.is_empty() => return Err(large_only(datatype)),
-        None => {}
-    }
-    fill(
-        ints,
-        max[0],
-        c.ints.iter().map(|&x| x as c_int),
-        "array_of_integers",
-    )?;
-    fill(addrs, max[1], c.aints.iter().copied(), "array_of_addresses")?;
-    if (c.types.len() as i64) > max[3] {
-        return Err(MpiError::arg("array_of_datatypes is too small"));
-    }
-    fill(
-        types,
-        max[3],
-        c.types.iter().map(|x| x.handle()),
-        "array_of_datatypes",
-    )
+    fill(ints, max[0], &c.ints, "array_of_integers")?;
+    fill(addrs, max[1], &c.aints, "array_of_addresses")?;
+    fill(types, max[3], &c.types, "array_of_datatypes")
 }
 
 pub(crate) fn type_get_contents(
@@ -978,7 +809,7 @@ pub(crate) fn type_get_contents(
         0,
         max_datatypes.into(),
     ];
-    contents_impl(
+    contents(
         datatype,
         max,
         array_of_integers,
@@ -1000,7 +831,7 @@ pub(crate) fn type_get_contents_c(
     array_of_datatypes: *mut MPI_Datatype,
 ) -> MpiResult<()> {
     let max = [max_integers, max_addresses, max_large_counts, max_datatypes];
-    contents_impl(
+    contents(
         datatype,
         max,
         array_of_integers,
@@ -1070,117 +901,6 @@ pub(crate) fn type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> Mp
 // ---------------------------------------------------------------------------
 // Pack and unpack
 
-fn position_in(pos: i64, size: i64, what: &str) -> MpiResult<usize> {
-    if pos < 0 || pos > size {
-        return Err(MpiError::arg(format!(
-            "{what} {pos} is outside the buffer of {size} bytes"
-        )));
-    }
-    Ok(pos as usize)
-}
-
-fn user_bytes<'a>(p: *const c_void, len: i64, what: &str) -> MpiResult<&'a [u8]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() || len < 0 {
-        return Err(MpiError::new(MPI_ERR_BUFFER, format!("invalid {what}")));
-    }
-    // SAFETY: the user passes a buffer of `len` bytes.
-    Ok(unsafe { std::slice::from_raw_parts(p.cast(), len as usize) })
-}
-
-fn user_bytes_mut<'a>(p: *mut c_void, len: i64, what: &str) -> MpiResult<&'a mut [u8]> {
-    if len == 0 {
-        return Ok(&mut []);
-    }
-    if p.is_null() || len < 0 {
-        return Err(MpiError::new(MPI_ERR_BUFFER, format!("invalid {what}")));
-    }
-    // SAFETY: the user passes a buffer of `len` bytes.
-    Ok(unsafe { std::slice::from_raw_parts_mut(p.cast(), len as usize) })
-}
-
-fn no_room(need: i64, have: i64) -> MpiError {
-    MpiError::new(
-        MPI_ERR_TRUNCATE,
-        format!("{need} bytes do not fit in the {have} left in the buffer"),
-    )
-}
-
-/// The representation of a pack call.
-#[derive(Clone, Copy, PartialEq)]
-enum Rep {
-    Native,
-    External32,
-}
-
-fn packed_size(t: &Datatype, count: i64, rep: Rep) -> MpiResult<i64> {
-    let one = match rep {
-        Rep::Native => t.size(),
-        Rep::External32 => external32::size(t),
-    };
-    count
-        .checked_mul(one)
-        .ok_or_else(|| MpiError::new(MPI_ERR_COUNT, format!("count {count} is too large")))
-}
-
-fn pack_impl(
-    inbuf: *const c_void,
-    incount: i64,
-    dt: MPI_Datatype,
-    outbuf: *mut c_void,
-    outsize: i64,
-    position: &mut i64,
-    rep: Rep,
-) -> MpiResult<()> {
-    let count = count_arg(incount, "incount")?;
-    let t = datatype::get_committed(dt)?;
-    let need = packed_size(&t, count, rep)?;
-    let at = position_in(*position, outsize, "position")?;
-    if need > outsize - at as i64 {
-        return Err(no_room(need, outsize - at as i64));
-    }
-    let out = &mut user_bytes_mut(outbuf, outsize, "outbuf")?[at..at + need as usize];
-    // SAFETY: the user's input buffer holds `count` elements of the type.
-    unsafe {
-        match rep {
-            Rep::Native => datatype::pack(&t, inbuf as usize, count, out),
-            Rep::External32 => external32::pack(&t, inbuf as usize, count, out),
-        }
-    }
-    *position += need;
-    Ok(())
-}
-
-fn unpack_impl(
-    inbuf: *const c_void,
-    insize: i64,
-    position: &mut i64,
-    outbuf: *mut c_void,
-    outcount: i64,
-    dt: MPI_Datatype,
-    rep: Rep,
-) -> MpiResult<()> {
-    let count = count_arg(outcount, "outcount")?;
-    let t = datatype::get_committed(dt)?;
-    let need = packed_size(&t, count, rep)?;
-    let at = position_in(*position, insize, "position")?;
-    if need > insize - at as i64 {
-        return Err(no_room(need, insize - at as i64));
-    }
-    let data = &user_bytes(inbuf, insize, "inbuf")?[at..at + need as usize];
-    // SAFETY: the user's output buffer holds `count` elements of the type.
-    unsafe {
-        match rep {
-            Rep::Native => datatype::unpack(&t, data, outbuf as usize, count),
-            Rep::External32 => external32::unpack(&t, data, outbuf as usize, count),
-        }
-    }
-    *position += need;
-    Ok(())
-}
-
 /// Run with a 64-bit position through an output of another width.
 fn with_position<P: Copy + Into<i64> + TryFrom<i64>>(
     p: *mut P,
@@ -1194,6 +914,53 @@ fn with_position<P: Copy + Into<i64> + TryFrom<i64>>(
     Ok(())
 }
 
+/// `MPI_Pack` and its `_c` form.
+fn pack_native<P: Copy + Into<i64> + TryFrom<i64>>(
+    inbuf: *const c_void,
+    incount: i64,
+    datatype: MPI_Datatype,
+    outbuf: *mut c_void,
+    outsize: i64,
+    position: *mut P,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    comm::get(comm)?;
+    with_position(position, |p| {
+        calls::pack(
+            inbuf as usize,
+            incount,
+            datatype,
+            outbuf as usize,
+            outsize,
+            p,
+            Rep::Native,
+        )
+    })
+}
+
+fn unpack_native<P: Copy + Into<i64> + TryFrom<i64>>(
+    inbuf: *const c_void,
+    insize: i64,
+    position: *mut P,
+    outbuf: *mut c_void,
+    outcount: i64,
+    datatype: MPI_Datatype,
+    comm: MPI_Comm,
+) -> MpiResult<()> {
+    comm::get(comm)?;
+    with_position(position, |p| {
+        calls::unpack(
+            inbuf as usize,
+            insize,
+            p,
+            outbuf as usize,
+            outcount,
+            datatype,
+            Rep::Native,
+        )
+    })
+}
+
 pub(crate) fn pack(
     inbuf: *const c_void,
     incount: c_int,
@@ -1203,18 +970,15 @@ pub(crate) fn pack(
     position: *mut c_int,
     comm: MPI_Comm,
 ) -> MpiResult<()> {
-    comm::get(comm)?;
-    with_position(position, |p| {
-        pack_impl(
-            inbuf,
-            incount.into(),
-            datatype,
-            outbuf,
-            outsize.into(),
-            p,
-            Rep::Native,
-        )
-    })
+    pack_native(
+        inbuf,
+        incount.into(),
+        datatype,
+        outbuf,
+        outsize.into(),
+        position,
+        comm,
+    )
 }
 
 pub(crate) fn pack_c(
@@ -1226,10 +990,7 @@ pub(crate) fn pack_c(
     position: *mut MPI_Count,
     comm: MPI_Comm,
 ) -> MpiResult<()> {
-    comm::get(comm)?;
-    with_position(position, |p| {
-        pack_impl(inbuf, incount, datatype, outbuf, outsize, p, Rep::Native)
-    })
+    pack_native(inbuf, incount, datatype, outbuf, outsize, position, comm)
 }
 
 pub(crate) fn unpack(
@@ -1241,18 +1002,15 @@ pub(crate) fn unpack(
     datatype: MPI_Datatype,
     comm: MPI_Comm,
 ) -> MpiResult<()> {
-    comm::get(comm)?;
-    with_position(position, |p| {
-        unpack_impl(
-            inbuf,
-            insize.into(),
-            p,
-            outbuf,
-            outcount.into(),
-            datatype,
-            Rep::Native,
-        )
-    })
+    unpack_native(
+        inbuf,
+        insize.into(),
+        position,
+        outbuf,
+        outcount.into(),
+        datatype,
+        comm,
+    )
 }
 
 pub(crate) fn unpack_c(
@@ -1264,15 +1022,7 @@ pub(crate) fn unpack_c(
     datatype: MPI_Datatype,
     comm: MPI_Comm,
 ) -> MpiResult<()> {
-    comm::get(comm)?;
-    with_position(position, |p| {
-        unpack_impl(inbuf, insize, p, outbuf, outcount, datatype, Rep::Native)
-    })
-}
-
-fn size_impl(incount: i64, dt: MPI_Datatype, rep: Rep) -> MpiResult<i64> {
-    let count = count_arg(incount, "incount")?;
-    packed_size(&*datatype::get(dt)?, count, rep)
+    unpack_native(inbuf, insize, position, outbuf, outcount, datatype, comm)
 }
 
 pub(crate) fn pack_size(
@@ -1282,7 +1032,7 @@ pub(crate) fn pack_size(
     size: *mut c_int,
 ) -> MpiResult<()> {
     comm::get(comm)?;
-    let n = size_impl(incount.into(), datatype, Rep::Native)?;
+    let n = calls::pack_size(incount.into(), datatype, Rep::Native)?;
     let n = c_int::try_from(n).map_err(|_| {
         MpiError::new(
             MPI_ERR_COUNT,
@@ -1299,18 +1049,20 @@ pub(crate) fn pack_size_c(
     size: *mut MPI_Count,
 ) -> MpiResult<()> {
     comm::get(comm)?;
-    put(size, "size", size_impl(incount, datatype, Rep::Native)?)
+    put(
+        size,
+        "size",
+        calls::pack_size(incount, datatype, Rep::Native)?,
+    )
 }
 
-unsafe fn datarep(p: *const c_char) -> MpiResult<()> {
+/// The representation a `datarep` argument names.
+///
+/// # Safety
+/// `p` is null or a NUL-terminated string.
+unsafe fn datarep(p: *const c_char) -> MpiResult<Rep> {
     // SAFETY: passed on from the caller.
-    let rep = unsafe { cstr(p, "datarep") }?;
-    if rep != "external32" {
-        return Err(MpiError::arg(format!(
-            "unknown data representation \"{rep}\" (only \"external32\")"
-        )));
-    }
-    Ok(())
+    calls::datarep(unsafe { cstr(p, "datarep") }?)
 }
 
 pub(crate) unsafe fn pack_external(
@@ -1323,18 +1075,17 @@ pub(crate) unsafe fn pack_external(
     position: *mut MPI_Aint,
 ) -> MpiResult<()> {
     // SAFETY: the user passes a C string.
-    unsafe { self::datarep(datarep) }?;
-    with_position(position, |p| {
-        pack_impl(
+    unsafe {
+        pack_external_c(
+            datarep,
             inbuf,
             incount.into(),
             datatype,
             outbuf,
             outsize,
-            p,
-            Rep::External32,
+            position,
         )
-    })
+    }
 }
 
 pub(crate) unsafe fn pack_external_c(
@@ -1347,16 +1098,16 @@ pub(crate) unsafe fn pack_external_c(
     position: *mut MPI_Count,
 ) -> MpiResult<()> {
     // SAFETY: the user passes a C string.
-    unsafe { self::datarep(datarep) }?;
+    let rep = unsafe { self::datarep(datarep) }?;
     with_position(position, |p| {
-        pack_impl(
-            inbuf,
+        calls::pack(
+            inbuf as usize,
             incount,
             datatype,
-            outbuf,
+            outbuf as usize,
             outsize,
             p,
-            Rep::External32,
+            rep,
         )
     })
 }
@@ -1371,18 +1122,17 @@ pub(crate) unsafe fn unpack_external(
     datatype: MPI_Datatype,
 ) -> MpiResult<()> {
     // SAFETY: the user passes a C string.
-    unsafe { self::datarep(datarep) }?;
-    with_position(position, |p| {
-        unpack_impl(
+    unsafe {
+        unpack_external_c(
+            datarep,
             inbuf,
             insize,
-            p,
+            position,
             outbuf,
             outcount.into(),
             datatype,
-            Rep::External32,
         )
-    })
+    }
 }
 
 pub(crate) unsafe fn unpack_external_c(
@@ -1395,16 +1145,16 @@ pub(crate) unsafe fn unpack_external_c(
     datatype: MPI_Datatype,
 ) -> MpiResult<()> {
     // SAFETY: the user passes a C string.
-    unsafe { self::datarep(datarep) }?;
+    let rep = unsafe { self::datarep(datarep) }?;
     with_position(position, |p| {
-        unpack_impl(
-            inbuf,
+        calls::unpack(
+            inbuf as usize,
             insize,
             p,
-            outbuf,
+            outbuf as usize,
             outcount,
             datatype,
-            Rep::External32,
+            rep,
         )
     })
 }
@@ -1416,12 +1166,7 @@ pub(crate) unsafe fn pack_external_size(
     size: *mut MPI_Aint,
 ) -> MpiResult<()> {
     // SAFETY: the user passes a C string.
-    unsafe { self::datarep(datarep) }?;
-    put(
-        size,
-        "size",
-        size_impl(incount.into(), datatype, Rep::External32)?,
-    )
+    unsafe { pack_external_size_c(datarep, incount.into(), datatype, size) }
 }
 
 pub(crate) unsafe fn pack_external_size_c(
@@ -1431,6 +1176,6 @@ pub(crate) unsafe fn pack_external_size_c(
     size: *mut MPI_Count,
 ) -> MpiResult<()> {
     // SAFETY: the user passes a C string.
-    unsafe { self::datarep(datarep) }?;
-    put(size, "size", size_impl(incount, datatype, Rep::External32)?)
+    let rep = unsafe { self::datarep(datarep) }?;
+    put(size, "size", calls::pack_size(incount, datatype, rep)?)
 }

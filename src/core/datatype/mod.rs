@@ -11,6 +11,7 @@
 //! in use is safe.
 
 pub mod build;
+pub mod calls;
 pub mod external32;
 pub mod f90;
 pub mod layout;
