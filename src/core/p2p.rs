@@ -932,16 +932,17 @@ impl Engine {
     pub fn wait_until(&self, done: impl Fn() -> bool) {
         const SPINS: u32 = 64;
         const YIELD_FOR: Duration = Duration::from_micros(250);
-        if done() {
-            return;
-        }
-        let began = std::time::Instant::now();
         let mut idle = 0u32;
         let mut since: Option<std::time::Instant> = None;
+        // When this wait first ran out of spins: the time counted as
+        // waiting from there (`Stats::wait_ns`). The clock is read only
+        // then, so a wait that ends within its spins costs no clock reads.
+        let mut idle_from: Option<std::time::Instant> = None;
         loop {
             if done() {
-                let ns = began.elapsed().as_nanos() as u64;
-                WAIT_NS.fetch_add(ns, Ordering::Relaxed);
+                if let Some(t) = idle_from {
+                    WAIT_NS.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                }
                 return;
             }
             if self.progress() {
@@ -955,6 +956,7 @@ impl Engine {
                 continue;
             }
             let start = *since.get_or_insert_with(std::time::Instant::now);
+            idle_from.get_or_insert(start);
             if start.elapsed() < YIELD_FOR {
                 std::thread::yield_now();
             } else {

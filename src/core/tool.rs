@@ -420,7 +420,7 @@ static PVARS: [PvarDef; 14] = [
         false,
         false,
         || Value::Double(p2p::stats().wait_ns as f64 * 1e-9),
-        "Seconds spent waiting in blocking calls."
+        "Seconds spent waiting in blocking calls once their first spins found nothing."
     ),
     pvar!(
         "coll_node_local",
