@@ -966,3 +966,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "coll_sim_tests.rs"]
+mod sim_tests;

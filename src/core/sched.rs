@@ -561,3 +561,117 @@ pub fn progress() -> bool {
     }
     moved
 }
+
+/// Runs the schedules of `n` simulated ranks in one thread, so the
+/// collective algorithms can be checked by `cargo test` without processes
+/// or a transport: sends are delivered at once into per-pair queues
+/// (first in, first out, as between two ranks of the engine), receives
+/// take the oldest message of their pair and sub-tag in the order they
+/// were posted, and a fence waits until this rank's receives are matched.
+/// A round in which no rank can move is a deadlock and panics.
+#[cfg(test)]
+pub(crate) mod sim {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A schedule among ranks `0..n` (world ranks equal to their rank).
+    pub fn sched(n: usize, rank: usize) -> Sched {
+        let group = Arc::new(Group::strided(0, 1, n));
+        Sched::among(1, group, rank as c_int, 7)
+    }
+
+    /// Source, destination, sub-tag and whether within the local group.
+    type Pair = (c_int, c_int, c_int, bool);
+
+    struct Rank {
+        s: Sched,
+        /// Posted receives not yet matched: pair, address, expected bytes.
+        recvs: Vec<(Pair, usize, usize)>,
+        done: bool,
+    }
+
+    /// Run every rank's schedule to its end; each rank's outcome.
+    pub fn run(scheds: Vec<Sched>) -> Vec<MpiResult<()>> {
+        let mut ranks: Vec<Rank> = scheds
+            .into_iter()
+            .map(|s| Rank {
+                s,
+                recvs: Vec::new(),
+                done: false,
+            })
+            .collect();
+        let mut mail: HashMap<Pair, VecDeque<Vec<u8>>> = HashMap::new();
+        loop {
+            let mut moved = false;
+            for r in ranks.iter_mut().filter(|r| !r.done) {
+                moved |= step(r, &mut mail);
+            }
+            if ranks.iter().all(|r| r.done) {
+                break;
+            }
+            assert!(moved, "the simulated schedules deadlock");
+        }
+        assert!(
+            mail.values().all(VecDeque::is_empty),
+            "messages left unreceived"
+        );
+        ranks.into_iter().map(|mut r| r.s.outcome()).collect()
+    }
+
+    /// Match this rank's receives, then run its steps until a fence must
+    /// wait; whether anything happened.
+    fn step(r: &mut Rank, mail: &mut HashMap<Pair, VecDeque<Vec<u8>>>) -> bool {
+        let mut moved = false;
+        loop {
+            let mut i = 0;
+            while i < r.recvs.len() {
+                let (pair, at, len) = r.recvs[i];
+                match mail.get_mut(&pair).and_then(VecDeque::pop_front) {
+                    Some(data) => {
+                        copy(data.as_ptr() as usize, at, data.len().min(len));
+                        if data.len() != len {
+                            r.s.fail(mismatch(len, data.len()));
+                        }
+                        r.recvs.remove(i);
+                        moved = true;
+                    }
+                    None => i += 1,
+                }
+            }
+            match r.s.steps.pop_front() {
+                None if r.recvs.is_empty() => {
+                    r.done = true;
+                    return true;
+                }
+                None => return moved,
+                Some(Step::Fence) if !r.recvs.is_empty() => {
+                    r.s.steps.push_front(Step::Fence);
+                    return moved;
+                }
+                Some(Step::Fence) => {}
+                Some(Step::Send {
+                    to,
+                    at,
+                    len,
+                    local,
+                    sub,
+                }) => {
+                    let (at, len) = r.s.spoiled(at, len);
+                    let mut data = vec![0u8; len];
+                    copy(at, data.as_mut_ptr() as usize, len);
+                    let pair = (r.s.rank, to, sub, local);
+                    mail.entry(pair).or_default().push_back(data);
+                }
+                Some(Step::Recv {
+                    from,
+                    at,
+                    len,
+                    local,
+                    sub,
+                }) => r.recvs.push(((from, r.s.rank, sub, local), at, len)),
+                Some(local @ Step::Local(..)) => r.s.exec(local),
+            }
+            moved = true;
+        }
+    }
+}
