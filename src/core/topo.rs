@@ -2,9 +2,12 @@
 //! and distributed graphs. Ranks are never reordered (`reorder` is allowed
 //! to be ignored), so a topology's ranks are its communicator's.
 
+use super::comm::{self, Comm};
 use super::error::{MpiError, MpiResult};
 use crate::core::consts::*;
+use crate::core::types::MPI_Comm;
 use std::ffi::c_int;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub enum Topo {
@@ -278,6 +281,306 @@ pub fn dims_create(nnodes: c_int, ndims: c_int, dims: &mut [c_int]) -> MpiResult
         *x = y as c_int;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The chapter's calls: each takes its arguments read (arrays as vectors)
+// and returns what the C call reports.
+
+/// The communicator's topology.
+fn topology(c: MPI_Comm) -> MpiResult<(Arc<Comm>, Topo)> {
+    let comm = comm::get(c)?;
+    let t = comm.topo.get().cloned().ok_or_else(|| {
+        MpiError::new(MPI_ERR_TOPOLOGY, "the communicator has no process topology")
+    })?;
+    Ok((comm, t))
+}
+
+/// A Cartesian communicator: it, its dimensions and periodicity.
+pub fn cart(c: MPI_Comm) -> MpiResult<(Arc<Comm>, Vec<c_int>, Vec<bool>)> {
+    match topology(c)? {
+        (comm, Topo::Cart { dims, periods }) => Ok((comm, dims, periods)),
+        _ => Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            "the communicator has no Cartesian topology",
+        )),
+    }
+}
+
+/// A graph communicator: it, its index and edges.
+pub fn graph(c: MPI_Comm) -> MpiResult<(Arc<Comm>, Vec<c_int>, Vec<c_int>)> {
+    match topology(c)? {
+        (comm, Topo::Graph { index, edges }) => Ok((comm, index, edges)),
+        _ => Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            "the communicator has no graph topology",
+        )),
+    }
+}
+
+/// A distributed-graph communicator's sources, destinations and weights.
+pub fn dist_graph(c: MPI_Comm) -> MpiResult<(Vec<c_int>, Vec<c_int>, Weights)> {
+    match topology(c)? {
+        (
+            _,
+            Topo::DistGraph {
+                sources,
+                dests,
+                weights,
+            },
+        ) => Ok((sources, dests, weights)),
+        _ => Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            "the communicator has no distributed graph topology",
+        )),
+    }
+}
+
+/// The first `n` processes of `parent` form a communicator with topology
+/// `t` (ranks kept: `reorder` may be ignored); the others get
+/// `MPI_COMM_NULL`.
+fn with_topology(parent: &Comm, n: usize, t: Topo) -> MpiResult<MPI_Comm> {
+    if n > parent.size as usize {
+        return Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            format!(
+                "the topology needs {n} processes; the communicator has {}",
+                parent.size
+            ),
+        ));
+    }
+    let color = if (parent.rank as usize) < n {
+        0
+    } else {
+        MPI_UNDEFINED
+    };
+    let h = comm::split(parent, color, parent.rank)?;
+    comm::set_topo(h, t);
+    Ok(h)
+}
+
+/// The number of dimensions of a Cartesian call.
+pub fn ndims_arg(ndims: c_int) -> MpiResult<usize> {
+    if ndims < 0 {
+        return Err(MpiError::new(
+            MPI_ERR_DIMS,
+            format!("invalid number of dimensions {ndims}"),
+        ));
+    }
+    Ok(ndims as usize)
+}
+
+/// The number of nodes of a graph call.
+pub fn nnodes_arg(nnodes: c_int) -> MpiResult<usize> {
+    if nnodes < 0 {
+        return Err(MpiError::arg(format!("invalid number of nodes {nnodes}")));
+    }
+    Ok(nnodes as usize)
+}
+
+fn rank_arg(comm: &Comm, rank: c_int) -> MpiResult<c_int> {
+    if (0..comm.size).contains(&rank) {
+        Ok(rank)
+    } else {
+        Err(MpiError::new(
+            MPI_ERR_RANK,
+            format!("invalid rank {rank} (communicator size {})", comm.size),
+        ))
+    }
+}
+
+pub fn cart_create(c: MPI_Comm, dims: Vec<c_int>, periods: Vec<bool>) -> MpiResult<MPI_Comm> {
+    let parent = comm::get(c)?;
+    let size = grid_size(&dims)?;
+    with_topology(&parent, size, Topo::Cart { dims, periods })
+}
+
+/// `MPI_Cart_coords`: the coordinates of `rank`.
+pub fn cart_coords(c: MPI_Comm, rank: c_int) -> MpiResult<Vec<c_int>> {
+    let (comm, d, _) = cart(c)?;
+    Ok(coords(&d, rank_arg(&comm, rank)?))
+}
+
+/// `MPI_Cart_rank`: the rank at `at`.
+pub fn cart_rank(c: MPI_Comm, at: &[c_int]) -> MpiResult<c_int> {
+    let (_, d, p) = cart(c)?;
+    rank_at(&d, &p, at).ok_or_else(|| {
+        MpiError::new(
+            MPI_ERR_ARG,
+            format!("coordinates {at:?} are outside the grid {d:?}"),
+        )
+    })
+}
+
+/// `MPI_Cart_shift`: (source, destination).
+pub fn cart_shift(c: MPI_Comm, direction: c_int, disp: c_int) -> MpiResult<(c_int, c_int)> {
+    let (comm, d, p) = cart(c)?;
+    if !(0..d.len() as c_int).contains(&direction) {
+        return Err(MpiError::arg(format!(
+            "invalid direction {direction} for {} dimensions",
+            d.len()
+        )));
+    }
+    Ok(shift(&d, &p, comm.rank, direction as usize, disp))
+}
+
+/// `MPI_Cart_sub`: the subgrid keeping the dimensions `keep` says.
+pub fn cart_sub(c: MPI_Comm, keep: &[bool]) -> MpiResult<MPI_Comm> {
+    let (comm, d, p) = cart(c)?;
+    let me = coords(&d, comm.rank);
+    // Processes that agree on every dropped coordinate share a subgrid.
+    // Dropping every dimension leaves a zero-dimensional grid of one
+    // process: rank 0 keeps it, the others get MPI_COMM_NULL (as in MPICH).
+    let color = if keep.iter().any(|&k| k) {
+        (0..d.len())
+            .filter(|&i| !keep[i])
+            .fold(0, |acc, i| acc * d[i] + me[i])
+    } else if comm.rank == 0 {
+        0
+    } else {
+        MPI_UNDEFINED
+    };
+    let h = comm::split(&comm, color, comm.rank)?;
+    let dims = (0..d.len()).filter(|&i| keep[i]).map(|i| d[i]).collect();
+    let periods = (0..d.len()).filter(|&i| keep[i]).map(|i| p[i]).collect();
+    comm::set_topo(h, Topo::Cart { dims, periods });
+    Ok(h)
+}
+
+/// `MPI_Cart_map`: this process's rank in the grid, or `MPI_UNDEFINED`.
+pub fn cart_map(c: MPI_Comm, dims: &[c_int]) -> MpiResult<c_int> {
+    let comm = comm::get(c)?;
+    let size = grid_size(dims)?;
+    if size > comm.size as usize {
+        return Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            "the grid is larger than the communicator",
+        ));
+    }
+    Ok(if (comm.rank as usize) < size {
+        comm.rank
+    } else {
+        MPI_UNDEFINED
+    })
+}
+
+/// The number of edges a graph's `index` announces.
+pub fn edge_count(index: &[c_int]) -> usize {
+    index.last().copied().unwrap_or(0).max(0) as usize
+}
+
+pub fn graph_create(c: MPI_Comm, index: Vec<c_int>, edges: Vec<c_int>) -> MpiResult<MPI_Comm> {
+    let parent = comm::get(c)?;
+    check_graph(&index, &edges)?;
+    let n = index.len();
+    with_topology(&parent, n, Topo::Graph { index, edges })
+}
+
+/// `MPI_Graph_neighbors`: the neighbours of `rank`.
+pub fn graph_rank_neighbors(c: MPI_Comm, rank: c_int) -> MpiResult<Vec<c_int>> {
+    let (comm, i, e) = graph(c)?;
+    let r = rank_arg(&comm, rank)? as usize;
+    Ok(graph_neighbors(&i, &e, r).to_vec())
+}
+
+/// `MPI_Graph_map`: this process's rank in the graph, or `MPI_UNDEFINED`
+/// (`index` and `edges` read for a valid `nnodes` only).
+pub fn graph_map(c: MPI_Comm, nnodes: c_int, index: &[c_int], edges: &[c_int]) -> MpiResult<c_int> {
+    let comm = comm::get(c)?;
+    if nnodes < 0 || nnodes > comm.size {
+        return Err(MpiError::new(
+            MPI_ERR_TOPOLOGY,
+            format!("invalid number of nodes {nnodes}"),
+        ));
+    }
+    check_graph(index, edges)?;
+    Ok(if comm.rank < nnodes {
+        comm.rank
+    } else {
+        MPI_UNDEFINED
+    })
+}
+
+fn check_ranks(comm: &Comm, v: &[c_int], what: &str) -> MpiResult<()> {
+    match v.iter().find(|&&r| !(0..comm.size).contains(&r)) {
+        Some(r) => Err(MpiError::new(
+            MPI_ERR_RANK,
+            format!("{what} names rank {r} (communicator size {})", comm.size),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `MPI_Dist_graph_create_adjacent`: weights `None` for `MPI_UNWEIGHTED`.
+pub fn dist_graph_create_adjacent(
+    c: MPI_Comm,
+    sources: Vec<c_int>,
+    source_weights: Option<Vec<c_int>>,
+    dests: Vec<c_int>,
+    dest_weights: Option<Vec<c_int>>,
+) -> MpiResult<MPI_Comm> {
+    let parent = comm::get(c)?;
+    check_ranks(&parent, &sources, "sources")?;
+    check_ranks(&parent, &dests, "destinations")?;
+    let weights = source_weights.zip(dest_weights);
+    let t = Topo::DistGraph {
+        sources,
+        dests,
+        weights,
+    };
+    with_topology(&parent, parent.size as usize, t)
+}
+
+/// `MPI_Dist_graph_create`: every process gives some edges (`sources`,
+/// each with `degrees` destinations in turn); each ends up with its own.
+pub fn dist_graph_create(
+    c: MPI_Comm,
+    srcs: &[c_int],
+    degs: &[c_int],
+    dsts: &[c_int],
+    w: Option<Vec<c_int>>,
+) -> MpiResult<MPI_Comm> {
+    let parent = comm::get(c)?;
+    check_ranks(&parent, srcs, "sources")?;
+    check_ranks(&parent, dsts, "destinations")?;
+    // This process's edges as (source, destination, weight) triples.
+    let mut mine = Vec::with_capacity(3 * dsts.len());
+    let mut k = 0;
+    for (&s, &d) in srcs.iter().zip(degs) {
+        for _ in 0..d {
+            mine.extend([s, dsts[k], w.as_ref().map_or(1, |w| w[k])]);
+            k += 1;
+        }
+    }
+    // Everyone learns every edge, then keeps those that touch it.
+    let all = comm::allgather_ints(&parent, &mine)?;
+    let me = parent.rank;
+    let edges = all.chunks_exact(3);
+    let ins: Vec<(c_int, c_int)> = edges
+        .clone()
+        .filter(|e| e[1] == me)
+        .map(|e| (e[0], e[2]))
+        .collect();
+    let outs: Vec<(c_int, c_int)> = edges.filter(|e| e[0] == me).map(|e| (e[1], e[2])).collect();
+    let weights = w.map(|_| {
+        (
+            ins.iter().map(|e| e.1).collect(),
+            outs.iter().map(|e| e.1).collect(),
+        )
+    });
+    // Weightedness must agree: a process passing MPI_UNWEIGHTED makes the
+    // graph unweighted only if all do; the standard requires consistency.
+    let t = Topo::DistGraph {
+        sources: ins.iter().map(|e| e.0).collect(),
+        dests: outs.iter().map(|e| e.0).collect(),
+        weights,
+    };
+    with_topology(&parent, parent.size as usize, t)
+}
+
+/// `MPI_Topo_test`.
+pub fn topo_test(c: MPI_Comm) -> MpiResult<c_int> {
+    Ok(comm::get(c)?.topo.get().map_or(MPI_UNDEFINED, Topo::kind))
 }
 
 #[cfg(test)]
