@@ -342,16 +342,56 @@ fn schedule(comm: &Comm, tag: c_int, st: &Arc<Staging>, build: &dyn Fn(&mut Sche
 
 /// The node-local channel (`core::shmcoll`) of a blocking collective of
 /// `len` bytes on `comm`, if it takes that way. Depends only on the
-/// communicator and the length, so all members go the same way.
+/// communicator and the length, so all members of a correct program go
+/// the same way; with `OXMPI_COLL_CHECK` they first check that they do.
 fn node_channel(
     comm: &Comm,
     mode: &Mode<'_>,
     len: usize,
 ) -> MpiResult<Option<Arc<shmcoll::Channel>>> {
     match mode {
-        Mode::Blocking => shmcoll::channel(comm, len),
+        Mode::Blocking => {
+            if super::config::COLL_CHECK.on() && !comm.is_inter() {
+                agree_on_size(comm, len)?;
+            }
+            shmcoll::channel(comm, len)
+        }
         _ => Ok(None),
     }
+}
+
+/// The opt-in check of `OXMPI_COLL_CHECK`: the members exchange the byte
+/// count of this blocking collective (by messages, a fixed-size exchange
+/// every member can make), so a count or datatype mismatch, which could
+/// send members down different algorithms and leave them waiting for each
+/// other, fails the call on every member instead.
+fn agree_on_size(comm: &Comm, len: usize) -> MpiResult<()> {
+    let mine = [len as i64, -(len as i64)];
+    let mut seen = [0i64; 2];
+    let max = Red {
+        count: 2,
+        dt: MPI_LONG,
+        size: 8,
+        op: MPI_MAX,
+    };
+    coll::allreduce_blocking(
+        comm,
+        mine.as_ptr() as usize,
+        seen.as_mut_ptr() as usize,
+        max,
+    )?;
+    let (most, least) = (seen[0], -seen[1]);
+    if most == least {
+        return Ok(());
+    }
+    Err(MpiError::new(
+        MPI_ERR_TRUNCATE,
+        format!(
+            "the processes' counts or datatypes do not match: this collective moves {least} to \
+             {most} bytes depending on the process (found by OXMPI_COLL_CHECK)"
+        ),
+    )
+    .on_comm(comm.handle))
 }
 
 /// Run `f` on a staged collective: inputs packed first, outputs unpacked

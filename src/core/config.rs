@@ -404,6 +404,20 @@ pub static BCAST: Setting = Setting::new(
      or auto (split from 512 KiB on 8 or more ranks when the node has a core per rank).",
 );
 
+pub static COLL_CHECK: Setting = Setting::new(
+    "OXMPI_COLL_CHECK",
+    Bool,
+    0,
+    "0",
+    Library,
+    StartupSameInJob,
+    User,
+    Collectives,
+    "Check before each blocking collective that every process moves the same number of bytes, \
+     so a count mismatch is reported on every process instead of possibly hanging (costs one \
+     small exchange per collective).",
+);
+
 pub static CC: Setting = Setting::new(
     "OXMPI_CC",
     Text,
@@ -441,13 +455,14 @@ pub static FC: Setting = Setting::new(
 );
 
 /// Every setting, in the order every list shows them.
-pub static ALL: [&Setting; 9] = [
+pub static ALL: [&Setting; 10] = [
     &DEBUG,
     &EAGER_MAX,
     &SHM_CMA,
     &SHM_RING_SIZE,
     &SHM_COLL,
     &BCAST,
+    &COLL_CHECK,
     &CC,
     &CXX,
     &FC,
