@@ -4,6 +4,8 @@
 //!   (`src/abi`): no `crate::abi` path in its code.
 //! - `src/transport` moves bytes between processes and knows nothing of
 //!   the C face either.
+//! - Settings are read only through the registry (`core::config`): no
+//!   other file reads an `OXMPI_*` environment variable.
 //! - The hand-written C face stays under a ceiling of lines, counted by
 //!   `scripts/abi-lines`. The goal is 3,000 lines: the ceiling comes down
 //!   as semantics move into the core and the generator takes over the
@@ -81,4 +83,25 @@ fn hand_written_c_face_stays_under_its_ceiling() {
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
+}
+
+#[test]
+fn settings_are_read_only_through_the_registry() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut hits = Vec::new();
+    for f in files.iter().filter(|f| !f.ends_with("core/config.rs")) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap();
+            if code.contains("var(\"OXMPI_") || code.contains("var_os(\"OXMPI_") {
+                hits.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "OXMPI_ settings read outside core::config:\n{}",
+        hits.join("\n")
+    );
 }

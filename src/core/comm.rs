@@ -42,7 +42,7 @@ pub struct Comm {
     /// Attributes cached by users (`MPI_Comm_set_attr`).
     pub attrs: Attrs,
     /// Partitioned operations initialized so far, per (peer, tag, is-send):
-    /// they match in that order (see `abi::p2p::partitioned_ctx`).
+    /// they match in that order (see `pt2pt::partitioned_ctx`).
     pub part_seq: Mutex<std::collections::HashMap<(c_int, c_int, bool), u32>>,
     /// The process topology, set once right after creation.
     pub topo: OnceLock<Topo>,

@@ -123,7 +123,7 @@ pub enum Persistent {
     /// Partitioned send (`MPI_Psend_init`): the message goes once every
     /// partition is marked ready.
     PartSend {
-        /// The context of this partitioned pair (see `abi::p2p`).
+        /// The context of this partitioned pair (see `core::pt2pt`).
         ctx: u32,
         buf: MsgBuf,
         dest: c_int,
