@@ -51,22 +51,5 @@ pub fn put<T>(p: *mut T, what: &str, value: T) -> MpiResult<()> {
 
 pub const MAX_ERROR_STRING: usize = MPI_MAX_ERROR_STRING as usize;
 
-/// The `n` values of a C array argument (which may be null when `n` is 0).
-pub fn c_array<'a, T>(p: *const T, n: usize, what: &str) -> MpiResult<&'a [T]> {
-    if n == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() {
-        return Err(MpiError::arg(format!("{what} is a null pointer")));
-    }
-    // SAFETY: the C caller passes `n` values.
-    Ok(unsafe { std::slice::from_raw_parts(p, n) })
-}
-
-/// An info argument: `MPI_INFO_NULL` or a valid info object.
-pub fn info_arg(info: crate::abi::types::MPI_Info) -> MpiResult<()> {
-    if info != MPI_INFO_NULL {
-        crate::core::info::get(info)?;
-    }
-    Ok(())
-}
+// Shared with the core, which reads some arrays itself.
+pub(crate) use crate::core::args::{c_array, info_arg};

@@ -11,19 +11,7 @@
 // The arguments are the standard's.
 #![allow(clippy::too_many_arguments)]
 
-/// The first `n` values of a C array argument (which may be null when `n`
-/// is 0).
-fn c_array<'a, T>(p: *const T, n: usize, what: &str) -> MpiResult<&'a [T]> {
-    if n == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() {
-        return Err(MpiError::arg(format!("{what} is a null pointer")));
-    }
-    // SAFETY: the C caller passes `n` values.
-    Ok(unsafe { std::slice::from_raw_parts(p, n) })
-}
-
+use super::args::{c_array, info_arg};
 use super::coll::{self, Block, Red, Root};
 use super::comm::{self, Comm};
 use super::consts::*;
@@ -486,9 +474,7 @@ fn launch(
             s.start(comm, req);
         }
         Mode::Init(info, slot) => {
-            if info != MPI_INFO_NULL {
-                super::info::get(info)?;
-            }
+            info_arg(info)?;
             let st = Arc::new(st);
             let tag = sched::next_tag(&comm);
             let op = Persistent::Coll(Arc::new(move |c: &Comm| schedule(c, tag, &st, &build)));

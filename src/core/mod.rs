@@ -1,6 +1,7 @@
 //! The safe Rust core: library state and the MPI objects behind the handles.
-//! Nothing in here is `extern "C"`; the C face in `crate::abi` calls into it.
+//! Nothing in here is `extern "C"`; the C face (`src/abi`) calls into it.
 
+pub(crate) mod args;
 pub mod attr;
 #[rustfmt::skip]
 pub mod callbacks;

@@ -661,16 +661,23 @@ fn one(target: PvarTarget) -> MpiResult<PvarTarget> {
     }
 }
 
+/// An operation that does not apply to a variable: an error for that
+/// handle, but `MPI_T_PVAR_ALL_HANDLES` just passes over it.
+fn refuse(target: PvarTarget, code: c_int, what: &str) -> MpiResult<()> {
+    match target {
+        PvarTarget::All => Ok(()),
+        PvarTarget::One(_) => Err(err(code, what)),
+    }
+}
+
 pub fn pvar_start(s: usize, target: PvarTarget) -> MpiResult<()> {
     each_handle(s, target, |h| {
         if h.def().continuous {
-            return match target {
-                PvarTarget::All => Ok(()),
-                PvarTarget::One(_) => Err(err(
-                    MPI_T_ERR_PVAR_NO_STARTSTOP,
-                    "a continuous variable cannot be started",
-                )),
-            };
+            return refuse(
+                target,
+                MPI_T_ERR_PVAR_NO_STARTSTOP,
+                "a continuous variable cannot be started",
+            );
         }
         if !h.running {
             h.base = (h.def().read)();
@@ -683,13 +690,11 @@ pub fn pvar_start(s: usize, target: PvarTarget) -> MpiResult<()> {
 pub fn pvar_stop(s: usize, target: PvarTarget) -> MpiResult<()> {
     each_handle(s, target, |h| {
         if h.def().continuous {
-            return match target {
-                PvarTarget::All => Ok(()),
-                PvarTarget::One(_) => Err(err(
-                    MPI_T_ERR_PVAR_NO_STARTSTOP,
-                    "a continuous variable cannot be stopped",
-                )),
-            };
+            return refuse(
+                target,
+                MPI_T_ERR_PVAR_NO_STARTSTOP,
+                "a continuous variable cannot be stopped",
+            );
         }
         h.kept = h.value();
         h.running = false;
@@ -719,13 +724,11 @@ pub fn pvar_read(s: usize, target: PvarTarget) -> MpiResult<Value> {
 /// Set a handle's value to `v` (a reset writes zero).
 fn write_handle(h: &mut PvarHandle, v: Value, target: PvarTarget) -> MpiResult<()> {
     if h.def().readonly {
-        return match target {
-            PvarTarget::All => Ok(()),
-            PvarTarget::One(_) => Err(err(
-                MPI_T_ERR_PVAR_NO_WRITE,
-                "this performance variable is read-only",
-            )),
-        };
+        return refuse(
+            target,
+            MPI_T_ERR_PVAR_NO_WRITE,
+            "this performance variable is read-only",
+        );
     }
     h.base = (h.def().read)();
     h.kept = v;
@@ -803,23 +806,21 @@ pub fn category_index(name: &str) -> MpiResult<usize> {
     })
 }
 
-pub fn category_cvars(i: c_int) -> MpiResult<Vec<c_int>> {
-    let c = category(i)?;
-    Ok(cvar_list()
+/// The indices of the items (given by their categories) that are in `c`.
+fn members(items: impl Iterator<Item = Category>, c: Category) -> Vec<c_int> {
+    items
         .enumerate()
-        .filter(|(_, s)| s.category == c)
+        .filter(|&(_, x)| x == c)
         .map(|(i, _)| i as c_int)
-        .collect())
+        .collect()
+}
+
+pub fn category_cvars(i: c_int) -> MpiResult<Vec<c_int>> {
+    Ok(members(cvar_list().map(|s| s.category), category(i)?))
 }
 
 pub fn category_pvars(i: c_int) -> MpiResult<Vec<c_int>> {
-    let c = category(i)?;
-    Ok(PVARS
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| d.category == c)
-        .map(|(i, _)| i as c_int)
-        .collect())
+    Ok(members(PVARS.iter().map(|d| d.category), category(i)?))
 }
 
 /// Categories hold no sub-categories.
@@ -829,13 +830,7 @@ pub fn category_categories(i: c_int) -> MpiResult<Vec<c_int>> {
 }
 
 pub fn category_events(i: c_int) -> MpiResult<Vec<c_int>> {
-    let c = category(i)?;
-    Ok(EVENTS
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| e.category == c)
-        .map(|(i, _)| i as c_int)
-        .collect())
+    Ok(members(EVENTS.iter().map(|e| e.category), category(i)?))
 }
 
 /// `MPI_T_category_changed`: the variables and categories never change.
