@@ -8,7 +8,6 @@
 use super::comm::Comm;
 use super::error::MpiResult;
 use super::op;
-use super::p2p::engine;
 use super::sched::{self, Sched};
 use super::topo::Hood;
 use crate::core::consts::MPI_PROC_NULL;
@@ -121,7 +120,7 @@ fn cores_to_spare() -> bool {
     *SPARE.get_or_init(|| {
         // SAFETY: sysconf has no preconditions.
         let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-        let ranks = engine().shm().map_or(1, |s| s.local_ranks().len());
+        let ranks = super::shmcoll::node().map_or(1, |s| s.local_ranks().len());
         cpus > 0 && ranks as i64 <= cpus
     })
 }

@@ -28,7 +28,7 @@ use super::error::{MpiError, MpiResult};
 use super::events;
 use super::request::{Request, SendMode, Status};
 use crate::core::consts::*;
-use crate::transport::shm::{Bell, Shm};
+use crate::transport::bell::Bell;
 use crate::transport::{FLAG_CANCELLED, FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap as HashMap;
@@ -66,8 +66,9 @@ pub struct Unexpected {
 enum Body {
     /// The data, copied out of the channel.
     Data(Vec<u8>),
-    /// The data waits at this address in the sender.
-    Rndv(u64),
+    /// The data waits at this address in the sender, exposed under this
+    /// memory key.
+    Rndv { addr: u64, key: u64 },
 }
 
 impl Unexpected {
@@ -92,13 +93,14 @@ struct Incoming<'a> {
     cookie: u64,
     data: Option<&'a [u8]>,
     addr: u64,
+    key: u64,
 }
 
 impl Unexpected {
     fn incoming(&self) -> Incoming<'_> {
-        let (data, addr) = match &self.body {
-            Body::Data(d) => (Some(d.as_slice()), 0),
-            Body::Rndv(a) => (None, *a),
+        let (data, addr, key) = match &self.body {
+            Body::Data(d) => (Some(d.as_slice()), 0, 0),
+            Body::Rndv { addr, key } => (None, *addr, *key),
         };
         Incoming {
             peer: self.peer,
@@ -109,6 +111,7 @@ impl Unexpected {
             cookie: self.cookie,
             data,
             addr,
+            key,
         }
     }
 }
@@ -209,6 +212,10 @@ struct Out {
 struct SendOp {
     req: Arc<Request>,
     buf: SendBuf,
+    /// The memory key the buffer was exposed under (rendezvous) to world
+    /// rank `peer`, or 0.
+    key: u64,
+    peer: usize,
 }
 
 /// A receive being filled by stream fragments.
@@ -263,23 +270,9 @@ pub struct Stats {
     pub wait_ns: u64,
 }
 
-/// Time spent in `wait_until`, outside the engine lock.
-static WAIT_NS: AtomicU64 = AtomicU64::new(0);
-
-/// The engine's counters now (zeros before `MPI_Init`).
+/// The process engine's counters now (zeros before `MPI_Init`).
 pub fn stats() -> Stats {
-    let Some(e) = ENGINE.get() else {
-        return Stats {
-            wait_ns: WAIT_NS.load(Ordering::Relaxed),
-            ..Stats::default()
-        };
-    };
-    let st = e.st.lock();
-    Stats {
-        posted_len: st.queues.values().map(|q| q.posted.len() as u64).sum(),
-        wait_ns: WAIT_NS.load(Ordering::Relaxed),
-        ..st.stats
-    }
+    ENGINE.get().map(Engine::stats).unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -319,30 +312,47 @@ impl State {
     }
 }
 
+/// One rank's point-to-point engine. The process has one (`engine()`),
+/// started at `MPI_Init`; tests make several, one per simulated rank, over
+/// the in-process loopback transport.
 pub struct Engine {
     /// This process's world rank.
     me: usize,
-    shm: Option<Shm>,
+    /// Every transport, in order of preference.
+    transports: Vec<Arc<dyn Transport>>,
+    /// World rank -> index in `transports` of the one that carries its
+    /// messages (`None`: ourselves, or no transport reaches it).
+    route: Vec<Option<u8>>,
+    /// Which transport's bell peers ring for us; `None`: our own bell,
+    /// rung only by our threads.
+    sleep_on: Option<usize>,
+    own_bell: Bell,
+    /// How long a sleeping waiter naps before looking again on its own.
+    nap: Duration,
     st: Mutex<State>,
     cma_warned: AtomicBool,
-    /// The most a ring record can carry: the cap on the eager limit.
-    inline: usize,
+    /// Nanoseconds spent in blocking waits, outside the engine lock.
+    wait_ns: AtomicU64,
+    /// More progress to make on every pass, outside the engine lock (the
+    /// process engine: collective schedules, then tool events).
+    also: fn() -> bool,
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
-/// The bell of a process alone on its node (no segment to hold it).
-static LONE_BELL: Bell = Bell::new();
 
-/// Start the engine for world rank `me` (at `MPI_Init`).
-pub fn start(me: usize, shm: Option<Shm>) {
-    let inline = shm.as_ref().map_or(0, |s| s.max_inline());
-    let _ = ENGINE.set(Engine {
-        inline,
-        me,
-        shm,
-        st: Mutex::new(State::default()),
-        cma_warned: AtomicBool::new(false),
-    });
+/// Start the process engine for world rank `me` of `size` (at `MPI_Init`).
+pub fn start(me: usize, size: usize, transports: Vec<Arc<dyn Transport>>) {
+    let _ = ENGINE.set(Engine::new(me, size, transports, process_progress));
+}
+
+/// The progress of the process beyond the engine's own records.
+fn process_progress() -> bool {
+    // Collective schedules, outside the engine lock: they start sends and
+    // receives.
+    let moved = super::sched::progress();
+    // Tool events last, with no lock of ours held.
+    events::dispatch();
+    moved
 }
 
 pub fn engine() -> &'static Engine {
@@ -354,20 +364,69 @@ pub fn engine() -> &'static Engine {
 /// How long a sleeping waiter naps before looking again on its own; only
 /// a safety net, since every event that matters rings the bell.
 const NAP: Duration = Duration::from_millis(50);
+/// The nap when some transport wakes nobody: its records are found only by
+/// looking.
+const POLL_NAP: Duration = Duration::from_millis(1);
 
 impl Engine {
-    /// The node segment, when other ranks share this node.
-    pub fn shm(&self) -> Option<&Shm> {
-        self.shm.as_ref()
+    /// An engine for world rank `me` of `size` over `transports` (the first
+    /// that reaches a peer carries its messages); `also` is polled on every
+    /// pass of progress.
+    pub fn new(
+        me: usize,
+        size: usize,
+        transports: Vec<Arc<dyn Transport>>,
+        also: fn() -> bool,
+    ) -> Engine {
+        let route = (0..size)
+            .map(|p| {
+                (p != me)
+                    .then(|| transports.iter().position(|t| t.reaches(p)))
+                    .flatten()
+                    .map(|i| i as u8)
+            })
+            .collect();
+        let sleep_on = transports.iter().position(|t| t.bell().is_some());
+        let all_ring = transports.iter().all(|t| t.bell().is_some());
+        Engine {
+            me,
+            transports,
+            route,
+            sleep_on,
+            own_bell: Bell::new(),
+            nap: if all_ring { NAP } else { POLL_NAP },
+            st: Mutex::new(State::default()),
+            cma_warned: AtomicBool::new(false),
+            wait_ns: AtomicU64::new(0),
+            also,
+        }
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> Stats {
+        let st = self.st.lock();
+        Stats {
+            posted_len: st.queues.values().map(|q| q.posted.len() as u64).sum(),
+            wait_ns: self.wait_ns.load(Ordering::Relaxed),
+            ..st.stats
+        }
+    }
+
+    /// The transport that carries messages to world rank `peer`.
+    fn via(&self, peer: usize) -> Option<&dyn Transport> {
+        let i = (*self.route.get(peer)?)?;
+        Some(&*self.transports[i as usize])
     }
 
     fn bell(&self) -> &Bell {
-        self.shm.as_ref().map_or(&LONE_BELL, |s| s.my_bell())
+        self.sleep_on
+            .and_then(|i| self.transports[i].bell())
+            .unwrap_or(&self.own_bell)
     }
 
     /// Whether a message can be sent to world rank `peer`.
     pub fn reaches(&self, peer: usize) -> bool {
-        peer == self.me || self.shm.as_ref().is_some_and(|s| s.reaches(peer))
+        peer == self.me || self.via(peer).is_some()
     }
 
     /// Complete `req`; called with the engine lock held, which orders the
@@ -395,7 +454,11 @@ impl Engine {
         mode: SendMode,
         req: Arc<Request>,
     ) -> MpiResult<()> {
-        if !self.reaches(peer) {
+        let inline = if peer == self.me {
+            0
+        } else if let Some(t) = self.via(peer) {
+            t.max_inline()
+        } else {
             return Err(MpiError::new(
                 MPI_ERR_OTHER,
                 format!(
@@ -403,7 +466,7 @@ impl Engine {
                      communicate in this version of OxMPI"
                 ),
             ));
-        }
+        };
         let sync = mode == SendMode::Sync;
         let mut st = self.st.lock();
         let size = buf.len;
@@ -427,7 +490,7 @@ impl Engine {
         // record): above it a single-copy rendezvous costs less than copying
         // through the ring twice, and a sender running ahead of its receiver
         // can no longer flood it with unexpected data it must buffer.
-        if peer == self.me || size <= config::EAGER_MAX.bytes().min(self.inline) {
+        if peer == self.me || size <= config::EAGER_MAX.bytes().min(inline) {
             st.stats.eager_msgs += 1;
             st.stats.eager_bytes += size as u64;
             let done = if sync {
@@ -436,6 +499,8 @@ impl Engine {
                     SendOp {
                         req,
                         buf: buf.clone(),
+                        key: 0,
+                        peer,
                     },
                 );
                 None
@@ -457,10 +522,27 @@ impl Engine {
             hdr.kind = RecordKind::Rts as u32;
             hdr.len = 0;
             hdr.addr = buf.ptr as u64;
-            if !self.shm.as_ref().is_some_and(Shm::cma_enabled) {
+            let t = self.via(peer).expect("routed above");
+            if t.single_copy() {
+                hdr.key = t.expose(hdr.addr, size).map_err(|e| {
+                    MpiError::new(
+                        MPI_ERR_OTHER,
+                        format!("cannot expose a {size}-byte send buffer to rank {peer}: {e}"),
+                    )
+                })?;
+            } else {
                 hdr.flags |= FLAG_NO_CMA;
             }
-            st.sends.insert(id, SendOp { req, buf });
+            let key = hdr.key;
+            st.sends.insert(
+                id,
+                SendOp {
+                    req,
+                    buf,
+                    key,
+                    peer,
+                },
+            );
             self.post(&mut st, peer, hdr, OutData::Ctrl);
         }
         Ok(())
@@ -607,7 +689,7 @@ impl Engine {
     /// Complete `req` as cancelled, with the send operation `cookie` still
     /// waiting for an acknowledgement, if any.
     fn withdraw(&self, st: &mut State, cookie: u64, req: &Arc<Request>) {
-        if let Some(op) = st.sends.remove(&cookie) {
+        if let Some(op) = self.take_send(st, cookie) {
             self.withdrawn(&op.req, req);
         }
         self.finish(req, Status::cancelled());
@@ -642,15 +724,15 @@ impl Engine {
             .entry(peer)
             .or_default()
             .push_back(Out { hdr, data });
-        if let Some(shm) = &self.shm {
-            shm.want_space(peer, true);
+        if let Some(t) = self.via(peer) {
+            t.want_space(peer, true);
         }
     }
 
     /// Push as much of one queued record as the channel takes; true when
     /// all of it went.
     fn try_out(&self, peer: usize, hdr: &Header, data: &mut OutData) -> bool {
-        let Some(shm) = &self.shm else {
+        let Some(shm) = self.via(peer) else {
             return false;
         };
         match data {
@@ -671,7 +753,7 @@ impl Engine {
                     let h = Header {
                         kind: RecordKind::Frag as u32,
                         len: n as u32,
-                        offset: *off as u64,
+                        addr: *off as u64,
                         ..*hdr
                     };
                     if !shm.try_send(peer, &h, buf.slice(*off, n)) {
@@ -683,6 +765,18 @@ impl Engine {
                 true
             }
         }
+    }
+
+    /// The send operation `cookie`, done waiting: its buffer is no longer
+    /// exposed to the receiver.
+    fn take_send(&self, st: &mut State, cookie: u64) -> Option<SendOp> {
+        let op = st.sends.remove(&cookie)?;
+        if op.key != 0
+            && let Some(t) = self.via(op.peer)
+        {
+            t.conceal(op.key);
+        }
+        Some(op)
     }
 
     fn ack(&self, st: &mut State, peer: usize, cookie: u64) {
@@ -719,6 +813,7 @@ impl Engine {
                             cookie: hdr.cookie,
                             data: eager.then_some(payload),
                             addr: hdr.addr,
+                            key: hdr.key,
                         };
                         self.deliver(st, &p.req, p.buf, p.cap, &m);
                     }
@@ -728,7 +823,10 @@ impl Engine {
                             v.extend_from_slice(payload);
                             Body::Data(v)
                         } else {
-                            Body::Rndv(hdr.addr)
+                            Body::Rndv {
+                                addr: hdr.addr,
+                                key: hdr.key,
+                            }
                         };
                         let q = st.queues.entry(hdr.ctx).or_default();
                         q.unexpected.push_back(Unexpected {
@@ -780,12 +878,12 @@ impl Engine {
                 // acknowledgement was sent before this answer).
             }
             RecordKind::Ack => {
-                if let Some(op) = st.sends.remove(&hdr.cookie) {
+                if let Some(op) = self.take_send(st, hdr.cookie) {
                     self.finish(&op.req, Status::empty());
                 }
             }
             RecordKind::Cts => {
-                if let Some(op) = st.sends.remove(&hdr.cookie) {
+                if let Some(op) = self.take_send(st, hdr.cookie) {
                     let h = Header {
                         kind: RecordKind::Frag as u32,
                         cookie2: hdr.cookie2,
@@ -804,7 +902,7 @@ impl Engine {
                 let done = match st.recvs.get_mut(&hdr.cookie2) {
                     Some(op) => {
                         st.stats.streamed_bytes += payload.len() as u64;
-                        store(op.buf, op.cap, hdr.offset as usize, payload);
+                        store(op.buf, op.cap, hdr.addr as usize, payload);
                         op.got += payload.len();
                         op.got as u64 >= hdr.size
                     }
@@ -840,12 +938,14 @@ impl Engine {
             return;
         }
         // Rendezvous: read the sender's memory directly if we may.
-        let shm = self.shm.as_ref().expect("rendezvous needs a transport");
-        if m.flags & FLAG_NO_CMA == 0 && shm.cma_enabled() {
+        let t = self
+            .via(m.peer)
+            .expect("a rendezvous came through a transport");
+        if m.flags & FLAG_NO_CMA == 0 && t.single_copy() {
             // SAFETY: the receive buffer holds `cap` >= n bytes until the
             // receive completes (the user's promise).
             let dst = unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, n) };
-            match shm.read_remote(m.peer, m.addr, dst) {
+            match t.read_remote(m.peer, m.addr, m.key, dst) {
                 Ok(()) => {
                     st.stats.single_copy_bytes += n as u64;
                     events::emit(events::RENDEZVOUS, [m.peer as i64, 1, n as i64, 0]);
@@ -887,24 +987,19 @@ impl Engine {
     /// One pass of progress: read every channel, push queued records.
     /// Returns whether anything happened.
     pub fn progress(&self) -> bool {
-        let moved = self.progress_transport();
-        // Collective schedules next, outside the engine lock: they start
-        // sends and receives.
-        let moved = super::sched::progress() || moved;
-        // Tool events last, with no lock of ours held.
-        events::dispatch();
-        moved
+        let moved = self.progress_transports();
+        (self.also)() || moved
     }
 
-    fn progress_transport(&self) -> bool {
+    fn progress_transports(&self) -> bool {
         // Taken even without a transport: a sleeper's call here orders its
         // registration before any later `finish` (see `Bell::ring_locked`).
         let mut st = self.st.lock();
-        let Some(shm) = &self.shm else {
-            return false;
-        };
         let st = &mut *st;
-        let mut n = shm.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
+        let mut n = 0;
+        for t in &self.transports {
+            n += t.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
+        }
         if st.outq.is_empty() {
             return n > 0;
         }
@@ -916,8 +1011,10 @@ impl Engine {
                 q.pop_front();
                 n += 1;
             }
-            if q.is_empty() {
-                shm.want_space(peer, false);
+            if q.is_empty()
+                && let Some(t) = self.via(peer)
+            {
+                t.want_space(peer, false);
             }
         }
         st.outq.retain(|_, q| !q.is_empty());
@@ -941,7 +1038,8 @@ impl Engine {
         loop {
             if done() {
                 if let Some(t) = idle_from {
-                    WAIT_NS.fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                    self.wait_ns
+                        .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
                 return;
             }
@@ -962,7 +1060,7 @@ impl Engine {
             } else {
                 // progress() first: its lock pairs with `finish` (see
                 // `Bell::ring_locked`), then done() sees what finished before.
-                self.bell().sleep(NAP, || self.progress() || done());
+                self.bell().sleep(self.nap, || self.progress() || done());
                 idle = SPINS;
             }
         }
@@ -988,3 +1086,7 @@ impl Engine {
         self.bell().ring();
     }
 }
+
+#[cfg(test)]
+#[path = "p2p_loopback_tests.rs"]
+mod loopback_tests;

@@ -12,7 +12,6 @@ use super::error::{MpiError, MpiResult};
 use super::p2p;
 use crate::core::consts::*;
 use crate::pmi::{Bootstrap, JobInfo};
-use crate::transport::shm::Shm;
 use parking_lot::Mutex;
 use std::ffi::c_int;
 use std::io::Write;
@@ -126,17 +125,21 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
             format!("cannot join the job through PMI: {e}"),
         )
     })?;
-    let shm = match &mut bootstrap {
-        // Joining the node's shared segment is collective (PMI barriers), so
-        // everyone is connected before anyone starts communicating.
+    let started = match &mut bootstrap {
+        // Starting the transports is collective (PMI barriers), so everyone
+        // is connected before anyone starts communicating.
         Bootstrap::Pmi1(pmi) => {
-            Shm::setup(pmi, info.rank as usize, info.size as usize).map_err(|e| {
-                MpiError::new(MPI_ERR_OTHER, format!("cannot set up shared memory: {e}"))
+            crate::transport::start(pmi, info.rank as usize, info.size as usize).map_err(|e| {
+                MpiError::new(MPI_ERR_OTHER, format!("cannot start the transports: {e}"))
             })?
         }
-        Bootstrap::Singleton => None,
+        Bootstrap::Singleton => crate::transport::Started {
+            transports: Vec::new(),
+            node: None,
+        },
     };
-    p2p::start(info.rank as usize, shm);
+    super::shmcoll::attach(started.node);
+    p2p::start(info.rank as usize, info.size as usize, started.transports);
     let _ = JOB.set(info);
     *boot = Some(bootstrap);
     // A process that ends with sessions still open (or that used only

@@ -117,8 +117,17 @@ fn enabled() -> bool {
     *ON.get_or_init(|| super::config::SHM_COLL.on())
 }
 
-fn shm() -> Option<&'static Shm> {
-    engine().shm()
+/// The node's segment (set at `MPI_Init`; none when alone on the node).
+static NODE: OnceLock<Option<Arc<Shm>>> = OnceLock::new();
+
+/// Use the node segment `node` for node-local collectives (at `MPI_Init`).
+pub fn attach(node: Option<Arc<Shm>>) {
+    let _ = NODE.set(node);
+}
+
+/// The node's segment, if other ranks share this node.
+pub fn node() -> Option<&'static Shm> {
+    NODE.get().and_then(|n| n.as_deref())
 }
 
 /// The channel of `comm` for a collective moving `len` bytes, if it may
@@ -149,7 +158,7 @@ fn find_channel(comm: &Comm, len: usize) -> MpiResult<Option<Arc<Channel>>> {
     {
         return Ok(known.clone());
     }
-    let Some(shm) = shm() else {
+    let Some(shm) = node() else {
         return Ok(None);
     };
     let members: Option<Box<[usize]>> = comm.group.iter().map(|w| shm.local(w)).collect();
@@ -225,7 +234,7 @@ pub fn settled() -> Vec<u32> {
     if retired.is_empty() {
         return Vec::new();
     }
-    let Some(shm) = shm() else {
+    let Some(shm) = node() else {
         return retired.drain(..).map(|r| r.0).collect();
     };
     let mut free = Vec::new();
@@ -355,7 +364,7 @@ impl Round<'_> {
 
 impl Channel {
     pub fn barrier(&self) -> MpiResult<()> {
-        let shm = shm().expect("a channel implies the segment");
+        let shm = node().expect("a channel implies the segment");
         let round = self.begin(shm, None, Readers::All);
         for r in 0..self.members.len() {
             round.cell(r);
@@ -365,7 +374,7 @@ impl Channel {
     }
 
     pub fn bcast(&self, buf: usize, len: usize, root: c_int) -> MpiResult<()> {
-        let shm = shm().expect("a channel implies the segment");
+        let shm = node().expect("a channel implies the segment");
         let root = root as usize;
         let me = self.rank == root;
         let readers = if me { Readers::All } else { Readers::Nobody };
@@ -390,7 +399,7 @@ impl Channel {
 
     /// Reduce into `recv` on every rank (`root` None) or at `root`.
     pub fn reduce(&self, send: usize, recv: usize, r: Red, root: Option<c_int>) -> MpiResult<()> {
-        let shm = shm().expect("a channel implies the segment");
+        let shm = node().expect("a channel implies the segment");
         let len = r.count * r.size;
         let readers = root.map_or(Readers::All, |t| Readers::Root(t as usize));
         let round = self.begin(shm, Some((send, len)), readers);
@@ -424,7 +433,7 @@ impl Channel {
         base: usize,
         blocks: &[coll::Block],
     ) -> MpiResult<()> {
-        let shm = shm().expect("a channel implies the segment");
+        let shm = node().expect("a channel implies the segment");
         let (off, len) = blocks[self.rank];
         let mine = send.unwrap_or((base.wrapping_add(off), len));
         let round = self.begin(shm, Some(mine), Readers::All);
@@ -462,7 +471,7 @@ impl Channel {
     /// publishes a length nobody expects, within the cell, so every member
     /// reports it.
     pub fn alltoall(&self, send: usize, sent: usize, recv: usize, block: usize) -> MpiResult<()> {
-        let shm = shm().expect("a channel implies the segment");
+        let shm = node().expect("a channel implies the segment");
         let total = block * self.members.len();
         let publish = if sent == block {
             total

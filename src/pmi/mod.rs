@@ -217,6 +217,21 @@ impl Pmi1 {
     }
 }
 
+/// Transports publish and find addresses through PMI's key-value space.
+impl crate::transport::Exchange for Pmi1 {
+    fn put(&mut self, key: &str, value: &str) -> io::Result<()> {
+        Pmi1::put(self, key, value)
+    }
+
+    fn get(&mut self, key: &str) -> io::Result<String> {
+        Pmi1::get(self, key)
+    }
+
+    fn barrier(&mut self) -> io::Result<()> {
+        Pmi1::barrier(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,13 +1,58 @@
 //! Transports: how bytes reach another process. The point-to-point engine
-//! (`crate::core::p2p`) speaks to every transport through [`Transport`]:
-//! ordered channels of small records (a [`Header`] and an inline payload) to
-//! each peer, plus a single-copy read of a peer's memory for rendezvous.
+//! (`crate::core::p2p`) holds a set of transports, routes each peer to the
+//! first one that reaches it, and speaks to all of them through
+//! [`Transport`]: ordered channels of small records (a [`Header`] and an
+//! inline payload) to each peer, plus what a transport can do beyond that
+//! (single-copy access to a peer's memory by address and key, a bell that
+//! wakes a sleeping rank). Matching, protocols and requests live in the
+//! engine; a transport only moves records and bytes.
 //!
-//! `shm` serves the ranks on this node. The libfabric transport for other
-//! nodes will implement the same trait.
+//! - `shm`: the ranks on this node, through one shared segment.
+//! - `loopback` (tests only): ranks that are threads of one process, so
+//!   `cargo test` runs the engine over N ranks.
+//!
+//! Adding a transport: a new module here implementing [`Transport`], and
+//! one line in [`start`] (order is preference: the first transport that
+//! reaches a peer carries its messages).
 
+pub mod bell;
 pub mod cells;
+#[cfg(test)]
+pub mod loopback;
 pub mod shm;
+
+use bell::Bell;
+use std::io;
+use std::sync::Arc;
+
+/// The job's key-value exchange at startup (PMI under a launcher): how
+/// transports publish their addresses and find their peers'.
+pub trait Exchange {
+    fn put(&mut self, key: &str, value: &str) -> io::Result<()>;
+    fn get(&mut self, key: &str) -> io::Result<String>;
+    /// Every process of the job reaches this point.
+    fn barrier(&mut self) -> io::Result<()>;
+}
+
+/// What `start` set up for this process.
+pub struct Started {
+    /// Every transport, in order of preference.
+    pub transports: Vec<Arc<dyn Transport>>,
+    /// The node's shared segment, when other ranks share this node (the
+    /// node-local collectives use its cells too).
+    pub node: Option<Arc<shm::Shm>>,
+}
+
+/// Start every transport for world rank `rank` of `size`. Collective over
+/// the job: every process calls it between the same exchange barriers.
+pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Started> {
+    let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
+    let node = shm::Shm::setup(ex, rank, size)?.map(Arc::new);
+    if let Some(n) = &node {
+        transports.push(n.clone());
+    }
+    Ok(Started { transports, node })
+}
 
 /// What a record is. Every record carries a [`Header`]; eager data and
 /// stream fragments carry payload bytes after it.
@@ -74,29 +119,67 @@ pub struct Header {
     pub cookie: u64,
     /// The receiver's operation id (for `Frag`).
     pub cookie2: u64,
-    /// Rendezvous: address of the data in the sender's memory.
+    /// Rendezvous: address of the data in the sender's memory. Stream
+    /// fragments: offset of this piece in the message.
     pub addr: u64,
-    /// Stream fragments: offset of this piece in the message.
-    pub offset: u64,
+    /// Rendezvous: the memory key a peer needs to read `addr` (from
+    /// [`Transport::expose`]; 0 for transports that need none).
+    pub key: u64,
 }
 
 pub const HEADER_SIZE: usize = std::mem::size_of::<Header>();
 const _: () = assert!(HEADER_SIZE == 64);
 
-/// A set of ordered channels to peers, indexed by world rank.
+/// Why a transport cannot do something it was asked.
+pub fn unsupported(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, what.to_string())
+}
+
+/// A set of ordered channels to peers, indexed by world rank, and what the
+/// transport can do besides.
 pub trait Transport: Send + Sync {
+    /// A short name (`oxmpi-info`, diagnostics).
+    fn name(&self) -> &'static str;
+    /// Whether this transport reaches world rank `peer` at all.
+    fn reaches(&self, peer: usize) -> bool;
     /// Largest payload one record can carry.
     fn max_inline(&self) -> usize;
     /// Append a record to the channel to `peer`; `false` when the channel is
     /// full right now (nothing was written).
     fn try_send(&self, peer: usize, hdr: &Header, payload: &[u8]) -> bool;
-    /// Ask `peer` to tell us when it has drained our channel to it.
+    /// Ask `peer` to ring our bell when it has drained our channel to it.
     fn want_space(&self, peer: usize, on: bool);
     /// Hand every record that has arrived to `f(peer, header, payload)`,
     /// in channel order; returns how many were handled.
     fn poll(&self, f: &mut dyn FnMut(usize, &Header, &[u8])) -> usize;
-    /// Copy `dst.len()` bytes at `addr` in `peer`'s memory into `dst`.
-    fn read_remote(&self, peer: usize, addr: u64, dst: &mut [u8]) -> std::io::Result<()>;
-    /// Whether this transport reaches `peer` at all.
-    fn reaches(&self, peer: usize) -> bool;
+
+    /// Capability: single-copy access to peers' memory (`read_remote`,
+    /// `write_remote`) is allowed and believed to work right now. The engine
+    /// asks per message; a transport may turn it off after a refusal.
+    fn single_copy(&self) -> bool {
+        false
+    }
+    /// Make `len` bytes at `addr` of our memory accessible to peers; the
+    /// key they must present (0 when the transport needs none).
+    fn expose(&self, _addr: u64, _len: usize) -> io::Result<u64> {
+        Ok(0)
+    }
+    /// Undo an `expose` once peers are done with the memory.
+    fn conceal(&self, _key: u64) {}
+    /// Copy `dst.len()` bytes at `addr` (exposed under `key`) in `peer`'s
+    /// memory into `dst`.
+    fn read_remote(&self, _peer: usize, _addr: u64, _key: u64, _dst: &mut [u8]) -> io::Result<()> {
+        Err(unsupported("single-copy reads"))
+    }
+    /// Copy `src` to `addr` (exposed under `key`) in `peer`'s memory.
+    fn write_remote(&self, _peer: usize, _addr: u64, _key: u64, _src: &[u8]) -> io::Result<()> {
+        Err(unsupported("single-copy writes"))
+    }
+
+    /// Capability: the bell peers ring after putting a record in our
+    /// channel, so a waiting rank may sleep on it. `None`: this transport
+    /// wakes nobody, and a waiting rank must keep looking (it naps briefly).
+    fn bell(&self) -> Option<&Bell> {
+        None
+    }
 }

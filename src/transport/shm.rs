@@ -35,18 +35,17 @@
 //! `MPI_Init`, not a SIGBUS later) and unlinks it once every local rank has
 //! attached, so a crash leaks nothing.
 
+use super::bell::Bell;
 use super::cells::Slot;
-use super::{HEADER_SIZE, Header, Transport};
+use super::{Exchange, HEADER_SIZE, Header, Transport};
 use crate::core::runtime;
-use crate::pmi::Pmi1;
 use memmap2::MmapMut;
 use parking_lot::Mutex;
 use std::cell::UnsafeCell;
 use std::fs::File;
 use std::io;
 use std::os::fd::FromRawFd;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering, fence};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering, fence};
 
 const MAGIC: u64 = 0x4f78_4d50_4953_484d; // "OxMPISHM"
 const ALIGN: usize = 64;
@@ -63,102 +62,6 @@ struct SegHeader {
     nlocal: AtomicU64,
     ring_cap: AtomicU64,
     _pad: [u64; 5],
-}
-
-/// A rank's doorbell: its threads sleep on `seq` while `sleepers` counts
-/// them; anyone who makes work for the rank bumps `seq` and wakes them.
-#[repr(C)]
-pub struct Bell {
-    seq: AtomicU32,
-    sleepers: AtomicU32,
-    pid: AtomicI32,
-    _pad: [u32; 13],
-}
-
-impl Bell {
-    pub const fn new() -> Self {
-        Bell {
-            seq: AtomicU32::new(0),
-            sleepers: AtomicU32::new(0),
-            pid: AtomicI32::new(0),
-            _pad: [0; 13],
-        }
-    }
-
-    /// Wake every thread sleeping on this bell, if any.
-    pub fn ring(&self) {
-        // Pairs with the fence in `sleep`: either the sleeper sees the work
-        // we published before this call, or we see it counted as asleep.
-        fence(Ordering::SeqCst);
-        if self.sleepers.load(Ordering::SeqCst) > 0 {
-            self.seq.fetch_add(1, Ordering::SeqCst);
-            futex_wake(&self.seq);
-        }
-    }
-
-    /// Like `ring`, without the fence, for a waker holding the lock that a
-    /// sleeper takes (in `ready`) after announcing itself: the lock orders
-    /// the two, so a sleeper that found no work is seen counted here.
-    pub fn ring_locked(&self) {
-        if self.sleepers.load(Ordering::Relaxed) > 0 {
-            self.seq.fetch_add(1, Ordering::SeqCst);
-            futex_wake(&self.seq);
-        }
-    }
-
-    /// Sleep until rung (or `timeout`), unless `ready()` says there is work
-    /// after we announced ourselves as a sleeper.
-    pub fn sleep(&self, timeout: Duration, ready: impl FnOnce() -> bool) {
-        let seq = self.seq.load(Ordering::SeqCst);
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
-        if !ready() {
-            futex_wait(&self.seq, seq, timeout);
-        }
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Default for Bell {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: the futex word is a live, 4-byte aligned atomic (in our own
-    // memory or the mapped segment); the kernel only reads it. Not the
-    // private variant: the word may be shared between processes.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT,
-            expected,
-            &ts as *const libc::timespec,
-            std::ptr::null::<u32>(),
-            0u32,
-        );
-    }
-}
-
-fn futex_wake(word: &AtomicU32) {
-    // SAFETY: as in futex_wait; FUTEX_WAKE only uses the address as a key.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE,
-            i32::MAX,
-            std::ptr::null::<libc::timespec>(),
-            std::ptr::null::<u32>(),
-            0u32,
-        );
-    }
 }
 
 #[repr(C)]
@@ -348,7 +251,7 @@ impl Shm {
     /// Join the node's segment. Collective over the whole job: every rank
     /// calls it between the same PMI barriers. Returns `None` when this
     /// rank is alone on its node.
-    pub fn setup(pmi: &mut Pmi1, rank: usize, size: usize) -> io::Result<Option<Shm>> {
+    pub fn setup(pmi: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Option<Shm>> {
         let host = runtime::processor_name();
         pmi.put(&format!("oxmpi-host-{rank}"), &host)?;
         pmi.barrier()?;
@@ -508,15 +411,58 @@ impl Shm {
         self.bell(local).pid.load(Ordering::Acquire)
     }
 
-    /// Whether single-copy reads are allowed (`config::SHM_CMA`, which
-    /// may change at any time: each message decides on its own) and
-    /// believed to work.
-    pub fn cma_enabled(&self) -> bool {
-        crate::core::config::SHM_CMA.on() && self.cma.load(Ordering::Relaxed)
+    /// Move bytes between our memory and local rank `peer`'s with
+    /// `process_vm_readv` (`write` false) or `process_vm_writev`; the first
+    /// refusal turns single-copy off for this process.
+    fn cross_memory(
+        &self,
+        peer: usize,
+        addr: u64,
+        local: (*mut u8, usize),
+        write: bool,
+    ) -> io::Result<()> {
+        let l = self
+            .local(peer)
+            .ok_or_else(|| err("peer is not on this node"))?;
+        let pid = self.pid_of(l);
+        let (ptr, len) = local;
+        let mut done = 0;
+        while done < len {
+            let liov = libc::iovec {
+                // SAFETY: `done < len`, within the caller's buffer.
+                iov_base: unsafe { ptr.add(done) }.cast(),
+                iov_len: len - done,
+            };
+            let riov = libc::iovec {
+                iov_base: (addr as usize + done) as *mut libc::c_void,
+                iov_len: len - done,
+            };
+            // SAFETY: the local iovec covers the caller's buffer (writable
+            // for reads); the kernel checks the remote range against the
+            // peer's mappings.
+            let n = unsafe {
+                if write {
+                    libc::process_vm_writev(pid, &liov, 1, &riov, 1, 0)
+                } else {
+                    libc::process_vm_readv(pid, &liov, 1, &riov, 1, 0)
+                }
+            };
+            if n <= 0 {
+                let e = io::Error::last_os_error();
+                self.cma.store(false, Ordering::Relaxed);
+                return Err(e);
+            }
+            done += n as usize;
+        }
+        Ok(())
     }
 }
 
 impl Transport for Shm {
+    fn name(&self) -> &'static str {
+        "shm"
+    }
+
     fn max_inline(&self) -> usize {
         self.cap / 2 - HEADER_SIZE
     }
@@ -620,32 +566,23 @@ impl Transport for Shm {
         handled
     }
 
-    fn read_remote(&self, peer: usize, addr: u64, dst: &mut [u8]) -> io::Result<()> {
-        let local = self
-            .local(peer)
-            .ok_or_else(|| err("peer is not on this node"))?;
-        let pid = self.pid_of(local);
-        let mut done = 0;
-        while done < dst.len() {
-            let liov = libc::iovec {
-                iov_base: dst[done..].as_mut_ptr().cast(),
-                iov_len: dst.len() - done,
-            };
-            let riov = libc::iovec {
-                iov_base: (addr as usize + done) as *mut libc::c_void,
-                iov_len: dst.len() - done,
-            };
-            // SAFETY: the local iovec covers our own writable slice; the
-            // kernel checks the remote range against the peer's mappings.
-            let n = unsafe { libc::process_vm_readv(pid, &liov, 1, &riov, 1, 0) };
-            if n <= 0 {
-                let e = io::Error::last_os_error();
-                self.cma.store(false, Ordering::Relaxed);
-                return Err(e);
-            }
-            done += n as usize;
-        }
-        Ok(())
+    /// Allowed by `config::SHM_CMA` (which may change at any time: each
+    /// message decides on its own) and not yet refused by the kernel.
+    fn single_copy(&self) -> bool {
+        crate::core::config::SHM_CMA.on() && self.cma.load(Ordering::Relaxed)
+    }
+
+    fn read_remote(&self, peer: usize, addr: u64, _key: u64, dst: &mut [u8]) -> io::Result<()> {
+        self.cross_memory(peer, addr, (dst.as_mut_ptr(), dst.len()), false)
+    }
+
+    fn write_remote(&self, peer: usize, addr: u64, _key: u64, src: &[u8]) -> io::Result<()> {
+        // The kernel only reads the local side of a write.
+        self.cross_memory(peer, addr, (src.as_ptr().cast_mut(), src.len()), true)
+    }
+
+    fn bell(&self) -> Option<&Bell> {
+        Some(self.my_bell())
     }
 }
 
