@@ -5,6 +5,7 @@
 //! Buffers are raw addresses with byte counts: the C face has checked them.
 //! Data of non-contiguous datatypes arrives here packed.
 
+use super::algorithms::Bcast;
 use super::comm::Comm;
 use super::error::MpiResult;
 use super::op;
@@ -13,7 +14,6 @@ use super::topo::Hood;
 use crate::core::consts::MPI_PROC_NULL;
 use crate::core::types::{MPI_Datatype, MPI_Op};
 use std::ffi::c_int;
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering;
 
 /// A block of a buffer: byte offset (two's complement: displacements may
@@ -49,22 +49,11 @@ pub fn barrier(s: &mut Sched, n: c_int) {
     }
 }
 
-/// From this many bytes, on at least `SPLIT_BCAST_RANKS` ranks with a core
-/// each, a broadcast scatters the buffer and gathers it back round a ring
-/// (`bcast_split`); otherwise it goes whole down a binomial tree.
-const SPLIT_BCAST: usize = 512 * 1024;
-const SPLIT_BCAST_RANKS: c_int = 8;
-
-/// Broadcast of `len` bytes at `buf` from `root`, by the algorithm its
-/// size calls for. Every rank chooses by its own length, as in MPICH: a
-/// count mismatch across the threshold is not detected.
+/// Broadcast of `len` bytes at `buf` from `root`, by the algorithm the
+/// communicator's table gives for this size (`core::algorithms`).
 pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
-    let split = match bcast_choice() {
-        BcastChoice::Auto => len >= SPLIT_BCAST && n >= SPLIT_BCAST_RANKS && cores_to_spare(),
-        BcastChoice::Split => len >= n as usize,
-        BcastChoice::Binomial => false,
-    };
-    if split && n > 2 {
+    let split = s.algorithms().bcast(n, len) == Bcast::Split;
+    if split {
         usage::BCAST_SPLIT.fetch_add(1, Ordering::Relaxed);
         bcast_split(s, n, buf, len, root)
     } else {
@@ -86,43 +75,6 @@ pub mod usage {
     /// Broadcasts by scatter and ring allgather, and by binomial tree.
     pub static BCAST_SPLIT: AtomicU64 = AtomicU64::new(0);
     pub static BCAST_BINOMIAL: AtomicU64 = AtomicU64::new(0);
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BcastChoice {
-    Auto,
-    Split,
-    Binomial,
-}
-
-/// `OXMPI_BCAST=split` or `binomial` fixes the algorithm of broadcasts by
-/// messages (for tests and tuning; it must be the same on every rank, as
-/// launchers pass the environment).
-fn bcast_choice() -> BcastChoice {
-    static CHOICE: OnceLock<BcastChoice> = OnceLock::new();
-    *CHOICE.get_or_init(|| match super::config::BCAST.choice() {
-        "split" => BcastChoice::Split,
-        "binomial" => BcastChoice::Binomial,
-        _ => BcastChoice::Auto,
-    })
-}
-
-/// Whether this node has a core for each of its ranks. Then a large
-/// broadcast takes as long as its longest chain of copies, which the
-/// scatter and ring shorten from `log2 n` whole buffers to about two; with
-/// more ranks than cores the total copied counts instead, and the
-/// binomial tree (each rank reads the buffer once) copies least. Every
-/// rank of a node gets the same answer: both counts are the node's, not
-/// the process's affinity. (Jobs span one node today; across nodes the
-/// answer will have to be agreed.)
-fn cores_to_spare() -> bool {
-    static SPARE: OnceLock<bool> = OnceLock::new();
-    *SPARE.get_or_init(|| {
-        // SAFETY: sysconf has no preconditions.
-        let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-        let ranks = super::shmcoll::node().map_or(1, |s| s.local_ranks().len());
-        cpus > 0 && ranks as i64 <= cpus
-    })
 }
 
 /// Binomial-tree broadcast of `len` bytes at `buf` from `root`.

@@ -339,7 +339,7 @@ fn node_channel(
 ) -> MpiResult<Option<Arc<shmcoll::Channel>>> {
     match mode {
         Mode::Blocking => {
-            if super::config::COLL_CHECK.on() && !comm.is_inter() {
+            if comm.algorithms.check() && !comm.is_inter() {
                 agree_on_size(comm, len)?;
             }
             shmcoll::channel(comm, len)

@@ -7,6 +7,7 @@
 //! communicator as the lowest pair free on every member (an AND of their
 //! free maps), and given back when the communicator is freed.
 
+use super::algorithms::{self, Algorithms};
 use super::attr::Attrs;
 use super::coll;
 use super::errhandler::{self, Slot};
@@ -53,6 +54,8 @@ pub struct Comm {
     /// Collectives started on this communicator so far: each takes the
     /// next number as its tag (see `core::sched`).
     pub coll_seq: AtomicU32,
+    /// The collective algorithms its members agreed on at creation.
+    pub algorithms: Algorithms,
 }
 
 impl Comm {
@@ -104,7 +107,7 @@ static USER: Table<Comm> = Table::new(Kind::Comm);
 
 fn predefined(handle: c_int) -> Option<Arc<Comm>> {
     let job = runtime::job();
-    let (cell, rank, size, ctx, group, name) = match handle {
+    let (cell, rank, size, ctx, group, name, algorithms) = match handle {
         MPI_COMM_WORLD => (
             &WORLD,
             job.rank,
@@ -112,6 +115,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
             0,
             Group::strided(0, 1, job.size as usize),
             "MPI_COMM_WORLD",
+            algorithms::world(),
         ),
         MPI_COMM_SELF => (
             &SELF,
@@ -120,6 +124,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
             2,
             Group::strided(job.rank as usize, 1, 1),
             "MPI_COMM_SELF",
+            Algorithms::alone(),
         ),
         _ => return None,
     };
@@ -140,6 +145,7 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
                 topo: OnceLock::new(),
                 hints: Mutex::default(),
                 coll_seq: AtomicU32::new(0),
+                algorithms,
             })
         })
         .clone(),
@@ -179,6 +185,9 @@ pub fn get(handle: c_int) -> MpiResult<Arc<Comm>> {
 /// groups alone.
 const CTX_PAIRS: usize = 1 << 14;
 const CTX_WORDS: usize = CTX_PAIRS / 32;
+/// An agreement's offer: the free map, the leader's random word, the
+/// algorithms offered.
+const OFFER_WORDS: usize = CTX_WORDS + 2;
 
 /// Which context id pairs this process has free (bit set = free).
 static CTX_FREE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
@@ -225,11 +234,34 @@ fn local_ctx() -> MpiResult<u32> {
     .ok_or_else(ctx_exhausted)
 }
 
+/// What the members of a new communicator agreed on: its context id pair
+/// and its collective algorithms.
+#[derive(Clone, Copy, Debug)]
+struct Agreed {
+    ctx: u32,
+    algorithms: Algorithms,
+}
+
+impl Agreed {
+    /// The communicator was not made after all: its context ids go back.
+    fn release(self) {
+        release_ctx(self.ctx);
+    }
+}
+
+/// A context id pair for a communicator of this process alone.
+fn alone() -> MpiResult<Agreed> {
+    Ok(Agreed {
+        ctx: local_ctx()?,
+        algorithms: Algorithms::alone(),
+    })
+}
+
 /// Agree with the other members of `parent` on a context id pair free on
-/// all of them (see `Agreement`).
-fn agree_ctx(parent: &Comm) -> MpiResult<u32> {
+/// all of them (see `Agreement`), and on the collective algorithms.
+fn agree_ctx(parent: &Comm) -> MpiResult<Agreed> {
     if parent.size == 1 {
-        return local_ctx();
+        return alone();
     }
     agree_ctx_by(parent.rank == 0, |mine| and_maps(parent, mine))
 }
@@ -263,20 +295,25 @@ struct Agreement {
     round: u32,
     /// The pair this process reserved for the current proposal.
     held: Option<usize>,
+    /// The algorithms the offers of the last round agreed on.
+    algorithms: Option<Algorithms>,
 }
 
 impl Agreement {
-    /// This round's offer: the free map, then a word that is random at the
-    /// leader and all ones elsewhere.
+    /// This round's offer: the free map, a word that is random at the
+    /// leader and all ones elsewhere, and this process's offer of
+    /// collective algorithms (`core::algorithms`).
     fn offer(&self, leader: bool) -> Vec<u32> {
         let mut mine = with_ctx_map(|m| m.clone());
         mine.push(if leader { random_word() } else { u32::MAX });
+        mine.push(Algorithms::offer());
         mine
     }
 
     /// From the AND of the offers: reserve the proposed pair if it is
     /// still free here; the vote (1: reserved).
     fn propose(&mut self, common: &[u32]) -> MpiResult<u32> {
+        self.algorithms = Some(Algorithms::agreed(common[CTX_WORDS + 1]));
         let free: Vec<usize> = common[..CTX_WORDS]
             .iter()
             .enumerate()
@@ -308,10 +345,13 @@ impl Agreement {
 
     /// From the AND of the votes: the agreed context id, or `None` to go
     /// round again.
-    fn conclude(&mut self, all_yes: bool) -> Option<u32> {
+    fn conclude(&mut self, all_yes: bool) -> Option<Agreed> {
         if all_yes {
             let pair = self.held.take().expect("a yes vote holds its pair");
-            return Some(2 * pair as u32);
+            return Some(Agreed {
+                ctx: 2 * pair as u32,
+                algorithms: self.algorithms.expect("proposed before concluding"),
+            });
         }
         self.release();
         None
@@ -348,7 +388,7 @@ fn random_word() -> u32 {
 fn agree_ctx_by(
     leader: bool,
     mut and: impl FnMut(&[u32]) -> MpiResult<Vec<u32>>,
-) -> MpiResult<u32> {
+) -> MpiResult<Agreed> {
     let mut a = Agreement::default();
     loop {
         let common = and(&a.offer(leader))?;
@@ -362,7 +402,7 @@ fn agree_ctx_by(
 
 /// A blocking agreement among the `n` members of a group with no
 /// communicator of their own; `sched` makes a schedule among them.
-fn agree_among(rank: c_int, n: c_int, sched: impl Fn() -> Sched) -> MpiResult<u32> {
+fn agree_among(rank: c_int, n: c_int, sched: impl Fn() -> Sched) -> MpiResult<Agreed> {
     agree_ctx_by(rank == 0, |mine| {
         let mut common = vec![0u32; mine.len()];
         let mut s = sched();
@@ -425,13 +465,13 @@ fn and_steps_across(s: &mut Sched, n: c_int, mine: usize, common: usize, words: 
 }
 
 /// Something a nonblocking agreement does with the pair agreed on.
-type Then = Arc<dyn Fn(u32) -> MpiResult<()> + Send + Sync>;
+type Then = Arc<dyn Fn(Agreed) -> MpiResult<()> + Send + Sync>;
 
 /// The nonblocking agreement loop: offer, AND, propose, AND the votes,
 /// conclude (going round again if need be); `done` gets the pair agreed
 /// on. `and` says over whom.
 fn agree_round(s: &mut Sched, n: c_int, and: AndSteps, a: Arc<Mutex<Agreement>>, done: Then) {
-    let words = CTX_WORDS + 1;
+    let words = OFFER_WORDS;
     let mine = s.temp(4 * words);
     let common = s.temp(4 * words);
     let (vote, votes) = (s.temp(4), s.temp(4));
@@ -478,7 +518,7 @@ fn agree_nonblocking(s: &mut Sched, n: c_int, and: AndSteps, done: Then) {
     agree_round(s, n, and, Arc::default(), done);
 }
 
-fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs) -> c_int {
+fn install(parent: &Comm, ctx: Agreed, rank: c_int, group: Arc<Group>, attrs: Attrs) -> c_int {
     USER.insert_with(|handle| {
         let mut c = make(handle, parent, ctx, rank, group);
         c.attrs = attrs;
@@ -488,18 +528,18 @@ fn install(parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>, attrs: Attrs
 
 /// A communicator object (not yet registered) inheriting `parent`'s error
 /// handler.
-fn make(handle: c_int, parent: &Comm, ctx: u32, rank: c_int, group: Arc<Group>) -> Comm {
+fn make(handle: c_int, parent: &Comm, ctx: Agreed, rank: c_int, group: Arc<Group>) -> Comm {
     make_with(handle, parent.errhandler.get(), ctx, rank, group)
 }
 
 /// A communicator object (not yet registered) with error handler `eh`.
-fn make_with(handle: c_int, eh: c_int, ctx: u32, rank: c_int, group: Arc<Group>) -> Comm {
+fn make_with(handle: c_int, eh: c_int, ctx: Agreed, rank: c_int, group: Arc<Group>) -> Comm {
     errhandler::retain(eh);
     Comm {
         handle,
         rank,
         size: group.size() as c_int,
-        ctx,
+        ctx: ctx.ctx,
         group,
         remote: None,
         local: None,
@@ -510,6 +550,7 @@ fn make_with(handle: c_int, eh: c_int, ctx: u32, rank: c_int, group: Arc<Group>)
         topo: OnceLock::new(),
         hints: Mutex::default(),
         coll_seq: AtomicU32::new(0),
+        algorithms: ctx.algorithms,
     }
 }
 
@@ -523,7 +564,7 @@ pub fn dup(parent: &Comm) -> MpiResult<c_int> {
     let attrs = parent
         .attrs
         .copy_for_dup(parent.handle)
-        .inspect_err(|_| release_ctx(ctx))?;
+        .inspect_err(|_| ctx.release())?;
     let h = install(parent, ctx, parent.rank, parent.group.clone(), attrs);
     inherit_extras(parent, h);
     Ok(h)
@@ -549,7 +590,7 @@ pub fn idup(
     let attrs = Mutex::new(Some(parent.attrs.copy_for_dup(parent.handle)?));
     let mut s = Sched::new(parent);
     let p = parent.clone();
-    let install_new = Arc::new(move |ctx: u32| {
+    let install_new = Arc::new(move |ctx: Agreed| {
         let attrs = attrs.lock().take().unwrap_or_default();
         let h = install(&p, ctx, p.rank, p.group.clone(), attrs);
         inherit_extras(&p, h);
@@ -587,7 +628,7 @@ fn idup_inter(
         }),
     );
     let from = ic.clone();
-    let install_new = Arc::new(move |ctx: u32| {
+    let install_new = Arc::new(move |ctx: Agreed| {
         let pctx = private_ctx
             .lock()
             .take()
@@ -639,7 +680,7 @@ pub fn create_group(parent: &Comm, group: Arc<Group>, tag: c_int) -> MpiResult<c
     };
     let n = group.size() as c_int;
     let ctx = if n == 1 {
-        local_ctx()?
+        alone()?
     } else {
         let itag = sched::group_tag(tag);
         agree_among(rank as c_int, n, || {
@@ -696,7 +737,7 @@ pub fn split(parent: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
     let all = allgather_ints(parent, &[color, key])?;
     let ctx = agree_ctx(parent)?;
     if color == MPI_UNDEFINED {
-        release_ctx(ctx);
+        ctx.release();
         return Ok(MPI_COMM_NULL);
     }
     let mut group: Vec<(c_int, usize)> = (0..n)
@@ -820,7 +861,7 @@ pub fn create(parent: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
     match group.rank_of(parent.world_rank(parent.rank)) {
         Some(rank) => Ok(install(parent, ctx, rank as c_int, group, Attrs::default())),
         None => {
-            release_ctx(ctx);
+            ctx.release();
             Ok(MPI_COMM_NULL)
         }
     }
@@ -859,7 +900,7 @@ pub fn create_from_group(group: Arc<Group>, stringtag: &str, eh: c_int) -> MpiRe
     let rank = rank as c_int;
     let n = group.size() as c_int;
     let ctx = if n == 1 {
-        local_ctx()?
+        alone()?
     } else {
         let tag = string_tag(stringtag, 0);
         agree_among(rank, n, || {
@@ -969,7 +1010,7 @@ fn bcast_u32s(comm: &Comm, v: &mut Vec<u32>, root: c_int) -> MpiResult<()> {
 /// A context id pair free on every process of both groups: each group ANDs
 /// its maps, the leaders swap the results, and each broadcasts the AND of
 /// both (so the two groups retry or pick in lockstep).
-fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<u32> {
+fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<Agreed> {
     agree_ctx_by(local.rank == leader && link.is_some(), |mine| {
         let mut common = and_maps(local, mine)?;
         if let Some(l) = link {
@@ -993,13 +1034,13 @@ fn private_copy(local: &Comm) -> MpiResult<Arc<Comm>> {
     )))
 }
 
-fn install_inter(local: &Comm, ctx: u32, remote: Arc<Group>, private: Arc<Comm>) -> c_int {
+fn install_inter(local: &Comm, ctx: Agreed, remote: Arc<Group>, private: Arc<Comm>) -> c_int {
     install_inter_with(local, ctx, remote, private, Attrs::default())
 }
 
 fn install_inter_with(
     local: &Comm,
-    ctx: u32,
+    ctx: Agreed,
     remote: Arc<Group>,
     private: Arc<Comm>,
     attrs: Attrs,
@@ -1077,7 +1118,7 @@ fn dup_inter(ic: &Comm) -> MpiResult<c_int> {
     let attrs = ic
         .attrs
         .copy_for_dup(ic.handle)
-        .inspect_err(|_| release_ctx(ctx))?;
+        .inspect_err(|_| ctx.release())?;
     Ok(inherit_errhandler(
         ic,
         install_inter_with(&local, ctx, remote, private, attrs),
@@ -1176,7 +1217,7 @@ fn split_inter(ic: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
             Ok(inherit_errhandler(ic, h))
         }
         _ => {
-            release_ctx(ctx);
+            ctx.release();
             Ok(MPI_COMM_NULL)
         }
     }
@@ -1206,7 +1247,7 @@ fn create_inter(ic: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
             Ok(inherit_errhandler(ic, h))
         }
         _ => {
-            release_ctx(ctx);
+            ctx.release();
             Ok(MPI_COMM_NULL)
         }
     }

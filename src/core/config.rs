@@ -46,9 +46,10 @@ pub enum Scope {
     /// Read once when a process joins its job; must be equal on every rank
     /// of a node (MPI_T reports it read-only).
     StartupSameOnNode,
-    /// Read once; must be equal on every rank of the job (MPI_T reports it
-    /// read-only).
-    StartupSameInJob,
+    /// Read once; each communicator's members agree on it when it is made
+    /// (`core::algorithms`), so processes that differ still agree, the
+    /// most conservative value winning (MPI_T reports it read-only).
+    StartupAgreed,
     /// Read when a compiler wrapper runs.
     Wrapper,
 }
@@ -384,7 +385,7 @@ pub static SHM_COLL: Setting = Setting::new(
     1,
     "1",
     Library,
-    StartupSameInJob,
+    StartupAgreed,
     Tuner,
     Collectives,
     "Run small blocking collectives through the node's shared segment; 0 sends them as \
@@ -397,7 +398,7 @@ pub static BCAST: Setting = Setting::new(
     0,
     "auto",
     Library,
-    StartupSameInJob,
+    StartupAgreed,
     Tuner,
     Collectives,
     "Broadcast algorithm by messages: split (scatter, then ring allgather), binomial (tree), \
@@ -410,7 +411,7 @@ pub static COLL_CHECK: Setting = Setting::new(
     0,
     "0",
     Library,
-    StartupSameInJob,
+    StartupAgreed,
     User,
     Collectives,
     "Check before each blocking collective that every process moves the same number of bytes, \
@@ -473,7 +474,7 @@ pub fn scope_text(s: &Setting) -> &'static str {
     match s.scope {
         Anytime => "any time, per process",
         StartupSameOnNode => "at start-up, the same on every rank of a node",
-        StartupSameInJob => "at start-up, the same on every rank of the job",
+        StartupAgreed => "at start-up; agreed per communicator",
         Wrapper => "when compiling",
     }
 }

@@ -1,6 +1,7 @@
 //! The safe Rust core: library state and the MPI objects behind the handles.
 //! Nothing in here is `extern "C"`; the C face (`src/abi`) calls into it.
 
+pub mod algorithms;
 pub(crate) mod args;
 pub mod attr;
 #[rustfmt::skip]

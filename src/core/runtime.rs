@@ -140,6 +140,18 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
     };
     super::shmcoll::attach(started.node);
     p2p::start(info.rank as usize, info.size as usize, started.transports);
+    // MPI_COMM_WORLD's collective algorithms (every other communicator
+    // agrees on its own when it is made).
+    if let Bootstrap::Pmi1(pmi) = &mut bootstrap {
+        super::algorithms::agree_world(pmi, info.rank as usize, info.size as usize).map_err(
+            |e| {
+                MpiError::new(
+                    MPI_ERR_OTHER,
+                    format!("cannot agree on collective algorithms: {e}"),
+                )
+            },
+        )?;
+    }
     let _ = JOB.set(info);
     *boot = Some(bootstrap);
     // A process that ends with sessions still open (or that used only

@@ -16,6 +16,7 @@
 //! were sent, which the algorithms keep equal to the order receives are
 //! posted.
 
+use super::algorithms::Algorithms;
 use super::comm::Comm;
 use super::error::{MpiError, MpiResult};
 use super::group::Group;
@@ -81,6 +82,8 @@ pub struct Sched {
     /// The communicator's handle, whose error handler hears of failures.
     handle: c_int,
     tag: c_int,
+    /// The communicator's collective algorithms, which its members agreed on.
+    algorithms: Algorithms,
     steps: VecDeque<Step>,
     /// Scratch buffers the steps address; boxed, so they never move.
     temps: Vec<Box<[u8]>>,
@@ -107,6 +110,7 @@ impl Sched {
         let peers = comm.remote.clone().unwrap_or_else(|| comm.group.clone());
         Sched {
             local: comm.local.as_ref().map(|l| (l.ctx, l.group.clone())),
+            algorithms: comm.algorithms,
             ..Sched::empty(comm.coll_ctx(), comm.rank, peers, comm.handle, tag)
         }
     }
@@ -122,6 +126,7 @@ impl Sched {
             to_local: false,
             handle,
             tag,
+            algorithms: Algorithms::alone(),
             steps: VecDeque::new(),
             temps: Vec::new(),
             pending: Vec::new(),
@@ -297,6 +302,11 @@ impl Sched {
 
     pub fn rank(&self) -> c_int {
         self.rank
+    }
+
+    /// The algorithms this schedule's communicator agreed on.
+    pub fn algorithms(&self) -> Algorithms {
+        self.algorithms
     }
 
     fn exec(&mut self, step: Step) {

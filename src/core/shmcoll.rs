@@ -110,13 +110,6 @@ static EPOCHS: Mutex<[u32; COLL_CHANNELS]> = Mutex::new([0; COLL_CHANNELS]);
 type Retired = (u32, usize, Box<[usize]>, u64);
 static RETIRED: Mutex<Vec<Retired>> = Mutex::new(Vec::new());
 
-/// `OXMPI_SHM_COLL=0` turns node-local collectives off (every collective
-/// then goes by messages), for comparisons and diagnosis.
-fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| super::config::SHM_COLL.on())
-}
-
 /// The node's segment (set at `MPI_Init`; none when alone on the node).
 static NODE: OnceLock<Option<Arc<Shm>>> = OnceLock::new();
 
@@ -148,7 +141,7 @@ fn find_channel(comm: &Comm, len: usize) -> MpiResult<Option<Arc<Channel>>> {
         return Ok(None);
     }
     let channel = (comm.ctx / 2) as usize;
-    if channel >= COLL_CHANNELS || !enabled() {
+    if channel >= COLL_CHANNELS || !comm.algorithms.node_cells() {
         return Ok(None);
     }
     if let Some(known) = CHANNELS
