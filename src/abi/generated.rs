@@ -5,6 +5,10 @@
 use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
+use super::util::{c_array, cstr, narrow, out, status_out};
+use crate::core::collective::Arr;
+use crate::core::request::{Mode, SendMode};
+use crate::core::consts::MPI_INFO_NULL;
 use crate::core::error::MpiError;
 use std::ffi::{c_char, c_int, c_void};
 
@@ -130,82 +134,82 @@ pub unsafe extern "C" fn PMPI_Aint_diff(addr1: MPI_Aint, addr2: MPI_Aint) -> MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Allgather", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Allgather", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -220,162 +224,162 @@ pub unsafe extern "C" fn PMPI_Alloc_mem(size: MPI_Aint, info: MPI_Info, baseptr:
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Allreduce", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_c(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allreduce(sendbuf, recvbuf, count, datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_c(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Allreduce_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::allreduce(sendbuf, recvbuf, count, datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Allreduce_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allreduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count, datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allreduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::allreduce_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Allreduce_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count, datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Alltoallw", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Alltoallw_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Alltoallw_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -410,102 +414,102 @@ pub unsafe extern "C" fn PMPI_Attr_put(comm: MPI_Comm, keyval: c_int, attribute_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Barrier(comm: MPI_Comm) -> c_int {
-    guard("MPI_Barrier", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier(comm) })
+    guard("MPI_Barrier", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::barrier(comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Barrier(comm: MPI_Comm) -> c_int {
-    guard("MPI_Barrier", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier(comm) })
+    guard("MPI_Barrier", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::barrier(comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Barrier_init(comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier_init(comm, info, request) })
+    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::barrier(comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Barrier_init(comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || unsafe { super::coll::barrier_init(comm, info, request) })
+    guard("MPI_Barrier_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::barrier(comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast(buffer, count, datatype, root, comm) })
+    guard("MPI_Bcast", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::bcast(buffer, count.into(), datatype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast(buffer, count, datatype, root, comm) })
+    guard("MPI_Bcast", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::bcast(buffer, count.into(), datatype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_c(buffer, count, datatype, root, comm) })
+    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::bcast(buffer, count, datatype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_c(buffer, count, datatype, root, comm) })
+    guard("MPI_Bcast_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::bcast(buffer, count, datatype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast_init(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init(buffer, count, datatype, root, comm, info, request) })
+    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count.into(), datatype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast_init(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init(buffer, count, datatype, root, comm, info, request) })
+    guard("MPI_Bcast_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count.into(), datatype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bcast_init_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init_c(buffer, count, datatype, root, comm, info, request) })
+    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count, datatype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bcast_init_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::bcast_init_c(buffer, count, datatype, root, comm, info, request) })
+    guard("MPI_Bcast_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count, datatype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::bsend_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -1220,42 +1224,42 @@ pub unsafe extern "C" fn PMPI_Error_string(errorcode: c_int, string: *mut c_char
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Exscan", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Exscan", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_c(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, true, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_c(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Exscan_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, true, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Exscan_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Exscan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Exscan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::exscan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Exscan_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -1300,82 +1304,82 @@ pub unsafe extern "C" fn PMPI_Free_mem(base: *mut c_void) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather", false, ErrObj::Comm(comm), || unsafe { super::coll::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Gather", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather", false, ErrObj::Comm(comm), || unsafe { super::coll::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Gather", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Gather_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Gather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Gather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
+    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
+    guard("MPI_Gatherv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
+    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm) })
+    guard("MPI_Gatherv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::gatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
+    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
+    guard("MPI_Gatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Gatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
+    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Gatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::gatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request) })
+    guard("MPI_Gatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -1730,232 +1734,232 @@ pub unsafe extern "C" fn PMPI_Group_union(group1: MPI_Group, group2: MPI_Group, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallreduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iallreduce", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count.into(), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count, datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallreduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iallreduce_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iallreduce_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allreduce(sendbuf, recvbuf, count, datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ialltoallw", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ialltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ialltoallw_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibarrier(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || unsafe { super::coll::ibarrier(comm, request) })
+    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::barrier(comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibarrier(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || unsafe { super::coll::ibarrier(comm, request) })
+    guard("MPI_Ibarrier", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::barrier(comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast(buffer, count, datatype, root, comm, request) })
+    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count.into(), datatype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibcast(buffer: *mut c_void, count: c_int, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast(buffer, count, datatype, root, comm, request) })
+    guard("MPI_Ibcast", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count.into(), datatype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast_c(buffer, count, datatype, root, comm, request) })
+    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count, datatype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ibcast_c(buffer, count, datatype, root, comm, request) })
+    guard("MPI_Ibcast_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::bcast(buffer, count, datatype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ibsend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iexscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iexscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iexscan", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iexscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iexscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iexscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iexscan_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather", false, ErrObj::Comm(comm), || unsafe { super::coll::igather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Igather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather", false, ErrObj::Comm(comm), || unsafe { super::coll::igather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Igather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Igather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
+    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
+    guard("MPI_Igatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Igatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
+    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Igatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::igatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request) })
+    guard("MPI_Igatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::gatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -1970,122 +1974,122 @@ pub unsafe extern "C" fn PMPI_Improbe(source: c_int, tag: c_int, comm: MPI_Comm,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Imrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { super::p2p::imrecv(buf, count, datatype, message, request) })
+    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Imrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { super::p2p::imrecv(buf, count, datatype, message, request) })
+    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { super::p2p::imrecv_c(buf, count, datatype, message, request) })
+    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { super::p2p::imrecv_c(buf, count, datatype, message, request) })
+    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request) })
+    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request) })
+    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ineighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ineighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request) })
+    guard("MPI_Ineighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2270,102 +2274,102 @@ pub unsafe extern "C" fn PMPI_Iprobe(source: c_int, tag: c_int, comm: MPI_Comm, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv_c(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irecv_c(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
+    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
+    guard("MPI_Ireduce", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_c(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
+    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count, datatype, op, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_c(sendbuf, recvbuf, count, datatype, op, root, comm, request) })
+    guard("MPI_Ireduce_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count, datatype, op, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Int(recvcounts), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Int(recvcounts), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ireduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Big(recvcounts), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ireduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::ireduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, request) })
+    guard("MPI_Ireduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Big(recvcounts), datatype, op, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::irsend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2380,142 +2384,142 @@ pub unsafe extern "C" fn PMPI_Is_thread_main(flag: *mut c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iscan", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iscan", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscan_c(sendbuf, recvbuf, count, datatype, op, comm, request) })
+    guard("MPI_Iscan_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatter", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatter_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Int(sendcounts), Arr::Int(displs), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatterv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Int(sendcounts), Arr::Int(displs), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iscatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Big(sendcounts), Arr::Big(displs), sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iscatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::iscatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request) })
+    guard("MPI_Iscatterv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Big(sendcounts), Arr::Big(displs), sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv(sendbuf, sendcount.into(), sendtype, dest, sendtag, recvbuf, recvcount.into(), recvtype, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv(sendbuf, sendcount.into(), sendtype, dest, sendtag, recvbuf, recvcount.into(), recvtype, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::isendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, request) })
+    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Issend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Issend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Issend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Issend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::issend_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2560,222 +2564,222 @@ pub unsafe extern "C" fn PMPI_Mprobe(source: c_int, tag: c_int, comm: MPI_Comm, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { super::p2p::mrecv(buf, count, datatype, message, status) })
+    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { super::p2p::mrecv(buf, count, datatype, message, status) })
+    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { super::p2p::mrecv_c(buf, count, datatype, message, status) })
+    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { super::p2p::mrecv_c(buf, count, datatype, message, status) })
+    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgather_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm) })
+    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_allgatherv_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm) })
+    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoall_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm) })
+    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallv_init_c(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request) })
+    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Neighbor_alltoallw", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm) })
+    guard("MPI_Neighbor_alltoallw_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Neighbor_alltoallw_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Int(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Int(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallw_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::neighbor_alltoallw_init_c(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request) })
+    guard("MPI_Neighbor_alltoallw_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallw(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtypes, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtypes, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2830,62 +2834,62 @@ pub unsafe extern "C" fn PMPI_Open_port(info: MPI_Info, port_name: *mut c_char) 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack(inbuf, incount, datatype, outbuf, outsize, position, comm) })
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::pack_c(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack(inbuf, incount, datatype, outbuf, outsize, position, comm) })
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::pack_c(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_c(inbuf, incount, datatype, outbuf, outsize, position, comm) })
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::pack_c(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_c(inbuf, incount, datatype, outbuf, outsize, position, comm) })
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::pack_c(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external(datarep: *const c_char, inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Aint, position: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { super::datatype::pack_external(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
+    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount.into(), datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external(datarep: *const c_char, inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Aint, position: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { super::datatype::pack_external(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
+    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount.into(), datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_c(datarep: *const c_char, inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_c(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
+    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount, datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_c(datarep: *const c_char, inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_c(datarep, inbuf, incount, datatype, outbuf, outsize, position) })
+    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount, datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_size(datarep: *const c_char, incount: c_int, datatype: MPI_Datatype, size: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { super::datatype::pack_external_size(datarep, incount, datatype, size) })
+    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount.into(), datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_size(datarep: *const c_char, incount: c_int, datatype: MPI_Datatype, size: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { super::datatype::pack_external_size(datarep, incount, datatype, size) })
+    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount.into(), datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_size_c(datarep: *const c_char, incount: MPI_Count, datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
+    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_size_c(datarep: *const c_char, incount: MPI_Count, datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
+    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -3050,182 +3054,182 @@ pub unsafe extern "C" fn PMPI_Raccumulate_c(origin_addr: *const c_void, origin_c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv(buf, count, datatype, source, tag, comm, status) })
+    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv(buf, count, datatype, source, tag, comm, status) })
+    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_c(buf, count, datatype, source, tag, comm, status) })
+    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_c(buf, count, datatype, source, tag, comm, status) })
+    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_init(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_init(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_init_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init_c(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_init_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::recv_init_c(buf, count, datatype, source, tag, comm, request) })
+    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce(sendbuf, recvbuf, count, datatype, op, root, comm) })
+    guard("MPI_Reduce", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce(sendbuf, recvbuf, count, datatype, op, root, comm) })
+    guard("MPI_Reduce", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_c(sendbuf, recvbuf, count, datatype, op, root, comm) })
+    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce(sendbuf, recvbuf, count, datatype, op, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_c(sendbuf, recvbuf, count, datatype, op, root, comm) })
+    guard("MPI_Reduce_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce(sendbuf, recvbuf, count, datatype, op, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
+    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
+    guard("MPI_Reduce_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count.into(), datatype, op, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init_c(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
+    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count, datatype, op, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_init_c(sendbuf, recvbuf, count, datatype, op, root, comm, info, request) })
+    guard("MPI_Reduce_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce(sendbuf, recvbuf, count, datatype, op, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { super::coll::reduce_local(inbuf, inoutbuf, count, datatype, op) })
+    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count.into(), datatype, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { super::coll::reduce_local(inbuf, inoutbuf, count, datatype, op) })
+    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count.into(), datatype, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { super::coll::reduce_local_c(inbuf, inoutbuf, count, datatype, op) })
+    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count, datatype, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { super::coll::reduce_local_c(inbuf, inoutbuf, count, datatype, op) })
+    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count, datatype, op) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
+    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Int(recvcounts), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
+    guard("MPI_Reduce_scatter", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Int(recvcounts), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm) })
+    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm) })
+    guard("MPI_Reduce_scatter_block", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm) })
+    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_c(sendbuf, recvbuf, recvcount, datatype, op, comm) })
+    guard("MPI_Reduce_scatter_block_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_block_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount.into(), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_block_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init_c(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_block_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcount: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_block_init_c(sendbuf, recvbuf, recvcount, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_block_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
+    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Big(recvcounts), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_c(sendbuf, recvbuf, recvcounts, datatype, op, comm) })
+    guard("MPI_Reduce_scatter_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Big(recvcounts), datatype, op, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Int(recvcounts), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_init(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Int(recvcounts), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_scatter_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Big(recvcounts), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_scatter_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::reduce_scatter_init_c(sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request) })
+    guard("MPI_Reduce_scatter_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::reduce_scatter(sendbuf, recvbuf, Arr::Big(recvcounts), datatype, op, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -3370,242 +3374,242 @@ pub unsafe extern "C" fn PMPI_Rput_c(origin_addr: *const c_void, origin_count: M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::rsend_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan", false, ErrObj::Comm(comm), || unsafe { super::coll::scan(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Scan", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan", false, ErrObj::Comm(comm), || unsafe { super::coll::scan(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Scan", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_c(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, false, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_c(sendbuf, recvbuf, count, datatype, op, comm) })
+    guard("MPI_Scan_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, false, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan_init(sendbuf: *const c_void, recvbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Scan_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count.into(), datatype, op, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scan_init_c(sendbuf: *const c_void, recvbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scan_init_c(sendbuf, recvbuf, count, datatype, op, comm, info, request) })
+    guard("MPI_Scan_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scan(sendbuf, recvbuf, count, datatype, op, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatter", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatter", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatter_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatter_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatter_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatter_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatter_init_c(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatter_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatterv(sendbuf, Arr::Int(sendcounts), Arr::Int(displs), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatterv", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatterv(sendbuf, Arr::Int(sendcounts), Arr::Int(displs), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatterv(sendbuf, Arr::Big(sendcounts), Arr::Big(displs), sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm) })
+    guard("MPI_Scatterv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::collective::scatterv(sendbuf, Arr::Big(sendcounts), Arr::Big(displs), sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv_init(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Int(sendcounts), Arr::Int(displs), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv_init(sendbuf: *const c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatterv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Int(sendcounts), Arr::Int(displs), sendtype, recvbuf, recvcount.into(), recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Scatterv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Big(sendcounts), Arr::Big(displs), sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Scatterv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, root: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || unsafe { super::coll::scatterv_init_c(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request) })
+    guard("MPI_Scatterv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::scatterv(sendbuf, Arr::Big(sendcounts), Arr::Big(displs), sendtype, recvbuf, recvcount, recvtype, root, comm, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { super::p2p::send(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { super::p2p::send(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::send_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv(sendbuf, sendcount.into(), sendtype, dest, sendtag, recvbuf, recvcount.into(), recvtype, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv(sendbuf, sendcount.into(), sendtype, dest, sendtag, recvbuf, recvcount.into(), recvtype, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_c(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::sendrecv_replace_c(buf, count, datatype, dest, sendtag, source, recvtag, comm, status) })
+    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
@@ -3770,42 +3774,42 @@ pub unsafe extern "C" fn PMPI_Session_set_errhandler(session: MPI_Session, errha
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_c(buf, count, datatype, dest, tag, comm) })
+    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { super::p2p::ssend_init_c(buf, count, datatype, dest, tag, comm, request) })
+    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -4570,42 +4574,42 @@ pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { super::datatype::type_contiguous(count, oldtype, newtype) })
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { super::datatype::type_contiguous(count, oldtype, newtype) })
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { super::datatype::type_contiguous_c(count, oldtype, newtype) })
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { super::datatype::type_contiguous_c(count, oldtype, newtype) })
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_darray(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { super::datatype::type_create_darray(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
+    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { let array_of_gsizes: Vec<MPI_Count> = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?.iter().map(|&x| x.into()).collect(); let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, &array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_darray(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { super::datatype::type_create_darray(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
+    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { let array_of_gsizes: Vec<MPI_Count> = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?.iter().map(|&x| x.into()).collect(); let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, &array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_darray_c(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
+    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { let array_of_gsizes = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?; let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_darray_c(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype) })
+    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { let array_of_gsizes = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?; let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -4640,82 +4644,82 @@ pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -4730,62 +4734,62 @@ pub unsafe extern "C" fn PMPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Typ
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_resized(oldtype: MPI_Datatype, lb: MPI_Aint, extent: MPI_Aint, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { super::datatype::type_create_resized(oldtype, lb, extent, newtype) })
+    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_resized(oldtype: MPI_Datatype, lb: MPI_Aint, extent: MPI_Aint, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { super::datatype::type_create_resized(oldtype, lb, extent, newtype) })
+    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: MPI_Count, extent: MPI_Count, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { super::datatype::type_create_resized_c(oldtype, lb, extent, newtype) })
+    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: MPI_Count, extent: MPI_Count, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { super::datatype::type_create_resized_c(oldtype, lb, extent, newtype) })
+    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { super::datatype::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { super::datatype::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_subarray(ndims: c_int, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
+    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { let array_of_sizes: Vec<MPI_Count> = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?.iter().map(|&x| x.into()).collect(); let array_of_subsizes: Vec<MPI_Count> = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?.iter().map(|&x| x.into()).collect(); let array_of_starts: Vec<MPI_Count> = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, &array_of_sizes, &array_of_subsizes, &array_of_starts, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_subarray(ndims: c_int, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
+    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { let array_of_sizes: Vec<MPI_Count> = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?.iter().map(|&x| x.into()).collect(); let array_of_subsizes: Vec<MPI_Count> = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?.iter().map(|&x| x.into()).collect(); let array_of_starts: Vec<MPI_Count> = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, &array_of_sizes, &array_of_subsizes, &array_of_starts, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_subarray_c(ndims: c_int, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
+    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { let array_of_sizes = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?; let array_of_subsizes = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?; let array_of_starts = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_subarray_c(ndims: c_int, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype) })
+    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { let array_of_sizes = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?; let array_of_subsizes = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?; let array_of_starts = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -4800,22 +4804,22 @@ pub unsafe extern "C" fn PMPI_Type_delete_attr(datatype: MPI_Datatype, type_keyv
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { super::datatype::type_dup(oldtype, newtype) })
+    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_dup(oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { super::datatype::type_dup(oldtype, newtype) })
+    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_dup(oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_extent(datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { super::datatype::type_extent(datatype, extent) })
+    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { let extent = out(extent, "extent")?; super::datatype::type_extent(datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_extent(datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { super::datatype::type_extent(datatype, extent) })
+    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { let extent = out(extent, "extent")?; super::datatype::type_extent(datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
@@ -4890,32 +4894,32 @@ pub unsafe extern "C" fn PMPI_Type_get_envelope_c(datatype: MPI_Datatype, num_in
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent(datatype: MPI_Datatype, lb: *mut MPI_Aint, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_extent(datatype, lb, extent) })
+    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent(datatype: MPI_Datatype, lb: *mut MPI_Aint, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_extent(datatype, lb, extent) })
+    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent_c(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent_c(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent_x(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_x(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent_x(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_extent_x(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
@@ -4930,32 +4934,32 @@ pub unsafe extern "C" fn PMPI_Type_get_name(datatype: MPI_Datatype, type_name: *
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent(datatype: MPI_Datatype, true_lb: *mut MPI_Aint, true_extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent(datatype: MPI_Datatype, true_lb: *mut MPI_Aint, true_extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent_c(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent_c(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent_x(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_x(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent_x(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { super::datatype::type_get_true_extent_x(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
@@ -4970,52 +4974,52 @@ pub unsafe extern "C" fn PMPI_Type_get_value_index(value_type: MPI_Datatype, ind
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { super::datatype::type_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { super::datatype::type_hvector(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { super::datatype::type_hvector(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { super::datatype::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { super::datatype::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype) })
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_lb(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { super::datatype::type_lb(datatype, displacement) })
+    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_lb(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_lb(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { super::datatype::type_lb(datatype, displacement) })
+    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_lb(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
@@ -5050,112 +5054,112 @@ pub unsafe extern "C" fn PMPI_Type_set_name(datatype: MPI_Datatype, type_name: *
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    guard("MPI_Type_size", false, ErrObj::None, || unsafe { super::datatype::type_size(datatype, size) })
+    guard("MPI_Type_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = super::datatype::type_size_c(datatype, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    guard("MPI_Type_size", false, ErrObj::None, || unsafe { super::datatype::type_size(datatype, size) })
+    guard("MPI_Type_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = super::datatype::type_size_c(datatype, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { super::datatype::type_size_c(datatype, size) })
+    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { super::datatype::type_size_c(datatype, size) })
+    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { super::datatype::type_size_x(datatype, size) })
+    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { super::datatype::type_size_x(datatype, size) })
+    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { super::datatype::type_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { super::datatype::type_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype) })
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_ub(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { super::datatype::type_ub(datatype, displacement) })
+    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_ub(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_ub(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { super::datatype::type_ub(datatype, displacement) })
+    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_ub(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { super::datatype::type_vector(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { super::datatype::type_vector(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype) })
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack(inbuf: *const c_void, insize: c_int, position: *mut c_int, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack(inbuf, insize, position, outbuf, outcount, datatype, comm) })
+    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::unpack_c(inbuf as usize, insize.into(), &mut position_wide, outbuf as usize, outcount.into(), datatype, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack(inbuf: *const c_void, insize: c_int, position: *mut c_int, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack(inbuf, insize, position, outbuf, outcount, datatype, comm) })
+    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::unpack_c(inbuf as usize, insize.into(), &mut position_wide, outbuf as usize, outcount.into(), datatype, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_c(inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack_c(inbuf, insize, position, outbuf, outcount, datatype, comm) })
+    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::unpack_c(inbuf as usize, insize, position, outbuf as usize, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_c(inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::unpack_c(inbuf, insize, position, outbuf, outcount, datatype, comm) })
+    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::unpack_c(inbuf as usize, insize, position, outbuf as usize, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_external(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { super::datatype::unpack_external(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
+    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount.into(), datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_external(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { super::datatype::unpack_external(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
+    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount.into(), datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_external_c(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { super::datatype::unpack_external_c(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
+    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_external_c(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { super::datatype::unpack_external_c(datarep, inbuf, insize, position, outbuf, outcount, datatype) })
+    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]

@@ -5,6 +5,10 @@
 use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
+use super::util::{c_array, cstr, narrow, out, status_out};
+use crate::core::collective::Arr;
+use crate::core::request::{Mode, SendMode};
+use crate::core::consts::MPI_INFO_NULL;
 use crate::core::error::MpiError;
 use std::ffi::{c_char, c_int, c_void};
 

@@ -10,8 +10,8 @@ use super::types::*;
 use super::util::{c_array, info_arg, out, put};
 use crate::abi::consts::*;
 use crate::core::error::{MpiError, MpiResult};
-use crate::core::pt2pt::{self, Any, Completion, Side, Statuses};
-use crate::core::request::{SendMode, Status};
+use crate::core::pt2pt::{self, Any, Completion, Statuses};
+use crate::core::request::Status;
 use std::ffi::{c_int, c_void};
 
 /// Report a finished blocking call: its status, then its error.
@@ -41,117 +41,6 @@ fn finish_array(s: Statuses, statuses: *mut MPI_Status) -> MpiResult<()> {
         }
     }
     s.error.map_or(Ok(()), Err)
-}
-
-// ---------------------------------------------------------------------------
-// Sends and receives
-
-macro_rules! send_forms {
-    ($($blocking:ident $blocking_c:ident $nb:ident $nb_c:ident $init:ident $init_c:ident => $mode:expr;)*) => {$(
-        pub(crate) fn $blocking(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> MpiResult<()> {
-            pt2pt::send(buf as usize, count.into(), datatype, dest, tag, comm, $mode)
-        }
-        pub(crate) fn $blocking_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> MpiResult<()> {
-            pt2pt::send(buf as usize, count, datatype, dest, tag, comm, $mode)
-        }
-        pub(crate) fn $nb(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
-            handle(request, || pt2pt::isend(buf as usize, count.into(), datatype, dest, tag, comm, $mode))
-        }
-        pub(crate) fn $nb_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
-            handle(request, || pt2pt::isend(buf as usize, count, datatype, dest, tag, comm, $mode))
-        }
-        pub(crate) fn $init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
-            handle(request, || pt2pt::send_init(buf as usize, count.into(), datatype, dest, tag, comm, $mode))
-        }
-        pub(crate) fn $init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
-            handle(request, || pt2pt::send_init(buf as usize, count, datatype, dest, tag, comm, $mode))
-        }
-    )*};
-}
-
-// The generator cannot see inside the macro, so the functions it defines
-// are declared for it here.
-// gen-abi implements: send send_c isend isend_c send_init send_init_c
-// gen-abi implements: ssend ssend_c issend issend_c ssend_init ssend_init_c
-// gen-abi implements: rsend rsend_c irsend irsend_c rsend_init rsend_init_c
-// gen-abi implements: bsend bsend_c ibsend ibsend_c bsend_init bsend_init_c
-send_forms! {
-    send send_c isend isend_c send_init send_init_c => SendMode::Standard;
-    ssend ssend_c issend issend_c ssend_init ssend_init_c => SendMode::Sync;
-    rsend rsend_c irsend irsend_c rsend_init rsend_init_c => SendMode::Ready;
-    bsend bsend_c ibsend ibsend_c bsend_init bsend_init_c => SendMode::Buffered;
-}
-
-macro_rules! recv_forms {
-    ($($name:ident $count:ty;)*) => {$(
-        pub(crate) fn $name(buf: *mut c_void, count: $count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> MpiResult<()> {
-            finish(pt2pt::recv(buf as usize, count.into(), datatype, source, tag, comm)?, status)
-        }
-    )*};
-}
-
-macro_rules! recv_start_forms {
-    ($($name:ident $count:ty => $f:path;)*) => {$(
-        pub(crate) fn $name(buf: *mut c_void, count: $count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
-            handle(request, || $f(buf as usize, count.into(), datatype, source, tag, comm))
-        }
-    )*};
-}
-
-// gen-abi implements: recv recv_c irecv irecv_c recv_init recv_init_c
-recv_forms! {
-    recv c_int;
-    recv_c MPI_Count;
-}
-recv_start_forms! {
-    irecv c_int => pt2pt::irecv;
-    irecv_c MPI_Count => pt2pt::irecv;
-    recv_init c_int => pt2pt::recv_init;
-    recv_init_c MPI_Count => pt2pt::recv_init;
-}
-
-// ---------------------------------------------------------------------------
-// Send-receive
-
-macro_rules! sendrecv_forms {
-    ($($name:ident $iname:ident $count:ty;)*) => {$(
-        pub(crate) fn $name(sendbuf: *const c_void, sendcount: $count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: $count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> MpiResult<()> {
-            let s = Side { buf: sendbuf as usize, count: sendcount.into(), dt: sendtype, peer: dest, tag: sendtag };
-            let r = Side { buf: recvbuf as usize, count: recvcount.into(), dt: recvtype, peer: source, tag: recvtag };
-            finish(pt2pt::sendrecv(&s, &r, comm, false)?, status)
-        }
-        pub(crate) fn $iname(sendbuf: *const c_void, sendcount: $count, sendtype: MPI_Datatype, dest: c_int, sendtag: c_int, recvbuf: *mut c_void, recvcount: $count, recvtype: MPI_Datatype, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
-            let s = Side { buf: sendbuf as usize, count: sendcount.into(), dt: sendtype, peer: dest, tag: sendtag };
-            let r = Side { buf: recvbuf as usize, count: recvcount.into(), dt: recvtype, peer: source, tag: recvtag };
-            handle(request, || pt2pt::isendrecv(&s, &r, comm, false))
-        }
-    )*};
-}
-
-macro_rules! sendrecv_replace_forms {
-    ($($name:ident $iname:ident $count:ty;)*) => {$(
-        pub(crate) fn $name(buf: *mut c_void, count: $count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> MpiResult<()> {
-            let s = Side { buf: buf as usize, count: count.into(), dt: datatype, peer: dest, tag: sendtag };
-            let r = Side { peer: source, tag: recvtag, ..s };
-            finish(pt2pt::sendrecv(&s, &r, comm, true)?, status)
-        }
-        pub(crate) fn $iname(buf: *mut c_void, count: $count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> MpiResult<()> {
-            let s = Side { buf: buf as usize, count: count.into(), dt: datatype, peer: dest, tag: sendtag };
-            let r = Side { peer: source, tag: recvtag, ..s };
-            handle(request, || pt2pt::isendrecv(&s, &r, comm, true))
-        }
-    )*};
-}
-
-// gen-abi implements: sendrecv isendrecv sendrecv_c isendrecv_c
-// gen-abi implements: sendrecv_replace isendrecv_replace sendrecv_replace_c isendrecv_replace_c
-sendrecv_forms! {
-    sendrecv isendrecv c_int;
-    sendrecv_c isendrecv_c MPI_Count;
-}
-sendrecv_replace_forms! {
-    sendrecv_replace isendrecv_replace c_int;
-    sendrecv_replace_c isendrecv_replace_c MPI_Count;
 }
 
 // ---------------------------------------------------------------------------
@@ -213,25 +102,6 @@ pub(crate) fn mprobe(
     *message = m;
     write_status(status, &st, false);
     Ok(())
-}
-
-macro_rules! mrecv_forms {
-    ($($name:ident $iname:ident $count:ty;)*) => {$(
-        pub(crate) fn $name(buf: *mut c_void, count: $count, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> MpiResult<()> {
-            let m = out(message, "message")?;
-            finish(pt2pt::mrecv(buf as usize, count.into(), datatype, m)?, status)
-        }
-        pub(crate) fn $iname(buf: *mut c_void, count: $count, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> MpiResult<()> {
-            let m = out(message, "message")?;
-            handle(request, || pt2pt::imrecv(buf as usize, count.into(), datatype, m))
-        }
-    )*};
-}
-
-// gen-abi implements: mrecv imrecv mrecv_c imrecv_c
-mrecv_forms! {
-    mrecv imrecv c_int;
-    mrecv_c imrecv_c MPI_Count;
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 //! checks on output pointers.
 
 use crate::abi::consts::*;
+use crate::abi::types::MPI_Status;
 use crate::core::error::{MpiError, MpiResult};
 use std::ffi::{CStr, c_char};
 
@@ -53,3 +54,18 @@ pub const MAX_ERROR_STRING: usize = MPI_MAX_ERROR_STRING as usize;
 
 // Shared with the core, which reads some arrays itself.
 pub(crate) use crate::core::args::{c_array, info_arg};
+
+/// A 64-bit count for an `int` output argument: `MPI_UNDEFINED` when it
+/// does not fit (the standard's rule for counts and sizes).
+pub fn narrow(v: crate::core::types::MPI_Count) -> std::ffi::c_int {
+    std::ffi::c_int::try_from(v).unwrap_or(MPI_UNDEFINED)
+}
+
+/// A status output argument: `None` for `MPI_STATUS_IGNORE` (or null).
+pub fn status_out<'a>(p: *mut MPI_Status) -> Option<&'a mut MPI_Status> {
+    if p == MPI_STATUS_IGNORE {
+        return None;
+    }
+    // SAFETY: the C caller passes a valid status, an ignore sentinel or null.
+    unsafe { p.as_mut() }
+}

@@ -18,6 +18,7 @@ use super::consts::*;
 use super::datatype::{self, MsgBuf};
 use super::error::{MpiError, MpiResult};
 use super::op::{self, USER_OPS};
+pub use super::request::Mode;
 use super::request::{Persistent, REQUESTS, ReqKind, Request};
 use super::sched::{self, Sched};
 use super::shmcoll;
@@ -305,16 +306,6 @@ fn no_alias(send: usize, recv: usize, len: usize) -> MpiResult<()> {
     Ok(())
 }
 
-/// How a collective runs: to completion now, started with a request, or
-/// set up as a persistent request that each `MPI_Start` runs again.
-pub enum Mode<'a> {
-    Blocking,
-    /// A nonblocking collective: its request goes into the slot.
-    Start(&'a mut MPI_Request),
-    /// A persistent collective (`..._init`) with its info argument.
-    Init(MPI_Info, &'a mut MPI_Request),
-}
-
 /// The schedule of one run: inputs packed, the algorithm's steps, outputs
 /// unpacked once it succeeds.
 fn schedule(comm: &Comm, tag: c_int, st: &Arc<Staging>, build: &dyn Fn(&mut Sched)) -> Sched {
@@ -484,8 +475,9 @@ fn launch(
     Ok(())
 }
 
-pub fn barrier(c: MPI_Comm, mode: Mode<'_>) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+#[doc(alias = "MPI_Barrier")]
+pub fn barrier(comm: MPI_Comm, mode: Mode<'_>) -> MpiResult<()> {
+    let comm = comm::get(comm)?;
     let n = comm.size;
     if comm.is_inter() {
         return launch(comm, mode, Staging::default(), move |s| {
@@ -498,22 +490,23 @@ pub fn barrier(c: MPI_Comm, mode: Mode<'_>) -> MpiResult<()> {
     launch(comm, mode, Staging::default(), move |s| coll::barrier(s, n))
 }
 
+#[doc(alias = "MPI_Bcast")]
 pub fn bcast(
     buffer: *mut c_void,
     count: i64,
-    dt: MPI_Datatype,
+    datatype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     if comm.is_inter() {
         let root = inter_root(&comm, root)?;
         let mut st = Staging::default();
         let (p, len) = match root {
             Root::Idle => (0, 0),
-            Root::Me => st.span(buffer, count, dt, Dir::In)?,
-            Root::Remote(_) => st.span(buffer, count, dt, Dir::Out)?,
+            Root::Me => st.span(buffer, count, datatype, Dir::In)?,
+            Root::Remote(_) => st.span(buffer, count, datatype, Dir::Out)?,
         };
         let n = comm.size;
         return launch(comm, mode, st, move |s| {
@@ -523,7 +516,7 @@ pub fn bcast(
     let root = root_of(&comm, root)?;
     let mut st = Staging::default();
     let dir = if comm.rank == root { Dir::In } else { Dir::Out };
-    let (p, len) = st.span(buffer, count, dt, dir)?;
+    let (p, len) = st.span(buffer, count, datatype, dir)?;
     if let Some(ch) = node_channel(&comm, &mode, len)? {
         return staged(&st, || ch.bcast(p, len, root));
     }
@@ -635,17 +628,18 @@ fn reduction(
     Ok((s, r, red))
 }
 
+#[doc(alias = "MPI_Reduce")]
 pub fn reduce(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     count: i64,
-    dt: MPI_Datatype,
-    opr: MPI_Op,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     if comm.is_inter() {
         let root = inter_root(&comm, root)?;
         // The root's group but not the root: every other argument is
@@ -656,19 +650,19 @@ pub fn reduce(
                 image: false,
             }
         } else {
-            red_elem(dt, opr)?
+            red_elem(datatype, op)?
         };
         let mut st = Staging::default();
         let (sb, rb) = match root {
             Root::Idle => (0, 0),
-            Root::Me => (0, st.red_span(recvbuf, count, dt, e, Dir::Out)?.0),
-            Root::Remote(_) => (st.red_span(sendbuf, count, dt, e, Dir::In)?.0, 0),
+            Root::Me => (0, st.red_span(recvbuf, count, datatype, e, Dir::Out)?.0),
+            Root::Remote(_) => (st.red_span(sendbuf, count, datatype, e, Dir::In)?.0, 0),
         };
         let red = Red {
             count: count as usize,
-            dt,
+            dt: datatype,
             size: e.size,
-            op: opr,
+            op,
         };
         let n = comm.size;
         return launch(comm, mode, st, move |s| {
@@ -678,7 +672,7 @@ pub fn reduce(
     let root = root_of(&comm, root)?;
     let mut st = Staging::default();
     let me = comm.rank == root;
-    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, me, false)?;
+    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, datatype, op, me, false)?;
     if let Some(ch) = node_channel(&comm, &mode, red.count * red.size)? {
         return staged(&st, || ch.reduce(sb, rb, red, Some(root)));
     }
@@ -688,21 +682,22 @@ pub fn reduce(
     })
 }
 
+#[doc(alias = "MPI_Allreduce")]
 pub fn allreduce(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     count: i64,
-    dt: MPI_Datatype,
-    opr: MPI_Op,
-    c: MPI_Comm,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     if comm.is_inter() {
         not_in_place(sendbuf)?;
     }
     let mut st = Staging::default();
-    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, true, false)?;
+    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, datatype, op, true, false)?;
     if let Some(ch) = node_channel(&comm, &mode, red.count * red.size)? {
         return staged(&st, || ch.reduce(sb, rb, red, None));
     }
@@ -715,12 +710,13 @@ pub fn allreduce(
     launch(comm, mode, st, move |s| coll::allreduce(s, n, sb, rb, red))
 }
 
+#[doc(alias = "MPI_Reduce_local")]
 pub fn reduce_local(
     inbuf: *const c_void,
     inoutbuf: *mut c_void,
     count: i64,
-    dt: MPI_Datatype,
-    opr: MPI_Op,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
 ) -> MpiResult<()> {
     if in_place(inbuf) || in_place(inoutbuf) {
         return Err(MpiError::new(
@@ -729,25 +725,25 @@ pub fn reduce_local(
         ));
     }
     let mut st = Staging::default();
-    let (s, r, red) = reduction(&mut st, inbuf, inoutbuf, count, dt, opr, true, true)?;
+    let (s, r, red) = reduction(&mut st, inbuf, inoutbuf, count, datatype, op, true, true)?;
     st.fill();
-    // SAFETY: both buffers hold `count` elements of `dt`.
-    unsafe { op::apply(opr, dt, red.count, s as *const u8, r as *mut u8) }?;
+    // SAFETY: both buffers hold `count` elements of `datatype`.
+    unsafe { op::apply(op, datatype, red.count, s as *const u8, r as *mut u8) }?;
     st.finish();
     Ok(())
 }
 
-pub fn reduce_scatter(
+fn reduce_scatter_any(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     recvcount: i64,
     recvcounts: Option<Arr>,
-    dt: MPI_Datatype,
-    opr: MPI_Op,
-    c: MPI_Comm,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     if comm.is_inter() {
         not_in_place(sendbuf)?;
     }
@@ -758,25 +754,25 @@ pub fn reduce_scatter(
     };
     check_counts(&counts)?;
     let total: i64 = counts.iter().sum();
-    let e = red_elem(dt, opr)?;
+    let e = red_elem(datatype, op)?;
     let mut st = Staging::default();
     let (sb, rb) = if in_place(sendbuf) {
         // In place, the whole input vector is in the receive buffer.
-        let (p, _) = st.red_span(recvbuf, total, dt, e, Dir::InOut)?;
+        let (p, _) = st.red_span(recvbuf, total, datatype, e, Dir::InOut)?;
         (p, p)
     } else {
         let mine = counts[comm.rank as usize];
-        let (r, _) = st.red_span(recvbuf, mine, dt, e, Dir::Out)?;
-        let (s, len) = st.red_span(sendbuf, total, dt, e, Dir::In)?;
+        let (r, _) = st.red_span(recvbuf, mine, datatype, e, Dir::Out)?;
+        let (s, len) = st.red_span(sendbuf, total, datatype, e, Dir::In)?;
         no_alias(sendbuf as usize, recvbuf as usize, len)?;
         (s, r)
     };
     let counts: Vec<usize> = counts.iter().map(|&x| x as usize).collect();
     let red = Red {
         count: 0,
-        dt,
+        dt: datatype,
         size: e.size,
-        op: opr,
+        op,
     };
     if comm.is_inter() {
         return launch(comm, mode, st, move |s| {
@@ -788,27 +784,32 @@ pub fn reduce_scatter(
     })
 }
 
+#[doc(alias = "MPI_Scan")]
+#[doc(alias = "MPI_Exscan")]
+#[allow(clippy::too_many_arguments)]
 pub fn scan(
     sendbuf: *const c_void,
     recvbuf: *mut c_void,
     count: i64,
-    dt: MPI_Datatype,
-    opr: MPI_Op,
-    c: MPI_Comm,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
     exclusive: bool,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = intra(c)?;
+    let comm = intra(comm)?;
     let mut st = Staging::default();
     // Rank 0 of an exclusive scan gets no result: its buffer stays as it was.
-    let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, dt, opr, true, exclusive)?;
+    let (sb, rb, red) = reduction(
+        &mut st, sendbuf, recvbuf, count, datatype, op, true, exclusive,
+    )?;
     let n = comm.size;
     launch(comm, mode, st, move |s| {
         coll::scan(s, n, sb, rb, red, exclusive)
     })
 }
 
-pub fn gather(
+fn gather_any(
     sendbuf: *const c_void,
     sendcount: i64,
     sendtype: MPI_Datatype,
@@ -818,10 +819,10 @@ pub fn gather(
     displs: Option<Arr>,
     recvtype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     if comm.is_inter() {
         let root = inter_root(&comm, root)?;
         let mut st = Staging::default();
@@ -878,7 +879,7 @@ pub fn gather(
     })
 }
 
-pub fn scatter(
+fn scatter_any(
     sendbuf: *const c_void,
     sendcount: i64,
     sendcounts: Arr,
@@ -888,10 +889,10 @@ pub fn scatter(
     recvcount: i64,
     recvtype: MPI_Datatype,
     root: c_int,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     if comm.is_inter() {
         let root = inter_root(&comm, root)?;
         let mut st = Staging::default();
@@ -948,7 +949,7 @@ pub fn scatter(
     })
 }
 
-pub fn allgather(
+fn allgather_any(
     sendbuf: *const c_void,
     sendcount: i64,
     sendtype: MPI_Datatype,
@@ -957,10 +958,10 @@ pub fn allgather(
     recvcounts: Arr,
     displs: Option<Arr>,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     if comm.is_inter() {
         not_in_place(sendbuf)?;
         let mut st = Staging::default();
@@ -1005,7 +1006,7 @@ pub fn allgather(
     })
 }
 
-pub fn alltoall(
+fn alltoall_any(
     sendbuf: *const c_void,
     sendcount: i64,
     sendcounts: Arr,
@@ -1016,10 +1017,10 @@ pub fn alltoall(
     recvcounts: Arr,
     rdispls: Option<Arr>,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     let inter = comm.is_inter();
     if inter {
         not_in_place(sendbuf)?;
@@ -1099,6 +1100,7 @@ fn w_bufs(
         .collect()
 }
 
+#[doc(alias = "MPI_Alltoallw")]
 pub fn alltoallw(
     sendbuf: *const c_void,
     sendcounts: Arr,
@@ -1108,10 +1110,10 @@ pub fn alltoallw(
     recvcounts: Arr,
     rdispls: Arr,
     recvtypes: *const MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let comm = comm::get(c)?;
+    let comm = comm::get(comm)?;
     let inter = comm.is_inter();
     if inter {
         not_in_place(sendbuf)?;
@@ -1157,7 +1159,7 @@ fn hood_of(c: MPI_Comm, sendbuf: *const c_void) -> MpiResult<(Arc<Comm>, Arc<Hoo
     Ok((comm, hood))
 }
 
-pub fn neighbor_allgather(
+fn neighbor_allgather_any(
     sendbuf: *const c_void,
     sendcount: i64,
     sendtype: MPI_Datatype,
@@ -1166,10 +1168,10 @@ pub fn neighbor_allgather(
     recvcounts: Arr,
     displs: Option<Arr>,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let (comm, hood) = hood_of(c, sendbuf)?;
+    let (comm, hood) = hood_of(comm, sendbuf)?;
     let mut st = Staging::default();
     let (p, len) = st.span(sendbuf, sendcount, sendtype, Dir::In)?;
     let sb = vec![(0, len); hood.dests.len()];
@@ -1189,7 +1191,7 @@ pub fn neighbor_allgather(
     })
 }
 
-pub fn neighbor_alltoall(
+fn neighbor_alltoall_any(
     sendbuf: *const c_void,
     sendcount: i64,
     sendcounts: Arr,
@@ -1200,10 +1202,10 @@ pub fn neighbor_alltoall(
     recvcounts: Arr,
     rdispls: Option<Arr>,
     recvtype: MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let (comm, hood) = hood_of(c, sendbuf)?;
+    let (comm, hood) = hood_of(comm, sendbuf)?;
     let (indeg, outdeg) = (hood.sources.len() as c_int, hood.dests.len() as c_int);
     let mut st = Staging::default();
     let (sbase, sb) = st.blocks(
@@ -1231,6 +1233,7 @@ pub fn neighbor_alltoall(
     })
 }
 
+#[doc(alias = "MPI_Neighbor_alltoallw")]
 pub fn neighbor_alltoallw(
     sendbuf: *const c_void,
     sendcounts: Arr,
@@ -1240,10 +1243,10 @@ pub fn neighbor_alltoallw(
     recvcounts: Arr,
     rdispls: Arr,
     recvtypes: *const MPI_Datatype,
-    c: MPI_Comm,
+    comm: MPI_Comm,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    let (comm, hood) = hood_of(c, sendbuf)?;
+    let (comm, hood) = hood_of(comm, sendbuf)?;
     let (indeg, outdeg) = (hood.sources.len(), hood.dests.len());
     let mut st = Staging::default();
     let sbufs = w_bufs(sendbuf, outdeg, sendcounts, sdispls, sendtypes, "send")?;
@@ -1253,4 +1256,310 @@ pub fn neighbor_alltoallw(
     launch(comm, mode, st, move |s| {
         coll::neighbor_alltoallv(s, &hood, sbase, &sb, rbase, &rb)
     })
+}
+
+// ---------------------------------------------------------------------------
+// The C functions' entry points that share one implementation above: each
+// collective family (classic and large-count, blocking, `MPI_I...` and
+// `..._init`) calls one of these with 64-bit counts and its mode.
+
+#[doc(alias = "MPI_Reduce_scatter_block")]
+pub fn reduce_scatter_block(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    reduce_scatter_any(sendbuf, recvbuf, recvcount, None, datatype, op, comm, mode)
+}
+
+#[doc(alias = "MPI_Reduce_scatter")]
+pub fn reduce_scatter(
+    sendbuf: *const c_void,
+    recvbuf: *mut c_void,
+    recvcounts: Arr,
+    datatype: MPI_Datatype,
+    op: MPI_Op,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    reduce_scatter_any(
+        sendbuf,
+        recvbuf,
+        0,
+        Some(recvcounts),
+        datatype,
+        op,
+        comm,
+        mode,
+    )
+}
+
+#[doc(alias = "MPI_Gather")]
+pub fn gather(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    gather_any(
+        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, root, comm, mode,
+    )
+}
+
+#[doc(alias = "MPI_Gatherv")]
+pub fn gatherv(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: Arr,
+    displs: Arr,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    gather_any(
+        sendbuf,
+        sendcount,
+        sendtype,
+        recvbuf,
+        0,
+        recvcounts,
+        Some(displs),
+        recvtype,
+        root,
+        comm,
+        mode,
+    )
+}
+
+#[doc(alias = "MPI_Scatter")]
+pub fn scatter(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    scatter_any(
+        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, recvtype, root, comm, mode,
+    )
+}
+
+#[doc(alias = "MPI_Scatterv")]
+pub fn scatterv(
+    sendbuf: *const c_void,
+    sendcounts: Arr,
+    displs: Arr,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    root: c_int,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    scatter_any(
+        sendbuf,
+        0,
+        sendcounts,
+        Some(displs),
+        sendtype,
+        recvbuf,
+        recvcount,
+        recvtype,
+        root,
+        comm,
+        mode,
+    )
+}
+
+#[doc(alias = "MPI_Allgather")]
+pub fn allgather(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    allgather_any(
+        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm, mode,
+    )
+}
+
+#[doc(alias = "MPI_Allgatherv")]
+pub fn allgatherv(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: Arr,
+    displs: Arr,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    allgather_any(
+        sendbuf,
+        sendcount,
+        sendtype,
+        recvbuf,
+        0,
+        recvcounts,
+        Some(displs),
+        recvtype,
+        comm,
+        mode,
+    )
+}
+
+#[doc(alias = "MPI_Alltoall")]
+pub fn alltoall(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    alltoall_any(
+        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype,
+        comm, mode,
+    )
+}
+
+#[doc(alias = "MPI_Alltoallv")]
+pub fn alltoallv(
+    sendbuf: *const c_void,
+    sendcounts: Arr,
+    sdispls: Arr,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: Arr,
+    rdispls: Arr,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    alltoall_any(
+        sendbuf,
+        0,
+        sendcounts,
+        Some(sdispls),
+        sendtype,
+        recvbuf,
+        0,
+        recvcounts,
+        Some(rdispls),
+        recvtype,
+        comm,
+        mode,
+    )
+}
+
+#[doc(alias = "MPI_Neighbor_allgather")]
+pub fn neighbor_allgather(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    neighbor_allgather_any(
+        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm, mode,
+    )
+}
+
+#[doc(alias = "MPI_Neighbor_allgatherv")]
+pub fn neighbor_allgatherv(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: Arr,
+    displs: Arr,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    neighbor_allgather_any(
+        sendbuf,
+        sendcount,
+        sendtype,
+        recvbuf,
+        0,
+        recvcounts,
+        Some(displs),
+        recvtype,
+        comm,
+        mode,
+    )
+}
+
+#[doc(alias = "MPI_Neighbor_alltoall")]
+pub fn neighbor_alltoall(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    neighbor_alltoall_any(
+        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype,
+        comm, mode,
+    )
+}
+
+#[doc(alias = "MPI_Neighbor_alltoallv")]
+pub fn neighbor_alltoallv(
+    sendbuf: *const c_void,
+    sendcounts: Arr,
+    sdispls: Arr,
+    sendtype: MPI_Datatype,
+    recvbuf: *mut c_void,
+    recvcounts: Arr,
+    rdispls: Arr,
+    recvtype: MPI_Datatype,
+    comm: MPI_Comm,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    neighbor_alltoall_any(
+        sendbuf,
+        0,
+        sendcounts,
+        Some(sdispls),
+        sendtype,
+        recvbuf,
+        0,
+        recvcounts,
+        Some(rdispls),
+        recvtype,
+        comm,
+        mode,
+    )
 }

@@ -18,7 +18,7 @@ use super::consts::*;
 use super::datatype::{self, MsgBuf};
 use super::error::{MpiError, MpiResult};
 use super::p2p::{Envelope, SendBuf, Unexpected, engine};
-use super::request::{Generalized, Persistent, REQUESTS, ReqKind, Request, SendMode, Status};
+use super::request::{Generalized, Mode, Persistent, REQUESTS, ReqKind, Request, SendMode, Status};
 use super::types::{MPI_Comm, MPI_Datatype, MPI_Message, MPI_Request, MPI_Status};
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
@@ -301,7 +301,7 @@ fn wait_local(req: &Request) -> Completion {
 // Sends and receives
 
 /// A blocking send in `mode`.
-pub fn send(
+fn send_blocking(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -317,7 +317,7 @@ pub fn send(
 }
 
 /// A nonblocking send in `mode`; returns its request handle.
-pub fn isend(
+fn send_started(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -333,7 +333,7 @@ pub fn isend(
 }
 
 /// A persistent send in `mode` (`MPI_Send_init` and the mode forms).
-pub fn send_init(
+fn send_persistent(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -352,7 +352,7 @@ pub fn send_init(
     Ok(REQUESTS.insert(Request::persistent(ReqKind::Send, c, op)))
 }
 
-pub fn recv(
+fn recv_blocking(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -366,7 +366,7 @@ pub fn recv(
     Ok(wait_local(&req))
 }
 
-pub fn irecv(
+fn recv_started(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -380,7 +380,7 @@ pub fn irecv(
     Ok(REQUESTS.insert(req))
 }
 
-pub fn recv_init(
+fn recv_persistent(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -435,13 +435,13 @@ fn start_sendrecv(s: &Side, r: &Side, c: MPI_Comm, replace: bool) -> MpiResult<A
 }
 
 /// `MPI_Sendrecv` (`replace`: `MPI_Sendrecv_replace`, one buffer).
-pub fn sendrecv(s: &Side, r: &Side, c: MPI_Comm, replace: bool) -> MpiResult<Completion> {
+fn sendrecv_blocking(s: &Side, r: &Side, c: MPI_Comm, replace: bool) -> MpiResult<Completion> {
     let req = start_sendrecv(s, r, c, replace)?;
     Ok(wait_local(&req))
 }
 
 /// `MPI_Isendrecv` and `MPI_Isendrecv_replace`.
-pub fn isendrecv(s: &Side, r: &Side, c: MPI_Comm, replace: bool) -> MpiResult<MPI_Request> {
+fn sendrecv_started(s: &Side, r: &Side, c: MPI_Comm, replace: bool) -> MpiResult<MPI_Request> {
     Ok(REQUESTS.insert(start_sendrecv(s, r, c, replace)?))
 }
 
@@ -566,7 +566,7 @@ fn start_mrecv(
     Ok(req)
 }
 
-pub fn mrecv(
+fn mrecv_blocking(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -576,7 +576,7 @@ pub fn mrecv(
     Ok(wait_local(&req))
 }
 
-pub fn imrecv(
+fn mrecv_started(
     buf: usize,
     count: i64,
     dt: MPI_Datatype,
@@ -1317,4 +1317,185 @@ pub fn parrived(request: MPI_Request, partition: c_int) -> MpiResult<bool> {
     }
     // The message arrives whole, so every partition arrives with it.
     Ok(r.is_done())
+}
+
+// ---------------------------------------------------------------------------
+// The C functions' entry points: one per family (classic and large-count,
+// blocking, `MPI_I...` and `..._init`), with 64-bit counts and the form.
+
+/// Where a blocking call's status goes (`None`: `MPI_STATUS_IGNORE`), and
+/// its error after it.
+fn report(c: Completion, status: Option<&mut MPI_Status>) -> MpiResult<()> {
+    if let Some(s) = status {
+        c.status.to_c(s, false);
+    }
+    c.error.map_or(Ok(()), Err)
+}
+
+/// A send in any form; `how` is the send mode (standard, synchronous,
+/// ready, buffered), which the C function's name gives.
+#[doc(alias = "MPI_Send")]
+#[doc(alias = "MPI_Ssend")]
+#[doc(alias = "MPI_Rsend")]
+#[doc(alias = "MPI_Bsend")]
+#[allow(clippy::too_many_arguments)]
+pub fn send(
+    buf: *const c_void,
+    count: i64,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    how: SendMode,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    let buf = buf as usize;
+    match mode {
+        Mode::Blocking => send_blocking(buf, count, datatype, dest, tag, comm, how),
+        Mode::Start(r) => {
+            *r = send_started(buf, count, datatype, dest, tag, comm, how)?;
+            Ok(())
+        }
+        Mode::Init(_, r) => {
+            *r = send_persistent(buf, count, datatype, dest, tag, comm, how)?;
+            Ok(())
+        }
+    }
+}
+
+#[doc(alias = "MPI_Recv")]
+#[allow(clippy::too_many_arguments)]
+pub fn recv(
+    buf: *mut c_void,
+    count: i64,
+    datatype: MPI_Datatype,
+    source: c_int,
+    tag: c_int,
+    comm: MPI_Comm,
+    status: Option<&mut MPI_Status>,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    let buf = buf as usize;
+    match mode {
+        Mode::Blocking => report(
+            recv_blocking(buf, count, datatype, source, tag, comm)?,
+            status,
+        ),
+        Mode::Start(r) => {
+            *r = recv_started(buf, count, datatype, source, tag, comm)?;
+            Ok(())
+        }
+        Mode::Init(_, r) => {
+            *r = recv_persistent(buf, count, datatype, source, tag, comm)?;
+            Ok(())
+        }
+    }
+}
+
+/// A send-receive in any form (`replace`: one buffer for both).
+fn sendrecv_form(
+    s: &Side,
+    r: &Side,
+    comm: MPI_Comm,
+    replace: bool,
+    status: Option<&mut MPI_Status>,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    match mode {
+        Mode::Blocking => report(sendrecv_blocking(s, r, comm, replace)?, status),
+        Mode::Start(req) => {
+            *req = sendrecv_started(s, r, comm, replace)?;
+            Ok(())
+        }
+        Mode::Init(..) => Err(MpiError::new(
+            MPI_ERR_INTERN,
+            "send-receive has no persistent form",
+        )),
+    }
+}
+
+#[doc(alias = "MPI_Sendrecv")]
+#[allow(clippy::too_many_arguments)]
+pub fn sendrecv(
+    sendbuf: *const c_void,
+    sendcount: i64,
+    sendtype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    recvbuf: *mut c_void,
+    recvcount: i64,
+    recvtype: MPI_Datatype,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: Option<&mut MPI_Status>,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    let s = Side {
+        buf: sendbuf as usize,
+        count: sendcount,
+        dt: sendtype,
+        peer: dest,
+        tag: sendtag,
+    };
+    let r = Side {
+        buf: recvbuf as usize,
+        count: recvcount,
+        dt: recvtype,
+        peer: source,
+        tag: recvtag,
+    };
+    sendrecv_form(&s, &r, comm, false, status, mode)
+}
+
+#[doc(alias = "MPI_Sendrecv_replace")]
+#[allow(clippy::too_many_arguments)]
+pub fn sendrecv_replace(
+    buf: *mut c_void,
+    count: i64,
+    datatype: MPI_Datatype,
+    dest: c_int,
+    sendtag: c_int,
+    source: c_int,
+    recvtag: c_int,
+    comm: MPI_Comm,
+    status: Option<&mut MPI_Status>,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    let s = Side {
+        buf: buf as usize,
+        count,
+        dt: datatype,
+        peer: dest,
+        tag: sendtag,
+    };
+    let r = Side {
+        peer: source,
+        tag: recvtag,
+        ..s
+    };
+    sendrecv_form(&s, &r, comm, true, status, mode)
+}
+
+#[doc(alias = "MPI_Mrecv")]
+pub fn mrecv(
+    buf: *mut c_void,
+    count: i64,
+    datatype: MPI_Datatype,
+    message: &mut MPI_Message,
+    status: Option<&mut MPI_Status>,
+    mode: Mode<'_>,
+) -> MpiResult<()> {
+    let buf = buf as usize;
+    match mode {
+        Mode::Blocking => report(mrecv_blocking(buf, count, datatype, message)?, status),
+        Mode::Start(r) => {
+            *r = mrecv_started(buf, count, datatype, message)?;
+            Ok(())
+        }
+        Mode::Init(..) => Err(MpiError::new(
+            MPI_ERR_INTERN,
+            "a matched receive has no persistent form",
+        )),
+    }
 }

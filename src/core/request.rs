@@ -6,7 +6,7 @@
 use super::datatype::MsgBuf;
 use super::error::MpiError;
 use crate::core::consts::*;
-use crate::core::types::MPI_Status;
+use crate::core::types::{MPI_Info, MPI_Request, MPI_Status};
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
@@ -104,6 +104,16 @@ impl Status {
             ..Status::empty()
         }
     }
+}
+
+/// The form of a call: run to completion now, started with a request
+/// (`MPI_I...`), or set up as a persistent request that each `MPI_Start`
+/// runs again (`..._init`, with its info argument). One core function
+/// serves the three C functions of a family.
+pub enum Mode<'a> {
+    Blocking,
+    Start(&'a mut MPI_Request),
+    Init(MPI_Info, &'a mut MPI_Request),
 }
 
 /// The arguments of a persistent operation, kept for every `MPI_Start`.
