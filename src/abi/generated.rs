@@ -5,7 +5,7 @@
 use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
-use super::util::{c_array, cstr, narrow, out, status_out};
+use super::util::{c_array, c_array_mut, cstr, narrow, out, status_out};
 use crate::core::collective::Arr;
 use crate::core::request::{Mode, SendMode};
 use crate::core::consts::MPI_INFO_NULL;
@@ -384,32 +384,32 @@ pub unsafe extern "C" fn PMPI_Alltoallw_init_c(sendbuf: *const c_void, sendcount
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Attr_delete(comm: MPI_Comm, keyval: c_int) -> c_int {
-    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_delete(comm, keyval) })
+    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_delete_attr(comm, keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Attr_delete(comm: MPI_Comm, keyval: c_int) -> c_int {
-    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_delete(comm, keyval) })
+    guard("MPI_Attr_delete", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_delete_attr(comm, keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Attr_get(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Attr_get", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_get(comm, keyval, attribute_val, flag) })
+    guard("MPI_Attr_get", false, ErrObj::Comm(comm), || unsafe { let comm_keyval = keyval; let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::comm_calls::comm_get_attr(comm, comm_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Attr_get(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Attr_get", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_get(comm, keyval, attribute_val, flag) })
+    guard("MPI_Attr_get", false, ErrObj::Comm(comm), || unsafe { let comm_keyval = keyval; let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::comm_calls::comm_get_attr(comm, comm_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Attr_put(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_put(comm, keyval, attribute_val) })
+    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || unsafe { let comm_keyval = keyval; crate::core::comm_calls::comm_set_attr(comm, comm_keyval, attribute_val as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Attr_put(comm: MPI_Comm, keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || unsafe { super::comm::attr_put(comm, keyval, attribute_val) })
+    guard("MPI_Attr_put", false, ErrObj::Comm(comm), || unsafe { let comm_keyval = keyval; crate::core::comm_calls::comm_set_attr(comm, comm_keyval, attribute_val as usize) })
 }
 
 #[unsafe(no_mangle)]
@@ -714,12 +714,12 @@ pub unsafe extern "C" fn PMPI_Comm_call_errhandler(comm: MPI_Comm, errorcode: c_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, result: *mut c_int) -> c_int {
-    guard("MPI_Comm_compare", false, ErrObj::Comm(comm1), || unsafe { super::comm::comm_compare(comm1, comm2, result) })
+    guard("MPI_Comm_compare", false, ErrObj::Comm(comm1), || unsafe { let result = out(result, "result")?; crate::core::comm_calls::comm_compare(comm1, comm2, result) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, result: *mut c_int) -> c_int {
-    guard("MPI_Comm_compare", false, ErrObj::Comm(comm1), || unsafe { super::comm::comm_compare(comm1, comm2, result) })
+    guard("MPI_Comm_compare", false, ErrObj::Comm(comm1), || unsafe { let result = out(result, "result")?; crate::core::comm_calls::comm_compare(comm1, comm2, result) })
 }
 
 #[unsafe(no_mangle)]
@@ -734,12 +734,12 @@ pub unsafe extern "C" fn PMPI_Comm_connect(port_name: *const c_char, info: MPI_I
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_create(comm: MPI_Comm, group: MPI_Group, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create(comm, group, newcomm) })
+    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_create(comm, group, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_create(comm: MPI_Comm, group: MPI_Group, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create(comm, group, newcomm) })
+    guard("MPI_Comm_create", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_create(comm, group, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -764,32 +764,32 @@ pub unsafe extern "C" fn PMPI_Comm_create_from_group(group: MPI_Group, stringtag
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_create_group(comm: MPI_Comm, group: MPI_Group, tag: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create_group(comm, group, tag, newcomm) })
+    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_create_group(comm, group, tag, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_create_group(comm: MPI_Comm, group: MPI_Group, tag: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_create_group(comm, group, tag, newcomm) })
+    guard("MPI_Comm_create_group", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_create_group(comm, group, tag, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_create_keyval(comm_copy_attr_fn: *mut MPI_Comm_copy_attr_function, comm_delete_attr_fn: *mut MPI_Comm_delete_attr_function, comm_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Comm_create_keyval", false, ErrObj::None, || unsafe { super::comm::comm_create_keyval(comm_copy_attr_fn, comm_delete_attr_fn, comm_keyval, extra_state) })
+    guard("MPI_Comm_create_keyval", false, ErrObj::None, || unsafe { let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_create_keyval(comm_copy_attr_fn: *mut MPI_Comm_copy_attr_function, comm_delete_attr_fn: *mut MPI_Comm_delete_attr_function, comm_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Comm_create_keyval", false, ErrObj::None, || unsafe { super::comm::comm_create_keyval(comm_copy_attr_fn, comm_delete_attr_fn, comm_keyval, extra_state) })
+    guard("MPI_Comm_create_keyval", false, ErrObj::None, || unsafe { let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_delete_attr(comm: MPI_Comm, comm_keyval: c_int) -> c_int {
-    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_delete_attr(comm, comm_keyval) })
+    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_delete_attr(comm, comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_delete_attr(comm: MPI_Comm, comm_keyval: c_int) -> c_int {
-    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_delete_attr(comm, comm_keyval) })
+    guard("MPI_Comm_delete_attr", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_delete_attr(comm, comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
@@ -814,32 +814,32 @@ pub unsafe extern "C" fn PMPI_Comm_detach_buffer_c(comm: MPI_Comm, buffer_addr: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_disconnect", false, ErrObj::None, || unsafe { super::comm::comm_disconnect(comm) })
+    guard("MPI_Comm_disconnect", false, ErrObj::None, || unsafe { let comm = out(comm, "comm")?; crate::core::comm_calls::comm_disconnect(comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_disconnect(comm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_disconnect", false, ErrObj::None, || unsafe { super::comm::comm_disconnect(comm) })
+    guard("MPI_Comm_disconnect", false, ErrObj::None, || unsafe { let comm = out(comm, "comm")?; crate::core::comm_calls::comm_disconnect(comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup(comm, newcomm) })
+    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_dup(comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_dup(comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup(comm, newcomm) })
+    guard("MPI_Comm_dup", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_dup(comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_dup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup_with_info(comm, info, newcomm) })
+    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_dup_with_info(comm, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_dup_with_info(comm: MPI_Comm, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_dup_with_info(comm, info, newcomm) })
+    guard("MPI_Comm_dup_with_info", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_dup_with_info(comm, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -854,32 +854,32 @@ pub unsafe extern "C" fn PMPI_Comm_flush_buffer(comm: MPI_Comm) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_free", false, ErrObj::None, || unsafe { super::comm::comm_free(comm) })
+    guard("MPI_Comm_free", false, ErrObj::None, || unsafe { let comm = out(comm, "comm")?; crate::core::comm_calls::comm_free(comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_free(comm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_free", false, ErrObj::None, || unsafe { super::comm::comm_free(comm) })
+    guard("MPI_Comm_free", false, ErrObj::None, || unsafe { let comm = out(comm, "comm")?; crate::core::comm_calls::comm_free(comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_free_keyval(comm_keyval: *mut c_int) -> c_int {
-    guard("MPI_Comm_free_keyval", false, ErrObj::None, || unsafe { super::comm::comm_free_keyval(comm_keyval) })
+    guard("MPI_Comm_free_keyval", false, ErrObj::None, || unsafe { let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_free_keyval(comm_keyval: *mut c_int) -> c_int {
-    guard("MPI_Comm_free_keyval", false, ErrObj::None, || unsafe { super::comm::comm_free_keyval(comm_keyval) })
+    guard("MPI_Comm_free_keyval", false, ErrObj::None, || unsafe { let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_get_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Comm_get_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_get_attr(comm, comm_keyval, attribute_val, flag) })
+    guard("MPI_Comm_get_attr", false, ErrObj::Comm(comm), || unsafe { let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::comm_calls::comm_get_attr(comm, comm_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_get_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Comm_get_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_get_attr(comm, comm_keyval, attribute_val, flag) })
+    guard("MPI_Comm_get_attr", false, ErrObj::Comm(comm), || unsafe { let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::comm_calls::comm_get_attr(comm, comm_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
@@ -894,12 +894,12 @@ pub unsafe extern "C" fn PMPI_Comm_get_errhandler(comm: MPI_Comm, errhandler: *m
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_get_info(comm: MPI_Comm, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_get_info(comm, info_used) })
+    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || unsafe { let info_used = out(info_used, "info_used")?; crate::core::comm_calls::comm_get_info(comm, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_get_info(comm: MPI_Comm, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_get_info(comm, info_used) })
+    guard("MPI_Comm_get_info", false, ErrObj::Comm(comm), || unsafe { let info_used = out(info_used, "info_used")?; crate::core::comm_calls::comm_get_info(comm, info_used) })
 }
 
 #[unsafe(no_mangle)]
@@ -914,22 +914,22 @@ pub unsafe extern "C" fn PMPI_Comm_get_name(comm: MPI_Comm, comm_name: *mut c_ch
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_get_parent", false, ErrObj::None, || unsafe { super::comm::comm_get_parent(parent) })
+    guard("MPI_Comm_get_parent", false, ErrObj::None, || unsafe { let parent = out(parent, "parent")?; crate::core::comm_calls::comm_get_parent(parent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_get_parent(parent: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_get_parent", false, ErrObj::None, || unsafe { super::comm::comm_get_parent(parent) })
+    guard("MPI_Comm_get_parent", false, ErrObj::None, || unsafe { let parent = out(parent, "parent")?; crate::core::comm_calls::comm_get_parent(parent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_group(comm, group) })
+    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || unsafe { let group = out(group, "group")?; crate::core::comm_calls::comm_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_group(comm, group) })
+    guard("MPI_Comm_group", false, ErrObj::Comm(comm), || unsafe { let group = out(group, "group")?; crate::core::comm_calls::comm_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
@@ -974,42 +974,42 @@ pub unsafe extern "C" fn PMPI_Comm_join(fd: c_int, intercomm: *mut MPI_Comm) -> 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_rank(comm: MPI_Comm, rank: *mut c_int) -> c_int {
-    guard("MPI_Comm_rank", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_rank(comm, rank) })
+    guard("MPI_Comm_rank", false, ErrObj::Comm(comm), || unsafe { let rank = out(rank, "rank")?; crate::core::comm_calls::comm_rank(comm, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_rank(comm: MPI_Comm, rank: *mut c_int) -> c_int {
-    guard("MPI_Comm_rank", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_rank(comm, rank) })
+    guard("MPI_Comm_rank", false, ErrObj::Comm(comm), || unsafe { let rank = out(rank, "rank")?; crate::core::comm_calls::comm_rank(comm, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_remote_group(comm, group) })
+    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || unsafe { let group = out(group, "group")?; crate::core::comm_calls::comm_remote_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_remote_group(comm: MPI_Comm, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || unsafe { super::group::comm_remote_group(comm, group) })
+    guard("MPI_Comm_remote_group", false, ErrObj::Comm(comm), || unsafe { let group = out(group, "group")?; crate::core::comm_calls::comm_remote_group(comm, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_remote_size(comm, size) })
+    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::comm_calls::comm_remote_size(comm, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_remote_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_remote_size(comm, size) })
+    guard("MPI_Comm_remote_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::comm_calls::comm_remote_size(comm, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_set_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_attr(comm, comm_keyval, attribute_val) })
+    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_set_attr(comm, comm_keyval, attribute_val as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_set_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_attr(comm, comm_keyval, attribute_val) })
+    guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_set_attr(comm, comm_keyval, attribute_val as usize) })
 }
 
 #[unsafe(no_mangle)]
@@ -1024,32 +1024,32 @@ pub unsafe extern "C" fn PMPI_Comm_set_errhandler(comm: MPI_Comm, errhandler: MP
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_set_info(comm: MPI_Comm, info: MPI_Info) -> c_int {
-    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_info(comm, info) })
+    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_set_info(comm, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_set_info(comm: MPI_Comm, info: MPI_Info) -> c_int {
-    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_info(comm, info) })
+    guard("MPI_Comm_set_info", false, ErrObj::Comm(comm), || unsafe { crate::core::comm_calls::comm_set_info(comm, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_set_name(comm: MPI_Comm, comm_name: *const c_char) -> c_int {
-    guard("MPI_Comm_set_name", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_name(comm, comm_name) })
+    guard("MPI_Comm_set_name", false, ErrObj::Comm(comm), || unsafe { let comm_name = cstr(comm_name, "comm_name")?; crate::core::comm_calls::comm_set_name(comm, comm_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_set_name(comm: MPI_Comm, comm_name: *const c_char) -> c_int {
-    guard("MPI_Comm_set_name", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_set_name(comm, comm_name) })
+    guard("MPI_Comm_set_name", false, ErrObj::Comm(comm), || unsafe { let comm_name = cstr(comm_name, "comm_name")?; crate::core::comm_calls::comm_set_name(comm, comm_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_size", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_size(comm, size) })
+    guard("MPI_Comm_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::comm_calls::comm_size(comm, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_size(comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_size", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_size(comm, size) })
+    guard("MPI_Comm_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::comm_calls::comm_size(comm, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -1074,32 +1074,32 @@ pub unsafe extern "C" fn PMPI_Comm_spawn_multiple(count: c_int, array_of_command
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split(comm, color, key, newcomm) })
+    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_split(comm, color, key, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_split(comm: MPI_Comm, color: c_int, key: c_int, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split(comm, color, key, newcomm) })
+    guard("MPI_Comm_split", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_split(comm, color, key, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split_type(comm, split_type, key, info, newcomm) })
+    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_split_type(comm, split_type, key, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_split_type(comm: MPI_Comm, split_type: c_int, key: c_int, info: MPI_Info, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_split_type(comm, split_type, key, info, newcomm) })
+    guard("MPI_Comm_split_type", false, ErrObj::Comm(comm), || unsafe { let newcomm = out(newcomm, "newcomm")?; crate::core::comm_calls::comm_split_type(comm, split_type, key, info, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) -> c_int {
-    guard("MPI_Comm_test_inter", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_test_inter(comm, flag) })
+    guard("MPI_Comm_test_inter", false, ErrObj::Comm(comm), || unsafe { let flag = out(flag, "flag")?; crate::core::comm_calls::comm_test_inter(comm, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) -> c_int {
-    guard("MPI_Comm_test_inter", false, ErrObj::Comm(comm), || unsafe { super::comm::comm_test_inter(comm, flag) })
+    guard("MPI_Comm_test_inter", false, ErrObj::Comm(comm), || unsafe { let flag = out(flag, "flag")?; crate::core::comm_calls::comm_test_inter(comm, flag) })
 }
 
 #[unsafe(no_mangle)]
@@ -1604,42 +1604,42 @@ pub unsafe extern "C" fn PMPI_Grequest_start(query_fn: *mut MPI_Grequest_query_f
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_compare(group1: MPI_Group, group2: MPI_Group, result: *mut c_int) -> c_int {
-    guard("MPI_Group_compare", false, ErrObj::None, || unsafe { super::group::group_compare(group1, group2, result) })
+    guard("MPI_Group_compare", false, ErrObj::None, || unsafe { let result = out(result, "result")?; crate::core::group::group_compare(group1, group2, result) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_compare(group1: MPI_Group, group2: MPI_Group, result: *mut c_int) -> c_int {
-    guard("MPI_Group_compare", false, ErrObj::None, || unsafe { super::group::group_compare(group1, group2, result) })
+    guard("MPI_Group_compare", false, ErrObj::None, || unsafe { let result = out(result, "result")?; crate::core::group::group_compare(group1, group2, result) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_difference(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_difference", false, ErrObj::None, || unsafe { super::group::group_difference(group1, group2, newgroup) })
+    guard("MPI_Group_difference", false, ErrObj::None, || unsafe { let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_difference(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_difference(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_difference", false, ErrObj::None, || unsafe { super::group::group_difference(group1, group2, newgroup) })
+    guard("MPI_Group_difference", false, ErrObj::None, || unsafe { let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_difference(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_excl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { super::group::group_excl(group, n, ranks, newgroup) })
+    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_excl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_excl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { super::group::group_excl(group, n, ranks, newgroup) })
+    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_excl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_free(group: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_free", false, ErrObj::None, || unsafe { super::group::group_free(group) })
+    guard("MPI_Group_free", false, ErrObj::None, || unsafe { let group = out(group, "group")?; crate::core::group::group_free(group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_free(group: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_free", false, ErrObj::None, || unsafe { super::group::group_free(group) })
+    guard("MPI_Group_free", false, ErrObj::None, || unsafe { let group = out(group, "group")?; crate::core::group::group_free(group) })
 }
 
 #[unsafe(no_mangle)]
@@ -1654,82 +1654,82 @@ pub unsafe extern "C" fn PMPI_Group_from_session_pset(session: MPI_Session, pset
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_incl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { super::group::group_incl(group, n, ranks, newgroup) })
+    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_incl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { super::group::group_incl(group, n, ranks, newgroup) })
+    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_intersection(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_intersection", false, ErrObj::None, || unsafe { super::group::group_intersection(group1, group2, newgroup) })
+    guard("MPI_Group_intersection", false, ErrObj::None, || unsafe { let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_intersection(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_intersection(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_intersection", false, ErrObj::None, || unsafe { super::group::group_intersection(group1, group2, newgroup) })
+    guard("MPI_Group_intersection", false, ErrObj::None, || unsafe { let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_intersection(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_range_excl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { super::group::group_range_excl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_excl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_range_excl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { super::group::group_range_excl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_excl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_range_incl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { super::group::group_range_incl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_range_incl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { super::group::group_range_incl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_rank(group: MPI_Group, rank: *mut c_int) -> c_int {
-    guard("MPI_Group_rank", false, ErrObj::None, || unsafe { super::group::group_rank(group, rank) })
+    guard("MPI_Group_rank", false, ErrObj::None, || unsafe { let rank = out(rank, "rank")?; crate::core::group::group_rank(group, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_rank(group: MPI_Group, rank: *mut c_int) -> c_int {
-    guard("MPI_Group_rank", false, ErrObj::None, || unsafe { super::group::group_rank(group, rank) })
+    guard("MPI_Group_rank", false, ErrObj::None, || unsafe { let rank = out(rank, "rank")?; crate::core::group::group_rank(group, rank) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_size(group: MPI_Group, size: *mut c_int) -> c_int {
-    guard("MPI_Group_size", false, ErrObj::None, || unsafe { super::group::group_size(group, size) })
+    guard("MPI_Group_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; crate::core::group::group_size(group, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_size(group: MPI_Group, size: *mut c_int) -> c_int {
-    guard("MPI_Group_size", false, ErrObj::None, || unsafe { super::group::group_size(group, size) })
+    guard("MPI_Group_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; crate::core::group::group_size(group, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_translate_ranks(group1: MPI_Group, n: c_int, ranks1: *const c_int, group2: MPI_Group, ranks2: *mut c_int) -> c_int {
-    guard("MPI_Group_translate_ranks", false, ErrObj::None, || unsafe { super::group::group_translate_ranks(group1, n, ranks1, group2, ranks2) })
+    guard("MPI_Group_translate_ranks", false, ErrObj::None, || unsafe { let ranks1 = c_array(ranks1, usize::try_from(n).unwrap_or(0), "ranks1")?; let ranks2 = c_array_mut(ranks2, usize::try_from(n).unwrap_or(0), "ranks2")?; crate::core::group::group_translate_ranks(group1, n, ranks1, group2, ranks2) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_translate_ranks(group1: MPI_Group, n: c_int, ranks1: *const c_int, group2: MPI_Group, ranks2: *mut c_int) -> c_int {
-    guard("MPI_Group_translate_ranks", false, ErrObj::None, || unsafe { super::group::group_translate_ranks(group1, n, ranks1, group2, ranks2) })
+    guard("MPI_Group_translate_ranks", false, ErrObj::None, || unsafe { let ranks1 = c_array(ranks1, usize::try_from(n).unwrap_or(0), "ranks1")?; let ranks2 = c_array_mut(ranks2, usize::try_from(n).unwrap_or(0), "ranks2")?; crate::core::group::group_translate_ranks(group1, n, ranks1, group2, ranks2) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_union(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_union", false, ErrObj::None, || unsafe { super::group::group_union(group1, group2, newgroup) })
+    guard("MPI_Group_union", false, ErrObj::None, || unsafe { let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_union(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_union(group1: MPI_Group, group2: MPI_Group, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_union", false, ErrObj::None, || unsafe { super::group::group_union(group1, group2, newgroup) })
+    guard("MPI_Group_union", false, ErrObj::None, || unsafe { let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_union(group1, group2, newgroup) })
 }
 
 #[unsafe(no_mangle)]
@@ -2234,12 +2234,12 @@ pub unsafe extern "C" fn PMPI_Initialized(flag: *mut c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Intercomm_create(local_comm: MPI_Comm, local_leader: c_int, peer_comm: MPI_Comm, remote_leader: c_int, tag: c_int, newintercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || unsafe { super::comm::intercomm_create(local_comm, local_leader, peer_comm, remote_leader, tag, newintercomm) })
+    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || unsafe { let newintercomm = out(newintercomm, "newintercomm")?; crate::core::comm_calls::intercomm_create(local_comm, local_leader, peer_comm, remote_leader, tag, newintercomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Intercomm_create(local_comm: MPI_Comm, local_leader: c_int, peer_comm: MPI_Comm, remote_leader: c_int, tag: c_int, newintercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || unsafe { super::comm::intercomm_create(local_comm, local_leader, peer_comm, remote_leader, tag, newintercomm) })
+    guard("MPI_Intercomm_create", false, ErrObj::Comm(local_comm), || unsafe { let newintercomm = out(newintercomm, "newintercomm")?; crate::core::comm_calls::intercomm_create(local_comm, local_leader, peer_comm, remote_leader, tag, newintercomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -2254,12 +2254,12 @@ pub unsafe extern "C" fn PMPI_Intercomm_create_from_groups(local_group: MPI_Grou
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, newintracomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || unsafe { super::comm::intercomm_merge(intercomm, high, newintracomm) })
+    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || unsafe { let newintracomm = out(newintracomm, "newintracomm")?; crate::core::comm_calls::intercomm_merge(intercomm, high, newintracomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, newintracomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || unsafe { super::comm::intercomm_merge(intercomm, high, newintracomm) })
+    guard("MPI_Intercomm_merge", false, ErrObj::Comm(intercomm), || unsafe { let newintracomm = out(newintracomm, "newintracomm")?; crate::core::comm_calls::intercomm_merge(intercomm, high, newintracomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -2524,22 +2524,22 @@ pub unsafe extern "C" fn PMPI_Issend_c(buf: *const c_void, count: MPI_Count, dat
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Keyval_create(copy_fn: *mut MPI_Copy_function, delete_fn: *mut MPI_Delete_function, keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Keyval_create", false, ErrObj::None, || unsafe { super::comm::keyval_create(copy_fn, delete_fn, keyval, extra_state) })
+    guard("MPI_Keyval_create", false, ErrObj::None, || unsafe { let comm_copy_attr_fn = copy_fn; let comm_delete_attr_fn = delete_fn; let comm_keyval = keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Keyval_create(copy_fn: *mut MPI_Copy_function, delete_fn: *mut MPI_Delete_function, keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Keyval_create", false, ErrObj::None, || unsafe { super::comm::keyval_create(copy_fn, delete_fn, keyval, extra_state) })
+    guard("MPI_Keyval_create", false, ErrObj::None, || unsafe { let comm_copy_attr_fn = copy_fn; let comm_delete_attr_fn = delete_fn; let comm_keyval = keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Keyval_free(keyval: *mut c_int) -> c_int {
-    guard("MPI_Keyval_free", false, ErrObj::None, || unsafe { super::comm::keyval_free(keyval) })
+    guard("MPI_Keyval_free", false, ErrObj::None, || unsafe { let comm_keyval = keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Keyval_free(keyval: *mut c_int) -> c_int {
-    guard("MPI_Keyval_free", false, ErrObj::None, || unsafe { super::comm::keyval_free(keyval) })
+    guard("MPI_Keyval_free", false, ErrObj::None, || unsafe { let comm_keyval = keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]

@@ -20,7 +20,6 @@ mod env;
 mod errors;
 #[rustfmt::skip]
 mod generated;
-mod group;
 #[rustfmt::skip]
 mod generated_io;
 mod info;

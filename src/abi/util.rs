@@ -69,3 +69,15 @@ pub fn status_out<'a>(p: *mut MPI_Status) -> Option<&'a mut MPI_Status> {
     // SAFETY: the C caller passes a valid status, an ignore sentinel or null.
     unsafe { p.as_mut() }
 }
+
+/// The `n` entries of a C output array (which may be null when `n` is 0).
+pub fn c_array_mut<'a, T>(p: *mut T, n: usize, what: &str) -> MpiResult<&'a mut [T]> {
+    if n == 0 {
+        return Ok(&mut []);
+    }
+    if p.is_null() {
+        return Err(MpiError::arg(format!("{what} is a null pointer")));
+    }
+    // SAFETY: the C caller passes room for `n` values.
+    Ok(unsafe { std::slice::from_raw_parts_mut(p, n) })
+}

@@ -4,6 +4,7 @@
 //! members as a group, so `MPI_Comm_group` shares it.
 
 use super::error::{MpiError, MpiResult};
+use super::types::MPI_Group;
 use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use rustc_hash::FxHashSet;
@@ -225,6 +226,149 @@ pub fn free(h: c_int) -> MpiResult<()> {
     if h != MPI_GROUP_EMPTY {
         GROUPS.remove(h);
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The group calls (`scripts/gen-abi` binds them by their `doc(alias)`).
+
+/// A count of array entries: negative is an error.
+fn entries(n: c_int, what: &str) -> MpiResult<()> {
+    if n < 0 {
+        return Err(MpiError::arg(format!("negative count {n} of {what}")));
+    }
+    Ok(())
+}
+
+/// Store a new group's handle (`MPI_GROUP_NULL` first, so a failure leaves
+/// no stale handle).
+fn store(slot: &mut MPI_Group, make: impl FnOnce() -> MpiResult<Group>) -> MpiResult<()> {
+    *slot = MPI_GROUP_NULL;
+    *slot = handle(Arc::new(make()?));
+    Ok(())
+}
+
+#[doc(alias = "MPI_Group_size")]
+pub fn group_size(group: MPI_Group, size: &mut c_int) -> MpiResult<()> {
+    *size = get(group)?.size() as c_int;
+    Ok(())
+}
+
+#[doc(alias = "MPI_Group_rank")]
+pub fn group_rank(group: MPI_Group, rank: &mut c_int) -> MpiResult<()> {
+    let me = super::runtime::job().rank as usize;
+    *rank = get(group)?
+        .rank_of(me)
+        .map_or(MPI_UNDEFINED, |r| r as c_int);
+    Ok(())
+}
+
+#[doc(alias = "MPI_Group_translate_ranks")]
+pub fn group_translate_ranks(
+    group1: MPI_Group,
+    n: c_int,
+    ranks1: &[c_int],
+    group2: MPI_Group,
+    ranks2: &mut [c_int],
+) -> MpiResult<()> {
+    let (a, b) = (get(group1)?, get(group2)?);
+    entries(n, "ranks1")?;
+    for (to, &r) in ranks2.iter_mut().zip(ranks1) {
+        *to = a.translate(r, &b)?;
+    }
+    Ok(())
+}
+
+#[doc(alias = "MPI_Group_compare")]
+pub fn group_compare(group1: MPI_Group, group2: MPI_Group, result: &mut c_int) -> MpiResult<()> {
+    *result = get(group1)?.compare(&*get(group2)?);
+    Ok(())
+}
+
+#[doc(alias = "MPI_Group_union")]
+pub fn group_union(
+    group1: MPI_Group,
+    group2: MPI_Group,
+    newgroup: &mut MPI_Group,
+) -> MpiResult<()> {
+    let (a, b) = (get(group1)?, get(group2)?);
+    store(newgroup, || Ok(a.union(&b)))
+}
+
+#[doc(alias = "MPI_Group_intersection")]
+pub fn group_intersection(
+    group1: MPI_Group,
+    group2: MPI_Group,
+    newgroup: &mut MPI_Group,
+) -> MpiResult<()> {
+    let (a, b) = (get(group1)?, get(group2)?);
+    store(newgroup, || Ok(a.filter(&b, true)))
+}
+
+#[doc(alias = "MPI_Group_difference")]
+pub fn group_difference(
+    group1: MPI_Group,
+    group2: MPI_Group,
+    newgroup: &mut MPI_Group,
+) -> MpiResult<()> {
+    let (a, b) = (get(group1)?, get(group2)?);
+    store(newgroup, || Ok(a.filter(&b, false)))
+}
+
+#[doc(alias = "MPI_Group_incl")]
+pub fn group_incl(
+    group: MPI_Group,
+    n: c_int,
+    ranks: &[c_int],
+    newgroup: &mut MPI_Group,
+) -> MpiResult<()> {
+    let g = get(group)?;
+    entries(n, "ranks")?;
+    store(newgroup, || g.incl(ranks))
+}
+
+#[doc(alias = "MPI_Group_excl")]
+pub fn group_excl(
+    group: MPI_Group,
+    n: c_int,
+    ranks: &[c_int],
+    newgroup: &mut MPI_Group,
+) -> MpiResult<()> {
+    let g = get(group)?;
+    entries(n, "ranks")?;
+    store(newgroup, || g.excl(ranks))
+}
+
+#[doc(alias = "MPI_Group_range_incl")]
+pub fn group_range_incl(
+    group: MPI_Group,
+    n: c_int,
+    ranges: &[[c_int; 3]],
+    newgroup: &mut MPI_Group,
+) -> MpiResult<()> {
+    let g = get(group)?;
+    entries(n, "ranges")?;
+    let ranks = g.expand_ranges(ranges)?;
+    store(newgroup, || g.incl(&ranks))
+}
+
+#[doc(alias = "MPI_Group_range_excl")]
+pub fn group_range_excl(
+    group: MPI_Group,
+    n: c_int,
+    ranges: &[[c_int; 3]],
+    newgroup: &mut MPI_Group,
+) -> MpiResult<()> {
+    let g = get(group)?;
+    entries(n, "ranges")?;
+    let ranks = g.expand_ranges(ranges)?;
+    store(newgroup, || g.excl(&ranks))
+}
+
+#[doc(alias = "MPI_Group_free")]
+pub fn group_free(group: &mut MPI_Group) -> MpiResult<()> {
+    free(*group)?;
+    *group = MPI_GROUP_NULL;
     Ok(())
 }
 

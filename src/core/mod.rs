@@ -9,6 +9,7 @@ pub mod callbacks;
 pub mod coll;
 pub mod collective;
 pub mod comm;
+pub mod comm_calls;
 pub mod config;
 pub mod consts;
 pub mod datatype;
