@@ -5,7 +5,7 @@
 use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
-use super::util::{c_array, c_array_mut, cstr, narrow, out, status_out};
+use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, out, status_out};
 use crate::core::collective::Arr;
 use crate::core::request::{Mode, SendMode};
 use crate::core::consts::MPI_INFO_NULL;
@@ -514,42 +514,42 @@ pub unsafe extern "C" fn PMPI_Bsend_init_c(buf: *const c_void, count: MPI_Count,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Buffer_attach", false, ErrObj::None, || unsafe { super::p2p::buffer_attach(buffer, size) })
+    guard("MPI_Buffer_attach", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::buffer_attach(buffer as usize, size.into()) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_attach(buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Buffer_attach", false, ErrObj::None, || unsafe { super::p2p::buffer_attach(buffer, size) })
+    guard("MPI_Buffer_attach", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::buffer_attach(buffer as usize, size.into()) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Buffer_attach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_attach_c(buffer, size) })
+    guard("MPI_Buffer_attach_c", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::buffer_attach(buffer as usize, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_attach_c(buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Buffer_attach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_attach_c(buffer, size) })
+    guard("MPI_Buffer_attach_c", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::buffer_attach(buffer as usize, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Buffer_detach", false, ErrObj::None, || unsafe { super::p2p::buffer_detach(buffer_addr, size) })
+    guard("MPI_Buffer_detach", false, ErrObj::None, || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::pt2pt_calls::buffer_detach(buffer_addr, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_detach(buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Buffer_detach", false, ErrObj::None, || unsafe { super::p2p::buffer_detach(buffer_addr, size) })
+    guard("MPI_Buffer_detach", false, ErrObj::None, || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::pt2pt_calls::buffer_detach(buffer_addr, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Buffer_detach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_detach_c(buffer_addr, size) })
+    guard("MPI_Buffer_detach_c", false, ErrObj::None, || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; crate::core::pt2pt_calls::buffer_detach(buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Buffer_detach_c", false, ErrObj::None, || unsafe { super::p2p::buffer_detach_c(buffer_addr, size) })
+    guard("MPI_Buffer_detach_c", false, ErrObj::None, || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; crate::core::pt2pt_calls::buffer_detach(buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -574,12 +574,12 @@ pub unsafe extern "C" fn PMPI_Buffer_iflush(request: *mut MPI_Request) -> c_int 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Cancel(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Cancel", false, ErrObj::None, || unsafe { super::p2p::cancel(request) })
+    guard("MPI_Cancel", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::cancel(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Cancel(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Cancel", false, ErrObj::None, || unsafe { super::p2p::cancel(request) })
+    guard("MPI_Cancel", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::cancel(request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1434,52 +1434,52 @@ pub unsafe extern "C" fn PMPI_Get_c(origin_addr: *mut c_void, origin_count: MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_count", false, ErrObj::None, || unsafe { super::p2p::get_count(status, datatype, count) })
+    guard("MPI_Get_count", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; let mut count_wide = 0; let r = crate::core::status::get_count(status, datatype, &mut count_wide); if r.is_ok() { *count = narrow(count_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_count(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_count", false, ErrObj::None, || unsafe { super::p2p::get_count(status, datatype, count) })
+    guard("MPI_Get_count", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; let mut count_wide = 0; let r = crate::core::status::get_count(status, datatype, &mut count_wide); if r.is_ok() { *count = narrow(count_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_count_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_count_c", false, ErrObj::None, || unsafe { super::p2p::get_count_c(status, datatype, count) })
+    guard("MPI_Get_count_c", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; crate::core::status::get_count(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_count_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_count_c", false, ErrObj::None, || unsafe { super::p2p::get_count_c(status, datatype, count) })
+    guard("MPI_Get_count_c", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; crate::core::status::get_count(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_elements(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_elements", false, ErrObj::None, || unsafe { super::p2p::get_elements(status, datatype, count) })
+    guard("MPI_Get_elements", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; let mut count_wide = 0; let r = crate::core::status::get_elements(status, datatype, &mut count_wide); if r.is_ok() { *count = narrow(count_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_elements(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut c_int) -> c_int {
-    guard("MPI_Get_elements", false, ErrObj::None, || unsafe { super::p2p::get_elements(status, datatype, count) })
+    guard("MPI_Get_elements", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; let mut count_wide = 0; let r = crate::core::status::get_elements(status, datatype, &mut count_wide); if r.is_ok() { *count = narrow(count_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_elements_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_c", false, ErrObj::None, || unsafe { super::p2p::get_elements_c(status, datatype, count) })
+    guard("MPI_Get_elements_c", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; crate::core::status::get_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_elements_c(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_c", false, ErrObj::None, || unsafe { super::p2p::get_elements_c(status, datatype, count) })
+    guard("MPI_Get_elements_c", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; crate::core::status::get_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_elements_x(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_x", false, ErrObj::None, || unsafe { super::p2p::get_elements_x(status, datatype, count) })
+    guard("MPI_Get_elements_x", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; crate::core::status::get_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_elements_x(status: *const MPI_Status, datatype: MPI_Datatype, count: *mut MPI_Count) -> c_int {
-    guard("MPI_Get_elements_x", false, ErrObj::None, || unsafe { super::p2p::get_elements_x(status, datatype, count) })
+    guard("MPI_Get_elements_x", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let count = out(count, "count")?; crate::core::status::get_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
@@ -1584,22 +1584,22 @@ pub unsafe extern "C" fn PMPI_Graphdims_get(comm: MPI_Comm, nnodes: *mut c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Grequest_complete(request: MPI_Request) -> c_int {
-    guard("MPI_Grequest_complete", false, ErrObj::None, || unsafe { super::p2p::grequest_complete(request) })
+    guard("MPI_Grequest_complete", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::grequest_complete(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Grequest_complete(request: MPI_Request) -> c_int {
-    guard("MPI_Grequest_complete", false, ErrObj::None, || unsafe { super::p2p::grequest_complete(request) })
+    guard("MPI_Grequest_complete", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::grequest_complete(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Grequest_start(query_fn: *mut MPI_Grequest_query_function, free_fn: *mut MPI_Grequest_free_function, cancel_fn: *mut MPI_Grequest_cancel_function, extra_state: *mut c_void, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Grequest_start", false, ErrObj::None, || unsafe { super::p2p::grequest_start(query_fn, free_fn, cancel_fn, extra_state, request) })
+    guard("MPI_Grequest_start", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::grequest_start(query_fn as usize, free_fn as usize, cancel_fn as usize, extra_state, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Grequest_start(query_fn: *mut MPI_Grequest_query_function, free_fn: *mut MPI_Grequest_free_function, cancel_fn: *mut MPI_Grequest_cancel_function, extra_state: *mut c_void, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Grequest_start", false, ErrObj::None, || unsafe { super::p2p::grequest_start(query_fn, free_fn, cancel_fn, extra_state, request) })
+    guard("MPI_Grequest_start", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::grequest_start(query_fn as usize, free_fn as usize, cancel_fn as usize, extra_state, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -1964,12 +1964,12 @@ pub unsafe extern "C" fn PMPI_Igatherv_c(sendbuf: *const c_void, sendcount: MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Improbe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Improbe", false, ErrObj::Comm(comm), || unsafe { super::p2p::improbe(source, tag, comm, flag, message, status) })
+    guard("MPI_Improbe", false, ErrObj::Comm(comm), || unsafe { let flag = out(flag, "flag")?; let message = out(message, "message")?; crate::core::pt2pt_calls::improbe(source, tag, comm, flag, message, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Improbe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Improbe", false, ErrObj::Comm(comm), || unsafe { super::p2p::improbe(source, tag, comm, flag, message, status) })
+    guard("MPI_Improbe", false, ErrObj::Comm(comm), || unsafe { let flag = out(flag, "flag")?; let message = out(message, "message")?; crate::core::pt2pt_calls::improbe(source, tag, comm, flag, message, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2264,12 +2264,12 @@ pub unsafe extern "C" fn PMPI_Intercomm_merge(intercomm: MPI_Comm, high: c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iprobe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::iprobe(source, tag, comm, flag, status) })
+    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || unsafe { let flag = out(flag, "flag")?; crate::core::pt2pt_calls::iprobe(source, tag, comm, flag, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iprobe(source: c_int, tag: c_int, comm: MPI_Comm, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::iprobe(source, tag, comm, flag, status) })
+    guard("MPI_Iprobe", false, ErrObj::Comm(comm), || unsafe { let flag = out(flag, "flag")?; crate::core::pt2pt_calls::iprobe(source, tag, comm, flag, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2554,12 +2554,12 @@ pub unsafe extern "C" fn PMPI_Lookup_name(service_name: *const c_char, info: MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mprobe(source: c_int, tag: c_int, comm: MPI_Comm, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::mprobe(source, tag, comm, message, status) })
+    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || unsafe { let message = out(message, "message")?; crate::core::pt2pt_calls::mprobe(source, tag, comm, message, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mprobe(source: c_int, tag: c_int, comm: MPI_Comm, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || unsafe { super::p2p::mprobe(source, tag, comm, message, status) })
+    guard("MPI_Mprobe", false, ErrObj::Comm(comm), || unsafe { let message = out(message, "message")?; crate::core::pt2pt_calls::mprobe(source, tag, comm, message, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2914,12 +2914,12 @@ pub unsafe extern "C" fn PMPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Data
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Parrived(request: MPI_Request, partition: c_int, flag: *mut c_int) -> c_int {
-    guard("MPI_Parrived", false, ErrObj::None, || unsafe { super::p2p::parrived(request, partition, flag) })
+    guard("MPI_Parrived", false, ErrObj::None, || unsafe { let flag = out(flag, "flag")?; crate::core::pt2pt_calls::parrived(request, partition, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Parrived(request: MPI_Request, partition: c_int, flag: *mut c_int) -> c_int {
-    guard("MPI_Parrived", false, ErrObj::None, || unsafe { super::p2p::parrived(request, partition, flag) })
+    guard("MPI_Parrived", false, ErrObj::None, || unsafe { let flag = out(flag, "flag")?; crate::core::pt2pt_calls::parrived(request, partition, flag) })
 }
 
 #[unsafe(no_mangle)]
@@ -2934,62 +2934,62 @@ pub unsafe extern "C" fn PMPI_Pcontrol(level: c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pready(partition: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready", false, ErrObj::None, || unsafe { super::p2p::pready(partition, request) })
+    guard("MPI_Pready", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::pready(partition, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pready(partition: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready", false, ErrObj::None, || unsafe { super::p2p::pready(partition, request) })
+    guard("MPI_Pready", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::pready(partition, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pready_list(length: c_int, array_of_partitions: *const c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_list", false, ErrObj::None, || unsafe { super::p2p::pready_list(length, array_of_partitions, request) })
+    guard("MPI_Pready_list", false, ErrObj::None, || unsafe { let array_of_partitions = c_array(array_of_partitions, usize::try_from(length).unwrap_or(0), "array_of_partitions")?; crate::core::pt2pt_calls::pready_list(length, array_of_partitions, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pready_list(length: c_int, array_of_partitions: *const c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_list", false, ErrObj::None, || unsafe { super::p2p::pready_list(length, array_of_partitions, request) })
+    guard("MPI_Pready_list", false, ErrObj::None, || unsafe { let array_of_partitions = c_array(array_of_partitions, usize::try_from(length).unwrap_or(0), "array_of_partitions")?; crate::core::pt2pt_calls::pready_list(length, array_of_partitions, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pready_range(partition_low: c_int, partition_high: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_range", false, ErrObj::None, || unsafe { super::p2p::pready_range(partition_low, partition_high, request) })
+    guard("MPI_Pready_range", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::pready_range(partition_low, partition_high, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pready_range(partition_low: c_int, partition_high: c_int, request: MPI_Request) -> c_int {
-    guard("MPI_Pready_range", false, ErrObj::None, || unsafe { super::p2p::pready_range(partition_low, partition_high, request) })
+    guard("MPI_Pready_range", false, ErrObj::None, || unsafe { crate::core::pt2pt_calls::pready_range(partition_low, partition_high, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Precv_init(buf: *mut c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::precv_init(buf, partitions, count, datatype, source, tag, comm, info, request) })
+    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::precv_init(buf as usize, partitions, count, datatype, source, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Precv_init(buf: *mut c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::precv_init(buf, partitions, count, datatype, source, tag, comm, info, request) })
+    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::precv_init(buf as usize, partitions, count, datatype, source, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Probe", false, ErrObj::Comm(comm), || unsafe { super::p2p::probe(source, tag, comm, status) })
+    guard("MPI_Probe", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt_calls::probe(source, tag, comm, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Probe", false, ErrObj::Comm(comm), || unsafe { super::p2p::probe(source, tag, comm, status) })
+    guard("MPI_Probe", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt_calls::probe(source, tag, comm, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Psend_init(buf: *const c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::psend_init(buf, partitions, count, datatype, dest, tag, comm, info, request) })
+    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::psend_init(buf as usize, partitions, count, datatype, dest, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Psend_init(buf: *const c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { super::p2p::psend_init(buf, partitions, count, datatype, dest, tag, comm, info, request) })
+    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::psend_init(buf as usize, partitions, count, datatype, dest, tag, comm, info, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3264,12 +3264,12 @@ pub unsafe extern "C" fn PMPI_Remove_error_string(errorcode: c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_free(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Request_free", false, ErrObj::None, || unsafe { super::p2p::request_free(request) })
+    guard("MPI_Request_free", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::request_free(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_free(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Request_free", false, ErrObj::None, || unsafe { super::p2p::request_free(request) })
+    guard("MPI_Request_free", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::request_free(request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3814,12 +3814,12 @@ pub unsafe extern "C" fn PMPI_Ssend_init_c(buf: *const c_void, count: MPI_Count,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Start(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Start", false, ErrObj::None, || unsafe { super::p2p::start(request) })
+    guard("MPI_Start", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::start(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Start(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Start", false, ErrObj::None, || unsafe { super::p2p::start(request) })
+    guard("MPI_Start", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::start(request) })
 }
 
 #[unsafe(no_mangle)]
@@ -3894,102 +3894,102 @@ pub unsafe extern "C" fn PMPI_Status_f2f08(f_status: *const MPI_Fint, f08_status
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_get_error(status: *const MPI_Status, err: *mut c_int) -> c_int {
-    guard("MPI_Status_get_error", true, ErrObj::None, || unsafe { super::status::status_get_error(status, err) })
+    guard("MPI_Status_get_error", true, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let err = out(err, "err")?; crate::core::status::status_get_error(status, err) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_get_error(status: *const MPI_Status, err: *mut c_int) -> c_int {
-    guard("MPI_Status_get_error", true, ErrObj::None, || unsafe { super::status::status_get_error(status, err) })
+    guard("MPI_Status_get_error", true, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let err = out(err, "err")?; crate::core::status::status_get_error(status, err) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_get_source(status: *const MPI_Status, source: *mut c_int) -> c_int {
-    guard("MPI_Status_get_source", true, ErrObj::None, || unsafe { super::status::status_get_source(status, source) })
+    guard("MPI_Status_get_source", true, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let source = out(source, "source")?; crate::core::status::status_get_source(status, source) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_get_source(status: *const MPI_Status, source: *mut c_int) -> c_int {
-    guard("MPI_Status_get_source", true, ErrObj::None, || unsafe { super::status::status_get_source(status, source) })
+    guard("MPI_Status_get_source", true, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let source = out(source, "source")?; crate::core::status::status_get_source(status, source) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_get_tag(status: *const MPI_Status, tag: *mut c_int) -> c_int {
-    guard("MPI_Status_get_tag", true, ErrObj::None, || unsafe { super::status::status_get_tag(status, tag) })
+    guard("MPI_Status_get_tag", true, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let tag = out(tag, "tag")?; crate::core::status::status_get_tag(status, tag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_get_tag(status: *const MPI_Status, tag: *mut c_int) -> c_int {
-    guard("MPI_Status_get_tag", true, ErrObj::None, || unsafe { super::status::status_get_tag(status, tag) })
+    guard("MPI_Status_get_tag", true, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let tag = out(tag, "tag")?; crate::core::status::status_get_tag(status, tag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_cancelled(status: *mut MPI_Status, flag: c_int) -> c_int {
-    guard("MPI_Status_set_cancelled", true, ErrObj::None, || unsafe { super::status::status_set_cancelled(status, flag) })
+    guard("MPI_Status_set_cancelled", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_cancelled(status, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_cancelled(status: *mut MPI_Status, flag: c_int) -> c_int {
-    guard("MPI_Status_set_cancelled", true, ErrObj::None, || unsafe { super::status::status_set_cancelled(status, flag) })
+    guard("MPI_Status_set_cancelled", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_cancelled(status, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_elements(status: *mut MPI_Status, datatype: MPI_Datatype, count: c_int) -> c_int {
-    guard("MPI_Status_set_elements", true, ErrObj::None, || unsafe { super::p2p::status_set_elements(status, datatype, count) })
+    guard("MPI_Status_set_elements", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_elements(status, datatype, count.into()) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_elements(status: *mut MPI_Status, datatype: MPI_Datatype, count: c_int) -> c_int {
-    guard("MPI_Status_set_elements", true, ErrObj::None, || unsafe { super::p2p::status_set_elements(status, datatype, count) })
+    guard("MPI_Status_set_elements", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_elements(status, datatype, count.into()) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_elements_c(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_c", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_c(status, datatype, count) })
+    guard("MPI_Status_set_elements_c", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_elements_c(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_c", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_c(status, datatype, count) })
+    guard("MPI_Status_set_elements_c", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_elements_x(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_x", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_x(status, datatype, count) })
+    guard("MPI_Status_set_elements_x", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_elements_x(status: *mut MPI_Status, datatype: MPI_Datatype, count: MPI_Count) -> c_int {
-    guard("MPI_Status_set_elements_x", true, ErrObj::None, || unsafe { super::p2p::status_set_elements_x(status, datatype, count) })
+    guard("MPI_Status_set_elements_x", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_elements(status, datatype, count) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_error(status: *mut MPI_Status, err: c_int) -> c_int {
-    guard("MPI_Status_set_error", true, ErrObj::None, || unsafe { super::status::status_set_error(status, err) })
+    guard("MPI_Status_set_error", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_error(status, err) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_error(status: *mut MPI_Status, err: c_int) -> c_int {
-    guard("MPI_Status_set_error", true, ErrObj::None, || unsafe { super::status::status_set_error(status, err) })
+    guard("MPI_Status_set_error", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_error(status, err) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_source(status: *mut MPI_Status, source: c_int) -> c_int {
-    guard("MPI_Status_set_source", true, ErrObj::None, || unsafe { super::status::status_set_source(status, source) })
+    guard("MPI_Status_set_source", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_source(status, source) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_source(status: *mut MPI_Status, source: c_int) -> c_int {
-    guard("MPI_Status_set_source", true, ErrObj::None, || unsafe { super::status::status_set_source(status, source) })
+    guard("MPI_Status_set_source", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_source(status, source) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Status_set_tag(status: *mut MPI_Status, tag: c_int) -> c_int {
-    guard("MPI_Status_set_tag", true, ErrObj::None, || unsafe { super::status::status_set_tag(status, tag) })
+    guard("MPI_Status_set_tag", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_tag(status, tag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Status_set_tag(status: *mut MPI_Status, tag: c_int) -> c_int {
-    guard("MPI_Status_set_tag", true, ErrObj::None, || unsafe { super::status::status_set_tag(status, tag) })
+    guard("MPI_Status_set_tag", true, ErrObj::None, || unsafe { let status = out(status, "status")?; crate::core::status::status_set_tag(status, tag) })
 }
 
 #[unsafe(no_mangle)]
@@ -4514,12 +4514,12 @@ pub unsafe extern "C" fn PMPI_Test(request: *mut MPI_Request, flag: *mut c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Test_cancelled(status: *const MPI_Status, flag: *mut c_int) -> c_int {
-    guard("MPI_Test_cancelled", false, ErrObj::None, || unsafe { super::status::test_cancelled(status, flag) })
+    guard("MPI_Test_cancelled", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let flag = out(flag, "flag")?; crate::core::status::test_cancelled(status, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Test_cancelled(status: *const MPI_Status, flag: *mut c_int) -> c_int {
-    guard("MPI_Test_cancelled", false, ErrObj::None, || unsafe { super::status::test_cancelled(status, flag) })
+    guard("MPI_Test_cancelled", false, ErrObj::None, || unsafe { let status = in_ref(status, "status")?; let flag = out(flag, "flag")?; crate::core::status::test_cancelled(status, flag) })
 }
 
 #[unsafe(no_mangle)]

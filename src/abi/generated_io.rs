@@ -5,7 +5,7 @@
 use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
-use super::util::{c_array, c_array_mut, cstr, narrow, out, status_out};
+use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, out, status_out};
 use crate::core::collective::Arr;
 use crate::core::request::{Mode, SendMode};
 use crate::core::consts::MPI_INFO_NULL;

@@ -81,3 +81,9 @@ pub fn c_array_mut<'a, T>(p: *mut T, n: usize, what: &str) -> MpiResult<&'a mut 
     // SAFETY: the C caller passes room for `n` values.
     Ok(unsafe { std::slice::from_raw_parts_mut(p, n) })
 }
+
+/// A checked input pointer.
+pub fn in_ref<'a, T>(p: *const T, what: &str) -> MpiResult<&'a T> {
+    // SAFETY: the C caller provides either null or a valid pointer to T.
+    unsafe { p.as_ref() }.ok_or_else(|| MpiError::arg(format!("{what} is a null pointer")))
+}
