@@ -6,9 +6,10 @@ use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
 use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, out, status_out};
+use crate::core::args::StrOut;
 use crate::core::collective::Arr;
 use crate::core::request::{Mode, SendMode};
-use crate::core::consts::MPI_INFO_NULL;
+use crate::core::consts::*;
 use crate::core::error::MpiError;
 use std::ffi::{c_char, c_int, c_void};
 
@@ -2834,82 +2835,82 @@ pub unsafe extern "C" fn PMPI_Open_port(info: MPI_Info, port_name: *mut c_char) 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::pack_c(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::pack(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::pack_c(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::pack(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::pack_c(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; crate::core::datatype::bindings::pack(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::pack_c(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; crate::core::datatype::bindings::pack(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external(datarep: *const c_char, inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Aint, position: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount.into(), datatype, outbuf as usize, outsize, position) })
+    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::pack_external(datarep, inbuf as usize, incount.into(), datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external(datarep: *const c_char, inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Aint, position: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount.into(), datatype, outbuf as usize, outsize, position) })
+    guard("MPI_Pack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::pack_external(datarep, inbuf as usize, incount.into(), datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_c(datarep: *const c_char, inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount, datatype, outbuf as usize, outsize, position) })
+    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::pack_external(datarep, inbuf as usize, incount, datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_c(datarep: *const c_char, inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::pack_external_c(datarep, inbuf as usize, incount, datatype, outbuf as usize, outsize, position) })
+    guard("MPI_Pack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::pack_external(datarep, inbuf as usize, incount, datatype, outbuf as usize, outsize, position) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_size(datarep: *const c_char, incount: c_int, datatype: MPI_Datatype, size: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount.into(), datatype, size) })
+    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; crate::core::datatype::bindings::pack_external_size(datarep, incount.into(), datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_size(datarep: *const c_char, incount: c_int, datatype: MPI_Datatype, size: *mut MPI_Aint) -> c_int {
-    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount.into(), datatype, size) })
+    guard("MPI_Pack_external_size", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; crate::core::datatype::bindings::pack_external_size(datarep, incount.into(), datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_external_size_c(datarep: *const c_char, incount: MPI_Count, datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
+    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; crate::core::datatype::bindings::pack_external_size(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_external_size_c(datarep: *const c_char, incount: MPI_Count, datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; super::datatype::pack_external_size_c(datarep, incount, datatype, size) })
+    guard("MPI_Pack_external_size_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let size = out(size, "size")?; crate::core::datatype::bindings::pack_external_size(datarep, incount, datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_size(incount: c_int, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size(incount, datatype, comm, size) })
+    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::pack_size(incount.into(), datatype, comm, &mut size_wide, false); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_size(incount: c_int, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size(incount, datatype, comm, size) })
+    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::pack_size(incount.into(), datatype, comm, &mut size_wide, false); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size_c(incount, datatype, comm, size) })
+    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::pack_size(incount, datatype, comm, size, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { super::datatype::pack_size_c(incount, datatype, comm, size) })
+    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::pack_size(incount, datatype, comm, size, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -4564,602 +4565,602 @@ pub unsafe extern "C" fn PMPI_Topo_test(comm: MPI_Comm, status: *mut c_int) -> c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_commit", false, ErrObj::None, || unsafe { super::datatype::type_commit(datatype) })
+    guard("MPI_Type_commit", false, ErrObj::None, || unsafe { let datatype = out(datatype, "datatype")?; crate::core::datatype::bindings::type_commit(datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_commit", false, ErrObj::None, || unsafe { super::datatype::type_commit(datatype) })
+    guard("MPI_Type_commit", false, ErrObj::None, || unsafe { let datatype = out(datatype, "datatype")?; crate::core::datatype::bindings::type_commit(datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count.into(), oldtype, newtype, false) })
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count.into(), oldtype, newtype, false) })
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count, oldtype, newtype, true) })
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_contiguous_c(count, oldtype, newtype, true) })
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_darray(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { let array_of_gsizes: Vec<MPI_Count> = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?.iter().map(|&x| x.into()).collect(); let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, &array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, false) })
+    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { let array_of_gsizes: Vec<MPI_Count> = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?.iter().map(|&x| x.into()).collect(); let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_darray(size, rank, ndims, &array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_darray(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { let array_of_gsizes: Vec<MPI_Count> = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?.iter().map(|&x| x.into()).collect(); let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, &array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, false) })
+    guard("MPI_Type_create_darray", false, ErrObj::None, || unsafe { let array_of_gsizes: Vec<MPI_Count> = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?.iter().map(|&x| x.into()).collect(); let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_darray(size, rank, ndims, &array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_darray_c(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { let array_of_gsizes = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?; let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, true) })
+    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { let array_of_gsizes = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?; let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_darray(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_darray_c(size: c_int, rank: c_int, ndims: c_int, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { let array_of_gsizes = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?; let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_darray_c(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, true) })
+    guard("MPI_Type_create_darray_c", false, ErrObj::None, || unsafe { let array_of_gsizes = c_array(array_of_gsizes, usize::try_from(ndims).unwrap_or(0), "array_of_gsizes")?; let array_of_distribs = c_array(array_of_distribs, usize::try_from(ndims).unwrap_or(0), "array_of_distribs")?; let array_of_dargs = c_array(array_of_dargs, usize::try_from(ndims).unwrap_or(0), "array_of_dargs")?; let array_of_psizes = c_array(array_of_psizes, usize::try_from(ndims).unwrap_or(0), "array_of_psizes")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_darray(size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_complex(p, r, newtype) })
+    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_f90_complex(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_f90_complex(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_complex(p, r, newtype) })
+    guard("MPI_Type_create_f90_complex", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_f90_complex(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_integer(r, newtype) })
+    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_f90_integer(r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_f90_integer(r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_integer(r, newtype) })
+    guard("MPI_Type_create_f90_integer", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_f90_integer(r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_real", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_real(p, r, newtype) })
+    guard("MPI_Type_create_f90_real", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_f90_real(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_f90_real", false, ErrObj::None, || unsafe { super::datatype::type_create_f90_real(p, r, newtype) })
+    guard("MPI_Type_create_f90_real", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_f90_real(p, r, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_indexed_block_c(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { super::datatype::type_create_keyval(type_copy_attr_fn, type_delete_attr_fn, type_keyval, extra_state) })
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_create_keyval(type_copy_attr_fn as usize, type_delete_attr_fn as usize, type_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { super::datatype::type_create_keyval(type_copy_attr_fn, type_delete_attr_fn, type_keyval, extra_state) })
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_create_keyval(type_copy_attr_fn as usize, type_delete_attr_fn as usize, type_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_resized(oldtype: MPI_Datatype, lb: MPI_Aint, extent: MPI_Aint, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, false) })
+    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_resized(oldtype, lb, extent, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_resized(oldtype: MPI_Datatype, lb: MPI_Aint, extent: MPI_Aint, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, false) })
+    guard("MPI_Type_create_resized", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_resized(oldtype, lb, extent, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: MPI_Count, extent: MPI_Count, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, true) })
+    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_resized(oldtype, lb, extent, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: MPI_Count, extent: MPI_Count, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_resized_c(oldtype, lb, extent, newtype, true) })
+    guard("MPI_Type_create_resized_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_resized(oldtype, lb, extent, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_subarray(ndims: c_int, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { let array_of_sizes: Vec<MPI_Count> = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?.iter().map(|&x| x.into()).collect(); let array_of_subsizes: Vec<MPI_Count> = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?.iter().map(|&x| x.into()).collect(); let array_of_starts: Vec<MPI_Count> = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, &array_of_sizes, &array_of_subsizes, &array_of_starts, order, oldtype, newtype, false) })
+    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { let array_of_sizes: Vec<MPI_Count> = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?.iter().map(|&x| x.into()).collect(); let array_of_subsizes: Vec<MPI_Count> = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?.iter().map(|&x| x.into()).collect(); let array_of_starts: Vec<MPI_Count> = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_subarray(ndims, &array_of_sizes, &array_of_subsizes, &array_of_starts, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_subarray(ndims: c_int, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { let array_of_sizes: Vec<MPI_Count> = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?.iter().map(|&x| x.into()).collect(); let array_of_subsizes: Vec<MPI_Count> = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?.iter().map(|&x| x.into()).collect(); let array_of_starts: Vec<MPI_Count> = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, &array_of_sizes, &array_of_subsizes, &array_of_starts, order, oldtype, newtype, false) })
+    guard("MPI_Type_create_subarray", false, ErrObj::None, || unsafe { let array_of_sizes: Vec<MPI_Count> = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?.iter().map(|&x| x.into()).collect(); let array_of_subsizes: Vec<MPI_Count> = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?.iter().map(|&x| x.into()).collect(); let array_of_starts: Vec<MPI_Count> = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_subarray(ndims, &array_of_sizes, &array_of_subsizes, &array_of_starts, order, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_subarray_c(ndims: c_int, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { let array_of_sizes = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?; let array_of_subsizes = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?; let array_of_starts = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, true) })
+    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { let array_of_sizes = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?; let array_of_subsizes = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?; let array_of_starts = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_subarray(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_subarray_c(ndims: c_int, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { let array_of_sizes = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?; let array_of_subsizes = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?; let array_of_starts = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_subarray_c(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, true) })
+    guard("MPI_Type_create_subarray_c", false, ErrObj::None, || unsafe { let array_of_sizes = c_array(array_of_sizes, usize::try_from(ndims).unwrap_or(0), "array_of_sizes")?; let array_of_subsizes = c_array(array_of_subsizes, usize::try_from(ndims).unwrap_or(0), "array_of_subsizes")?; let array_of_starts = c_array(array_of_starts, usize::try_from(ndims).unwrap_or(0), "array_of_starts")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_subarray(ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> c_int {
-    guard("MPI_Type_delete_attr", false, ErrObj::None, || unsafe { super::datatype::type_delete_attr(datatype, type_keyval) })
+    guard("MPI_Type_delete_attr", false, ErrObj::None, || unsafe { crate::core::datatype::bindings::type_delete_attr(datatype, type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> c_int {
-    guard("MPI_Type_delete_attr", false, ErrObj::None, || unsafe { super::datatype::type_delete_attr(datatype, type_keyval) })
+    guard("MPI_Type_delete_attr", false, ErrObj::None, || unsafe { crate::core::datatype::bindings::type_delete_attr(datatype, type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_dup(oldtype, newtype) })
+    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_dup(oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_dup(oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_dup(oldtype, newtype) })
+    guard("MPI_Type_dup", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_dup(oldtype, newtype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_extent(datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { let extent = out(extent, "extent")?; super::datatype::type_extent(datatype, extent) })
+    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_extent(datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_extent(datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { let extent = out(extent, "extent")?; super::datatype::type_extent(datatype, extent) })
+    guard("MPI_Type_extent", false, ErrObj::None, || unsafe { let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_extent(datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_free", false, ErrObj::None, || unsafe { super::datatype::type_free(datatype) })
+    guard("MPI_Type_free", false, ErrObj::None, || unsafe { let datatype = out(datatype, "datatype")?; crate::core::datatype::bindings::type_free(datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_free", false, ErrObj::None, || unsafe { super::datatype::type_free(datatype) })
+    guard("MPI_Type_free", false, ErrObj::None, || unsafe { let datatype = out(datatype, "datatype")?; crate::core::datatype::bindings::type_free(datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { super::datatype::type_free_keyval(type_keyval) })
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_free_keyval(type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { super::datatype::type_free_keyval(type_keyval) })
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_free_keyval(type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Type_get_attr", false, ErrObj::None, || unsafe { super::datatype::type_get_attr(datatype, type_keyval, attribute_val, flag) })
+    guard("MPI_Type_get_attr", false, ErrObj::None, || unsafe { let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::datatype::bindings::type_get_attr(datatype, type_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Type_get_attr", false, ErrObj::None, || unsafe { super::datatype::type_get_attr(datatype, type_keyval, attribute_val, flag) })
+    guard("MPI_Type_get_attr", false, ErrObj::None, || unsafe { let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::datatype::bindings::type_get_attr(datatype, type_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_contents(datatype: MPI_Datatype, max_integers: c_int, max_addresses: c_int, max_datatypes: c_int, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents", false, ErrObj::None, || unsafe { super::datatype::type_get_contents(datatype, max_integers, max_addresses, max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes) })
+    guard("MPI_Type_get_contents", false, ErrObj::None, || unsafe { let array_of_integers = c_array_mut(array_of_integers, usize::try_from(max_integers).unwrap_or(0), "array_of_integers")?; let array_of_addresses = c_array_mut(array_of_addresses, usize::try_from(max_addresses).unwrap_or(0), "array_of_addresses")?; let array_of_datatypes = c_array_mut(array_of_datatypes, usize::try_from(max_datatypes).unwrap_or(0), "array_of_datatypes")?; crate::core::datatype::bindings::type_get_contents(datatype, max_integers, max_addresses, max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_contents(datatype: MPI_Datatype, max_integers: c_int, max_addresses: c_int, max_datatypes: c_int, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents", false, ErrObj::None, || unsafe { super::datatype::type_get_contents(datatype, max_integers, max_addresses, max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes) })
+    guard("MPI_Type_get_contents", false, ErrObj::None, || unsafe { let array_of_integers = c_array_mut(array_of_integers, usize::try_from(max_integers).unwrap_or(0), "array_of_integers")?; let array_of_addresses = c_array_mut(array_of_addresses, usize::try_from(max_addresses).unwrap_or(0), "array_of_addresses")?; let array_of_datatypes = c_array_mut(array_of_datatypes, usize::try_from(max_datatypes).unwrap_or(0), "array_of_datatypes")?; crate::core::datatype::bindings::type_get_contents(datatype, max_integers, max_addresses, max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_contents_c(datatype: MPI_Datatype, max_integers: MPI_Count, max_addresses: MPI_Count, max_large_counts: MPI_Count, max_datatypes: MPI_Count, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_large_counts: *mut MPI_Count, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents_c", false, ErrObj::None, || unsafe { super::datatype::type_get_contents_c(datatype, max_integers, max_addresses, max_large_counts, max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes) })
+    guard("MPI_Type_get_contents_c", false, ErrObj::None, || unsafe { let array_of_integers = c_array_mut(array_of_integers, usize::try_from(max_integers).unwrap_or(0), "array_of_integers")?; let array_of_addresses = c_array_mut(array_of_addresses, usize::try_from(max_addresses).unwrap_or(0), "array_of_addresses")?; let array_of_large_counts = c_array_mut(array_of_large_counts, usize::try_from(max_large_counts).unwrap_or(0), "array_of_large_counts")?; let array_of_datatypes = c_array_mut(array_of_datatypes, usize::try_from(max_datatypes).unwrap_or(0), "array_of_datatypes")?; crate::core::datatype::bindings::type_get_contents_c(datatype, max_integers, max_addresses, max_large_counts, max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_contents_c(datatype: MPI_Datatype, max_integers: MPI_Count, max_addresses: MPI_Count, max_large_counts: MPI_Count, max_datatypes: MPI_Count, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_large_counts: *mut MPI_Count, array_of_datatypes: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_contents_c", false, ErrObj::None, || unsafe { super::datatype::type_get_contents_c(datatype, max_integers, max_addresses, max_large_counts, max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes) })
+    guard("MPI_Type_get_contents_c", false, ErrObj::None, || unsafe { let array_of_integers = c_array_mut(array_of_integers, usize::try_from(max_integers).unwrap_or(0), "array_of_integers")?; let array_of_addresses = c_array_mut(array_of_addresses, usize::try_from(max_addresses).unwrap_or(0), "array_of_addresses")?; let array_of_large_counts = c_array_mut(array_of_large_counts, usize::try_from(max_large_counts).unwrap_or(0), "array_of_large_counts")?; let array_of_datatypes = c_array_mut(array_of_datatypes, usize::try_from(max_datatypes).unwrap_or(0), "array_of_datatypes")?; crate::core::datatype::bindings::type_get_contents_c(datatype, max_integers, max_addresses, max_large_counts, max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_envelope(datatype: MPI_Datatype, num_integers: *mut c_int, num_addresses: *mut c_int, num_datatypes: *mut c_int, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope(datatype, num_integers, num_addresses, num_datatypes, combiner) })
+    guard("MPI_Type_get_envelope", false, ErrObj::None, || unsafe { let num_integers = out(num_integers, "num_integers")?; let num_addresses = out(num_addresses, "num_addresses")?; let num_datatypes = out(num_datatypes, "num_datatypes")?; let combiner = out(combiner, "combiner")?; crate::core::datatype::bindings::type_get_envelope(datatype, num_integers, num_addresses, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_envelope(datatype: MPI_Datatype, num_integers: *mut c_int, num_addresses: *mut c_int, num_datatypes: *mut c_int, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope(datatype, num_integers, num_addresses, num_datatypes, combiner) })
+    guard("MPI_Type_get_envelope", false, ErrObj::None, || unsafe { let num_integers = out(num_integers, "num_integers")?; let num_addresses = out(num_addresses, "num_addresses")?; let num_datatypes = out(num_datatypes, "num_datatypes")?; let combiner = out(combiner, "combiner")?; crate::core::datatype::bindings::type_get_envelope(datatype, num_integers, num_addresses, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_envelope_c(datatype: MPI_Datatype, num_integers: *mut MPI_Count, num_addresses: *mut MPI_Count, num_large_counts: *mut MPI_Count, num_datatypes: *mut MPI_Count, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope_c(datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner) })
+    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || unsafe { let num_integers = out(num_integers, "num_integers")?; let num_addresses = out(num_addresses, "num_addresses")?; let num_large_counts = out(num_large_counts, "num_large_counts")?; let num_datatypes = out(num_datatypes, "num_datatypes")?; let combiner = out(combiner, "combiner")?; crate::core::datatype::bindings::type_get_envelope_c(datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_envelope_c(datatype: MPI_Datatype, num_integers: *mut MPI_Count, num_addresses: *mut MPI_Count, num_large_counts: *mut MPI_Count, num_datatypes: *mut MPI_Count, combiner: *mut c_int) -> c_int {
-    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || unsafe { super::datatype::type_get_envelope_c(datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner) })
+    guard("MPI_Type_get_envelope_c", false, ErrObj::None, || unsafe { let num_integers = out(num_integers, "num_integers")?; let num_addresses = out(num_addresses, "num_addresses")?; let num_large_counts = out(num_large_counts, "num_large_counts")?; let num_datatypes = out(num_datatypes, "num_datatypes")?; let combiner = out(combiner, "combiner")?; crate::core::datatype::bindings::type_get_envelope_c(datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent(datatype: MPI_Datatype, lb: *mut MPI_Aint, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent(datatype: MPI_Datatype, lb: *mut MPI_Aint, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent_c(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent_c(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_c", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_extent_x(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_extent_x(datatype: MPI_Datatype, lb: *mut MPI_Count, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; super::datatype::type_get_extent_c(datatype, lb, extent) })
+    guard("MPI_Type_get_extent_x", false, ErrObj::None, || unsafe { let lb = out(lb, "lb")?; let extent = out(extent, "extent")?; crate::core::datatype::bindings::type_get_extent(datatype, lb, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    guard("MPI_Type_get_name", false, ErrObj::None, || unsafe { super::datatype::type_get_name(datatype, type_name, resultlen) })
+    guard("MPI_Type_get_name", false, ErrObj::None, || unsafe { let type_name = StrOut(c_array_mut(type_name.cast::<u8>(), MPI_MAX_OBJECT_NAME as usize, "type_name")?); let resultlen = out(resultlen, "resultlen")?; crate::core::datatype::bindings::type_get_name(datatype, type_name, resultlen) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_name(datatype: MPI_Datatype, type_name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    guard("MPI_Type_get_name", false, ErrObj::None, || unsafe { super::datatype::type_get_name(datatype, type_name, resultlen) })
+    guard("MPI_Type_get_name", false, ErrObj::None, || unsafe { let type_name = StrOut(c_array_mut(type_name.cast::<u8>(), MPI_MAX_OBJECT_NAME as usize, "type_name")?); let resultlen = out(resultlen, "resultlen")?; crate::core::datatype::bindings::type_get_name(datatype, type_name, resultlen) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent(datatype: MPI_Datatype, true_lb: *mut MPI_Aint, true_extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; crate::core::datatype::bindings::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent(datatype: MPI_Datatype, true_lb: *mut MPI_Aint, true_extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; crate::core::datatype::bindings::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent_c(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; crate::core::datatype::bindings::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent_c(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_c", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; crate::core::datatype::bindings::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_true_extent_x(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; crate::core::datatype::bindings::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_true_extent_x(datatype: MPI_Datatype, true_lb: *mut MPI_Count, true_extent: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; super::datatype::type_get_true_extent_c(datatype, true_lb, true_extent) })
+    guard("MPI_Type_get_true_extent_x", false, ErrObj::None, || unsafe { let true_lb = out(true_lb, "true_lb")?; let true_extent = out(true_extent, "true_extent")?; crate::core::datatype::bindings::type_get_true_extent(datatype, true_lb, true_extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_get_value_index(value_type: MPI_Datatype, index_type: MPI_Datatype, pair_type: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_value_index", false, ErrObj::None, || unsafe { super::datatype::type_get_value_index(value_type, index_type, pair_type) })
+    guard("MPI_Type_get_value_index", false, ErrObj::None, || unsafe { let pair_type = out(pair_type, "pair_type")?; crate::core::datatype::bindings::type_get_value_index(value_type, index_type, pair_type) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_get_value_index(value_type: MPI_Datatype, index_type: MPI_Datatype, pair_type: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_get_value_index", false, ErrObj::None, || unsafe { super::datatype::type_get_value_index(value_type, index_type, pair_type) })
+    guard("MPI_Type_get_value_index", false, ErrObj::None, || unsafe { let pair_type = out(pair_type, "pair_type")?; crate::core::datatype::bindings::type_get_value_index(value_type, index_type, pair_type) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_hindexed_c(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_create_hvector_c(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; super::datatype::type_indexed_c(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_lb(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_lb(datatype, displacement) })
+    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; crate::core::datatype::bindings::type_lb(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_lb(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_lb(datatype, displacement) })
+    guard("MPI_Type_lb", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; crate::core::datatype::bindings::type_lb(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_match_size(typeclass: c_int, size: c_int, datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_match_size", false, ErrObj::None, || unsafe { super::datatype::type_match_size(typeclass, size, datatype) })
+    guard("MPI_Type_match_size", false, ErrObj::None, || unsafe { let datatype = out(datatype, "datatype")?; crate::core::datatype::bindings::type_match_size(typeclass, size, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_match_size(typeclass: c_int, size: c_int, datatype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_match_size", false, ErrObj::None, || unsafe { super::datatype::type_match_size(typeclass, size, datatype) })
+    guard("MPI_Type_match_size", false, ErrObj::None, || unsafe { let datatype = out(datatype, "datatype")?; crate::core::datatype::bindings::type_match_size(typeclass, size, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_set_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Type_set_attr", false, ErrObj::None, || unsafe { super::datatype::type_set_attr(datatype, type_keyval, attribute_val) })
+    guard("MPI_Type_set_attr", false, ErrObj::None, || unsafe { crate::core::datatype::bindings::type_set_attr(datatype, type_keyval, attribute_val as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_set_attr(datatype: MPI_Datatype, type_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Type_set_attr", false, ErrObj::None, || unsafe { super::datatype::type_set_attr(datatype, type_keyval, attribute_val) })
+    guard("MPI_Type_set_attr", false, ErrObj::None, || unsafe { crate::core::datatype::bindings::type_set_attr(datatype, type_keyval, attribute_val as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_set_name(datatype: MPI_Datatype, type_name: *const c_char) -> c_int {
-    guard("MPI_Type_set_name", false, ErrObj::None, || unsafe { super::datatype::type_set_name(datatype, type_name) })
+    guard("MPI_Type_set_name", false, ErrObj::None, || unsafe { let type_name = cstr(type_name, "type_name")?; crate::core::datatype::bindings::type_set_name(datatype, type_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_set_name(datatype: MPI_Datatype, type_name: *const c_char) -> c_int {
-    guard("MPI_Type_set_name", false, ErrObj::None, || unsafe { super::datatype::type_set_name(datatype, type_name) })
+    guard("MPI_Type_set_name", false, ErrObj::None, || unsafe { let type_name = cstr(type_name, "type_name")?; crate::core::datatype::bindings::type_set_name(datatype, type_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    guard("MPI_Type_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = super::datatype::type_size_c(datatype, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
+    guard("MPI_Type_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::type_size(datatype, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size(datatype: MPI_Datatype, size: *mut c_int) -> c_int {
-    guard("MPI_Type_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = super::datatype::type_size_c(datatype, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
+    guard("MPI_Type_size", false, ErrObj::None, || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::type_size(datatype, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
+    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::type_size(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size_c(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
+    guard("MPI_Type_size_c", false, ErrObj::None, || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::type_size(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
+    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::type_size(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { let size = out(size, "size")?; super::datatype::type_size_c(datatype, size) })
+    guard("MPI_Type_size_x", false, ErrObj::None, || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::type_size(datatype, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; super::datatype::type_create_struct_c(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_ub(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_ub(datatype, displacement) })
+    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; crate::core::datatype::bindings::type_ub(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_ub(datatype: MPI_Datatype, displacement: *mut MPI_Aint) -> c_int {
-    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; super::datatype::type_ub(datatype, displacement) })
+    guard("MPI_Type_ub", false, ErrObj::None, || unsafe { let displacement = out(displacement, "displacement")?; crate::core::datatype::bindings::type_ub(datatype, displacement) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; super::datatype::type_vector_c(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack(inbuf: *const c_void, insize: c_int, position: *mut c_int, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::unpack_c(inbuf as usize, insize.into(), &mut position_wide, outbuf as usize, outcount.into(), datatype, comm); if r.is_ok() { *position = narrow(position_wide); } r })
+    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::unpack(inbuf as usize, insize.into(), &mut position_wide, outbuf as usize, outcount.into(), datatype, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack(inbuf: *const c_void, insize: c_int, position: *mut c_int, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = super::datatype::unpack_c(inbuf as usize, insize.into(), &mut position_wide, outbuf as usize, outcount.into(), datatype, comm); if r.is_ok() { *position = narrow(position_wide); } r })
+    guard("MPI_Unpack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::unpack(inbuf as usize, insize.into(), &mut position_wide, outbuf as usize, outcount.into(), datatype, comm); if r.is_ok() { *position = narrow(position_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_c(inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::unpack_c(inbuf as usize, insize, position, outbuf as usize, outcount, datatype, comm) })
+    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; crate::core::datatype::bindings::unpack(inbuf as usize, insize, position, outbuf as usize, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_c(inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; super::datatype::unpack_c(inbuf as usize, insize, position, outbuf as usize, outcount, datatype, comm) })
+    guard("MPI_Unpack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; crate::core::datatype::bindings::unpack(inbuf as usize, insize, position, outbuf as usize, outcount, datatype, comm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_external(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount.into(), datatype) })
+    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::unpack_external(datarep, inbuf as usize, insize, position, outbuf as usize, outcount.into(), datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_external(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount.into(), datatype) })
+    guard("MPI_Unpack_external", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::unpack_external(datarep, inbuf as usize, insize, position, outbuf as usize, outcount.into(), datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpack_external_c(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount, datatype) })
+    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::unpack_external(datarep, inbuf as usize, insize, position, outbuf as usize, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpack_external_c(datarep: *const c_char, inbuf: *const c_void, insize: MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; super::datatype::unpack_external_c(datarep, inbuf as usize, insize, position, outbuf as usize, outcount, datatype) })
+    guard("MPI_Unpack_external_c", false, ErrObj::None, || unsafe { let datarep = cstr(datarep, "datarep")?; let position = out(position, "position")?; crate::core::datatype::bindings::unpack_external(datarep, inbuf as usize, insize, position, outbuf as usize, outcount, datatype) })
 }
 
 #[unsafe(no_mangle)]

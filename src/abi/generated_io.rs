@@ -6,9 +6,10 @@ use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
 use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, out, status_out};
+use crate::core::args::StrOut;
 use crate::core::collective::Arr;
 use crate::core::request::{Mode, SendMode};
-use crate::core::consts::MPI_INFO_NULL;
+use crate::core::consts::*;
 use crate::core::error::MpiError;
 use std::ffi::{c_char, c_int, c_void};
 

@@ -14,7 +14,6 @@ pub use crate::core::{callbacks, consts, types};
 mod coll;
 mod comm;
 mod data;
-mod datatype;
 mod entry;
 mod env;
 mod errors;

@@ -25,3 +25,21 @@ pub(crate) fn info_arg(info: MPI_Info) -> MpiResult<()> {
     }
     Ok(())
 }
+
+/// A caller's string buffer of a fixed capacity the standard names
+/// (`MPI_MAX_OBJECT_NAME` and the like).
+pub struct StrOut<'a>(pub &'a mut [u8]);
+
+impl StrOut<'_> {
+    /// Store `s`, truncated to fit with its terminating NUL; the number of
+    /// bytes stored before the NUL.
+    pub fn write(&mut self, s: &str) -> std::ffi::c_int {
+        let Some(room) = self.0.len().checked_sub(1) else {
+            return 0;
+        };
+        let n = s.len().min(room);
+        self.0[..n].copy_from_slice(&s.as_bytes()[..n]);
+        self.0[n] = 0;
+        n as std::ffi::c_int
+    }
+}

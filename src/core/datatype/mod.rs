@@ -10,6 +10,7 @@
 //! enclosing types hold the object itself, so freeing a handle while it is
 //! in use is safe.
 
+pub mod bindings;
 pub mod build;
 pub mod calls;
 pub mod external32;
