@@ -475,42 +475,66 @@ pub unsafe extern "C" fn PMPI_Bcast_init_c(buffer: *mut c_void, count: MPI_Count
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
+    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
+    guard("MPI_Bsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
+    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking) })
+    guard("MPI_Bsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Bsend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Bsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Bsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Bsend_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -1125,12 +1149,18 @@ pub unsafe extern "C" fn PMPI_Dims_create(nnodes: c_int, ndims: c_int, dims: *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Dist_graph_create(comm_old: MPI_Comm, n: c_int, sources: *const c_int, degrees: *const c_int, destinations: *const c_int, weights: *const c_int, info: MPI_Info, reorder: c_int, comm_dist_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::dist_graph_create(comm_old, n, sources, degrees, destinations, weights, info, reorder, comm_dist_graph) })
+    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || unsafe {
+        if n < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (n)", n))); }
+        super::topo::dist_graph_create(comm_old, n, sources, degrees, destinations, weights, info, reorder, comm_dist_graph)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Dist_graph_create(comm_old: MPI_Comm, n: c_int, sources: *const c_int, degrees: *const c_int, destinations: *const c_int, weights: *const c_int, info: MPI_Info, reorder: c_int, comm_dist_graph: *mut MPI_Comm) -> c_int {
-    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || unsafe { super::topo::dist_graph_create(comm_old, n, sources, degrees, destinations, weights, info, reorder, comm_dist_graph) })
+    guard("MPI_Dist_graph_create", false, ErrObj::Comm(comm_old), || unsafe {
+        if n < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (n)", n))); }
+        super::topo::dist_graph_create(comm_old, n, sources, degrees, destinations, weights, info, reorder, comm_dist_graph)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -1145,12 +1175,20 @@ pub unsafe extern "C" fn PMPI_Dist_graph_create_adjacent(comm_old: MPI_Comm, ind
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Dist_graph_neighbors(comm: MPI_Comm, maxindegree: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxoutdegree: c_int, destinations: *mut c_int, destweights: *mut c_int) -> c_int {
-    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || unsafe { super::topo::dist_graph_neighbors(comm, maxindegree, sources, sourceweights, maxoutdegree, destinations, destweights) })
+    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || unsafe {
+        if maxindegree < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (maxindegree)", maxindegree))); }
+        if maxoutdegree < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (maxoutdegree)", maxoutdegree))); }
+        super::topo::dist_graph_neighbors(comm, maxindegree, sources, sourceweights, maxoutdegree, destinations, destweights)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Dist_graph_neighbors(comm: MPI_Comm, maxindegree: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxoutdegree: c_int, destinations: *mut c_int, destweights: *mut c_int) -> c_int {
-    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || unsafe { super::topo::dist_graph_neighbors(comm, maxindegree, sources, sourceweights, maxoutdegree, destinations, destweights) })
+    guard("MPI_Dist_graph_neighbors", false, ErrObj::Comm(comm), || unsafe {
+        if maxindegree < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (maxindegree)", maxindegree))); }
+        if maxoutdegree < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (maxoutdegree)", maxoutdegree))); }
+        super::topo::dist_graph_neighbors(comm, maxindegree, sources, sourceweights, maxoutdegree, destinations, destweights)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -1885,22 +1923,34 @@ pub unsafe extern "C" fn PMPI_Ibcast_c(buffer: *mut c_void, count: MPI_Count, da
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
+    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
+    guard("MPI_Ibsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ibsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
+    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ibsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request)) })
+    guard("MPI_Ibsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Buffered, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -1975,22 +2025,34 @@ pub unsafe extern "C" fn PMPI_Improbe(source: c_int, tag: c_int, comm: MPI_Comm,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Imrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, None, Mode::Start(request)) })
+    guard("MPI_Imrecv", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Imrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, None, Mode::Start(request)) })
+    guard("MPI_Imrecv", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, None, Mode::Start(request)) })
+    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, None, Mode::Start(request)) })
+    guard("MPI_Imrecv_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; let request = out(request, "request")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2275,22 +2337,34 @@ pub unsafe extern "C" fn PMPI_Iprobe(source: c_int, tag: c_int, comm: MPI_Comm, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Start(request)) })
+    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Start(request)) })
+    guard("MPI_Irecv", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Start(request)) })
+    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Start(request)) })
+    guard("MPI_Irecv_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2355,22 +2429,34 @@ pub unsafe extern "C" fn PMPI_Ireduce_scatter_c(sendbuf: *const c_void, recvbuf:
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
+    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
+    guard("MPI_Irsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Irsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
+    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Irsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request)) })
+    guard("MPI_Irsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2445,22 +2531,34 @@ pub unsafe extern "C" fn PMPI_Iscatterv_c(sendbuf: *const c_void, sendcounts: *c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
+    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
+    guard("MPI_Isend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
+    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request)) })
+    guard("MPI_Isend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2485,42 +2583,66 @@ pub unsafe extern "C" fn PMPI_Isendrecv_c(sendbuf: *const c_void, sendcount: MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
+    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
+    guard("MPI_Isendrecv_replace", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Isendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
+    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Isendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request)) })
+    guard("MPI_Isendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, None, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Issend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
+    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Issend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
+    guard("MPI_Issend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Issend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
+    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Issend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request)) })
+    guard("MPI_Issend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Start(request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2565,22 +2687,34 @@ pub unsafe extern "C" fn PMPI_Mprobe(source: c_int, tag: c_int, comm: MPI_Comm, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, status_out(status), Mode::Blocking) })
+    guard("MPI_Mrecv", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mrecv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, status_out(status), Mode::Blocking) })
+    guard("MPI_Mrecv", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count.into(), datatype, message, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, status_out(status), Mode::Blocking) })
+    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, message: *mut MPI_Message, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe { let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, status_out(status), Mode::Blocking) })
+    guard("MPI_Mrecv_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let message = out(message, "message")?; crate::core::pt2pt::mrecv(buf, count, datatype, message, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2835,22 +2969,34 @@ pub unsafe extern "C" fn PMPI_Open_port(info: MPI_Info, port_name: *mut c_char) 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::pack(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::pack(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack(inbuf: *const c_void, incount: c_int, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: c_int, position: *mut c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::pack(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r })
+    guard("MPI_Pack", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let position = out(position, "position")?; let mut position_wide = MPI_Count::from(*position); let r = crate::core::datatype::bindings::pack(inbuf as usize, incount.into(), datatype, outbuf as usize, outsize.into(), &mut position_wide, comm); if r.is_ok() { *position = narrow(position_wide); } r
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; crate::core::datatype::bindings::pack(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let position = out(position, "position")?; crate::core::datatype::bindings::pack(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_c(inbuf: *const c_void, incount: MPI_Count, datatype: MPI_Datatype, outbuf: *mut c_void, outsize: MPI_Count, position: *mut MPI_Count, comm: MPI_Comm) -> c_int {
-    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe { let position = out(position, "position")?; crate::core::datatype::bindings::pack(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm) })
+    guard("MPI_Pack_c", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let position = out(position, "position")?; crate::core::datatype::bindings::pack(inbuf as usize, incount, datatype, outbuf as usize, outsize, position, comm)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2895,22 +3041,34 @@ pub unsafe extern "C" fn PMPI_Pack_external_size_c(datarep: *const c_char, incou
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_size(incount: c_int, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::pack_size(incount.into(), datatype, comm, &mut size_wide, false); if r.is_ok() { *size = narrow(size_wide); } r })
+    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::pack_size(incount.into(), datatype, comm, &mut size_wide, false); if r.is_ok() { *size = narrow(size_wide); } r
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_size(incount: c_int, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut c_int) -> c_int {
-    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::pack_size(incount.into(), datatype, comm, &mut size_wide, false); if r.is_ok() { *size = narrow(size_wide); } r })
+    guard("MPI_Pack_size", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::datatype::bindings::pack_size(incount.into(), datatype, comm, &mut size_wide, false); if r.is_ok() { *size = narrow(size_wide); } r
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::pack_size(incount, datatype, comm, size, true) })
+    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let size = out(size, "size")?; crate::core::datatype::bindings::pack_size(incount, datatype, comm, size, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Pack_size_c(incount: MPI_Count, datatype: MPI_Datatype, comm: MPI_Comm, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe { let size = out(size, "size")?; crate::core::datatype::bindings::pack_size(incount, datatype, comm, size, true) })
+    guard("MPI_Pack_size_c", false, ErrObj::Comm(comm), || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        let size = out(size, "size")?; crate::core::datatype::bindings::pack_size(incount, datatype, comm, size, true)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2965,12 +3123,18 @@ pub unsafe extern "C" fn PMPI_Pready_range(partition_low: c_int, partition_high:
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Precv_init(buf: *mut c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::precv_init(buf as usize, partitions, count, datatype, source, tag, comm, info, request) })
+    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt_calls::precv_init(buf as usize, partitions, count, datatype, source, tag, comm, info, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Precv_init(buf: *mut c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::precv_init(buf as usize, partitions, count, datatype, source, tag, comm, info, request) })
+    guard("MPI_Precv_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt_calls::precv_init(buf as usize, partitions, count, datatype, source, tag, comm, info, request)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -2985,12 +3149,18 @@ pub unsafe extern "C" fn PMPI_Probe(source: c_int, tag: c_int, comm: MPI_Comm, s
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Psend_init(buf: *const c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::psend_init(buf as usize, partitions, count, datatype, dest, tag, comm, info, request) })
+    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt_calls::psend_init(buf as usize, partitions, count, datatype, dest, tag, comm, info, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Psend_init(buf: *const c_void, partitions: c_int, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::psend_init(buf as usize, partitions, count, datatype, dest, tag, comm, info, request) })
+    guard("MPI_Psend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt_calls::psend_init(buf as usize, partitions, count, datatype, dest, tag, comm, info, request)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3055,42 +3225,66 @@ pub unsafe extern "C" fn PMPI_Raccumulate_c(origin_addr: *const c_void, origin_c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Recv", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Recv_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_init(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_init(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Recv_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count.into(), datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Recv_init_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Recv_init_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, source: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Recv_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::recv(buf, count, datatype, source, tag, comm, None, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3135,22 +3329,34 @@ pub unsafe extern "C" fn PMPI_Reduce_init_c(sendbuf: *const c_void, recvbuf: *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count.into(), datatype, op) })
+    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::collective::reduce_local(inbuf, inoutbuf, count.into(), datatype, op)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_local(inbuf: *const c_void, inoutbuf: *mut c_void, count: c_int, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count.into(), datatype, op) })
+    guard("MPI_Reduce_local", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::collective::reduce_local(inbuf, inoutbuf, count.into(), datatype, op)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count, datatype, op) })
+    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::collective::reduce_local(inbuf, inoutbuf, count, datatype, op)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Reduce_local_c(inbuf: *const c_void, inoutbuf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, op: MPI_Op) -> c_int {
-    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe { crate::core::collective::reduce_local(inbuf, inoutbuf, count, datatype, op) })
+    guard("MPI_Reduce_local_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::collective::reduce_local(inbuf, inoutbuf, count, datatype, op)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3285,32 +3491,50 @@ pub unsafe extern "C" fn PMPI_Request_get_status(request: MPI_Request, flag: *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_get_status_all(count: c_int, array_of_requests: *const MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_all", false, ErrObj::None, || unsafe { super::p2p::request_get_status_all(count, array_of_requests, flag, array_of_statuses) })
+    guard("MPI_Request_get_status_all", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::request_get_status_all(count, array_of_requests, flag, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_get_status_all(count: c_int, array_of_requests: *const MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_all", false, ErrObj::None, || unsafe { super::p2p::request_get_status_all(count, array_of_requests, flag, array_of_statuses) })
+    guard("MPI_Request_get_status_all", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::request_get_status_all(count, array_of_requests, flag, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_get_status_any(count: c_int, array_of_requests: *const MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_any", false, ErrObj::None, || unsafe { super::p2p::request_get_status_any(count, array_of_requests, index, flag, status) })
+    guard("MPI_Request_get_status_any", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::request_get_status_any(count, array_of_requests, index, flag, status)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_get_status_any(count: c_int, array_of_requests: *const MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_any", false, ErrObj::None, || unsafe { super::p2p::request_get_status_any(count, array_of_requests, index, flag, status) })
+    guard("MPI_Request_get_status_any", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::request_get_status_any(count, array_of_requests, index, flag, status)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Request_get_status_some(incount: c_int, array_of_requests: *const MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_some", false, ErrObj::None, || unsafe { super::p2p::request_get_status_some(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
+    guard("MPI_Request_get_status_some", false, ErrObj::None, || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        super::p2p::request_get_status_some(incount, array_of_requests, outcount, array_of_indices, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Request_get_status_some(incount: c_int, array_of_requests: *const MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Request_get_status_some", false, ErrObj::None, || unsafe { super::p2p::request_get_status_some(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
+    guard("MPI_Request_get_status_some", false, ErrObj::None, || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        super::p2p::request_get_status_some(incount, array_of_requests, outcount, array_of_indices, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3375,42 +3599,66 @@ pub unsafe extern "C" fn PMPI_Rput_c(origin_addr: *const c_void, origin_count: M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
+    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
+    guard("MPI_Rsend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
+    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking) })
+    guard("MPI_Rsend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Rsend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rsend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Rsend_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Ready, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3535,42 +3783,66 @@ pub unsafe extern "C" fn PMPI_Scatterv_init_c(sendbuf: *const c_void, sendcounts
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
+    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
+    guard("MPI_Send", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
+    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking) })
+    guard("MPI_Send_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Send_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Send_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Send_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Send_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Standard, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3595,22 +3867,34 @@ pub unsafe extern "C" fn PMPI_Sendrecv_c(sendbuf: *const c_void, sendcount: MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_replace(buf: *mut c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Sendrecv_replace", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::sendrecv_replace(buf, count.into(), datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Sendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Sendrecv_replace_c(buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, sendtag: c_int, source: c_int, recvtag: c_int, comm: MPI_Comm, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking) })
+    guard("MPI_Sendrecv_replace_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::sendrecv_replace(buf, count, datatype, dest, sendtag, source, recvtag, comm, status_out(status), Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3775,42 +4059,66 @@ pub unsafe extern "C" fn PMPI_Session_set_errhandler(session: MPI_Session, errha
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
+    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
+    guard("MPI_Ssend", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
+    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm) -> c_int {
-    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe { crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking) })
+    guard("MPI_Ssend_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Blocking)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_init(buf: *const c_void, count: c_int, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Ssend_init", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count.into(), datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ssend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ssend_init_c(buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, dest: c_int, tag: c_int, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request)) })
+    guard("MPI_Ssend_init_c", false, ErrObj::Comm(comm), || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let request = out(request, "request")?; crate::core::pt2pt::send(buf, count, datatype, dest, tag, comm, SendMode::Sync, Mode::Init(MPI_INFO_NULL, request))
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3825,12 +4133,18 @@ pub unsafe extern "C" fn PMPI_Start(request: *mut MPI_Request) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Startall(count: c_int, array_of_requests: *mut MPI_Request) -> c_int {
-    guard("MPI_Startall", false, ErrObj::None, || unsafe { super::p2p::startall(count, array_of_requests) })
+    guard("MPI_Startall", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::startall(count, array_of_requests)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Startall(count: c_int, array_of_requests: *mut MPI_Request) -> c_int {
-    guard("MPI_Startall", false, ErrObj::None, || unsafe { super::p2p::startall(count, array_of_requests) })
+    guard("MPI_Startall", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::startall(count, array_of_requests)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -4525,32 +4839,50 @@ pub unsafe extern "C" fn PMPI_Test_cancelled(status: *const MPI_Status, flag: *m
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Testall(count: c_int, array_of_requests: *mut MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testall", false, ErrObj::None, || unsafe { super::p2p::testall(count, array_of_requests, flag, array_of_statuses) })
+    guard("MPI_Testall", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::testall(count, array_of_requests, flag, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Testall(count: c_int, array_of_requests: *mut MPI_Request, flag: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testall", false, ErrObj::None, || unsafe { super::p2p::testall(count, array_of_requests, flag, array_of_statuses) })
+    guard("MPI_Testall", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::testall(count, array_of_requests, flag, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Testany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Testany", false, ErrObj::None, || unsafe { super::p2p::testany(count, array_of_requests, index, flag, status) })
+    guard("MPI_Testany", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::testany(count, array_of_requests, index, flag, status)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Testany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, flag: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Testany", false, ErrObj::None, || unsafe { super::p2p::testany(count, array_of_requests, index, flag, status) })
+    guard("MPI_Testany", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::testany(count, array_of_requests, index, flag, status)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testsome", false, ErrObj::None, || unsafe { super::p2p::testsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
+    guard("MPI_Testsome", false, ErrObj::None, || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        super::p2p::testsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Testsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Testsome", false, ErrObj::None, || unsafe { super::p2p::testsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
+    guard("MPI_Testsome", false, ErrObj::None, || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        super::p2p::testsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -4575,22 +4907,34 @@ pub unsafe extern "C" fn PMPI_Type_commit(datatype: *mut MPI_Datatype) -> c_int 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count.into(), oldtype, newtype, false) })
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count.into(), oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous(count: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count.into(), oldtype, newtype, false) })
+    guard("MPI_Type_contiguous", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count.into(), oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count, oldtype, newtype, true) })
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_contiguous_c(count: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count, oldtype, newtype, true) })
+    guard("MPI_Type_contiguous_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_contiguous(count, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -4645,82 +4989,142 @@ pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_hvector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block(count: c_int, blocklength: c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe { let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, blocklength: MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe { let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -4755,22 +5159,34 @@ pub unsafe extern "C" fn PMPI_Type_create_resized_c(oldtype: MPI_Datatype, lb: M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_create_struct", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_struct_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true) })
+    guard("MPI_Type_create_struct_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -4975,42 +5391,68 @@ pub unsafe extern "C" fn PMPI_Type_get_value_index(value_type: MPI_Datatype, ind
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_hvector(count: c_int, blocklength: c_int, stride: MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false) })
+    guard("MPI_Type_hvector", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false) })
+    guard("MPI_Type_indexed", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe { let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true) })
+    guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -5085,12 +5527,18 @@ pub unsafe extern "C" fn PMPI_Type_size_x(datatype: MPI_Datatype, size: *mut MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_struct(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, array_of_types: *mut MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_struct", false, ErrObj::None, || unsafe { let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false) })
+    guard("MPI_Type_struct", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let array_of_types = c_array(array_of_types, usize::try_from(count).unwrap_or(0), "array_of_types")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_struct(count.into(), &array_of_blocklengths, array_of_displacements, array_of_types, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -5105,22 +5553,38 @@ pub unsafe extern "C" fn PMPI_Type_ub(datatype: MPI_Datatype, displacement: *mut
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector(count: c_int, blocklength: c_int, stride: c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false) })
+    guard("MPI_Type_vector", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Count, stride: MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
-    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe { let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true) })
+    guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -5185,32 +5649,50 @@ pub unsafe extern "C" fn PMPI_Wait(request: *mut MPI_Request, status: *mut MPI_S
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Waitall(count: c_int, array_of_requests: *mut MPI_Request, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitall", false, ErrObj::None, || unsafe { super::p2p::waitall(count, array_of_requests, array_of_statuses) })
+    guard("MPI_Waitall", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::waitall(count, array_of_requests, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Waitall(count: c_int, array_of_requests: *mut MPI_Request, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitall", false, ErrObj::None, || unsafe { super::p2p::waitall(count, array_of_requests, array_of_statuses) })
+    guard("MPI_Waitall", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::waitall(count, array_of_requests, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Waitany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitany", false, ErrObj::None, || unsafe { super::p2p::waitany(count, array_of_requests, index, status) })
+    guard("MPI_Waitany", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::waitany(count, array_of_requests, index, status)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Waitany(count: c_int, array_of_requests: *mut MPI_Request, index: *mut c_int, status: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitany", false, ErrObj::None, || unsafe { super::p2p::waitany(count, array_of_requests, index, status) })
+    guard("MPI_Waitany", false, ErrObj::None, || unsafe {
+        if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
+        super::p2p::waitany(count, array_of_requests, index, status)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitsome", false, ErrObj::None, || unsafe { super::p2p::waitsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
+    guard("MPI_Waitsome", false, ErrObj::None, || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        super::p2p::waitsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Waitsome(incount: c_int, array_of_requests: *mut MPI_Request, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: *mut MPI_Status) -> c_int {
-    guard("MPI_Waitsome", false, ErrObj::None, || unsafe { super::p2p::waitsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) })
+    guard("MPI_Waitsome", false, ErrObj::None, || unsafe {
+        if incount < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (incount)", incount))); }
+        super::p2p::waitsome(incount, array_of_requests, outcount, array_of_indices, array_of_statuses)
+    })
 }
 
 #[unsafe(no_mangle)]
