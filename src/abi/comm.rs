@@ -2,6 +2,11 @@
 //! directly (a name written into the caller's buffer; `MPI_Comm_idup`,
 //! whose handle is written when the request completes).
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 use super::types::*;
 use super::util::{out, put, write_cstr};
 use crate::abi::consts::*;
@@ -27,37 +32,37 @@ pub(crate) unsafe fn comm_get_name(
     }
     // SAFETY: the caller provides MPI_MAX_OBJECT_NAME bytes.
     let n = unsafe { write_cstr(comm_name, MPI_MAX_OBJECT_NAME as usize, &name) };
-    put(resultlen, "resultlen", n as c_int)
+    unsafe { put(resultlen, "resultlen", n as c_int) }
 }
 
-pub(crate) fn comm_idup(
+pub(crate) unsafe fn comm_idup(
     c: MPI_Comm,
     newcomm: *mut MPI_Comm,
     request: *mut MPI_Request,
 ) -> MpiResult<()> {
-    idup_impl(c, None, newcomm, request)
+    unsafe { idup_impl(c, None, newcomm, request) }
 }
 
-pub(crate) fn comm_idup_with_info(
+pub(crate) unsafe fn comm_idup_with_info(
     c: MPI_Comm,
     info: MPI_Info,
     newcomm: *mut MPI_Comm,
     request: *mut MPI_Request,
 ) -> MpiResult<()> {
-    idup_impl(c, Some(known_hints(info)?), newcomm, request)
+    unsafe { idup_impl(c, Some(known_hints(info)?), newcomm, request) }
 }
 
 /// `MPI_Comm_idup(_with_info)`: the new handle is written to `newcomm`
 /// when the request completes (`MPI_COMM_NULL` until then).
-fn idup_impl(
+unsafe fn idup_impl(
     c: MPI_Comm,
     hints: Option<Vec<(String, String)>>,
     newcomm: *mut MPI_Comm,
     request: *mut MPI_Request,
 ) -> MpiResult<()> {
     let parent = comm::get(c)?;
-    let slot = out(newcomm, "newcomm")?;
-    let rslot = out(request, "request")?;
+    let slot = unsafe { out(newcomm, "newcomm") }?;
+    let rslot = unsafe { out(request, "request") }?;
     *slot = MPI_COMM_NULL;
     let req = Request::new(ReqKind::Coll, parent.handle);
     *rslot = REQUESTS.insert(req.clone());

@@ -1,8 +1,13 @@
 //! Environment chapter (MPI-4.1 chapter 11): init and finalize, versions,
 //! processor name, timers, memory allocation, abort and addresses.
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 use super::types::*;
-use super::util::{out, put, write_cstr};
+use super::util::{out, put};
 use crate::abi::consts::*;
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::{comm, info, runtime};
@@ -18,37 +23,13 @@ pub(crate) unsafe fn init_thread(
     required: c_int,
     provided: *mut c_int,
 ) -> MpiResult<()> {
-    let provided = out(provided, "provided")?;
+    let provided = unsafe { out(provided, "provided") }?;
     *provided = runtime::init(required)?;
     Ok(())
 }
 
-pub(crate) fn initialized(flag: *mut c_int) -> MpiResult<()> {
-    put(
-        flag,
-        "flag",
-        c_int::from(runtime::phase() != runtime::Phase::Uninitialized),
-    )
-}
-
-pub(crate) fn finalized(flag: *mut c_int) -> MpiResult<()> {
-    put(
-        flag,
-        "flag",
-        c_int::from(runtime::phase() == runtime::Phase::Finalized),
-    )
-}
-
 pub(crate) fn finalize() -> MpiResult<()> {
     runtime::finalize()
-}
-
-pub(crate) fn query_thread(provided: *mut c_int) -> MpiResult<()> {
-    put(provided, "provided", runtime::thread_level())
-}
-
-pub(crate) fn is_thread_main(flag: *mut c_int) -> MpiResult<()> {
-    put(flag, "flag", c_int::from(runtime::is_main_thread()))
 }
 
 pub(crate) fn abort(comm: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
@@ -68,62 +49,6 @@ pub(crate) fn abort(comm: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
     runtime::abort_job(errorcode, &who)
 }
 
-pub(crate) fn get_version(version: *mut c_int, subversion: *mut c_int) -> MpiResult<()> {
-    put(version, "version", MPI_VERSION)?;
-    put(subversion, "subversion", MPI_SUBVERSION)
-}
-
-/// The string `MPI_Get_library_version` reports.
-pub fn library_version() -> String {
-    format!(
-        "OxMPI {} (MPI {}.{}, MPICH ABI compatible: libmpi.so.12)",
-        env!("CARGO_PKG_VERSION"),
-        MPI_VERSION,
-        MPI_SUBVERSION
-    )
-}
-
-pub(crate) unsafe fn get_library_version(
-    version: *mut c_char,
-    resultlen: *mut c_int,
-) -> MpiResult<()> {
-    if version.is_null() {
-        return Err(MpiError::arg("version is a null pointer"));
-    }
-    // SAFETY: the caller provides MPI_MAX_LIBRARY_VERSION_STRING bytes.
-    let n = unsafe {
-        write_cstr(
-            version,
-            MPI_MAX_LIBRARY_VERSION_STRING as usize,
-            &library_version(),
-        )
-    };
-    put(resultlen, "resultlen", n as c_int)
-}
-
-pub(crate) unsafe fn get_processor_name(name: *mut c_char, resultlen: *mut c_int) -> MpiResult<()> {
-    if name.is_null() {
-        return Err(MpiError::arg("name is a null pointer"));
-    }
-    // SAFETY: the caller provides MPI_MAX_PROCESSOR_NAME bytes.
-    let n = unsafe {
-        write_cstr(
-            name,
-            MPI_MAX_PROCESSOR_NAME as usize,
-            &runtime::processor_name(),
-        )
-    };
-    put(resultlen, "resultlen", n as c_int)
-}
-
-pub(crate) fn wtime() -> f64 {
-    runtime::wtime()
-}
-
-pub(crate) fn wtick() -> f64 {
-    runtime::wtick()
-}
-
 /// Alignment of `MPI_Alloc_mem` memory: a cache line, which also suits
 /// every type and later RMA registration.
 const ALLOC_ALIGN: usize = 64;
@@ -139,7 +64,7 @@ pub(crate) unsafe fn alloc_mem(
     if info != MPI_INFO_NULL {
         info::get(info)?;
     }
-    let slot = out(baseptr.cast::<*mut c_void>(), "baseptr")?;
+    let slot = unsafe { out(baseptr.cast::<*mut c_void>(), "baseptr") }?;
     let mut p: *mut c_void = std::ptr::null_mut();
     // SAFETY: posix_memalign writes p on success; size 0 still yields a
     // pointer that MPI_Free_mem can release.
@@ -167,12 +92,12 @@ pub(crate) fn pcontrol(_level: c_int) -> MpiResult<()> {
     Ok(())
 }
 
-pub(crate) fn get_address(location: *const c_void, address: *mut MPI_Aint) -> MpiResult<()> {
-    put(address, "address", location as MPI_Aint)
+pub(crate) unsafe fn get_address(location: *const c_void, address: *mut MPI_Aint) -> MpiResult<()> {
+    unsafe { put(address, "address", location as MPI_Aint) }
 }
 
-pub(crate) fn address(location: *mut c_void, address: *mut MPI_Aint) -> MpiResult<()> {
-    get_address(location, address)
+pub(crate) unsafe fn address(location: *mut c_void, address: *mut MPI_Aint) -> MpiResult<()> {
+    unsafe { get_address(location, address) }
 }
 
 pub(crate) fn aint_add(base: MPI_Aint, disp: MPI_Aint) -> MPI_Aint {
@@ -187,8 +112,8 @@ pub(crate) fn aint_diff(addr1: MPI_Aint, addr2: MPI_Aint) -> MPI_Aint {
 /// process is restricted to, by the names `MPI_Comm_split_type` accepts in
 /// `mpi_hw_resource_type`. Processes are not bound to cores, so the only
 /// resource that holds one is the node's shared memory.
-pub(crate) fn get_hw_resource_info(hw_info: *mut MPI_Info) -> MpiResult<()> {
-    let slot = out(hw_info, "hw_info")?;
+pub(crate) unsafe fn get_hw_resource_info(hw_info: *mut MPI_Info) -> MpiResult<()> {
+    let slot = unsafe { out(hw_info, "hw_info") }?;
     *slot = info::create(info::Info::from_pairs(vec![(
         "mpi_hw_resource_type".to_string(),
         "mpi_shared_memory".to_string(),

@@ -1,21 +1,20 @@
 //! Error classes, codes and strings, and error handlers for communicators,
 //! windows, files and sessions (MPI-4.1 chapter 9).
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 use super::callbacks::*;
 use super::entry::{self, Target};
 use super::types::*;
-use super::util::{MAX_ERROR_STRING, cstr, out, put, write_cstr};
+use super::util::{MAX_ERROR_STRING, out, put, write_cstr};
 use crate::abi::consts::*;
 use crate::core::comm;
 use crate::core::errhandler::{self, ObjKind};
 use crate::core::error::{self, MpiError, MpiResult};
 use std::ffi::{c_char, c_int};
-
-pub(crate) fn error_class(errorcode: c_int, errorclass: *mut c_int) -> MpiResult<()> {
-    let class = error::error_class(errorcode)
-        .ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
-    put(errorclass, "errorclass", class)
-}
 
 pub(crate) unsafe fn error_string(
     errorcode: c_int,
@@ -29,24 +28,7 @@ pub(crate) unsafe fn error_string(
     }
     // SAFETY: the caller provides MPI_MAX_ERROR_STRING bytes.
     let n = unsafe { write_cstr(string, MAX_ERROR_STRING, &text) };
-    put(resultlen, "resultlen", n as c_int)
-}
-
-pub(crate) fn add_error_class(errorclass: *mut c_int) -> MpiResult<()> {
-    let slot = out(errorclass, "errorclass")?;
-    *slot = error::add_error_class()?;
-    Ok(())
-}
-
-pub(crate) fn add_error_code(errorclass: c_int, errorcode: *mut c_int) -> MpiResult<()> {
-    let slot = out(errorcode, "errorcode")?;
-    *slot = error::add_error_code(errorclass)?;
-    Ok(())
-}
-
-pub(crate) unsafe fn add_error_string(errorcode: c_int, string: *const c_char) -> MpiResult<()> {
-    // SAFETY: C string argument.
-    error::add_error_string(errorcode, unsafe { cstr(string, "string") }?)
+    unsafe { put(resultlen, "resultlen", n as c_int) }
 }
 
 pub(crate) fn remove_error_class(errorclass: c_int) -> MpiResult<()> {
@@ -61,8 +43,8 @@ pub(crate) fn remove_error_string(errorcode: c_int) -> MpiResult<()> {
     error::remove_error_string(errorcode)
 }
 
-fn create(kind: ObjKind, func: usize, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
-    let slot = out(errhandler, "errhandler")?;
+unsafe fn create(kind: ObjKind, func: usize, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
+    let slot = unsafe { out(errhandler, "errhandler") }?;
     if func == 0 {
         return Err(MpiError::arg(
             "the error handler function is a null pointer",
@@ -72,68 +54,39 @@ fn create(kind: ObjKind, func: usize, errhandler: *mut MPI_Errhandler) -> MpiRes
     Ok(())
 }
 
-pub(crate) fn comm_create_errhandler(
+pub(crate) unsafe fn comm_create_errhandler(
     f: *mut MPI_Comm_errhandler_function,
     errhandler: *mut MPI_Errhandler,
 ) -> MpiResult<()> {
-    create(ObjKind::Comm, f as usize, errhandler)
+    unsafe { create(ObjKind::Comm, f as usize, errhandler) }
 }
 
-pub(crate) fn win_create_errhandler(
+pub(crate) unsafe fn win_create_errhandler(
     f: *mut MPI_Win_errhandler_function,
     errhandler: *mut MPI_Errhandler,
 ) -> MpiResult<()> {
-    create(ObjKind::Win, f as usize, errhandler)
+    unsafe { create(ObjKind::Win, f as usize, errhandler) }
 }
 
-pub(crate) fn file_create_errhandler(
+pub(crate) unsafe fn file_create_errhandler(
     f: *mut MPI_File_errhandler_function,
     errhandler: *mut MPI_Errhandler,
 ) -> MpiResult<()> {
-    create(ObjKind::File, f as usize, errhandler)
+    unsafe { create(ObjKind::File, f as usize, errhandler) }
 }
 
-pub(crate) fn session_create_errhandler(
+pub(crate) unsafe fn session_create_errhandler(
     f: *mut MPI_Session_errhandler_function,
     errhandler: *mut MPI_Errhandler,
 ) -> MpiResult<()> {
-    create(ObjKind::Session, f as usize, errhandler)
+    unsafe { create(ObjKind::Session, f as usize, errhandler) }
 }
 
-pub(crate) fn errhandler_create(
+pub(crate) unsafe fn errhandler_create(
     f: *mut MPI_Comm_errhandler_function,
     errhandler: *mut MPI_Errhandler,
 ) -> MpiResult<()> {
-    comm_create_errhandler(f, errhandler)
-}
-
-pub(crate) fn errhandler_free(errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
-    let h = out(errhandler, "errhandler")?;
-    errhandler::free(*h)?;
-    *h = MPI_ERRHANDLER_NULL;
-    Ok(())
-}
-
-pub(crate) fn comm_set_errhandler(c: MPI_Comm, errhandler: MPI_Errhandler) -> MpiResult<()> {
-    let comm = comm::get(c)?;
-    errhandler::check(errhandler, ObjKind::Comm)?;
-    comm.errhandler.set(errhandler);
-    Ok(())
-}
-
-pub(crate) fn comm_get_errhandler(c: MPI_Comm, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
-    let comm = comm::get(c)?;
-    let slot = out(errhandler, "errhandler")?;
-    *slot = comm.errhandler.get_retained();
-    Ok(())
-}
-
-pub(crate) fn errhandler_set(c: MPI_Comm, errhandler: MPI_Errhandler) -> MpiResult<()> {
-    comm_set_errhandler(c, errhandler)
-}
-
-pub(crate) fn errhandler_get(c: MPI_Comm, errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
-    comm_get_errhandler(c, errhandler)
+    unsafe { comm_create_errhandler(f, errhandler) }
 }
 
 /// `MPI_*_call_errhandler`: the handler runs as if the error had been raised
@@ -195,12 +148,12 @@ pub(crate) fn file_set_errhandler(file: MPI_File, errhandler: MPI_Errhandler) ->
     Ok(())
 }
 
-pub(crate) fn file_get_errhandler(
+pub(crate) unsafe fn file_get_errhandler(
     file: MPI_File,
     errhandler: *mut MPI_Errhandler,
 ) -> MpiResult<()> {
     let slot = file_slot(file)?;
-    *out(errhandler, "errhandler")? = slot.get_retained();
+    *unsafe { out(errhandler, "errhandler") }? = slot.get_retained();
     Ok(())
 }
 

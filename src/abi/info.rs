@@ -1,45 +1,17 @@
 //! Info objects (MPI-4.1 section 10): creation, keys and values, and the
 //! environment info `MPI_INFO_ENV`.
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 use super::types::*;
 use super::util::{cstr, out, put, write_cstr};
 use crate::abi::consts::*;
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::info::{self, Info};
 use std::ffi::{c_char, c_int};
-
-pub(crate) fn info_create(info: *mut MPI_Info) -> MpiResult<()> {
-    put(info, "info", info::create(Info::default()))
-}
-
-pub(crate) unsafe fn info_set(
-    info: MPI_Info,
-    key: *const c_char,
-    value: *const c_char,
-) -> MpiResult<()> {
-    let obj = info::get(info)?;
-    if info == MPI_INFO_ENV {
-        return Err(MpiError::new(
-            MPI_ERR_INFO,
-            "MPI_INFO_ENV cannot be modified",
-        ));
-    }
-    // SAFETY: C string arguments.
-    let (key, value) = unsafe { (cstr(key, "key")?, cstr(value, "value")?) };
-    obj.set(key, value)
-}
-
-pub(crate) unsafe fn info_delete(info: MPI_Info, key: *const c_char) -> MpiResult<()> {
-    let obj = info::get(info)?;
-    if info == MPI_INFO_ENV {
-        return Err(MpiError::new(
-            MPI_ERR_INFO,
-            "MPI_INFO_ENV cannot be modified",
-        ));
-    }
-    // SAFETY: C string argument.
-    obj.delete(unsafe { cstr(key, "key") }?)
-}
 
 pub(crate) unsafe fn info_get(
     info: MPI_Info,
@@ -54,7 +26,7 @@ pub(crate) unsafe fn info_get(
     if valuelen < 0 {
         return Err(MpiError::arg(format!("negative valuelen {valuelen}")));
     }
-    let flag = out(flag, "flag")?;
+    let flag = unsafe { out(flag, "flag") }?;
     match obj.get(key)? {
         Some(v) => {
             if value.is_null() {
@@ -80,8 +52,8 @@ pub(crate) unsafe fn info_get_string(
     let obj = info::get(info)?;
     // SAFETY: C string argument.
     let key = unsafe { cstr(key, "key") }?;
-    let buflen = out(buflen, "buflen")?;
-    let flag = out(flag, "flag")?;
+    let buflen = unsafe { out(buflen, "buflen") }?;
+    let flag = unsafe { out(flag, "flag") }?;
     match obj.get(key)? {
         Some(v) => {
             if *buflen > 0 {
@@ -99,32 +71,6 @@ pub(crate) unsafe fn info_get_string(
     Ok(())
 }
 
-pub(crate) unsafe fn info_get_valuelen(
-    info: MPI_Info,
-    key: *const c_char,
-    valuelen: *mut c_int,
-    flag: *mut c_int,
-) -> MpiResult<()> {
-    let obj = info::get(info)?;
-    // SAFETY: C string argument.
-    let key = unsafe { cstr(key, "key") }?;
-    let valuelen = out(valuelen, "valuelen")?;
-    let flag = out(flag, "flag")?;
-    match obj.get(key)? {
-        Some(v) => {
-            *valuelen = v.len() as c_int;
-            *flag = 1;
-        }
-        None => *flag = 0,
-    }
-    Ok(())
-}
-
-pub(crate) fn info_get_nkeys(info: MPI_Info, nkeys: *mut c_int) -> MpiResult<()> {
-    let obj = info::get(info)?;
-    put(nkeys, "nkeys", obj.nkeys() as c_int)
-}
-
 pub(crate) unsafe fn info_get_nthkey(info: MPI_Info, n: c_int, key: *mut c_char) -> MpiResult<()> {
     let obj = info::get(info)?;
     let k = obj.nth_key(n)?;
@@ -133,22 +79,6 @@ pub(crate) unsafe fn info_get_nthkey(info: MPI_Info, n: c_int, key: *mut c_char)
     }
     // SAFETY: the caller provides MPI_MAX_INFO_KEY + 1 bytes.
     unsafe { write_cstr(key, MPI_MAX_INFO_KEY as usize + 1, &k) };
-    Ok(())
-}
-
-pub(crate) fn info_dup(info: MPI_Info, newinfo: *mut MPI_Info) -> MpiResult<()> {
-    let obj = info::get(info)?;
-    put(
-        newinfo,
-        "newinfo",
-        info::create(Info::from_pairs(obj.pairs())),
-    )
-}
-
-pub(crate) fn info_free(info: *mut MPI_Info) -> MpiResult<()> {
-    let h = out(info, "info")?;
-    info::free(*h)?;
-    *h = MPI_INFO_NULL;
     Ok(())
 }
 
@@ -167,9 +97,11 @@ pub(crate) unsafe fn info_create_env(
         }
         Some(v)
     };
-    put(
-        info,
-        "info",
-        info::create(Info::from_pairs(info::env_pairs(args))),
-    )
+    unsafe {
+        put(
+            info,
+            "info",
+            info::create(Info::from_pairs(info::env_pairs(args))),
+        )
+    }
 }

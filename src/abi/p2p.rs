@@ -3,6 +3,11 @@
 //! (Every other point-to-point call binds to `core::pt2pt` or
 //! `core::pt2pt_calls` directly.)
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 // The C signatures are the standard's.
 #![allow(clippy::too_many_arguments)]
 
@@ -27,7 +32,7 @@ fn empty_status(status: *mut MPI_Status) {
 }
 
 /// Write a multiple-completion call's statuses, then return its error.
-fn finish_array(s: Statuses, statuses: *mut MPI_Status) -> MpiResult<()> {
+unsafe fn finish_array(s: Statuses, statuses: *mut MPI_Status) -> MpiResult<()> {
     if !ignored(statuses) {
         for (k, st) in &s.list {
             // SAFETY: the user passes one status per reported request.
@@ -40,8 +45,8 @@ fn finish_array(s: Statuses, statuses: *mut MPI_Status) -> MpiResult<()> {
 // ---------------------------------------------------------------------------
 // Completion: wait, test and friends
 
-pub(crate) fn wait(request: *mut MPI_Request, status: *mut MPI_Status) -> MpiResult<()> {
-    match pt2pt::wait(out(request, "request")?)? {
+pub(crate) unsafe fn wait(request: *mut MPI_Request, status: *mut MPI_Status) -> MpiResult<()> {
+    match pt2pt::wait(unsafe { out(request, "request") }?)? {
         Some(c) => finish(c, status),
         None => {
             empty_status(status);
@@ -50,13 +55,13 @@ pub(crate) fn wait(request: *mut MPI_Request, status: *mut MPI_Status) -> MpiRes
     }
 }
 
-pub(crate) fn test(
+pub(crate) unsafe fn test(
     request: *mut MPI_Request,
     flag: *mut c_int,
     status: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let h = out(request, "request")?;
-    let flag = out(flag, "flag")?;
+    let h = unsafe { out(request, "request") }?;
+    let flag = unsafe { out(flag, "flag") }?;
     let done = pt2pt::test(h)?;
     *flag = c_int::from(done.is_some());
     match done {
@@ -70,7 +75,7 @@ pub(crate) fn test(
 }
 
 /// The requests of an array call, checked.
-fn requests<'a>(count: c_int, reqs: *mut MPI_Request) -> MpiResult<&'a mut [MPI_Request]> {
+unsafe fn requests<'a>(count: c_int, reqs: *mut MPI_Request) -> MpiResult<&'a mut [MPI_Request]> {
     if count < 0 {
         return Err(MpiError::new(
             MPI_ERR_COUNT,
@@ -90,26 +95,26 @@ fn requests<'a>(count: c_int, reqs: *mut MPI_Request) -> MpiResult<&'a mut [MPI_
     Ok(unsafe { std::slice::from_raw_parts_mut(reqs, count as usize) })
 }
 
-pub(crate) fn waitall(
+pub(crate) unsafe fn waitall(
     count: c_int,
     array_of_requests: *mut MPI_Request,
     array_of_statuses: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let s = pt2pt::waitall(requests(count, array_of_requests)?)?;
-    finish_array(s, array_of_statuses)
+    let s = pt2pt::waitall(unsafe { requests(count, array_of_requests) }?)?;
+    unsafe { finish_array(s, array_of_statuses) }
 }
 
-pub(crate) fn testall(
+pub(crate) unsafe fn testall(
     count: c_int,
     array_of_requests: *mut MPI_Request,
     flag: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(count, array_of_requests)?;
-    let flag = out(flag, "flag")?;
+    let hs = unsafe { requests(count, array_of_requests) }?;
+    let flag = unsafe { out(flag, "flag") }?;
     let done = pt2pt::testall(hs)?;
     *flag = c_int::from(done.is_some());
-    done.map_or(Ok(()), |s| finish_array(s, array_of_statuses))
+    done.map_or(Ok(()), |s| unsafe { finish_array(s, array_of_statuses) })
 }
 
 /// Report what an any-call found.
@@ -137,38 +142,38 @@ fn report_any(
     result
 }
 
-pub(crate) fn waitany(
+pub(crate) unsafe fn waitany(
     count: c_int,
     array_of_requests: *mut MPI_Request,
     index: *mut c_int,
     status: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(count, array_of_requests)?;
-    let index = out(index, "index")?;
+    let hs = unsafe { requests(count, array_of_requests) }?;
+    let index = unsafe { out(index, "index") }?;
     report_any(pt2pt::waitany(hs)?, index, None, status)
 }
 
-pub(crate) fn testany(
+pub(crate) unsafe fn testany(
     count: c_int,
     array_of_requests: *mut MPI_Request,
     index: *mut c_int,
     flag: *mut c_int,
     status: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(count, array_of_requests)?;
-    let index = out(index, "index")?;
-    let flag = out(flag, "flag")?;
+    let hs = unsafe { requests(count, array_of_requests) }?;
+    let index = unsafe { out(index, "index") }?;
+    let flag = unsafe { out(flag, "flag") }?;
     report_any(pt2pt::testany(hs)?, index, Some(flag), status)
 }
 
 /// Report what a some-call found: outcount, indices, statuses.
-fn report_some(
+unsafe fn report_some(
     found: Option<(Vec<c_int>, Statuses)>,
     outcount: *mut c_int,
     indices: *mut c_int,
     statuses: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let outcount = out(outcount, "outcount")?;
+    let outcount = unsafe { out(outcount, "outcount") }?;
     let Some((list, s)) = found else {
         *outcount = MPI_UNDEFINED;
         return Ok(());
@@ -181,41 +186,41 @@ fn report_some(
         unsafe { *indices.add(k) = i };
     }
     *outcount = list.len() as c_int;
-    finish_array(s, statuses)
+    unsafe { finish_array(s, statuses) }
 }
 
-pub(crate) fn waitsome(
+pub(crate) unsafe fn waitsome(
     incount: c_int,
     array_of_requests: *mut MPI_Request,
     outcount: *mut c_int,
     array_of_indices: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(incount, array_of_requests)?;
-    out(outcount, "outcount")?;
+    let hs = unsafe { requests(incount, array_of_requests) }?;
+    unsafe { out(outcount, "outcount") }?;
     let found = pt2pt::waitsome(hs)?;
-    report_some(found, outcount, array_of_indices, array_of_statuses)
+    unsafe { report_some(found, outcount, array_of_indices, array_of_statuses) }
 }
 
-pub(crate) fn testsome(
+pub(crate) unsafe fn testsome(
     incount: c_int,
     array_of_requests: *mut MPI_Request,
     outcount: *mut c_int,
     array_of_indices: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(incount, array_of_requests)?;
-    out(outcount, "outcount")?;
+    let hs = unsafe { requests(incount, array_of_requests) }?;
+    unsafe { out(outcount, "outcount") }?;
     let found = pt2pt::testsome(hs)?;
-    report_some(found, outcount, array_of_indices, array_of_statuses)
+    unsafe { report_some(found, outcount, array_of_indices, array_of_statuses) }
 }
 
-pub(crate) fn request_get_status(
+pub(crate) unsafe fn request_get_status(
     request: MPI_Request,
     flag: *mut c_int,
     status: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let flag = out(flag, "flag")?;
+    let flag = unsafe { out(flag, "flag") }?;
     let found = pt2pt::request_get_status(request)?;
     *flag = c_int::from(found.is_some());
     match found {
@@ -226,16 +231,16 @@ pub(crate) fn request_get_status(
     Ok(())
 }
 
-pub(crate) fn request_get_status_any(
+pub(crate) unsafe fn request_get_status_any(
     count: c_int,
     array_of_requests: *const MPI_Request,
     index: *mut c_int,
     flag: *mut c_int,
     status: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(count, array_of_requests.cast_mut())?;
-    let index = out(index, "index")?;
-    let flag = out(flag, "flag")?;
+    let hs = unsafe { requests(count, array_of_requests.cast_mut()) }?;
+    let index = unsafe { out(index, "index") }?;
+    let flag = unsafe { out(flag, "flag") }?;
     report_any(
         pt2pt::request_get_status_any(hs)?,
         index,
@@ -244,14 +249,14 @@ pub(crate) fn request_get_status_any(
     )
 }
 
-pub(crate) fn request_get_status_all(
+pub(crate) unsafe fn request_get_status_all(
     count: c_int,
     array_of_requests: *const MPI_Request,
     flag: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(count, array_of_requests.cast_mut())?;
-    let flag = out(flag, "flag")?;
+    let hs = unsafe { requests(count, array_of_requests.cast_mut()) }?;
+    let flag = unsafe { out(flag, "flag") }?;
     let found = pt2pt::request_get_status_all(hs)?;
     *flag = c_int::from(found.is_some());
     if let Some(list) = found
@@ -265,15 +270,15 @@ pub(crate) fn request_get_status_all(
     Ok(())
 }
 
-pub(crate) fn request_get_status_some(
+pub(crate) unsafe fn request_get_status_some(
     incount: c_int,
     array_of_requests: *const MPI_Request,
     outcount: *mut c_int,
     array_of_indices: *mut c_int,
     array_of_statuses: *mut MPI_Status,
 ) -> MpiResult<()> {
-    let hs = requests(incount, array_of_requests.cast_mut())?;
-    out(outcount, "outcount")?;
+    let hs = unsafe { requests(incount, array_of_requests.cast_mut()) }?;
+    unsafe { out(outcount, "outcount") }?;
     let found = pt2pt::request_get_status_some(hs)?.map(|list| {
         let (indices, statuses) = list
             .into_iter()
@@ -288,11 +293,11 @@ pub(crate) fn request_get_status_some(
             },
         )
     });
-    report_some(found, outcount, array_of_indices, array_of_statuses)
+    unsafe { report_some(found, outcount, array_of_indices, array_of_statuses) }
 }
 
-pub(crate) fn startall(count: c_int, array_of_requests: *mut MPI_Request) -> MpiResult<()> {
-    requests(count, array_of_requests)?
+pub(crate) unsafe fn startall(count: c_int, array_of_requests: *mut MPI_Request) -> MpiResult<()> {
+    unsafe { requests(count, array_of_requests) }?
         .iter()
         .try_for_each(|&h| pt2pt::start(h))
 }

@@ -1,6 +1,11 @@
 //! Sessions (MPI-4.1 chapter 11.3), the C face: session objects, process
 //! sets and the communicators made from groups without a parent.
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 use super::entry::Target;
 use super::errors::call;
 use super::types::*;
@@ -15,13 +20,13 @@ use crate::core::session::{self, PSETS};
 use std::ffi::{c_char, c_int};
 use std::sync::Arc;
 
-pub(crate) fn session_init(
+pub(crate) unsafe fn session_init(
     info: MPI_Info,
     errhandler: MPI_Errhandler,
     session: *mut MPI_Session,
 ) -> MpiResult<()> {
     info_arg(info)?;
-    let slot = out(session, "session")?;
+    let slot = unsafe { out(session, "session") }?;
     let eh = if errhandler == MPI_ERRHANDLER_NULL {
         MPI_ERRORS_ARE_FATAL
     } else {
@@ -32,21 +37,21 @@ pub(crate) fn session_init(
     Ok(())
 }
 
-pub(crate) fn session_finalize(session: *mut MPI_Session) -> MpiResult<()> {
-    let h = out(session, "session")?;
+pub(crate) unsafe fn session_finalize(session: *mut MPI_Session) -> MpiResult<()> {
+    let h = unsafe { out(session, "session") }?;
     session::finalize(*h)?;
     *h = MPI_SESSION_NULL;
     Ok(())
 }
 
-pub(crate) fn session_get_num_psets(
+pub(crate) unsafe fn session_get_num_psets(
     session: MPI_Session,
     info: MPI_Info,
     npset_names: *mut c_int,
 ) -> MpiResult<()> {
     session::get(session)?;
     info_arg(info)?;
-    put(npset_names, "npset_names", PSETS.len() as c_int)
+    unsafe { put(npset_names, "npset_names", PSETS.len() as c_int) }
 }
 
 /// `MPI_Session_get_nth_pset`: with `*pset_len` 0, only the length the
@@ -66,7 +71,7 @@ pub(crate) unsafe fn session_get_nth_pset(
             PSETS.len()
         )));
     };
-    let len = out(pset_len, "pset_len")?;
+    let len = unsafe { out(pset_len, "pset_len") }?;
     if *len > 0 {
         if pset_name.is_null() {
             return Err(MpiError::arg("pset_name is a null pointer"));
@@ -87,7 +92,7 @@ pub(crate) unsafe fn session_get_pset_info(
     // SAFETY: a NUL-terminated string from the caller.
     let name = unsafe { cstr(pset_name, "pset_name") }?;
     let size = session::pset(name)?.size();
-    let slot = out(info, "info")?;
+    let slot = unsafe { out(info, "info") }?;
     *slot = info::create(Info::from_pairs(vec![(
         "mpi_size".to_string(),
         size.to_string(),
@@ -95,9 +100,12 @@ pub(crate) unsafe fn session_get_pset_info(
     Ok(())
 }
 
-pub(crate) fn session_get_info(session: MPI_Session, info_used: *mut MPI_Info) -> MpiResult<()> {
+pub(crate) unsafe fn session_get_info(
+    session: MPI_Session,
+    info_used: *mut MPI_Info,
+) -> MpiResult<()> {
     session::get(session)?;
-    let slot = out(info_used, "info_used")?;
+    let slot = unsafe { out(info_used, "info_used") }?;
     *slot = info::create(Info::from_pairs(vec![(
         "thread_level".to_string(),
         "MPI_THREAD_MULTIPLE".to_string(),
@@ -114,7 +122,7 @@ pub(crate) unsafe fn group_from_session_pset(
     // SAFETY: a NUL-terminated string from the caller.
     let name = unsafe { cstr(pset_name, "pset_name") }?;
     let g = session::pset(name)?;
-    put(newgroup, "newgroup", group::handle(Arc::new(g)))
+    unsafe { put(newgroup, "newgroup", group::handle(Arc::new(g))) }
 }
 
 /// The error handler a communicator made from a group starts with.
@@ -138,7 +146,7 @@ pub(crate) unsafe fn comm_create_from_group(
     let tag = unsafe { cstr(stringtag, "stringtag") }?;
     info_arg(info)?;
     let eh = comm_errhandler(errhandler)?;
-    let slot = out(newcomm, "newcomm")?;
+    let slot = unsafe { out(newcomm, "newcomm") }?;
     *slot = MPI_COMM_NULL;
     *slot = comm::create_from_group(group, tag, eh)?;
     Ok(())
@@ -172,7 +180,7 @@ pub(crate) unsafe fn intercomm_create_from_groups(
     let tag = unsafe { cstr(stringtag, "stringtag") }?;
     info_arg(info)?;
     let eh = comm_errhandler(errhandler)?;
-    let slot = out(newintercomm, "newintercomm")?;
+    let slot = unsafe { out(newintercomm, "newintercomm") }?;
     *slot = MPI_COMM_NULL;
     *slot = comm::intercomm_from_groups(local, local_leader, &remote, remote_leader, tag, eh)?;
     Ok(())
@@ -188,12 +196,12 @@ pub(crate) fn session_set_errhandler(
     Ok(())
 }
 
-pub(crate) fn session_get_errhandler(
+pub(crate) unsafe fn session_get_errhandler(
     session: MPI_Session,
     errhandler: *mut MPI_Errhandler,
 ) -> MpiResult<()> {
     let s = session::get(session)?;
-    *out(errhandler, "errhandler")? = s.errhandler.get_retained();
+    *unsafe { out(errhandler, "errhandler") }? = s.errhandler.get_retained();
     Ok(())
 }
 

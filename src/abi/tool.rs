@@ -4,6 +4,11 @@
 //! pointer leaves the buffer alone, a null buffer or zero length asks for
 //! the full length). Errors are returned, never raised (`entry::tool_guard`).
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 #![allow(clippy::too_many_arguments)] // the C signatures
 
 use super::callbacks::*;
@@ -19,7 +24,7 @@ fn invalid(what: &str) -> MpiError {
 }
 
 /// Store `v` through an output argument the caller may pass as null.
-fn opt<T>(p: *mut T, v: T) {
+unsafe fn opt<T>(p: *mut T, v: T) {
     // SAFETY: the C caller passes null or a valid pointer to T.
     if let Some(p) = unsafe { p.as_mut() } {
         *p = v;
@@ -27,7 +32,7 @@ fn opt<T>(p: *mut T, v: T) {
 }
 
 /// Store `v` through a required output argument.
-fn req<T>(p: *mut T, what: &str, v: T) -> MpiResult<()> {
+unsafe fn req<T>(p: *mut T, what: &str, v: T) -> MpiResult<()> {
     // SAFETY: the C caller passes null or a valid pointer to T.
     *unsafe { p.as_mut() }.ok_or_else(|| invalid(what))? = v;
     Ok(())
@@ -52,7 +57,7 @@ unsafe fn str_out(buf: *mut c_char, len: *mut c_int, s: &str) {
 }
 
 /// Write the first `len` of `items` into the caller's array.
-fn indices_out(items: &[c_int], len: c_int, out: *mut c_int) -> MpiResult<()> {
+unsafe fn indices_out(items: &[c_int], len: c_int, out: *mut c_int) -> MpiResult<()> {
     let n = items.len().min(usize::try_from(len).unwrap_or(0));
     if n > 0 {
         if out.is_null() {
@@ -111,7 +116,7 @@ fn enum_index(e: MPI_T_enum) -> usize {
     id(e).wrapping_sub(1)
 }
 
-fn name_arg<'a>(name: *const c_char) -> MpiResult<&'a str> {
+unsafe fn name_arg<'a>(name: *const c_char) -> MpiResult<&'a str> {
     // SAFETY: null or a NUL-terminated string from the caller.
     unsafe { cstr(name, "name") }.map_err(|e| MpiError::new(MPI_T_ERR_INVALID, e.msg))
 }
@@ -124,9 +129,9 @@ fn target(h: MPI_T_pvar_handle) -> PvarTarget {
     }
 }
 
-pub(crate) fn t_init_thread(required: c_int, provided: *mut c_int) -> MpiResult<()> {
+pub(crate) unsafe fn t_init_thread(required: c_int, provided: *mut c_int) -> MpiResult<()> {
     let level = tool::init(required)?;
-    opt(provided, level);
+    unsafe { opt(provided, level) };
     Ok(())
 }
 
@@ -134,8 +139,8 @@ pub(crate) fn t_finalize() -> MpiResult<()> {
     tool::finalize()
 }
 
-pub(crate) fn t_cvar_get_num(num_cvar: *mut c_int) -> MpiResult<()> {
-    req(num_cvar, "num_cvar", tool::cvar_num()? as c_int)
+pub(crate) unsafe fn t_cvar_get_num(num_cvar: *mut c_int) -> MpiResult<()> {
+    unsafe { req(num_cvar, "num_cvar", tool::cvar_num()? as c_int) }
 }
 
 pub(crate) unsafe fn t_cvar_get_info(
@@ -156,23 +161,28 @@ pub(crate) unsafe fn t_cvar_get_info(
         str_out(name, name_len, i.name);
         str_out(desc, desc_len, i.desc);
     }
-    opt(verbosity, i.verbosity);
-    opt(datatype, i.datatype);
-    opt(enumtype, enum_handle(i.enumtype));
-    opt(bind, i.bind);
-    opt(scope, i.scope);
+    unsafe { opt(verbosity, i.verbosity) };
+    unsafe { opt(datatype, i.datatype) };
+    unsafe { opt(enumtype, enum_handle(i.enumtype)) };
+    unsafe { opt(bind, i.bind) };
+    unsafe { opt(scope, i.scope) };
     Ok(())
 }
 
-pub(crate) fn t_cvar_get_index(name: *const c_char, cvar_index: *mut c_int) -> MpiResult<()> {
-    req(
-        cvar_index,
-        "cvar_index",
-        tool::cvar_index(name_arg(name)?)? as c_int,
-    )
+pub(crate) unsafe fn t_cvar_get_index(
+    name: *const c_char,
+    cvar_index: *mut c_int,
+) -> MpiResult<()> {
+    unsafe {
+        req(
+            cvar_index,
+            "cvar_index",
+            tool::cvar_index(name_arg(name)?)? as c_int,
+        )
+    }
 }
 
-pub(crate) fn t_cvar_handle_alloc(
+pub(crate) unsafe fn t_cvar_handle_alloc(
     cvar_index: c_int,
     _obj_handle: *mut c_void,
     handle_out: *mut MPI_T_cvar_handle,
@@ -182,12 +192,12 @@ pub(crate) fn t_cvar_handle_alloc(
         return Err(invalid("handle or count"));
     }
     let (h, n) = tool::cvar_handle_alloc(cvar_index)?;
-    opt(handle_out, handle(h));
-    opt(count, n);
+    unsafe { opt(handle_out, handle(h)) };
+    unsafe { opt(count, n) };
     Ok(())
 }
 
-pub(crate) fn t_cvar_handle_free(h: *mut MPI_T_cvar_handle) -> MpiResult<()> {
+pub(crate) unsafe fn t_cvar_handle_free(h: *mut MPI_T_cvar_handle) -> MpiResult<()> {
     // SAFETY: null or a valid pointer from the caller.
     let h = unsafe { h.as_mut() }.ok_or_else(|| invalid("handle"))?;
     tool::cvar_handle_free(id(*h))?;
@@ -211,7 +221,7 @@ pub(crate) unsafe fn t_enum_get_info(
     name_len: *mut c_int,
 ) -> MpiResult<()> {
     let (n, s) = tool::enum_info(enum_index(enumtype))?;
-    opt(num, n);
+    unsafe { opt(num, n) };
     // SAFETY: the caller's buffer holds its stated length.
     unsafe { str_out(name, name_len, s) };
     Ok(())
@@ -225,14 +235,14 @@ pub(crate) unsafe fn t_enum_get_item(
     name_len: *mut c_int,
 ) -> MpiResult<()> {
     let (v, s) = tool::enum_item(enum_index(enumtype), index)?;
-    opt(value, v);
+    unsafe { opt(value, v) };
     // SAFETY: the caller's buffer holds its stated length.
     unsafe { str_out(name, name_len, s) };
     Ok(())
 }
 
-pub(crate) fn t_pvar_get_num(num_pvar: *mut c_int) -> MpiResult<()> {
-    req(num_pvar, "num_pvar", tool::pvar_num()? as c_int)
+pub(crate) unsafe fn t_pvar_get_num(num_pvar: *mut c_int) -> MpiResult<()> {
+    unsafe { req(num_pvar, "num_pvar", tool::pvar_num()? as c_int) }
 }
 
 pub(crate) unsafe fn t_pvar_get_info(
@@ -256,35 +266,35 @@ pub(crate) unsafe fn t_pvar_get_info(
         str_out(name, name_len, i.name);
         str_out(desc, desc_len, i.desc);
     }
-    opt(verbosity, i.verbosity);
-    opt(var_class, i.class);
-    opt(datatype, i.datatype);
-    opt(enumtype, MPI_T_ENUM_NULL);
-    opt(bind, i.bind);
-    opt(readonly, c_int::from(i.readonly));
-    opt(continuous, c_int::from(i.continuous));
-    opt(atomic, c_int::from(i.atomic));
+    unsafe { opt(verbosity, i.verbosity) };
+    unsafe { opt(var_class, i.class) };
+    unsafe { opt(datatype, i.datatype) };
+    unsafe { opt(enumtype, MPI_T_ENUM_NULL) };
+    unsafe { opt(bind, i.bind) };
+    unsafe { opt(readonly, c_int::from(i.readonly)) };
+    unsafe { opt(continuous, c_int::from(i.continuous)) };
+    unsafe { opt(atomic, c_int::from(i.atomic)) };
     Ok(())
 }
 
-pub(crate) fn t_pvar_get_index(
+pub(crate) unsafe fn t_pvar_get_index(
     name: *const c_char,
     var_class: c_int,
     pvar_index: *mut c_int,
 ) -> MpiResult<()> {
-    let i = tool::pvar_index(name_arg(name)?, var_class)?;
-    req(pvar_index, "pvar_index", i as c_int)
+    let i = tool::pvar_index(unsafe { name_arg(name) }?, var_class)?;
+    unsafe { req(pvar_index, "pvar_index", i as c_int) }
 }
 
-pub(crate) fn t_pvar_session_create(s: *mut MPI_T_pvar_session) -> MpiResult<()> {
+pub(crate) unsafe fn t_pvar_session_create(s: *mut MPI_T_pvar_session) -> MpiResult<()> {
     if s.is_null() {
         return Err(invalid("pe_session"));
     }
-    opt(s, handle(tool::pvar_session_create()?));
+    unsafe { opt(s, handle(tool::pvar_session_create()?)) };
     Ok(())
 }
 
-pub(crate) fn t_pvar_session_free(s: *mut MPI_T_pvar_session) -> MpiResult<()> {
+pub(crate) unsafe fn t_pvar_session_free(s: *mut MPI_T_pvar_session) -> MpiResult<()> {
     // SAFETY: null or a valid pointer from the caller.
     let s = unsafe { s.as_mut() }.ok_or_else(|| invalid("pe_session"))?;
     tool::pvar_session_free(id(*s))?;
@@ -292,7 +302,7 @@ pub(crate) fn t_pvar_session_free(s: *mut MPI_T_pvar_session) -> MpiResult<()> {
     Ok(())
 }
 
-pub(crate) fn t_pvar_handle_alloc(
+pub(crate) unsafe fn t_pvar_handle_alloc(
     s: MPI_T_pvar_session,
     pvar_index: c_int,
     _obj_handle: *mut c_void,
@@ -303,12 +313,12 @@ pub(crate) fn t_pvar_handle_alloc(
         return Err(invalid("handle or count"));
     }
     let (h, n) = tool::pvar_handle_alloc(id(s), pvar_index)?;
-    opt(handle_out, handle(h));
-    opt(count, n);
+    unsafe { opt(handle_out, handle(h)) };
+    unsafe { opt(count, n) };
     Ok(())
 }
 
-pub(crate) fn t_pvar_handle_free(
+pub(crate) unsafe fn t_pvar_handle_free(
     s: MPI_T_pvar_session,
     h: *mut MPI_T_pvar_handle,
 ) -> MpiResult<()> {
@@ -363,8 +373,8 @@ pub(crate) fn t_pvar_reset(s: MPI_T_pvar_session, h: MPI_T_pvar_handle) -> MpiRe
     tool::pvar_reset(id(s), target(h))
 }
 
-pub(crate) fn t_category_get_num(num_cat: *mut c_int) -> MpiResult<()> {
-    req(num_cat, "num_cat", tool::category_num()? as c_int)
+pub(crate) unsafe fn t_category_get_num(num_cat: *mut c_int) -> MpiResult<()> {
+    unsafe { req(num_cat, "num_cat", tool::category_num()? as c_int) }
 }
 
 pub(crate) unsafe fn t_category_get_info(
@@ -383,66 +393,76 @@ pub(crate) unsafe fn t_category_get_info(
         str_out(name, name_len, i.name);
         str_out(desc, desc_len, i.desc);
     }
-    opt(num_cvars, i.num_cvars as c_int);
-    opt(num_pvars, i.num_pvars as c_int);
-    opt(num_categories, i.num_categories as c_int);
+    unsafe { opt(num_cvars, i.num_cvars as c_int) };
+    unsafe { opt(num_pvars, i.num_pvars as c_int) };
+    unsafe { opt(num_categories, i.num_categories as c_int) };
     Ok(())
 }
 
-pub(crate) fn t_category_get_index(name: *const c_char, cat_index: *mut c_int) -> MpiResult<()> {
-    req(
-        cat_index,
-        "cat_index",
-        tool::category_index(name_arg(name)?)? as c_int,
-    )
+pub(crate) unsafe fn t_category_get_index(
+    name: *const c_char,
+    cat_index: *mut c_int,
+) -> MpiResult<()> {
+    unsafe {
+        req(
+            cat_index,
+            "cat_index",
+            tool::category_index(name_arg(name)?)? as c_int,
+        )
+    }
 }
 
-pub(crate) fn t_category_get_cvars(
+pub(crate) unsafe fn t_category_get_cvars(
     cat_index: c_int,
     len: c_int,
     indices: *mut c_int,
 ) -> MpiResult<()> {
-    indices_out(&tool::category_cvars(cat_index)?, len, indices)
+    unsafe { indices_out(&tool::category_cvars(cat_index)?, len, indices) }
 }
 
-pub(crate) fn t_category_get_pvars(
+pub(crate) unsafe fn t_category_get_pvars(
     cat_index: c_int,
     len: c_int,
     indices: *mut c_int,
 ) -> MpiResult<()> {
-    indices_out(&tool::category_pvars(cat_index)?, len, indices)
+    unsafe { indices_out(&tool::category_pvars(cat_index)?, len, indices) }
 }
 
-pub(crate) fn t_category_get_categories(
+pub(crate) unsafe fn t_category_get_categories(
     cat_index: c_int,
     len: c_int,
     indices: *mut c_int,
 ) -> MpiResult<()> {
-    indices_out(&tool::category_categories(cat_index)?, len, indices)
+    unsafe { indices_out(&tool::category_categories(cat_index)?, len, indices) }
 }
 
-pub(crate) fn t_category_get_num_events(cat_index: c_int, num_events: *mut c_int) -> MpiResult<()> {
-    req(
-        num_events,
-        "num_events",
-        tool::category_events(cat_index)?.len() as c_int,
-    )
+pub(crate) unsafe fn t_category_get_num_events(
+    cat_index: c_int,
+    num_events: *mut c_int,
+) -> MpiResult<()> {
+    unsafe {
+        req(
+            num_events,
+            "num_events",
+            tool::category_events(cat_index)?.len() as c_int,
+        )
+    }
 }
 
-pub(crate) fn t_category_get_events(
+pub(crate) unsafe fn t_category_get_events(
     cat_index: c_int,
     len: c_int,
     indices: *mut c_int,
 ) -> MpiResult<()> {
-    indices_out(&tool::category_events(cat_index)?, len, indices)
+    unsafe { indices_out(&tool::category_events(cat_index)?, len, indices) }
 }
 
-pub(crate) fn t_category_changed(update_number: *mut c_int) -> MpiResult<()> {
-    req(update_number, "update_number", tool::category_changed()?)
+pub(crate) unsafe fn t_category_changed(update_number: *mut c_int) -> MpiResult<()> {
+    unsafe { req(update_number, "update_number", tool::category_changed()?) }
 }
 
-pub(crate) fn t_source_get_num(num_sources: *mut c_int) -> MpiResult<()> {
-    req(num_sources, "num_sources", tool::source_num()? as c_int)
+pub(crate) unsafe fn t_source_get_num(num_sources: *mut c_int) -> MpiResult<()> {
+    unsafe { req(num_sources, "num_sources", tool::source_num()? as c_int) }
 }
 
 pub(crate) unsafe fn t_source_get_info(
@@ -462,26 +482,28 @@ pub(crate) unsafe fn t_source_get_info(
         str_out(name, name_len, i.name);
         str_out(desc, desc_len, i.desc);
     }
-    opt(ordering, i.ordering);
-    opt(ticks_per_second, i.ticks_per_second);
-    opt(max_ticks, i.max_ticks);
-    opt(info, MPI_INFO_NULL);
+    unsafe { opt(ordering, i.ordering) };
+    unsafe { opt(ticks_per_second, i.ticks_per_second) };
+    unsafe { opt(max_ticks, i.max_ticks) };
+    unsafe { opt(info, MPI_INFO_NULL) };
     Ok(())
 }
 
-pub(crate) fn t_source_get_timestamp(
+pub(crate) unsafe fn t_source_get_timestamp(
     source_index: c_int,
     timestamp: *mut MPI_Count,
 ) -> MpiResult<()> {
-    req(
-        timestamp,
-        "timestamp",
-        tool::source_timestamp(source_index)?,
-    )
+    unsafe {
+        req(
+            timestamp,
+            "timestamp",
+            tool::source_timestamp(source_index)?,
+        )
+    }
 }
 
-pub(crate) fn t_event_get_num(num_events: *mut c_int) -> MpiResult<()> {
-    req(num_events, "num_events", tool::event_num()? as c_int)
+pub(crate) unsafe fn t_event_get_num(num_events: *mut c_int) -> MpiResult<()> {
+    unsafe { req(num_events, "num_events", tool::event_num()? as c_int) }
 }
 
 pub(crate) unsafe fn t_event_get_info(
@@ -521,22 +543,27 @@ pub(crate) unsafe fn t_event_get_info(
         }
         *n = e.elements.len() as c_int;
     }
-    opt(verbosity, e.verbosity);
-    opt(enumtype, MPI_T_ENUM_NULL);
-    opt(info, MPI_INFO_NULL);
-    opt(bind, e.bind);
+    unsafe { opt(verbosity, e.verbosity) };
+    unsafe { opt(enumtype, MPI_T_ENUM_NULL) };
+    unsafe { opt(info, MPI_INFO_NULL) };
+    unsafe { opt(bind, e.bind) };
     Ok(())
 }
 
-pub(crate) fn t_event_get_index(name: *const c_char, event_index: *mut c_int) -> MpiResult<()> {
-    req(
-        event_index,
-        "event_index",
-        tool::event_index(name_arg(name)?)? as c_int,
-    )
+pub(crate) unsafe fn t_event_get_index(
+    name: *const c_char,
+    event_index: *mut c_int,
+) -> MpiResult<()> {
+    unsafe {
+        req(
+            event_index,
+            "event_index",
+            tool::event_index(name_arg(name)?)? as c_int,
+        )
+    }
 }
 
-pub(crate) fn t_event_handle_alloc(
+pub(crate) unsafe fn t_event_handle_alloc(
     event_index: c_int,
     _obj_handle: *mut c_void,
     _info: MPI_Info,
@@ -545,27 +572,31 @@ pub(crate) fn t_event_handle_alloc(
     if event_registration.is_null() {
         return Err(invalid("event_registration"));
     }
-    opt(
-        event_registration,
-        handle(tool::event_handle_alloc(event_index)?),
-    );
+    unsafe {
+        opt(
+            event_registration,
+            handle(tool::event_handle_alloc(event_index)?),
+        )
+    };
     Ok(())
 }
 
 /// A C function pointer argument (null: none).
-fn callback<M, F: Copy>(p: *mut M) -> Option<F> {
+unsafe fn callback<M, F: Copy>(p: *mut M) -> Option<F> {
     // SAFETY: a non-null pointer the caller passed as a function of type F
     // (F is one of the `Fn_` pointer types, the same size as a pointer).
     (!p.is_null()).then(|| unsafe { std::mem::transmute_copy::<*mut M, F>(&p) })
 }
 
 /// A new, empty info object: no info keys are defined for events.
-fn empty_info(info_used: *mut MPI_Info) -> MpiResult<()> {
-    req(
-        info_used,
-        "info_used",
-        crate::core::info::create(crate::core::info::Info::from_pairs(Vec::new())),
-    )
+unsafe fn empty_info(info_used: *mut MPI_Info) -> MpiResult<()> {
+    unsafe {
+        req(
+            info_used,
+            "info_used",
+            crate::core::info::create(crate::core::info::Info::from_pairs(Vec::new())),
+        )
+    }
 }
 
 pub(crate) fn t_event_handle_set_info(
@@ -575,22 +606,22 @@ pub(crate) fn t_event_handle_set_info(
     tool::event_check(id(r), None)
 }
 
-pub(crate) fn t_event_handle_get_info(
+pub(crate) unsafe fn t_event_handle_get_info(
     r: MPI_T_event_registration,
     info_used: *mut MPI_Info,
 ) -> MpiResult<()> {
     tool::event_check(id(r), None)?;
-    empty_info(info_used)
+    unsafe { empty_info(info_used) }
 }
 
-pub(crate) fn t_event_register_callback(
+pub(crate) unsafe fn t_event_register_callback(
     r: MPI_T_event_registration,
     cb_safety: MPI_T_cb_safety,
     _info: MPI_Info,
     user_data: *mut c_void,
     event_cb_function: *mut MPI_T_event_cb_function,
 ) -> MpiResult<()> {
-    let f: Option<Fn_MPI_T_event_cb_function> = callback(event_cb_function);
+    let f: Option<Fn_MPI_T_event_cb_function> = unsafe { callback(event_cb_function) };
     tool::event_register(id(r), cb_safety, f, user_data as usize)
 }
 
@@ -602,34 +633,34 @@ pub(crate) fn t_event_callback_set_info(
     tool::event_check(id(r), Some(cb_safety))
 }
 
-pub(crate) fn t_event_callback_get_info(
+pub(crate) unsafe fn t_event_callback_get_info(
     r: MPI_T_event_registration,
     cb_safety: MPI_T_cb_safety,
     info_used: *mut MPI_Info,
 ) -> MpiResult<()> {
     tool::event_check(id(r), Some(cb_safety))?;
-    empty_info(info_used)
+    unsafe { empty_info(info_used) }
 }
 
-pub(crate) fn t_event_handle_free(
+pub(crate) unsafe fn t_event_handle_free(
     r: MPI_T_event_registration,
     user_data: *mut c_void,
     free_cb_function: *mut MPI_T_event_free_cb_function,
 ) -> MpiResult<()> {
-    let f: Option<Fn_MPI_T_event_free_cb_function> = callback(free_cb_function);
+    let f: Option<Fn_MPI_T_event_free_cb_function> = unsafe { callback(free_cb_function) };
     tool::event_handle_free(id(r), user_data as usize, f)
 }
 
-pub(crate) fn t_event_set_dropped_handler(
+pub(crate) unsafe fn t_event_set_dropped_handler(
     r: MPI_T_event_registration,
     dropped_cb_function: *mut MPI_T_event_dropped_cb_function,
 ) -> MpiResult<()> {
-    let f: Option<Fn_MPI_T_event_dropped_cb_function> = callback(dropped_cb_function);
+    let f: Option<Fn_MPI_T_event_dropped_cb_function> = unsafe { callback(dropped_cb_function) };
     tool::event_set_dropped_handler(id(r), f)
 }
 
 /// Copy `bytes` into a caller's buffer.
-fn bytes_out(bytes: &[u8], buffer: *mut c_void) -> MpiResult<()> {
+unsafe fn bytes_out(bytes: &[u8], buffer: *mut c_void) -> MpiResult<()> {
     if buffer.is_null() {
         return Err(invalid("buffer"));
     }
@@ -638,32 +669,34 @@ fn bytes_out(bytes: &[u8], buffer: *mut c_void) -> MpiResult<()> {
     Ok(())
 }
 
-pub(crate) fn t_event_read(
+pub(crate) unsafe fn t_event_read(
     i: MPI_T_event_instance,
     element_index: c_int,
     buffer: *mut c_void,
 ) -> MpiResult<()> {
-    bytes_out(&tool::event_read(id(i), element_index)?, buffer)
+    unsafe { bytes_out(&tool::event_read(id(i), element_index)?, buffer) }
 }
 
-pub(crate) fn t_event_copy(i: MPI_T_event_instance, buffer: *mut c_void) -> MpiResult<()> {
-    bytes_out(&tool::event_copy(id(i))?, buffer)
+pub(crate) unsafe fn t_event_copy(i: MPI_T_event_instance, buffer: *mut c_void) -> MpiResult<()> {
+    unsafe { bytes_out(&tool::event_copy(id(i))?, buffer) }
 }
 
-pub(crate) fn t_event_get_timestamp(
+pub(crate) unsafe fn t_event_get_timestamp(
     i: MPI_T_event_instance,
     event_timestamp: *mut MPI_Count,
 ) -> MpiResult<()> {
-    req(
-        event_timestamp,
-        "event_timestamp",
-        tool::event_timestamp(id(i))?,
-    )
+    unsafe {
+        req(
+            event_timestamp,
+            "event_timestamp",
+            tool::event_timestamp(id(i))?,
+        )
+    }
 }
 
-pub(crate) fn t_event_get_source(
+pub(crate) unsafe fn t_event_get_source(
     i: MPI_T_event_instance,
     source_index: *mut c_int,
 ) -> MpiResult<()> {
-    req(source_index, "source_index", tool::event_source(id(i))?)
+    unsafe { req(source_index, "source_index", tool::event_source(id(i))?) }
 }

@@ -2,6 +2,11 @@
 //! come from earlier arguments or the communicator's topology), call
 //! `core::topo`, write back what it reports.
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 // The C signatures are the standard's.
 #![allow(clippy::too_many_arguments)]
 
@@ -14,9 +19,9 @@ use crate::core::error::{MpiError, MpiResult};
 use crate::core::topo;
 use std::ffi::c_int;
 
-pub(crate) fn dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> MpiResult<()> {
+pub(crate) unsafe fn dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> MpiResult<()> {
     if ndims > 0 {
-        out(dims, "dims")?;
+        unsafe { out(dims, "dims") }?;
     }
     // SAFETY: the user passes `ndims` entries (checked non-negative first).
     let d = match usize::try_from(ndims) {
@@ -27,17 +32,20 @@ pub(crate) fn dims_create(nnodes: c_int, ndims: c_int, dims: *mut c_int) -> MpiR
 }
 
 /// `n` values of a C array argument.
-fn ints(p: *const c_int, n: usize, what: &str) -> MpiResult<Vec<c_int>> {
-    Ok(c_array(p, n, what)?.to_vec())
+unsafe fn ints(p: *const c_int, n: usize, what: &str) -> MpiResult<Vec<c_int>> {
+    Ok(unsafe { c_array(p, n, what) }?.to_vec())
 }
 
 /// Flags of a C array argument.
-fn flags(p: *const c_int, n: usize, what: &str) -> MpiResult<Vec<bool>> {
-    Ok(c_array(p, n, what)?.iter().map(|&x| x != 0).collect())
+unsafe fn flags(p: *const c_int, n: usize, what: &str) -> MpiResult<Vec<bool>> {
+    Ok(unsafe { c_array(p, n, what) }?
+        .iter()
+        .map(|&x| x != 0)
+        .collect())
 }
 
 /// Copy `v` into a user array of `max` entries (at most `max` are written).
-fn fill(p: *mut c_int, max: c_int, v: &[c_int], what: &str) -> MpiResult<()> {
+unsafe fn fill(p: *mut c_int, max: c_int, v: &[c_int], what: &str) -> MpiResult<()> {
     let n = v.len().min(max.max(0) as usize);
     if n == 0 {
         return Ok(());
@@ -51,14 +59,17 @@ fn fill(p: *mut c_int, max: c_int, v: &[c_int], what: &str) -> MpiResult<()> {
 }
 
 /// A new communicator into the user's slot (`MPI_COMM_NULL` first).
-fn new_comm(slot: *mut MPI_Comm, make: impl FnOnce() -> MpiResult<MPI_Comm>) -> MpiResult<()> {
-    let slot = out(slot, "newcomm")?;
+unsafe fn new_comm(
+    slot: *mut MPI_Comm,
+    make: impl FnOnce() -> MpiResult<MPI_Comm>,
+) -> MpiResult<()> {
+    let slot = unsafe { out(slot, "newcomm") }?;
     *slot = MPI_COMM_NULL;
     *slot = make()?;
     Ok(())
 }
 
-pub(crate) fn cart_create(
+pub(crate) unsafe fn cart_create(
     comm_old: MPI_Comm,
     ndims: c_int,
     dims: *const c_int,
@@ -68,15 +79,17 @@ pub(crate) fn cart_create(
 ) -> MpiResult<()> {
     comm::get(comm_old)?;
     let n = topo::ndims_arg(ndims)?;
-    let (dims, periods) = (ints(dims, n, "dims")?, flags(periods, n, "periods")?);
-    new_comm(comm_cart, || topo::cart_create(comm_old, dims, periods))
+    let (dims, periods) = (unsafe { ints(dims, n, "dims") }?, unsafe {
+        flags(periods, n, "periods")
+    }?);
+    unsafe { new_comm(comm_cart, || topo::cart_create(comm_old, dims, periods)) }
 }
 
-pub(crate) fn cartdim_get(c: MPI_Comm, ndims: *mut c_int) -> MpiResult<()> {
-    put(ndims, "ndims", topo::cart(c)?.1.len() as c_int)
+pub(crate) unsafe fn cartdim_get(c: MPI_Comm, ndims: *mut c_int) -> MpiResult<()> {
+    unsafe { put(ndims, "ndims", topo::cart(c)?.1.len() as c_int) }
 }
 
-pub(crate) fn cart_get(
+pub(crate) unsafe fn cart_get(
     c: MPI_Comm,
     maxdims: c_int,
     dims: *mut c_int,
@@ -85,26 +98,30 @@ pub(crate) fn cart_get(
 ) -> MpiResult<()> {
     let (comm, d, p) = topo::cart(c)?;
     let p: Vec<c_int> = p.iter().map(|&b| b as c_int).collect();
-    fill(dims, maxdims, &d, "dims")?;
-    fill(periods, maxdims, &p, "periods")?;
-    fill(coords, maxdims, &topo::coords(&d, comm.rank), "coords")
+    unsafe { fill(dims, maxdims, &d, "dims") }?;
+    unsafe { fill(periods, maxdims, &p, "periods") }?;
+    unsafe { fill(coords, maxdims, &topo::coords(&d, comm.rank), "coords") }
 }
 
-pub(crate) fn cart_coords(
+pub(crate) unsafe fn cart_coords(
     c: MPI_Comm,
     rank: c_int,
     maxdims: c_int,
     coords: *mut c_int,
 ) -> MpiResult<()> {
-    fill(coords, maxdims, &topo::cart_coords(c, rank)?, "coords")
+    unsafe { fill(coords, maxdims, &topo::cart_coords(c, rank)?, "coords") }
 }
 
-pub(crate) fn cart_rank(c: MPI_Comm, coords: *const c_int, rank: *mut c_int) -> MpiResult<()> {
-    let at = ints(coords, topo::cart(c)?.1.len(), "coords")?;
-    put(rank, "rank", topo::cart_rank(c, &at)?)
+pub(crate) unsafe fn cart_rank(
+    c: MPI_Comm,
+    coords: *const c_int,
+    rank: *mut c_int,
+) -> MpiResult<()> {
+    let at = unsafe { ints(coords, topo::cart(c)?.1.len(), "coords") }?;
+    unsafe { put(rank, "rank", topo::cart_rank(c, &at)?) }
 }
 
-pub(crate) fn cart_shift(
+pub(crate) unsafe fn cart_shift(
     c: MPI_Comm,
     direction: c_int,
     disp: c_int,
@@ -112,20 +129,20 @@ pub(crate) fn cart_shift(
     rank_dest: *mut c_int,
 ) -> MpiResult<()> {
     let (src, dst) = topo::cart_shift(c, direction, disp)?;
-    put(rank_source, "rank_source", src)?;
-    put(rank_dest, "rank_dest", dst)
+    unsafe { put(rank_source, "rank_source", src) }?;
+    unsafe { put(rank_dest, "rank_dest", dst) }
 }
 
-pub(crate) fn cart_sub(
+pub(crate) unsafe fn cart_sub(
     c: MPI_Comm,
     remain_dims: *const c_int,
     newcomm: *mut MPI_Comm,
 ) -> MpiResult<()> {
-    let keep = flags(remain_dims, topo::cart(c)?.1.len(), "remain_dims")?;
-    new_comm(newcomm, || topo::cart_sub(c, &keep))
+    let keep = unsafe { flags(remain_dims, topo::cart(c)?.1.len(), "remain_dims") }?;
+    unsafe { new_comm(newcomm, || topo::cart_sub(c, &keep)) }
 }
 
-pub(crate) fn cart_map(
+pub(crate) unsafe fn cart_map(
     c: MPI_Comm,
     ndims: c_int,
     dims: *const c_int,
@@ -134,23 +151,23 @@ pub(crate) fn cart_map(
 ) -> MpiResult<()> {
     comm::get(c)?;
     let n = topo::ndims_arg(ndims)?;
-    let dims = ints(dims, n, "dims")?;
-    flags(periods, n, "periods")?;
-    put(newrank, "newrank", topo::cart_map(c, &dims)?)
+    let dims = unsafe { ints(dims, n, "dims") }?;
+    unsafe { flags(periods, n, "periods") }?;
+    unsafe { put(newrank, "newrank", topo::cart_map(c, &dims)?) }
 }
 
 /// A graph's `index` (`nnodes` entries) and `edges` (as many as it says).
-fn graph_arrays(
+unsafe fn graph_arrays(
     nnodes: usize,
     index: *const c_int,
     edges: *const c_int,
 ) -> MpiResult<(Vec<c_int>, Vec<c_int>)> {
-    let index = ints(index, nnodes, "index")?;
-    let edges = ints(edges, topo::edge_count(&index), "edges")?;
+    let index = unsafe { ints(index, nnodes, "index") }?;
+    let edges = unsafe { ints(edges, topo::edge_count(&index), "edges") }?;
     Ok((index, edges))
 }
 
-pub(crate) fn graph_create(
+pub(crate) unsafe fn graph_create(
     comm_old: MPI_Comm,
     nnodes: c_int,
     index: *const c_int,
@@ -159,17 +176,21 @@ pub(crate) fn graph_create(
     comm_graph: *mut MPI_Comm,
 ) -> MpiResult<()> {
     comm::get(comm_old)?;
-    let (index, edges) = graph_arrays(topo::nnodes_arg(nnodes)?, index, edges)?;
-    new_comm(comm_graph, || topo::graph_create(comm_old, index, edges))
+    let (index, edges) = unsafe { graph_arrays(topo::nnodes_arg(nnodes)?, index, edges) }?;
+    unsafe { new_comm(comm_graph, || topo::graph_create(comm_old, index, edges)) }
 }
 
-pub(crate) fn graphdims_get(c: MPI_Comm, nnodes: *mut c_int, nedges: *mut c_int) -> MpiResult<()> {
+pub(crate) unsafe fn graphdims_get(
+    c: MPI_Comm,
+    nnodes: *mut c_int,
+    nedges: *mut c_int,
+) -> MpiResult<()> {
     let (_, index, edges) = topo::graph(c)?;
-    put(nnodes, "nnodes", index.len() as c_int)?;
-    put(nedges, "nedges", edges.len() as c_int)
+    unsafe { put(nnodes, "nnodes", index.len() as c_int) }?;
+    unsafe { put(nedges, "nedges", edges.len() as c_int) }
 }
 
-pub(crate) fn graph_get(
+pub(crate) unsafe fn graph_get(
     c: MPI_Comm,
     maxindex: c_int,
     maxedges: c_int,
@@ -177,37 +198,41 @@ pub(crate) fn graph_get(
     edges: *mut c_int,
 ) -> MpiResult<()> {
     let (_, i, e) = topo::graph(c)?;
-    fill(index, maxindex, &i, "index")?;
-    fill(edges, maxedges, &e, "edges")
+    unsafe { fill(index, maxindex, &i, "index") }?;
+    unsafe { fill(edges, maxedges, &e, "edges") }
 }
 
-pub(crate) fn graph_neighbors_count(
+pub(crate) unsafe fn graph_neighbors_count(
     c: MPI_Comm,
     rank: c_int,
     nneighbors: *mut c_int,
 ) -> MpiResult<()> {
-    put(
-        nneighbors,
-        "nneighbors",
-        topo::graph_rank_neighbors(c, rank)?.len() as c_int,
-    )
+    unsafe {
+        put(
+            nneighbors,
+            "nneighbors",
+            topo::graph_rank_neighbors(c, rank)?.len() as c_int,
+        )
+    }
 }
 
-pub(crate) fn graph_neighbors(
+pub(crate) unsafe fn graph_neighbors(
     c: MPI_Comm,
     rank: c_int,
     maxneighbors: c_int,
     neighbors: *mut c_int,
 ) -> MpiResult<()> {
-    fill(
-        neighbors,
-        maxneighbors,
-        &topo::graph_rank_neighbors(c, rank)?,
-        "neighbors",
-    )
+    unsafe {
+        fill(
+            neighbors,
+            maxneighbors,
+            &topo::graph_rank_neighbors(c, rank)?,
+            "neighbors",
+        )
+    }
 }
 
-pub(crate) fn graph_map(
+pub(crate) unsafe fn graph_map(
     c: MPI_Comm,
     nnodes: c_int,
     index: *const c_int,
@@ -221,23 +246,25 @@ pub(crate) fn graph_map(
     } else {
         0
     };
-    let (index, edges) = graph_arrays(n, index, edges)?;
-    put(
-        newrank,
-        "newrank",
-        topo::graph_map(c, nnodes, &index, &edges)?,
-    )
+    let (index, edges) = unsafe { graph_arrays(n, index, edges) }?;
+    unsafe {
+        put(
+            newrank,
+            "newrank",
+            topo::graph_map(c, nnodes, &index, &edges)?,
+        )
+    }
 }
 
 /// Weights argument: `None` for `MPI_UNWEIGHTED`.
-fn weights_arg(p: *const c_int, n: usize, what: &str) -> MpiResult<Option<Vec<c_int>>> {
+unsafe fn weights_arg(p: *const c_int, n: usize, what: &str) -> MpiResult<Option<Vec<c_int>>> {
     if p == MPI_UNWEIGHTED.0.cast_const() {
         return Ok(None);
     }
     if p == MPI_WEIGHTS_EMPTY.0.cast_const() {
         return Ok(Some(vec![1; n]));
     }
-    ints(p, n, what).map(Some)
+    unsafe { ints(p, n, what) }.map(Some)
 }
 
 /// A degree or count argument.
@@ -245,7 +272,7 @@ fn degree(d: c_int, what: &str) -> MpiResult<usize> {
     usize::try_from(d).map_err(|_| MpiError::arg(format!("negative {what} {d}")))
 }
 
-pub(crate) fn dist_graph_create_adjacent(
+pub(crate) unsafe fn dist_graph_create_adjacent(
     comm_old: MPI_Comm,
     indegree: c_int,
     sources: *const c_int,
@@ -260,16 +287,18 @@ pub(crate) fn dist_graph_create_adjacent(
     comm::get(comm_old)?;
     info_arg(info)?;
     let (ni, no) = (degree(indegree, "degree")?, degree(outdegree, "degree")?);
-    let sources = ints(sources, ni, "sources")?;
-    let dests = ints(destinations, no, "destinations")?;
-    let sw = weights_arg(sourceweights, ni, "sourceweights")?;
-    let dw = weights_arg(destweights, no, "destweights")?;
-    new_comm(comm_dist_graph, || {
-        topo::dist_graph_create_adjacent(comm_old, sources, sw, dests, dw)
-    })
+    let sources = unsafe { ints(sources, ni, "sources") }?;
+    let dests = unsafe { ints(destinations, no, "destinations") }?;
+    let sw = unsafe { weights_arg(sourceweights, ni, "sourceweights") }?;
+    let dw = unsafe { weights_arg(destweights, no, "destweights") }?;
+    unsafe {
+        new_comm(comm_dist_graph, || {
+            topo::dist_graph_create_adjacent(comm_old, sources, sw, dests, dw)
+        })
+    }
 }
 
-pub(crate) fn dist_graph_create(
+pub(crate) unsafe fn dist_graph_create(
     comm_old: MPI_Comm,
     n: c_int,
     sources: *const c_int,
@@ -283,32 +312,34 @@ pub(crate) fn dist_graph_create(
     comm::get(comm_old)?;
     info_arg(info)?;
     let n = degree(n, "number of sources")?;
-    let srcs = ints(sources, n, "sources")?;
-    let degs = ints(degrees, n, "degrees")?;
+    let srcs = unsafe { ints(sources, n, "sources") }?;
+    let degs = unsafe { ints(degrees, n, "degrees") }?;
     let total = degs
         .iter()
         .map(|&d| degree(d, "degree"))
         .sum::<MpiResult<usize>>()?;
-    let dsts = ints(destinations, total, "destinations")?;
-    let w = weights_arg(weights, total, "weights")?;
-    new_comm(comm_dist_graph, || {
-        topo::dist_graph_create(comm_old, &srcs, &degs, &dsts, w)
-    })
+    let dsts = unsafe { ints(destinations, total, "destinations") }?;
+    let w = unsafe { weights_arg(weights, total, "weights") }?;
+    unsafe {
+        new_comm(comm_dist_graph, || {
+            topo::dist_graph_create(comm_old, &srcs, &degs, &dsts, w)
+        })
+    }
 }
 
-pub(crate) fn dist_graph_neighbors_count(
+pub(crate) unsafe fn dist_graph_neighbors_count(
     c: MPI_Comm,
     indegree: *mut c_int,
     outdegree: *mut c_int,
     weighted: *mut c_int,
 ) -> MpiResult<()> {
     let (s, d, w) = topo::dist_graph(c)?;
-    put(indegree, "indegree", s.len() as c_int)?;
-    put(outdegree, "outdegree", d.len() as c_int)?;
-    put(weighted, "weighted", w.is_some() as c_int)
+    unsafe { put(indegree, "indegree", s.len() as c_int) }?;
+    unsafe { put(outdegree, "outdegree", d.len() as c_int) }?;
+    unsafe { put(weighted, "weighted", w.is_some() as c_int) }
 }
 
-pub(crate) fn dist_graph_neighbors(
+pub(crate) unsafe fn dist_graph_neighbors(
     c: MPI_Comm,
     maxindegree: c_int,
     sources: *mut c_int,
@@ -318,19 +349,19 @@ pub(crate) fn dist_graph_neighbors(
     destweights: *mut c_int,
 ) -> MpiResult<()> {
     let (s, d, w) = topo::dist_graph(c)?;
-    fill(sources, maxindegree, &s, "sources")?;
-    fill(destinations, maxoutdegree, &d, "destinations")?;
+    unsafe { fill(sources, maxindegree, &s, "sources") }?;
+    unsafe { fill(destinations, maxoutdegree, &d, "destinations") }?;
     if let Some((sw, dw)) = w {
         if sourceweights != MPI_UNWEIGHTED.0 {
-            fill(sourceweights, maxindegree, &sw, "sourceweights")?;
+            unsafe { fill(sourceweights, maxindegree, &sw, "sourceweights") }?;
         }
         if destweights != MPI_UNWEIGHTED.0 {
-            fill(destweights, maxoutdegree, &dw, "destweights")?;
+            unsafe { fill(destweights, maxoutdegree, &dw, "destweights") }?;
         }
     }
     Ok(())
 }
 
-pub(crate) fn topo_test(c: MPI_Comm, status: *mut c_int) -> MpiResult<()> {
-    put(status, "status", topo::topo_test(c)?)
+pub(crate) unsafe fn topo_test(c: MPI_Comm, status: *mut c_int) -> MpiResult<()> {
+    unsafe { put(status, "status", topo::topo_test(c)?) }
 }

@@ -39,14 +39,21 @@ pub unsafe fn write_cstr(buf: *mut c_char, cap: usize, s: &str) -> usize {
 }
 
 /// A checked output pointer.
-pub fn out<'a, T>(p: *mut T, what: &str) -> MpiResult<&'a mut T> {
+///
+/// # Safety
+/// `p` is null or valid for writes of a `T` for the lifetime chosen.
+pub unsafe fn out<'a, T>(p: *mut T, what: &str) -> MpiResult<&'a mut T> {
     // SAFETY: the C caller provides either null or a valid pointer to T.
     unsafe { p.as_mut() }.ok_or_else(|| MpiError::arg(format!("{what} is a null pointer")))
 }
 
-/// Store an `int` through an output argument.
-pub fn put<T>(p: *mut T, what: &str, value: T) -> MpiResult<()> {
-    *out(p, what)? = value;
+/// Store a value through an output argument.
+///
+/// # Safety
+/// As for [`out`].
+pub unsafe fn put<T>(p: *mut T, what: &str, value: T) -> MpiResult<()> {
+    // SAFETY: passed on from the caller.
+    *unsafe { out(p, what) }? = value;
     Ok(())
 }
 
@@ -62,7 +69,10 @@ pub fn narrow(v: crate::core::types::MPI_Count) -> std::ffi::c_int {
 }
 
 /// A status output argument: `None` for `MPI_STATUS_IGNORE` (or null).
-pub fn status_out<'a>(p: *mut MPI_Status) -> Option<&'a mut MPI_Status> {
+///
+/// # Safety
+/// `p` is null, an ignore sentinel, or valid for writes of a status.
+pub unsafe fn status_out<'a>(p: *mut MPI_Status) -> Option<&'a mut MPI_Status> {
     if p == MPI_STATUS_IGNORE {
         return None;
     }
@@ -71,7 +81,10 @@ pub fn status_out<'a>(p: *mut MPI_Status) -> Option<&'a mut MPI_Status> {
 }
 
 /// The `n` entries of a C output array (which may be null when `n` is 0).
-pub fn c_array_mut<'a, T>(p: *mut T, n: usize, what: &str) -> MpiResult<&'a mut [T]> {
+///
+/// # Safety
+/// `p` is null or valid for reads and writes of `n` values of `T`.
+pub unsafe fn c_array_mut<'a, T>(p: *mut T, n: usize, what: &str) -> MpiResult<&'a mut [T]> {
     if n == 0 {
         return Ok(&mut []);
     }
@@ -83,7 +96,10 @@ pub fn c_array_mut<'a, T>(p: *mut T, n: usize, what: &str) -> MpiResult<&'a mut 
 }
 
 /// A checked input pointer.
-pub fn in_ref<'a, T>(p: *const T, what: &str) -> MpiResult<&'a T> {
+///
+/// # Safety
+/// `p` is null or valid for reads of a `T` for the lifetime chosen.
+pub unsafe fn in_ref<'a, T>(p: *const T, what: &str) -> MpiResult<&'a T> {
     // SAFETY: the C caller provides either null or a valid pointer to T.
     unsafe { p.as_ref() }.ok_or_else(|| MpiError::arg(format!("{what} is a null pointer")))
 }

@@ -2,6 +2,11 @@
 //! attributes can be made and freed; since no window can be created, every
 //! window handle a call names is invalid.
 
+// SAFETY, for the `unsafe` blocks of this module that decode arguments:
+// every pointer is the C caller's argument, null, an MPI sentinel or valid
+// for the use the standard describes for its parameter; the helpers check
+// for null and the sentinels.
+
 use super::callbacks::*;
 use super::types::*;
 use super::util::{out, put};
@@ -10,7 +15,7 @@ use crate::core::attr;
 use crate::core::error::{MpiError, MpiResult};
 use std::ffi::{c_int, c_void};
 
-pub(crate) fn win_create_keyval(
+pub(crate) unsafe fn win_create_keyval(
     win_copy_attr_fn: *mut MPI_Win_copy_attr_function,
     win_delete_attr_fn: *mut MPI_Win_delete_attr_function,
     win_keyval: *mut c_int,
@@ -21,11 +26,11 @@ pub(crate) fn win_create_keyval(
         win_delete_attr_fn as usize,
         extra_state as usize,
     );
-    put(win_keyval, "win_keyval", k)
+    unsafe { put(win_keyval, "win_keyval", k) }
 }
 
-pub(crate) fn win_free_keyval(win_keyval: *mut c_int) -> MpiResult<()> {
-    let k = out(win_keyval, "win_keyval")?;
+pub(crate) unsafe fn win_free_keyval(win_keyval: *mut c_int) -> MpiResult<()> {
+    let k = unsafe { out(win_keyval, "win_keyval") }?;
     attr::free_keyval(*k)?;
     *k = MPI_KEYVAL_INVALID;
     Ok(())

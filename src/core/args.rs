@@ -7,7 +7,11 @@ use super::error::{MpiError, MpiResult};
 use super::types::MPI_Info;
 
 /// The `n` values of a C array argument (which may be null when `n` is 0).
-pub(crate) fn c_array<'a, T>(p: *const T, n: usize, what: &str) -> MpiResult<&'a [T]> {
+///
+/// # Safety
+/// `p` is null or valid for reads of `n` values of `T` for the lifetime
+/// chosen.
+pub(crate) unsafe fn c_array<'a, T>(p: *const T, n: usize, what: &str) -> MpiResult<&'a [T]> {
     if n == 0 {
         return Ok(&[]);
     }

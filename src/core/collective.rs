@@ -96,8 +96,11 @@ impl Arr {
     /// The first `n` values; `what` names the argument if it is null.
     fn values(self, n: usize, what: &str) -> MpiResult<Vec<i64>> {
         Ok(match self {
-            Arr::Int(p) => c_array(p, n, what)?.iter().map(|&x| x.into()).collect(),
-            Arr::Big(p) => c_array(p, n, what)?.to_vec(),
+            Arr::Int(p) => unsafe { c_array(p, n, what) }?
+                .iter()
+                .map(|&x| x.into())
+                .collect(),
+            Arr::Big(p) => unsafe { c_array(p, n, what) }?.to_vec(),
         })
     }
 }
@@ -1087,7 +1090,7 @@ fn w_bufs(
 ) -> MpiResult<Vec<MsgBuf>> {
     let counts = counts.values(n, &format!("{what}counts"))?;
     let displs = displs.values(n, &format!("{what}displs"))?;
-    let types = c_array(types, n, &format!("{what}types"))?;
+    let types = unsafe { c_array(types, n, &format!("{what}types")) }?;
     check_counts(&counts)?;
     (0..n)
         .map(|i| {

@@ -4,6 +4,7 @@
 
 use super::error::{MpiError, MpiResult};
 use super::runtime;
+use super::types::{MPI_Comm, MPI_Errhandler};
 use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
@@ -152,4 +153,53 @@ pub fn fatal(function: &str, err: &MpiError) -> ! {
         err.msg
     ));
     runtime::abort_job(class.clamp(1, 255), &format!("fatal error in {function}"));
+}
+
+// ---------------------------------------------------------------------------
+// The error calls with typed arguments (`scripts/gen-abi` binds them by
+// their `doc(alias)`).
+
+#[doc(alias = "MPI_Error_class")]
+pub fn error_class(errorcode: c_int, errorclass: &mut c_int) -> MpiResult<()> {
+    *errorclass = super::error::error_class(errorcode)
+        .ok_or_else(|| MpiError::arg(format!("invalid error code {errorcode}")))?;
+    Ok(())
+}
+
+#[doc(alias = "MPI_Add_error_class")]
+pub fn add_error_class(errorclass: &mut c_int) -> MpiResult<()> {
+    *errorclass = super::error::add_error_class()?;
+    Ok(())
+}
+
+#[doc(alias = "MPI_Add_error_code")]
+pub fn add_error_code(errorclass: c_int, errorcode: &mut c_int) -> MpiResult<()> {
+    *errorcode = super::error::add_error_code(errorclass)?;
+    Ok(())
+}
+
+#[doc(alias = "MPI_Add_error_string")]
+pub fn add_error_string(errorcode: c_int, string: &str) -> MpiResult<()> {
+    super::error::add_error_string(errorcode, string)
+}
+
+#[doc(alias = "MPI_Errhandler_free")]
+pub fn errhandler_free(errhandler: &mut MPI_Errhandler) -> MpiResult<()> {
+    free(*errhandler)?;
+    *errhandler = MPI_ERRHANDLER_NULL;
+    Ok(())
+}
+
+#[doc(alias = "MPI_Comm_set_errhandler")]
+pub fn comm_set_errhandler(comm: MPI_Comm, errhandler: MPI_Errhandler) -> MpiResult<()> {
+    let comm = super::comm::get(comm)?;
+    check(errhandler, ObjKind::Comm)?;
+    comm.errhandler.set(errhandler);
+    Ok(())
+}
+
+#[doc(alias = "MPI_Comm_get_errhandler")]
+pub fn comm_get_errhandler(comm: MPI_Comm, errhandler: &mut MPI_Errhandler) -> MpiResult<()> {
+    *errhandler = super::comm::get(comm)?.errhandler.get_retained();
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use super::error::{MpiError, MpiResult};
 use super::runtime;
+use super::types::MPI_Info;
 use crate::core::consts::*;
 use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
@@ -156,4 +157,70 @@ pub fn env_pairs(argv: Option<Vec<String>>) -> Vec<(String, String)> {
         out.push(("wdir".into(), dir.display().to_string()));
     }
     out
+}
+
+// ---------------------------------------------------------------------------
+// The info calls with typed arguments (`scripts/gen-abi` binds them by their
+// `doc(alias)`).
+
+/// `MPI_INFO_ENV` is read-only.
+fn writable(info: MPI_Info) -> MpiResult<Arc<Info>> {
+    let obj = get(info)?;
+    if info == MPI_INFO_ENV {
+        return Err(MpiError::new(
+            MPI_ERR_INFO,
+            "MPI_INFO_ENV cannot be modified",
+        ));
+    }
+    Ok(obj)
+}
+
+#[doc(alias = "MPI_Info_create")]
+pub fn info_create(info: &mut MPI_Info) -> MpiResult<()> {
+    *info = create(Info::default());
+    Ok(())
+}
+
+#[doc(alias = "MPI_Info_set")]
+pub fn info_set(info: MPI_Info, key: &str, value: &str) -> MpiResult<()> {
+    writable(info)?.set(key, value)
+}
+
+#[doc(alias = "MPI_Info_delete")]
+pub fn info_delete(info: MPI_Info, key: &str) -> MpiResult<()> {
+    writable(info)?.delete(key)
+}
+
+#[doc(alias = "MPI_Info_get_valuelen")]
+pub fn info_get_valuelen(
+    info: MPI_Info,
+    key: &str,
+    valuelen: &mut c_int,
+    flag: &mut c_int,
+) -> MpiResult<()> {
+    let found = get(info)?.get(key)?;
+    *flag = c_int::from(found.is_some());
+    if let Some(v) = found {
+        *valuelen = v.len() as c_int;
+    }
+    Ok(())
+}
+
+#[doc(alias = "MPI_Info_get_nkeys")]
+pub fn info_get_nkeys(info: MPI_Info, nkeys: &mut c_int) -> MpiResult<()> {
+    *nkeys = get(info)?.nkeys() as c_int;
+    Ok(())
+}
+
+#[doc(alias = "MPI_Info_dup")]
+pub fn info_dup(info: MPI_Info, newinfo: &mut MPI_Info) -> MpiResult<()> {
+    *newinfo = create(Info::from_pairs(get(info)?.pairs()));
+    Ok(())
+}
+
+#[doc(alias = "MPI_Info_free")]
+pub fn info_free(info: &mut MPI_Info) -> MpiResult<()> {
+    free(*info)?;
+    *info = MPI_INFO_NULL;
+    Ok(())
 }

@@ -8,6 +8,7 @@
 //! PMI barrier makes that collective); otherwise the process leaves it
 //! when it exits.
 
+use super::args::StrOut;
 use super::error::{MpiError, MpiResult};
 use super::p2p;
 use crate::core::consts::*;
@@ -264,6 +265,7 @@ pub fn abort_job(code: c_int, msg: &str) -> ! {
 
 /// Seconds since an arbitrary point fixed for the life of the machine, so
 /// processes on one node agree.
+#[doc(alias = "MPI_Wtime")]
 pub fn wtime() -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -274,6 +276,7 @@ pub fn wtime() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
+#[doc(alias = "MPI_Wtick")]
 pub fn wtick() -> f64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -294,4 +297,60 @@ pub fn processor_name() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+// ---------------------------------------------------------------------------
+// The environment queries with typed arguments (`scripts/gen-abi` binds
+// them by their `doc(alias)`).
+
+#[doc(alias = "MPI_Initialized")]
+pub fn initialized(flag: &mut c_int) -> MpiResult<()> {
+    *flag = c_int::from(phase() != Phase::Uninitialized);
+    Ok(())
+}
+
+#[doc(alias = "MPI_Finalized")]
+pub fn finalized(flag: &mut c_int) -> MpiResult<()> {
+    *flag = c_int::from(phase() == Phase::Finalized);
+    Ok(())
+}
+
+#[doc(alias = "MPI_Query_thread")]
+pub fn query_thread(provided: &mut c_int) -> MpiResult<()> {
+    *provided = thread_level();
+    Ok(())
+}
+
+#[doc(alias = "MPI_Is_thread_main")]
+pub fn is_thread_main(flag: &mut c_int) -> MpiResult<()> {
+    *flag = c_int::from(is_main_thread());
+    Ok(())
+}
+
+#[doc(alias = "MPI_Get_version")]
+pub fn get_version(version: &mut c_int, subversion: &mut c_int) -> MpiResult<()> {
+    (*version, *subversion) = (MPI_VERSION, MPI_SUBVERSION);
+    Ok(())
+}
+
+/// The string `MPI_Get_library_version` reports.
+pub fn library_version() -> String {
+    format!(
+        "OxMPI {} (MPI {}.{}, MPICH ABI compatible: libmpi.so.12)",
+        env!("CARGO_PKG_VERSION"),
+        MPI_VERSION,
+        MPI_SUBVERSION
+    )
+}
+
+#[doc(alias = "MPI_Get_library_version")]
+pub fn get_library_version(mut version: StrOut<'_>, resultlen: &mut c_int) -> MpiResult<()> {
+    *resultlen = version.write(&library_version());
+    Ok(())
+}
+
+#[doc(alias = "MPI_Get_processor_name")]
+pub fn get_processor_name(mut name: StrOut<'_>, resultlen: &mut c_int) -> MpiResult<()> {
+    *resultlen = name.write(&processor_name());
+    Ok(())
 }
