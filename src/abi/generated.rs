@@ -140,82 +140,82 @@ pub unsafe extern "C" fn PMPI_Aint_diff(addr1: MPI_Aint, addr2: MPI_Aint) -> MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgather", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgather", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -270,82 +270,82 @@ pub unsafe extern "C" fn PMPI_Allreduce_init_c(sendbuf: *const c_void, recvbuf: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoall", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, false, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, false, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -1668,12 +1668,12 @@ pub unsafe extern "C" fn PMPI_Group_difference(group1: MPI_Group, group2: MPI_Gr
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_excl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_excl(group, n, ranks, newgroup) })
+    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_excl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_excl(group, n, ranks, newgroup) })
+    guard("MPI_Group_excl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -1698,12 +1698,12 @@ pub unsafe extern "C" fn PMPI_Group_from_session_pset(session: MPI_Session, pset
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_incl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup) })
+    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_incl(group: MPI_Group, n: c_int, ranks: *const c_int, newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup) })
+    guard("MPI_Group_incl", false, ErrObj::None, || unsafe { let ranks = c_array(ranks, usize::try_from(n).unwrap_or(0), "ranks")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_incl(group, n, ranks, newgroup, false) })
 }
 
 #[unsafe(no_mangle)]
@@ -1718,22 +1718,22 @@ pub unsafe extern "C" fn PMPI_Group_intersection(group1: MPI_Group, group2: MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_range_excl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_excl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_range_excl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_excl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_excl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Group_range_incl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Group_range_incl(group: MPI_Group, n: c_int, ranges: *mut [c_int; 3], newgroup: *mut MPI_Group) -> c_int {
-    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup) })
+    guard("MPI_Group_range_incl", false, ErrObj::None, || unsafe { let ranges = c_array(ranges, usize::try_from(n).unwrap_or(0), "ranges")?; let newgroup = out(newgroup, "newgroup")?; crate::core::group::group_range_incl(group, n, ranges, newgroup, false) })
 }
 
 #[unsafe(no_mangle)]
@@ -1778,42 +1778,42 @@ pub unsafe extern "C" fn PMPI_Group_union(group1: MPI_Group, group2: MPI_Group, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Iallgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Iallgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Iallgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -1838,42 +1838,42 @@ pub unsafe extern "C" fn PMPI_Iallreduce_c(sendbuf: *const c_void, recvbuf: *mut
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ialltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ialltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ialltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, false, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2062,82 +2062,82 @@ pub unsafe extern "C" fn PMPI_Imrecv_c(buf: *mut c_void, count: MPI_Count, datat
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgather", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgather_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgatherv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_allgatherv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoall", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoall_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoallv", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Ineighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Start(request)) })
+    guard("MPI_Ineighbor_alltoallv_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, true, Mode::Start(request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2724,162 +2724,162 @@ pub unsafe extern "C" fn PMPI_Mrecv_c(buf: *mut c_void, count: MPI_Count, dataty
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgather", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgather_c", false, ErrObj::Comm(comm), || crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgather_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgather_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgather_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgatherv", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_allgatherv_c", false, ErrObj::Comm(comm), || crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgatherv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount.into(), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(displs), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_allgatherv_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_allgatherv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::allgatherv(sendbuf, sendcount, sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(displs), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoall", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoall_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init(sendbuf: *const c_void, sendcount: c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoall_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount.into(), sendtype, recvbuf, recvcount.into(), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoall_init_c(sendbuf: *const c_void, sendcount: MPI_Count, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcount: MPI_Count, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoall_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoallv", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm) -> c_int {
-    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Blocking))
+    guard("MPI_Neighbor_alltoallv_c", false, ErrObj::Comm(comm), || crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, true, Mode::Blocking))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init(sendbuf: *const c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoallv_init", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Int(sendcounts), Arr::Int(sdispls), sendtype, recvbuf, Arr::Int(recvcounts), Arr::Int(rdispls), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Neighbor_alltoallv_init_c(sendbuf: *const c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: MPI_Datatype, comm: MPI_Comm, info: MPI_Info, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::neighbor_alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, Mode::Init(info, request)) })
+    guard("MPI_Neighbor_alltoallv_init_c", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::collective::alltoallv(sendbuf, Arr::Big(sendcounts), Arr::Big(sdispls), sendtype, recvbuf, Arr::Big(recvcounts), Arr::Big(rdispls), recvtype, comm, true, Mode::Init(info, request)) })
 }
 
 #[unsafe(no_mangle)]
@@ -4996,7 +4996,7 @@ pub unsafe extern "C" fn PMPI_Type_create_f90_real(p: c_int, r: c_int, newtype: 
 pub unsafe extern "C" fn MPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, true, false)
     })
 }
 
@@ -5004,7 +5004,7 @@ pub unsafe extern "C" fn MPI_Type_create_hindexed(count: c_int, array_of_blockle
 pub unsafe extern "C" fn PMPI_Type_create_hindexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_create_hindexed", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, true, false)
     })
 }
 
@@ -5013,7 +5013,7 @@ pub unsafe extern "C" fn MPI_Type_create_hindexed_block(count: c_int, blocklengt
     guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false)
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, true, false)
     })
 }
 
@@ -5022,7 +5022,7 @@ pub unsafe extern "C" fn PMPI_Type_create_hindexed_block(count: c_int, blockleng
     guard("MPI_Type_create_hindexed_block", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, false)
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), array_of_displacements, oldtype, newtype, true, false)
     })
 }
 
@@ -5031,7 +5031,7 @@ pub unsafe extern "C" fn MPI_Type_create_hindexed_block_c(count: MPI_Count, bloc
     guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true, true)
     })
 }
 
@@ -5040,7 +5040,7 @@ pub unsafe extern "C" fn PMPI_Type_create_hindexed_block_c(count: MPI_Count, blo
     guard("MPI_Type_create_hindexed_block_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true, true)
     })
 }
 
@@ -5048,7 +5048,7 @@ pub unsafe extern "C" fn PMPI_Type_create_hindexed_block_c(count: MPI_Count, blo
 pub unsafe extern "C" fn MPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true, true)
     })
 }
 
@@ -5056,7 +5056,7 @@ pub unsafe extern "C" fn MPI_Type_create_hindexed_c(count: MPI_Count, array_of_b
 pub unsafe extern "C" fn PMPI_Type_create_hindexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_create_hindexed_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true, true)
     })
 }
 
@@ -5065,7 +5065,7 @@ pub unsafe extern "C" fn MPI_Type_create_hvector(count: c_int, blocklength: c_in
     guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride, oldtype, newtype, true, false)
     })
 }
 
@@ -5074,7 +5074,7 @@ pub unsafe extern "C" fn PMPI_Type_create_hvector(count: c_int, blocklength: c_i
     guard("MPI_Type_create_hvector", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride, oldtype, newtype, true, false)
     })
 }
 
@@ -5083,7 +5083,7 @@ pub unsafe extern "C" fn MPI_Type_create_hvector_c(count: MPI_Count, blocklength
     guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true, true)
     })
 }
 
@@ -5092,7 +5092,7 @@ pub unsafe extern "C" fn PMPI_Type_create_hvector_c(count: MPI_Count, blocklengt
     guard("MPI_Type_create_hvector_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count, blocklength, stride, oldtype, newtype, true)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true, true)
     })
 }
 
@@ -5101,7 +5101,7 @@ pub unsafe extern "C" fn MPI_Type_create_indexed_block(count: c_int, blocklength
     guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false)
+        let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false, false)
     })
 }
 
@@ -5110,7 +5110,7 @@ pub unsafe extern "C" fn PMPI_Type_create_indexed_block(count: c_int, blocklengt
     guard("MPI_Type_create_indexed_block", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false)
+        let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count.into(), blocklength.into(), &array_of_displacements, oldtype, newtype, false, false)
     })
 }
 
@@ -5119,7 +5119,7 @@ pub unsafe extern "C" fn MPI_Type_create_indexed_block_c(count: MPI_Count, block
     guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, false, true)
     })
 }
 
@@ -5128,7 +5128,7 @@ pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, bloc
     guard("MPI_Type_create_indexed_block_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, true)
+        let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_indexed_block(count, blocklength, array_of_displacements, oldtype, newtype, false, true)
     })
 }
 
@@ -5398,7 +5398,7 @@ pub unsafe extern "C" fn PMPI_Type_get_value_index(value_type: MPI_Datatype, ind
 pub unsafe extern "C" fn MPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, true, false)
     })
 }
 
@@ -5406,7 +5406,7 @@ pub unsafe extern "C" fn MPI_Type_hindexed(count: c_int, array_of_blocklengths: 
 pub unsafe extern "C" fn PMPI_Type_hindexed(count: c_int, array_of_blocklengths: *mut c_int, array_of_displacements: *mut MPI_Aint, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_hindexed", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hindexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, false)
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, array_of_displacements, oldtype, newtype, true, false)
     })
 }
 
@@ -5415,7 +5415,7 @@ pub unsafe extern "C" fn MPI_Type_hvector(count: c_int, blocklength: c_int, stri
     guard("MPI_Type_hvector", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride, oldtype, newtype, true, false)
     })
 }
 
@@ -5424,7 +5424,7 @@ pub unsafe extern "C" fn PMPI_Type_hvector(count: c_int, blocklength: c_int, str
     guard("MPI_Type_hvector", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_create_hvector(count.into(), blocklength.into(), stride, oldtype, newtype, false)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride, oldtype, newtype, true, false)
     })
 }
 
@@ -5432,7 +5432,7 @@ pub unsafe extern "C" fn PMPI_Type_hvector(count: c_int, blocklength: c_int, str
 pub unsafe extern "C" fn MPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_indexed", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false)
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false, false)
     })
 }
 
@@ -5440,7 +5440,7 @@ pub unsafe extern "C" fn MPI_Type_indexed(count: c_int, array_of_blocklengths: *
 pub unsafe extern "C" fn PMPI_Type_indexed(count: c_int, array_of_blocklengths: *const c_int, array_of_displacements: *const c_int, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_indexed", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false)
+        let array_of_blocklengths: Vec<MPI_Count> = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?.iter().map(|&x| x.into()).collect(); let array_of_displacements: Vec<MPI_Count> = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?.iter().map(|&x| x.into()).collect(); let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count.into(), &array_of_blocklengths, &array_of_displacements, oldtype, newtype, false, false)
     })
 }
 
@@ -5448,7 +5448,7 @@ pub unsafe extern "C" fn PMPI_Type_indexed(count: c_int, array_of_blocklengths: 
 pub unsafe extern "C" fn MPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, false, true)
     })
 }
 
@@ -5456,7 +5456,7 @@ pub unsafe extern "C" fn MPI_Type_indexed_c(count: MPI_Count, array_of_blockleng
 pub unsafe extern "C" fn PMPI_Type_indexed_c(count: MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: MPI_Datatype, newtype: *mut MPI_Datatype) -> c_int {
     guard("MPI_Type_indexed_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
-        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, true)
+        let array_of_blocklengths = c_array(array_of_blocklengths, usize::try_from(count).unwrap_or(0), "array_of_blocklengths")?; let array_of_displacements = c_array(array_of_displacements, usize::try_from(count).unwrap_or(0), "array_of_displacements")?; let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_indexed(count, array_of_blocklengths, array_of_displacements, oldtype, newtype, false, true)
     })
 }
 
@@ -5561,7 +5561,7 @@ pub unsafe extern "C" fn MPI_Type_vector(count: c_int, blocklength: c_int, strid
     guard("MPI_Type_vector", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false, false)
     })
 }
 
@@ -5570,7 +5570,7 @@ pub unsafe extern "C" fn PMPI_Type_vector(count: c_int, blocklength: c_int, stri
     guard("MPI_Type_vector", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count.into(), blocklength.into(), stride.into(), oldtype, newtype, false, false)
     })
 }
 
@@ -5579,7 +5579,7 @@ pub unsafe extern "C" fn MPI_Type_vector_c(count: MPI_Count, blocklength: MPI_Co
     guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, false, true)
     })
 }
 
@@ -5588,7 +5588,7 @@ pub unsafe extern "C" fn PMPI_Type_vector_c(count: MPI_Count, blocklength: MPI_C
     guard("MPI_Type_vector_c", false, ErrObj::None, || unsafe {
         if count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (count)", count))); }
         if blocklength < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (blocklength)", blocklength))); }
-        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, true)
+        let newtype = out(newtype, "newtype")?; crate::core::datatype::bindings::type_vector(count, blocklength, stride, oldtype, newtype, false, true)
     })
 }
 

@@ -1264,7 +1264,9 @@ pub fn neighbor_alltoallw(
 // ---------------------------------------------------------------------------
 // The C functions' entry points that share one implementation above: each
 // collective family (classic and large-count, blocking, `MPI_I...` and
-// `..._init`) calls one of these with 64-bit counts and its mode.
+// `..._init`) calls one of these with 64-bit counts and its mode; the
+// neighbourhood forms share their entry with the plain ones
+// (`neighbors`, which the C function's name gives).
 
 #[doc(alias = "MPI_Reduce_scatter_block")]
 pub fn reduce_scatter_block(
@@ -1392,6 +1394,7 @@ pub fn scatterv(
 }
 
 #[doc(alias = "MPI_Allgather")]
+#[doc(alias = "MPI_Neighbor_allgather")]
 pub fn allgather(
     sendbuf: *const c_void,
     sendcount: i64,
@@ -1400,14 +1403,21 @@ pub fn allgather(
     recvcount: i64,
     recvtype: MPI_Datatype,
     comm: MPI_Comm,
+    neighbors: bool,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    allgather_any(
+    let any = if neighbors {
+        neighbor_allgather_any
+    } else {
+        allgather_any
+    };
+    any(
         sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm, mode,
     )
 }
 
 #[doc(alias = "MPI_Allgatherv")]
+#[doc(alias = "MPI_Neighbor_allgatherv")]
 pub fn allgatherv(
     sendbuf: *const c_void,
     sendcount: i64,
@@ -1417,9 +1427,15 @@ pub fn allgatherv(
     displs: Arr,
     recvtype: MPI_Datatype,
     comm: MPI_Comm,
+    neighbors: bool,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    allgather_any(
+    let any = if neighbors {
+        neighbor_allgather_any
+    } else {
+        allgather_any
+    };
+    any(
         sendbuf,
         sendcount,
         sendtype,
@@ -1434,6 +1450,7 @@ pub fn allgatherv(
 }
 
 #[doc(alias = "MPI_Alltoall")]
+#[doc(alias = "MPI_Neighbor_alltoall")]
 pub fn alltoall(
     sendbuf: *const c_void,
     sendcount: i64,
@@ -1442,15 +1459,22 @@ pub fn alltoall(
     recvcount: i64,
     recvtype: MPI_Datatype,
     comm: MPI_Comm,
+    neighbors: bool,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    alltoall_any(
+    let any = if neighbors {
+        neighbor_alltoall_any
+    } else {
+        alltoall_any
+    };
+    any(
         sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype,
         comm, mode,
     )
 }
 
 #[doc(alias = "MPI_Alltoallv")]
+#[doc(alias = "MPI_Neighbor_alltoallv")]
 pub fn alltoallv(
     sendbuf: *const c_void,
     sendcounts: Arr,
@@ -1461,97 +1485,15 @@ pub fn alltoallv(
     rdispls: Arr,
     recvtype: MPI_Datatype,
     comm: MPI_Comm,
+    neighbors: bool,
     mode: Mode<'_>,
 ) -> MpiResult<()> {
-    alltoall_any(
-        sendbuf,
-        0,
-        sendcounts,
-        Some(sdispls),
-        sendtype,
-        recvbuf,
-        0,
-        recvcounts,
-        Some(rdispls),
-        recvtype,
-        comm,
-        mode,
-    )
-}
-
-#[doc(alias = "MPI_Neighbor_allgather")]
-pub fn neighbor_allgather(
-    sendbuf: *const c_void,
-    sendcount: i64,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: i64,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-    mode: Mode<'_>,
-) -> MpiResult<()> {
-    neighbor_allgather_any(
-        sendbuf, sendcount, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype, comm, mode,
-    )
-}
-
-#[doc(alias = "MPI_Neighbor_allgatherv")]
-pub fn neighbor_allgatherv(
-    sendbuf: *const c_void,
-    sendcount: i64,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: Arr,
-    displs: Arr,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-    mode: Mode<'_>,
-) -> MpiResult<()> {
-    neighbor_allgather_any(
-        sendbuf,
-        sendcount,
-        sendtype,
-        recvbuf,
-        0,
-        recvcounts,
-        Some(displs),
-        recvtype,
-        comm,
-        mode,
-    )
-}
-
-#[doc(alias = "MPI_Neighbor_alltoall")]
-pub fn neighbor_alltoall(
-    sendbuf: *const c_void,
-    sendcount: i64,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcount: i64,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-    mode: Mode<'_>,
-) -> MpiResult<()> {
-    neighbor_alltoall_any(
-        sendbuf, sendcount, NO_ARR, None, sendtype, recvbuf, recvcount, NO_ARR, None, recvtype,
-        comm, mode,
-    )
-}
-
-#[doc(alias = "MPI_Neighbor_alltoallv")]
-pub fn neighbor_alltoallv(
-    sendbuf: *const c_void,
-    sendcounts: Arr,
-    sdispls: Arr,
-    sendtype: MPI_Datatype,
-    recvbuf: *mut c_void,
-    recvcounts: Arr,
-    rdispls: Arr,
-    recvtype: MPI_Datatype,
-    comm: MPI_Comm,
-    mode: Mode<'_>,
-) -> MpiResult<()> {
-    neighbor_alltoall_any(
+    let any = if neighbors {
+        neighbor_alltoall_any
+    } else {
+        alltoall_any
+    };
+    any(
         sendbuf,
         0,
         sendcounts,

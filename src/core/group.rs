@@ -316,53 +316,44 @@ pub fn group_difference(
 }
 
 #[doc(alias = "MPI_Group_incl")]
+#[doc(alias = "MPI_Group_excl")]
 pub fn group_incl(
     group: MPI_Group,
     n: c_int,
     ranks: &[c_int],
     newgroup: &mut MPI_Group,
+    exclude: bool,
 ) -> MpiResult<()> {
     let g = get(group)?;
     entries(n, "ranks")?;
-    store(newgroup, || g.incl(ranks))
-}
-
-#[doc(alias = "MPI_Group_excl")]
-pub fn group_excl(
-    group: MPI_Group,
-    n: c_int,
-    ranks: &[c_int],
-    newgroup: &mut MPI_Group,
-) -> MpiResult<()> {
-    let g = get(group)?;
-    entries(n, "ranks")?;
-    store(newgroup, || g.excl(ranks))
+    store(newgroup, || {
+        if exclude {
+            g.excl(ranks)
+        } else {
+            g.incl(ranks)
+        }
+    })
 }
 
 #[doc(alias = "MPI_Group_range_incl")]
+#[doc(alias = "MPI_Group_range_excl")]
 pub fn group_range_incl(
     group: MPI_Group,
     n: c_int,
     ranges: &[[c_int; 3]],
     newgroup: &mut MPI_Group,
+    exclude: bool,
 ) -> MpiResult<()> {
     let g = get(group)?;
     entries(n, "ranges")?;
     let ranks = g.expand_ranges(ranges)?;
-    store(newgroup, || g.incl(&ranks))
-}
-
-#[doc(alias = "MPI_Group_range_excl")]
-pub fn group_range_excl(
-    group: MPI_Group,
-    n: c_int,
-    ranges: &[[c_int; 3]],
-    newgroup: &mut MPI_Group,
-) -> MpiResult<()> {
-    let g = get(group)?;
-    entries(n, "ranges")?;
-    let ranks = g.expand_ranges(ranges)?;
-    store(newgroup, || g.excl(&ranks))
+    store(newgroup, || {
+        if exclude {
+            g.excl(&ranks)
+        } else {
+            g.incl(&ranks)
+        }
+    })
 }
 
 #[doc(alias = "MPI_Group_free")]

@@ -38,40 +38,30 @@ pub fn type_contiguous(
 }
 
 #[doc(alias = "MPI_Type_vector")]
+#[doc(alias = "MPI_Type_create_hvector")]
 pub fn type_vector(
     count: MPI_Count,
     blocklength: MPI_Count,
     stride: MPI_Count,
     oldtype: MPI_Datatype,
     newtype: &mut MPI_Datatype,
+    bytes: bool,
     large: bool,
 ) -> MpiResult<()> {
     create(newtype, || {
-        calls::vector(count, blocklength, stride, oldtype, false, large)
-    })
-}
-
-#[doc(alias = "MPI_Type_create_hvector")]
-pub fn type_create_hvector(
-    count: MPI_Count,
-    blocklength: MPI_Count,
-    stride: MPI_Count,
-    oldtype: MPI_Datatype,
-    newtype: &mut MPI_Datatype,
-    large: bool,
-) -> MpiResult<()> {
-    create(newtype, || {
-        calls::vector(count, blocklength, stride, oldtype, true, large)
+        calls::vector(count, blocklength, stride, oldtype, bytes, large)
     })
 }
 
 #[doc(alias = "MPI_Type_indexed")]
+#[doc(alias = "MPI_Type_create_hindexed")]
 pub fn type_indexed(
     count: MPI_Count,
     array_of_blocklengths: &[MPI_Count],
     array_of_displacements: &[MPI_Count],
     oldtype: MPI_Datatype,
     newtype: &mut MPI_Datatype,
+    bytes: bool,
     large: bool,
 ) -> MpiResult<()> {
     count_arg(count, "count")?;
@@ -80,60 +70,26 @@ pub fn type_indexed(
             array_of_blocklengths,
             array_of_displacements,
             oldtype,
-            false,
-            large,
-        )
-    })
-}
-
-#[doc(alias = "MPI_Type_create_hindexed")]
-pub fn type_create_hindexed(
-    count: MPI_Count,
-    array_of_blocklengths: &[MPI_Count],
-    array_of_displacements: &[MPI_Count],
-    oldtype: MPI_Datatype,
-    newtype: &mut MPI_Datatype,
-    large: bool,
-) -> MpiResult<()> {
-    count_arg(count, "count")?;
-    create(newtype, || {
-        calls::indexed(
-            array_of_blocklengths,
-            array_of_displacements,
-            oldtype,
-            true,
+            bytes,
             large,
         )
     })
 }
 
 #[doc(alias = "MPI_Type_create_indexed_block")]
+#[doc(alias = "MPI_Type_create_hindexed_block")]
 pub fn type_create_indexed_block(
     count: MPI_Count,
     blocklength: MPI_Count,
     array_of_displacements: &[MPI_Count],
     oldtype: MPI_Datatype,
     newtype: &mut MPI_Datatype,
+    bytes: bool,
     large: bool,
 ) -> MpiResult<()> {
     count_arg(count, "count")?;
     create(newtype, || {
-        calls::indexed_block(blocklength, array_of_displacements, oldtype, false, large)
-    })
-}
-
-#[doc(alias = "MPI_Type_create_hindexed_block")]
-pub fn type_create_hindexed_block(
-    count: MPI_Count,
-    blocklength: MPI_Count,
-    array_of_displacements: &[MPI_Count],
-    oldtype: MPI_Datatype,
-    newtype: &mut MPI_Datatype,
-    large: bool,
-) -> MpiResult<()> {
-    count_arg(count, "count")?;
-    create(newtype, || {
-        calls::indexed_block(blocklength, array_of_displacements, oldtype, true, large)
+        calls::indexed_block(blocklength, array_of_displacements, oldtype, bytes, large)
     })
 }
 
