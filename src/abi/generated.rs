@@ -5134,12 +5134,12 @@ pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, bloc
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_create_keyval(type_copy_attr_fn as usize, type_delete_attr_fn as usize, type_keyval, extra_state as usize) })
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let comm_copy_attr_fn = type_copy_attr_fn; let comm_delete_attr_fn = type_delete_attr_fn; let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_create_keyval(type_copy_attr_fn as usize, type_delete_attr_fn as usize, type_keyval, extra_state as usize) })
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let comm_copy_attr_fn = type_copy_attr_fn; let comm_delete_attr_fn = type_delete_attr_fn; let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
@@ -5256,12 +5256,12 @@ pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_free_keyval(type_keyval) })
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_free_keyval(type_keyval) })
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
 }
 
 #[unsafe(no_mangle)]

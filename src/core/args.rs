@@ -47,3 +47,11 @@ impl StrOut<'_> {
         n as std::ffi::c_int
     }
 }
+
+/// Store a new object's handle in the caller's slot: `null` first, so a
+/// failure leaves no stale handle behind.
+pub fn new_handle<H>(slot: &mut H, null: H, make: impl FnOnce() -> MpiResult<H>) -> MpiResult<()> {
+    *slot = null;
+    *slot = make()?;
+    Ok(())
+}

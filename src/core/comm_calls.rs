@@ -1,6 +1,7 @@
 //! The communicator chapter's calls: argument rules, then `core::comm`.
 //! `scripts/gen-abi` binds each to its C functions by its `doc(alias)`.
 
+use super::args::new_handle;
 use super::attr;
 use super::coll;
 use super::comm::{self, Comm};
@@ -12,12 +13,9 @@ use super::types::{MPI_Comm, MPI_Group, MPI_Info};
 use std::ffi::c_int;
 use std::sync::Arc;
 
-/// Store a new communicator's handle: `MPI_COMM_NULL` first, so a failure
-/// leaves no stale handle behind.
+/// Store a new communicator's handle (`MPI_COMM_NULL` if making it fails).
 fn store(slot: &mut MPI_Comm, make: impl FnOnce() -> MpiResult<MPI_Comm>) -> MpiResult<()> {
-    *slot = MPI_COMM_NULL;
-    *slot = make()?;
-    Ok(())
+    new_handle(slot, MPI_COMM_NULL, make)
 }
 
 fn inter_only(comm: &Comm, what: &str) -> MpiResult<()> {
@@ -255,7 +253,8 @@ pub fn comm_create_group(
 }
 
 // ---------------------------------------------------------------------------
-// Attributes and keyvals (the MPI-1 names are the same calls)
+// Attributes and keyvals (the MPI-1 names and the datatype keyvals are
+// the same calls)
 
 #[doc(alias = "MPI_Comm_get_attr")]
 pub fn comm_get_attr(

@@ -243,9 +243,7 @@ fn entries(n: c_int, what: &str) -> MpiResult<()> {
 /// Store a new group's handle (`MPI_GROUP_NULL` first, so a failure leaves
 /// no stale handle).
 fn store(slot: &mut MPI_Group, make: impl FnOnce() -> MpiResult<Group>) -> MpiResult<()> {
-    *slot = MPI_GROUP_NULL;
-    *slot = handle(Arc::new(make()?));
-    Ok(())
+    super::args::new_handle(slot, MPI_GROUP_NULL, || Ok(handle(Arc::new(make()?))))
 }
 
 #[doc(alias = "MPI_Group_size")]

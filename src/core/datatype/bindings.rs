@@ -8,23 +8,19 @@
 
 use super::calls::{self, Rep, count_arg, ndims_arg};
 use super::{f90, get};
-use crate::core::args::StrOut;
-use crate::core::attr;
+use crate::core::args::{StrOut, new_handle};
 use crate::core::comm;
 use crate::core::consts::*;
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::types::{MPI_Aint, MPI_Comm, MPI_Count, MPI_Datatype};
 use std::ffi::c_int;
 
-/// Store a new type's handle: `MPI_DATATYPE_NULL` first, so a failure
-/// leaves no stale handle behind.
+/// Store a new type's handle (`MPI_DATATYPE_NULL` if making it fails).
 fn create(
     slot: &mut MPI_Datatype,
     make: impl FnOnce() -> MpiResult<MPI_Datatype>,
 ) -> MpiResult<()> {
-    *slot = MPI_DATATYPE_NULL;
-    *slot = make()?;
-    Ok(())
+    new_handle(slot, MPI_DATATYPE_NULL, make)
 }
 
 #[doc(alias = "MPI_Type_contiguous")]
@@ -496,24 +492,6 @@ pub fn type_get_contents_c(
         &c.types,
         "array_of_datatypes",
     )
-}
-
-#[doc(alias = "MPI_Type_create_keyval")]
-pub fn type_create_keyval(
-    type_copy_attr_fn: usize,
-    type_delete_attr_fn: usize,
-    type_keyval: &mut c_int,
-    extra_state: usize,
-) -> MpiResult<()> {
-    *type_keyval = attr::create_keyval(type_copy_attr_fn, type_delete_attr_fn, extra_state);
-    Ok(())
-}
-
-#[doc(alias = "MPI_Type_free_keyval")]
-pub fn type_free_keyval(type_keyval: &mut c_int) -> MpiResult<()> {
-    attr::free_keyval(*type_keyval)?;
-    *type_keyval = MPI_KEYVAL_INVALID;
-    Ok(())
 }
 
 #[doc(alias = "MPI_Type_set_attr")]
