@@ -44,12 +44,26 @@ const SPLIT_BCAST_RANKS: i32 = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Algorithms(u32);
 
-/// How a broadcast by messages goes.
+/// Which of its two algorithms a collective by messages takes: the whole
+/// buffer down a tree or between pairs (a broadcast's binomial tree, a
+/// reduction's tree or recursive doubling), or the buffer split among the
+/// ranks (scatter then ring allgather; reduce-scatter then gather). The
+/// choice goes by sizes; on a node channel the decider announces its own
+/// (`shmcoll`), so members whose counts differ still go the same way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Bcast {
-    Binomial,
-    /// Scatter, then ring allgather.
-    Split,
+pub enum Way {
+    Whole = 0,
+    Split = 1,
+}
+
+impl Way {
+    pub fn from_u32(v: u32) -> Way {
+        if v == Way::Split as u32 {
+            Way::Split
+        } else {
+            Way::Whole
+        }
+    }
 }
 
 impl Algorithms {
@@ -100,7 +114,7 @@ impl Algorithms {
     }
 
     /// The broadcast of `len` bytes among `n` ranks by messages.
-    pub fn bcast(self, n: i32, len: usize) -> Bcast {
+    pub fn bcast(self, n: i32, len: usize) -> Way {
         let split = if self.0 & BCAST_SPLIT != 0 {
             len >= n as usize
         } else if self.0 & BCAST_BINOMIAL != 0 {
@@ -109,9 +123,9 @@ impl Algorithms {
             len >= SPLIT_BCAST && n >= SPLIT_BCAST_RANKS && self.0 & SPARE_CORES != 0
         };
         if split && n > 2 {
-            Bcast::Split
+            Way::Split
         } else {
-            Bcast::Binomial
+            Way::Whole
         }
     }
 }
@@ -191,26 +205,23 @@ mod tests {
     fn broadcast_choice() {
         let base = NODE_CELLS | NO_CHECK;
         let auto = and(&[base | BCAST_AUTO | SPARE_CORES]);
-        assert_eq!(auto.bcast(8, SPLIT_BCAST), Bcast::Split);
-        assert_eq!(auto.bcast(7, SPLIT_BCAST), Bcast::Binomial);
-        assert_eq!(auto.bcast(8, SPLIT_BCAST - 1), Bcast::Binomial);
+        assert_eq!(auto.bcast(8, SPLIT_BCAST), Way::Split);
+        assert_eq!(auto.bcast(7, SPLIT_BCAST), Way::Whole);
+        assert_eq!(auto.bcast(8, SPLIT_BCAST - 1), Way::Whole);
         // One node without a core per rank: binomial for everyone.
         let crowded = and(&[base | BCAST_AUTO | SPARE_CORES, base | BCAST_AUTO]);
-        assert_eq!(crowded.bcast(8, SPLIT_BCAST), Bcast::Binomial);
+        assert_eq!(crowded.bcast(8, SPLIT_BCAST), Way::Whole);
         let split = and(&[base | BCAST_SPLIT]);
-        assert_eq!(split.bcast(3, 3), Bcast::Split);
-        assert_eq!(split.bcast(3, 2), Bcast::Binomial);
-        assert_eq!(split.bcast(2, 1000), Bcast::Binomial);
-        assert_eq!(
-            and(&[base | BCAST_BINOMIAL]).bcast(8, 1 << 30),
-            Bcast::Binomial
-        );
+        assert_eq!(split.bcast(3, 3), Way::Split);
+        assert_eq!(split.bcast(3, 2), Way::Whole);
+        assert_eq!(split.bcast(2, 1000), Way::Whole);
+        assert_eq!(and(&[base | BCAST_BINOMIAL]).bcast(8, 1 << 30), Way::Whole);
         // Members asking for different algorithms get auto, all alike.
         let mixed = and(&[
             base | BCAST_SPLIT | SPARE_CORES,
             base | BCAST_BINOMIAL | SPARE_CORES,
         ]);
-        assert_eq!(mixed.bcast(8, SPLIT_BCAST), Bcast::Split);
-        assert_eq!(mixed.bcast(8, 100), Bcast::Binomial);
+        assert_eq!(mixed.bcast(8, SPLIT_BCAST), Way::Split);
+        assert_eq!(mixed.bcast(8, 100), Way::Whole);
     }
 }

@@ -5,7 +5,7 @@
 //! Buffers are raw addresses with byte counts: the C face has checked them.
 //! Data of non-contiguous datatypes arrives here packed.
 
-use super::algorithms::Bcast;
+use super::algorithms::Way;
 use super::comm::Comm;
 use super::error::MpiResult;
 use super::op;
@@ -52,8 +52,13 @@ pub fn barrier(s: &mut Sched, n: c_int) {
 /// Broadcast of `len` bytes at `buf` from `root`, by the algorithm the
 /// communicator's table gives for this size (`core::algorithms`).
 pub fn bcast(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) {
-    let split = s.algorithms().bcast(n, len) == Bcast::Split;
-    if split {
+    let way = s.algorithms().bcast(n, len);
+    bcast_by(s, way, n, buf, len, root)
+}
+
+/// Broadcast the way given.
+pub fn bcast_by(s: &mut Sched, way: Way, n: c_int, buf: usize, len: usize, root: c_int) {
+    if way == Way::Split && n > 2 {
         usage::BCAST_SPLIT.fetch_add(1, Ordering::Relaxed);
         bcast_split(s, n, buf, len, root)
     } else {
@@ -178,7 +183,24 @@ fn commutes(r: &Red) -> bool {
 /// Either way every run combines the same values in the same order:
 /// floating-point results do not vary.
 pub fn reduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, root: c_int) {
-    if commutes(&r) && r.count >= pof2(n) as usize && r.len() > SPLIT_REDUCTION {
+    reduce_by(s, reduction_way(n, &r), n, send, recv, r, root)
+}
+
+/// How a reduction of `r` among `n` ranks goes by messages (`reduce` and
+/// `allreduce` alike): split when the operation commutes and the vector is
+/// large, with at least an element per rank.
+pub fn reduction_way(n: c_int, r: &Red) -> Way {
+    if commutes(r) && r.count >= pof2(n) as usize && r.len() > SPLIT_REDUCTION {
+        Way::Split
+    } else {
+        Way::Whole
+    }
+}
+
+/// Reduce the way given (split works for any count, blocks of no element
+/// included).
+pub fn reduce_by(s: &mut Sched, way: Way, n: c_int, send: usize, recv: usize, r: Red, root: c_int) {
+    if way == Way::Split {
         return reduce_split(s, n, send, recv, r, root);
     }
     let len = r.len();
@@ -342,6 +364,11 @@ fn reduce_split(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red, root:
 /// reduce-scatter by recursive halving, then allgather by recursive
 /// doubling; each block is combined on one rank only, so all agree.
 pub fn allreduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red) {
+    allreduce_by(s, reduction_way(n, &r), n, send, recv, r)
+}
+
+/// Allreduce the way given.
+pub fn allreduce_by(s: &mut Sched, way: Way, n: c_int, send: usize, recv: usize, r: Red) {
     let len = r.len();
     let me = s.rank();
     let f = Fold::new(n);
@@ -354,7 +381,7 @@ pub fn allreduce(s: &mut Sched, n: c_int, send: usize, recv: usize, r: Red) {
         s.fence();
         return;
     };
-    let split = commutes(&r) && r.count >= f.pof2 as usize && len > SPLIT_REDUCTION;
+    let split = way == Way::Split;
     let acc = if split { recv } else { s.temp(len) };
     let tmp = s.temp(len);
     if send != acc {

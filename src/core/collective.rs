@@ -11,6 +11,7 @@
 // The arguments are the standard's.
 #![allow(clippy::too_many_arguments)]
 
+use super::algorithms::Way;
 use super::args::{c_array, info_arg};
 use super::coll::{self, Block, Red, Root};
 use super::comm::{self, Comm};
@@ -323,9 +324,11 @@ fn schedule(comm: &Comm, tag: c_int, st: &Arc<Staging>, build: &dyn Fn(&mut Sche
 }
 
 /// The node-local channel (`core::shmcoll`) of a blocking collective of
-/// `len` bytes on `comm`, if it takes that way. Depends only on the
-/// communicator and the length, so all members of a correct program go
-/// the same way; with `OXMPI_COLL_CHECK` they first check that they do.
+/// `len` bytes on `comm`, if the communicator has one: the collective goes
+/// by its cells, or by messages the way its decider announces there.
+/// Depends only on the communicator, so all members go the same way even
+/// when their counts differ; with `OXMPI_COLL_CHECK` they first check
+/// that they do not.
 fn node_channel(
     comm: &Comm,
     mode: &Mode<'_>,
@@ -336,7 +339,7 @@ fn node_channel(
             if comm.algorithms.check() && !comm.is_inter() {
                 agree_on_size(comm, len)?;
             }
-            shmcoll::channel(comm, len)
+            shmcoll::channel(comm)
         }
         _ => Ok(None),
     }
@@ -378,11 +381,20 @@ fn agree_on_size(comm: &Comm, len: usize) -> MpiResult<()> {
 
 /// Run `f` on a staged collective: inputs packed first, outputs unpacked
 /// after it succeeds.
-fn staged(st: &Staging, f: impl FnOnce() -> MpiResult<()>) -> MpiResult<()> {
-    st.fill();
-    f()?;
-    st.finish();
-    Ok(())
+fn staged(
+    st: &Staging,
+    len: usize,
+    f: impl FnOnce() -> MpiResult<Option<Way>>,
+) -> MpiResult<Option<Way>> {
+    // Only data that fits a cell is read from the copies here.
+    if len <= shmcoll::MAX_BYTES {
+        st.fill();
+    }
+    let way = f()?;
+    if way.is_none() {
+        st.finish();
+    }
+    Ok(way)
 }
 
 /// Equal blocks of a buffer, end to end: in place when they are so
@@ -520,11 +532,17 @@ pub fn bcast(
     let mut st = Staging::default();
     let dir = if comm.rank == root { Dir::In } else { Dir::Out };
     let (p, len) = st.span(buffer, count, datatype, dir)?;
-    if let Some(ch) = node_channel(&comm, &mode, len)? {
-        return staged(&st, || ch.bcast(p, len, root));
-    }
     let n = comm.size;
-    launch(comm, mode, st, move |s| coll::bcast(s, n, p, len, root))
+    let mut way = comm.algorithms.bcast(n, len);
+    if let Some(ch) = node_channel(&comm, &mode, len)? {
+        match staged(&st, len, || ch.bcast(p, len, root, way))? {
+            None => return Ok(()),
+            Some(w) => way = w,
+        }
+    }
+    launch(comm, mode, st, move |s| {
+        coll::bcast_by(s, way, n, p, len, root)
+    })
 }
 
 /// How a reduction's kernel sees a datatype: elements of `size` bytes.
@@ -676,12 +694,17 @@ pub fn reduce(
     let mut st = Staging::default();
     let me = comm.rank == root;
     let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, datatype, op, me, false)?;
-    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size)? {
-        return staged(&st, || ch.reduce(sb, rb, red, Some(root)));
-    }
     let n = comm.size;
+    let mut way = coll::reduction_way(n, &red);
+    let len = red.count * red.size;
+    if let Some(ch) = node_channel(&comm, &mode, len)? {
+        match staged(&st, len, || ch.reduce(sb, rb, red, Some(root), way))? {
+            None => return Ok(()),
+            Some(w) => way = w,
+        }
+    }
     launch(comm, mode, st, move |s| {
-        coll::reduce(s, n, sb, rb, red, root)
+        coll::reduce_by(s, way, n, sb, rb, red, root)
     })
 }
 
@@ -701,16 +724,23 @@ pub fn allreduce(
     }
     let mut st = Staging::default();
     let (sb, rb, red) = reduction(&mut st, sendbuf, recvbuf, count, datatype, op, true, false)?;
-    if let Some(ch) = node_channel(&comm, &mode, red.count * red.size)? {
-        return staged(&st, || ch.reduce(sb, rb, red, None));
-    }
     let n = comm.size;
     if comm.is_inter() {
         return launch(comm, mode, st, move |s| {
             coll::inter_allreduce(s, n, sb, rb, red)
         });
     }
-    launch(comm, mode, st, move |s| coll::allreduce(s, n, sb, rb, red))
+    let mut way = coll::reduction_way(n, &red);
+    let len = red.count * red.size;
+    if let Some(ch) = node_channel(&comm, &mode, len)? {
+        match staged(&st, len, || ch.reduce(sb, rb, red, None, way))? {
+            None => return Ok(()),
+            Some(w) => way = w,
+        }
+    }
+    launch(comm, mode, st, move |s| {
+        coll::allreduce_by(s, way, n, sb, rb, red)
+    })
 }
 
 #[doc(alias = "MPI_Reduce_local")]
@@ -1001,8 +1031,10 @@ fn allgather_any(
     }
     // Every member knows every block's length: they all decide alike.
     let largest = bl.iter().map(|b| b.1).max().unwrap_or(0);
-    if let Some(ch) = node_channel(&comm, &mode, largest)? {
-        return staged(&st, || ch.allgather(send, base, &bl));
+    if let Some(ch) = node_channel(&comm, &mode, largest)?
+        && staged(&st, largest, || ch.allgather(send, base, &bl, largest))?.is_none()
+    {
+        return Ok(());
     }
     launch(comm, mode, st, move |s| {
         coll::allgatherv(s, send, base, &bl)
@@ -1058,8 +1090,13 @@ fn alltoall_any(
         // (packed, or a contiguous type).
         let block = rb.first().map_or(0, |b| b.1);
         let sblock = sb.first().map_or(0, |b| b.1);
-        if let Some(ch) = node_channel(&comm, &mode, block * n as usize)? {
-            return staged(&st, || {
+        let total = block * n as usize;
+        if let Some(ch) = node_channel(&comm, &mode, total)? {
+            let cells = staged(&st, total, || {
+                if total > shmcoll::MAX_BYTES {
+                    // Only announced: no data read.
+                    return ch.alltoall(0, sblock, 0, block);
+                }
                 // Blocks apart (a type whose extent exceeds its data) go
                 // through a copy with the blocks end to end.
                 let (s, r) = (
@@ -1067,10 +1104,15 @@ fn alltoall_any(
                     Joined::new(rbase, &rb, block),
                 );
                 s.gather();
-                ch.alltoall(s.at(), sblock, r.at(), block)?;
-                r.scatter();
-                Ok(())
-            });
+                let way = ch.alltoall(s.at(), sblock, r.at(), block)?;
+                if way.is_none() {
+                    r.scatter();
+                }
+                Ok(way)
+            })?;
+            if cells.is_none() {
+                return Ok(());
+            }
         }
     }
     launch(comm, mode, st, move |s| {

@@ -415,8 +415,8 @@ pub static COLL_CHECK: Setting = Setting::new(
     User,
     Collectives,
     "Check before each blocking collective that every process moves the same number of bytes, \
-     so a count mismatch is reported on every process instead of possibly hanging (costs one \
-     small exchange per collective).",
+     so a count mismatch is reported on every process, not only where it is detected (costs \
+     one small exchange per collective).",
 );
 
 pub static CC: Setting = Setting::new(

@@ -15,7 +15,9 @@
 //! 2. writes its contribution into cell `s % COLL_CELLS`, then publishes
 //!    the tag of `s` (release), waking members that sleep;
 //! 3. reads the cells it needs once they show that tag (acquire): all of
-//!    them for an allreduce or barrier, the root's for a broadcast;
+//!    them for an allreduce or barrier, the root's for a broadcast or
+//!    reduction (and the root all of them), first of all the decider's
+//!    (below: it may say the collective goes by messages instead);
 //! 4. says it is done with `s` (release), waking members blocked in 1.
 //!
 //! Waiting goes through the progress engine: point-to-point traffic keeps
@@ -50,9 +52,15 @@
 //!   stores `done`, fences, then reads `blocked` and rings the bell of a
 //!   blocked member. One of the two always sees the other. A publisher
 //!   rings the bells of the members that read its cell.
-//! - **Every member goes the same way.** Whether a collective takes a
-//!   channel depends only on the communicator and the byte count, which
-//!   match on every member of a correct program.
+//! - **Every member goes the same way.** Every blocking collective on a
+//!   communicator with a channel (which depends only on the communicator)
+//!   takes a round of it. Its decider (the root, or rank 0) publishes its
+//!   data, when they fit a cell, or else the way it goes by messages
+//!   (a length of `ANNOUNCE` or more); every member reads the decider's
+//!   cell before going on and goes the decider's way. So members whose
+//!   counts differ (an erroneous program) take the same algorithm, where
+//!   a mismatch is a wrong length some member reports, instead of
+//!   waiting for each other for ever.
 //!
 //! `abi-tests/coll_stress.c` checks results against a local reference
 //! under random load; `scripts/mutation-test` shows it catches each rule
@@ -66,6 +74,7 @@
 //! and results do not depend on whether a collective went through the
 //! cells or by messages.
 
+use super::algorithms::Way;
 use super::coll::{self, Red};
 use super::comm::Comm;
 use super::error::{MpiError, MpiResult};
@@ -123,21 +132,13 @@ pub fn node() -> Option<&'static Shm> {
     NODE.get().and_then(|n| n.as_deref())
 }
 
-/// The channel of `comm` for a collective moving `len` bytes, if it may
-/// take one. The answer is the same on every member (it depends only on
-/// the communicator and the length), so they all go the same way; the
-/// first time, the members agree on the channel's epoch, a collective of
-/// its own.
-pub fn channel(comm: &Comm, len: usize) -> MpiResult<Option<Arc<Channel>>> {
-    let found = find_channel(comm, len)?;
-    if found.is_some() {
-        super::coll::usage::NODE_LOCAL.fetch_add(1, Ordering::Relaxed);
-    }
-    Ok(found)
-}
-
-fn find_channel(comm: &Comm, len: usize) -> MpiResult<Option<Arc<Channel>>> {
-    if len > MAX_BYTES || comm.is_inter() || comm.size < 2 {
+/// The channel of `comm`, if it has one: every blocking collective on it
+/// then goes through the channel, by the cells or announced there. The
+/// answer is the same on every member (it depends only on the
+/// communicator); the first time, the members agree on the channel's
+/// epoch, a collective of its own.
+pub fn channel(comm: &Comm) -> MpiResult<Option<Arc<Channel>>> {
+    if comm.is_inter() || comm.size < 2 {
         return Ok(None);
     }
     let channel = (comm.ctx / 2) as usize;
@@ -243,6 +244,30 @@ pub fn settled() -> Vec<u32> {
     free
 }
 
+/// What a member publishes for a collective.
+#[derive(Clone, Copy)]
+enum Publish {
+    /// Its contribution, `len <= MAX_BYTES` bytes at an address: it goes by
+    /// the cells.
+    Data(usize, usize),
+    /// It goes by messages, this way (too much data for a cell).
+    Way(Way),
+}
+
+/// A cell length at or above this announces a way instead of data.
+const ANNOUNCE: usize = 1 << 48;
+
+impl Publish {
+    const NOTHING: Publish = Publish::Data(0, 0);
+
+    fn len(self) -> usize {
+        match self {
+            Publish::Data(_, len) => len,
+            Publish::Way(w) => ANNOUNCE + w as usize,
+        }
+    }
+}
+
 /// One collective on a channel, steps 1 and 2 of the protocol done.
 struct Round<'a> {
     ch: &'a Channel,
@@ -255,12 +280,7 @@ impl Channel {
     /// Start the next collective: wait until the cell is free to write,
     /// write `data` into it (when given), publish it and wake the members
     /// who read it (`readers`).
-    fn begin<'a>(
-        &'a self,
-        shm: &'a Shm,
-        data: Option<(usize, usize)>,
-        readers: Readers,
-    ) -> Round<'a> {
+    fn begin<'a>(&'a self, shm: &'a Shm, mine: Publish, readers: Readers) -> Round<'a> {
         let s = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let tag = self.epoch | s;
         let cells = COLL_CELLS as u64;
@@ -279,14 +299,14 @@ impl Channel {
                 mine.set_blocked(false);
             }
         }
-        let mine = shm.coll_slot(self.members[self.rank], self.channel);
-        let (at, len) = data.unwrap_or((0, 0));
-        if len > 0 {
+        let slot = shm.coll_slot(self.members[self.rank], self.channel);
+        if let Publish::Data(at, len) = mine {
+            debug_assert!(len <= MAX_BYTES);
             // SAFETY: `at` holds `len` <= MAX_BYTES bytes (the caller's
             // buffer); the cell is ours and nobody reads it now (step 1).
-            unsafe { std::ptr::copy_nonoverlapping(at as *const u8, mine.data(turn), len) };
+            unsafe { std::ptr::copy_nonoverlapping(at as *const u8, slot.data(turn), len) };
         }
-        mine.publish(turn, tag, len);
+        slot.publish(turn, tag, mine.len());
         match readers {
             Readers::All => {
                 for (r, &m) in self.members.iter().enumerate() {
@@ -304,6 +324,60 @@ impl Channel {
             tag,
             turn,
         }
+    }
+}
+
+impl Channel {
+    /// Begin a collective whose way member `decider` chooses: publish
+    /// `mine`, then learn the decider's choice (its cell: data, or the way
+    /// it announced) and take it. Every member reads the decider's cell, so
+    /// a count mismatch across the cells' limit, or across a threshold
+    /// between algorithms by messages, sends nobody a different way from
+    /// the others, where they would wait for each other for ever.
+    ///
+    /// `Ok(Ok(round))`: by the cells, go on with the round. `Ok(Err(way))`:
+    /// by messages, this way, every member alike (the round is over).
+    /// `Err`: the decider goes by the cells and this member cannot, a count
+    /// mismatch, which those who read this member's cell see as well.
+    fn start<'a>(
+        &'a self,
+        shm: &'a Shm,
+        mine: Publish,
+        readers: Readers,
+        decider: usize,
+    ) -> MpiResult<Result<Round<'a>, Way>> {
+        let round = self.begin(shm, mine, readers);
+        let said = if decider == self.rank {
+            mine.len()
+        } else {
+            round.cell(decider).1
+        };
+        if said >= ANNOUNCE {
+            round.end();
+            return Ok(Err(Way::from_u32((said - ANNOUNCE) as u32)));
+        }
+        if let Publish::Way(_) = mine {
+            round.end();
+            return Err(MpiError::new(
+                MPI_ERR_TRUNCATE,
+                format!(
+                    "message sizes differ across ranks: more than {MAX_BYTES} bytes here, \
+                     {said} at rank {decider}"
+                ),
+            ));
+        }
+        super::coll::usage::NODE_LOCAL.fetch_add(1, Ordering::Relaxed);
+        Ok(Ok(round))
+    }
+}
+
+/// What a member publishes when it has `len` bytes at `at` and would go
+/// `way` by messages.
+fn publish(at: usize, len: usize, way: Way) -> Publish {
+    if len <= MAX_BYTES {
+        Publish::Data(at, len)
+    } else {
+        Publish::Way(way)
     }
 }
 
@@ -358,21 +432,31 @@ impl Round<'_> {
 impl Channel {
     pub fn barrier(&self) -> MpiResult<()> {
         let shm = node().expect("a channel implies the segment");
-        let round = self.begin(shm, None, Readers::All);
+        let round = self.begin(shm, Publish::NOTHING, Readers::All);
         for r in 0..self.members.len() {
             round.cell(r);
         }
         round.end();
+        super::coll::usage::NODE_LOCAL.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    pub fn bcast(&self, buf: usize, len: usize, root: c_int) -> MpiResult<()> {
+    /// Broadcast, or `Ok(Some(way))`: go by messages that way, as the root
+    /// (the decider) said; `way` is this rank's own choice.
+    pub fn bcast(&self, buf: usize, len: usize, root: c_int, way: Way) -> MpiResult<Option<Way>> {
         let shm = node().expect("a channel implies the segment");
         let root = root as usize;
         let me = self.rank == root;
-        let readers = if me { Readers::All } else { Readers::Nobody };
-        let round = self.begin(shm, me.then_some((buf, len)), readers);
-        let mut result = Ok(());
+        let (mine, readers) = if me {
+            (publish(buf, len, way), Readers::All)
+        } else {
+            (Publish::NOTHING, Readers::Nobody)
+        };
+        let round = match self.start(shm, mine, readers, root)? {
+            Ok(round) => round,
+            Err(way) => return Ok(Some(way)),
+        };
+        let mut result = Ok(None);
         if !me {
             let (from, sent) = round.cell(root);
             // SAFETY: the root's cell holds `sent` bytes for this
@@ -390,12 +474,30 @@ impl Channel {
         result
     }
 
-    /// Reduce into `recv` on every rank (`root` None) or at `root`.
-    pub fn reduce(&self, send: usize, recv: usize, r: Red, root: Option<c_int>) -> MpiResult<()> {
+    /// Reduce into `recv` on every rank (`root` None) or at `root`, or
+    /// `Ok(Some(way))`: go by messages that way, as the decider (the root,
+    /// or rank 0) said; `way` is this rank's own choice.
+    pub fn reduce(
+        &self,
+        send: usize,
+        recv: usize,
+        r: Red,
+        root: Option<c_int>,
+        way: Way,
+    ) -> MpiResult<Option<Way>> {
         let shm = node().expect("a channel implies the segment");
         let len = r.count * r.size;
-        let readers = root.map_or(Readers::All, |t| Readers::Root(t as usize));
-        let round = self.begin(shm, Some((send, len)), readers);
+        // The root reads every cell and everyone the root's; without a root
+        // everyone reads every cell.
+        let (readers, decider) = match root {
+            Some(t) if t as usize != self.rank => (Readers::Root(t as usize), t as usize),
+            Some(t) => (Readers::All, t as usize),
+            None => (Readers::All, 0),
+        };
+        let round = match self.start(shm, publish(send, len, way), readers, decider)? {
+            Ok(round) => round,
+            Err(way) => return Ok(Some(way)),
+        };
         let result = if root.is_none_or(|t| t as usize == self.rank) {
             let n = self.members.len();
             let order = match root {
@@ -412,7 +514,7 @@ impl Channel {
             Ok(())
         };
         round.end();
-        result
+        result.map(|()| None)
     }
 }
 
@@ -420,17 +522,32 @@ impl Channel {
     /// Every member's block into `blocks` (offset from `base`, length) of
     /// every member's buffer; `send` is `None` when this rank's block is
     /// already in place.
+    /// `largest` is the longest block; `Ok(Some(_))`: go by messages, as
+    /// rank 0 (the decider) said.
     pub fn allgather(
         &self,
         send: Option<(usize, usize)>,
         base: usize,
         blocks: &[coll::Block],
-    ) -> MpiResult<()> {
+        largest: usize,
+    ) -> MpiResult<Option<Way>> {
         let shm = node().expect("a channel implies the segment");
         let (off, len) = blocks[self.rank];
-        let mine = send.unwrap_or((base.wrapping_add(off), len));
-        let round = self.begin(shm, Some(mine), Readers::All);
-        let mut result = Ok(());
+        let (at, n) = send.unwrap_or((base.wrapping_add(off), len));
+        let mine = if largest > MAX_BYTES {
+            Publish::Way(Way::Whole)
+        } else if n <= MAX_BYTES {
+            Publish::Data(at, n)
+        } else {
+            // A send block longer than any receive block: a mismatch,
+            // which a length nobody expects reports.
+            Publish::Data(at, sched::spoiled_len(len))
+        };
+        let round = match self.start(shm, mine, Readers::All, 0)? {
+            Ok(round) => round,
+            Err(way) => return Ok(Some(way)),
+        };
+        let mut result = Ok(None);
         for (r, &(off, len)) in blocks.iter().enumerate() {
             let to = base.wrapping_add(off) as *mut u8;
             if r == self.rank {
@@ -462,17 +579,29 @@ impl Channel {
     /// `send` may be `recv` (in place): the cell holds a copy. Send blocks
     /// of another length (`sent`) are a count mismatch: this member then
     /// publishes a length nobody expects, within the cell, so every member
-    /// reports it.
-    pub fn alltoall(&self, send: usize, sent: usize, recv: usize, block: usize) -> MpiResult<()> {
+    /// reports it. `Ok(Some(_))`: go by messages, as rank 0 (the decider)
+    /// said.
+    pub fn alltoall(
+        &self,
+        send: usize,
+        sent: usize,
+        recv: usize,
+        block: usize,
+    ) -> MpiResult<Option<Way>> {
         let shm = node().expect("a channel implies the segment");
         let total = block * self.members.len();
-        let publish = if sent == block {
-            total
+        let mine = if total > MAX_BYTES {
+            Publish::Way(Way::Whole)
+        } else if sent == block {
+            Publish::Data(send, total)
         } else {
-            sched::spoiled_len(total)
+            Publish::Data(send, sched::spoiled_len(total))
         };
-        let round = self.begin(shm, Some((send, publish)), Readers::All);
-        let mut result = Ok(());
+        let round = match self.start(shm, mine, Readers::All, 0)? {
+            Ok(round) => round,
+            Err(way) => return Ok(Some(way)),
+        };
+        let mut result = Ok(None);
         for r in 0..self.members.len() {
             match round.data(r, total) {
                 // SAFETY: the member's cell holds `total` bytes for this
