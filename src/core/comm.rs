@@ -106,10 +106,19 @@ static SELF: OnceLock<Arc<Comm>> = OnceLock::new();
 static USER: Table<Comm> = Table::new(Kind::Comm);
 
 fn predefined(handle: c_int) -> Option<Arc<Comm>> {
+    let cell = match handle {
+        MPI_COMM_WORLD => &WORLD,
+        MPI_COMM_SELF => &SELF,
+        _ => return None,
+    };
+    // Every message names its communicator: once made, hand it out without
+    // building its description again.
+    if let Some(c) = cell.get() {
+        return Some(c.clone());
+    }
     let job = runtime::job();
-    let (cell, rank, size, ctx, group, name, algorithms) = match handle {
+    let (rank, size, ctx, group, name, algorithms) = match handle {
         MPI_COMM_WORLD => (
-            &WORLD,
             job.rank,
             job.size,
             0,
@@ -118,7 +127,6 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
             algorithms::world(),
         ),
         MPI_COMM_SELF => (
-            &SELF,
             0,
             1,
             2,
