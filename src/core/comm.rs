@@ -111,53 +111,51 @@ fn predefined(handle: c_int) -> Option<Arc<Comm>> {
         MPI_COMM_SELF => &SELF,
         _ => return None,
     };
-    // Every message names its communicator: once made, hand it out without
-    // building its description again.
-    if let Some(c) = cell.get() {
-        return Some(c.clone());
-    }
+    // Every message names its communicator: the description is built
+    // inside the initializer, so only the first lookup pays for it.
+    Some(cell.get_or_init(|| describe_predefined(handle)).clone())
+}
+
+/// `MPI_COMM_WORLD` or `MPI_COMM_SELF`, as the world model makes it.
+fn describe_predefined(handle: c_int) -> Arc<Comm> {
     let job = runtime::job();
-    let (rank, size, ctx, group, name, algorithms) = match handle {
-        MPI_COMM_WORLD => (
+    let world = handle == MPI_COMM_WORLD;
+    let (rank, size, ctx, group, name, algorithms) = if world {
+        (
             job.rank,
             job.size,
             0,
             Group::strided(0, 1, job.size as usize),
             "MPI_COMM_WORLD",
             algorithms::world(),
-        ),
-        MPI_COMM_SELF => (
+        )
+    } else {
+        (
             0,
             1,
             2,
             Group::strided(job.rank as usize, 1, 1),
             "MPI_COMM_SELF",
             Algorithms::alone(),
-        ),
-        _ => return None,
+        )
     };
-    Some(
-        cell.get_or_init(|| {
-            Arc::new(Comm {
-                handle,
-                rank,
-                size,
-                ctx,
-                group: Arc::new(group),
-                remote: None,
-                local: None,
-                name: Mutex::new(name.to_string()),
-                errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
-                attrs: Attrs::default(),
-                part_seq: Mutex::default(),
-                topo: OnceLock::new(),
-                hints: Mutex::default(),
-                coll_seq: AtomicU32::new(0),
-                algorithms,
-            })
-        })
-        .clone(),
-    )
+    Arc::new(Comm {
+        handle,
+        rank,
+        size,
+        ctx,
+        group: Arc::new(group),
+        remote: None,
+        local: None,
+        name: Mutex::new(name.to_string()),
+        errhandler: Slot::new(MPI_ERRORS_ARE_FATAL),
+        attrs: Attrs::default(),
+        part_seq: Mutex::default(),
+        topo: OnceLock::new(),
+        hints: Mutex::default(),
+        coll_seq: AtomicU32::new(0),
+        algorithms,
+    })
 }
 
 /// The communicator behind a handle, if it is valid.
