@@ -412,6 +412,18 @@ impl Engine {
         }
     }
 
+    /// The transport that reaches world rank `peer` (one-sided
+    /// communication reaches peers' memory through it).
+    pub fn transport_to(&self, peer: usize) -> Option<&dyn Transport> {
+        self.via(peer)
+    }
+
+    /// Wake this process's threads sleeping in a wait (another of its
+    /// threads changed what they wait for outside the engine).
+    pub fn wake(&self) {
+        self.bell().ring();
+    }
+
     /// The transport that carries messages to world rank `peer`.
     fn via(&self, peer: usize) -> Option<&dyn Transport> {
         let i = (*self.route.get(peer)?)?;

@@ -449,7 +449,11 @@ impl Shm {
             };
             if n <= 0 {
                 let e = io::Error::last_os_error();
-                self.cma.store(false, Ordering::Relaxed);
+                // Refused (ptrace rules, no such call): never try again. A
+                // bad address is the caller's alone.
+                if e.raw_os_error() != Some(libc::EFAULT) {
+                    self.cma.store(false, Ordering::Relaxed);
+                }
                 return Err(e);
             }
             done += n as usize;
@@ -646,4 +650,49 @@ pub fn probe_single_copy() -> Result<(), io::Error> {
         0 => Ok(()),
         e => Err(io::Error::from_raw_os_error(e)),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Segments for groups of node ranks (window memory): the creator makes one
+// under a fresh name, the others open it by that name, and every member
+// unlinks it once all have it mapped, so a crash leaks nothing.
+
+/// Create and map a new segment of `size` bytes; its name.
+pub fn create_shared(size: usize) -> io::Result<(String, MmapMut)> {
+    let name = random_name();
+    let file = shm_open(&name, true)?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: fd is valid for the life of `file`.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
+    if rc != 0 {
+        shm_unlink(&name);
+        let free = free_shm_bytes().map_or("unknown".into(), |b| format!("{} MiB", b >> 20));
+        return Err(err(format!(
+            "cannot reserve {} KiB of shared memory in /dev/shm ({}; free: {free})",
+            size.div_ceil(1024),
+            io::Error::from_raw_os_error(rc)
+        )));
+    }
+    // SAFETY: a shared mapping of the segment just sized; its members
+    // access it through atomics or under the protocols of its owner.
+    let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) };
+    match map {
+        Ok(m) => Ok((name, m)),
+        Err(e) => {
+            shm_unlink(&name);
+            Err(e)
+        }
+    }
+}
+
+/// Map the segment `name` that another member created with `size` bytes.
+pub fn open_shared(name: &str, size: usize) -> io::Result<MmapMut> {
+    let file = shm_open(name, false)?;
+    // SAFETY: as in `create_shared`.
+    unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }
+}
+
+/// Remove the name of a segment (its mapping stays).
+pub fn unlink_shared(name: &str) {
+    shm_unlink(name);
 }

@@ -1,0 +1,219 @@
+//! Moving bytes between an origin buffer and a target's window memory:
+//! the target side is a list of runs (its datatype's layout at the target
+//! address), filled from or read into packed bytes; mapped memory is
+//! copied directly, remote memory goes through the transport's single-copy
+//! access.
+
+use super::{Place, Target, Window};
+use crate::core::consts::*;
+use crate::core::datatype::{self, MsgBuf};
+use crate::core::error::{MpiError, MpiResult};
+use crate::core::p2p::engine;
+
+/// Where on a target an operation lands: `runs` (offset from `addr`,
+/// bytes), in the order of the target datatype's typemap.
+pub(crate) struct Span {
+    pub target: Target,
+    pub addr: i64,
+    pub runs: Vec<(i64, usize)>,
+    pub bytes: usize,
+}
+
+impl Window {
+    /// The memory `count` elements of `dt` at displacement `disp` of target
+    /// `rank` cover, checked against the target's window.
+    pub(crate) fn span(&self, rank: usize, disp: i64, count: i64, dt: MPI_Datatype) -> MpiResult<Span> {
+        let target = self.targets[rank];
+        let m = datatype::message(count, dt)?;
+        let mut runs = Vec::new();
+        match &m.layout {
+            None => {
+                if m.bytes > 0 {
+                    runs.push((m.offset, m.bytes));
+                }
+            }
+            Some(t) => {
+                let mut left = m.bytes as i64;
+                t.node.runs(0, count, &mut left, &mut |off, len| runs.push((off, len as usize)));
+            }
+        }
+        let range = || {
+            MpiError::new(
+                MPI_ERR_RMA_RANGE,
+                format!(
+                    "displacement {disp} and {count} elements of datatype 0x{dt:x} fall outside \
+                     the window of rank {rank} ({} bytes, displacement unit {})",
+                    target.size, target.disp_unit
+                ),
+            )
+        };
+        let addr = if self.flavor == MPI_WIN_FLAVOR_DYNAMIC {
+            // The displacement is an address (`MPI_Get_address`) in the
+            // target's memory.
+            disp
+        } else {
+            if disp < 0 {
+                return Err(range());
+            }
+            let at = disp.checked_mul(target.disp_unit).ok_or_else(range)?;
+            let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
+            let hi = runs.iter().map(|r| r.0 + r.1 as i64).max().unwrap_or(0);
+            if !runs.is_empty() && (at + lo < 0 || at + hi > target.size) {
+                return Err(range());
+            }
+            at
+        };
+        Ok(Span {
+            target,
+            addr,
+            runs,
+            bytes: m.bytes,
+        })
+    }
+
+    /// Store packed `data` into the span.
+    pub(crate) fn store(&self, s: &Span, data: &[u8]) -> MpiResult<()> {
+        debug_assert_eq!(data.len(), s.bytes);
+        let mut at = 0;
+        for &(off, len) in &s.runs {
+            let piece = &data[at..at + len];
+            at += len;
+            match s.target.place {
+                Place::Mapped(base) => {
+                    let dst = (base as i64 + s.addr + off) as usize as *mut u8;
+                    // SAFETY: the span was checked against the window (or,
+                    // for dynamic windows, names memory the target attached
+                    // here); `copy` allows the origin buffer to overlap.
+                    unsafe { std::ptr::copy(piece.as_ptr(), dst, len) };
+                }
+                Place::Remote { addr, key } => {
+                    let t = self.reach(s.target.world)?;
+                    let to = (addr as i64 + s.addr + off) as u64;
+                    t.write_remote(s.target.world, to, key, piece)
+                        .map_err(|e| remote_error(s.target.world, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The span's bytes, packed.
+    pub(crate) fn load(&self, s: &Span) -> MpiResult<Vec<u8>> {
+        let mut out = vec![0u8; s.bytes];
+        let mut at = 0;
+        for &(off, len) in &s.runs {
+            let piece = &mut out[at..at + len];
+            at += len;
+            match s.target.place {
+                Place::Mapped(base) => {
+                    let src = (base as i64 + s.addr + off) as usize as *const u8;
+                    // SAFETY: as in `store`.
+                    unsafe { std::ptr::copy(src, piece.as_mut_ptr(), len) };
+                }
+                Place::Remote { addr, key } => {
+                    let t = self.reach(s.target.world)?;
+                    let from = (addr as i64 + s.addr + off) as u64;
+                    t.read_remote(s.target.world, from, key, piece)
+                        .map_err(|e| remote_error(s.target.world, e))?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn reach(&self, world: usize) -> MpiResult<&'static dyn crate::transport::Transport> {
+        engine()
+            .transport_to(world)
+            .filter(|t| t.single_copy())
+            .ok_or_else(|| {
+                MpiError::new(
+                    MPI_ERR_UNSUPPORTED_OPERATION,
+                    "this window's memory was brought by its owner (MPI_Win_create or a \
+                     dynamic window) and reaching it needs single-copy access between \
+                     processes, which is off here (OXMPI_SHM_CMA=0 or ptrace rules); \
+                     windows made by MPI_Win_allocate work everywhere",
+                )
+            })
+    }
+}
+
+fn remote_error(world: usize, e: std::io::Error) -> MpiError {
+    let class = if e.raw_os_error() == Some(libc::EFAULT) {
+        MPI_ERR_RMA_RANGE
+    } else {
+        MPI_ERR_OTHER
+    };
+    MpiError::new(
+        class,
+        format!("cannot reach the window memory of world rank {world}: {e}"),
+    )
+}
+
+/// An origin buffer's data, packed.
+pub(crate) fn packed(buf: usize, count: i64, dt: MPI_Datatype) -> MpiResult<(MsgBuf, Vec<u8>)> {
+    let m = MsgBuf::new(buf, count, dt)?;
+    let data = m.packed().to_vec();
+    Ok((m, data))
+}
+
+/// The one predefined type every basic element of `dt` is (accumulates
+/// combine elements of it).
+pub(crate) fn element_type(dt: MPI_Datatype) -> MpiResult<MPI_Datatype> {
+    let t = datatype::get(dt)?;
+    match element_of(&t) {
+        Some(Some(e)) => Ok(e),
+        _ => Err(mixed(dt)),
+    }
+}
+
+/// `Some(None)`: no element at all (bound markers); `None`: mixed.
+fn element_of(t: &datatype::Datatype) -> Option<Option<MPI_Datatype>> {
+    if let Some(h) = t.named {
+        return Some((h != MPI_LB && h != MPI_UB).then_some(h));
+    }
+    let mut found = None;
+    for child in &t.contents.types {
+        if let Some(e) = element_of(child)? {
+            if *found.get_or_insert(e) != e {
+                return None;
+            }
+        }
+    }
+    Some(found)
+}
+
+fn mixed(dt: MPI_Datatype) -> MpiError {
+    MpiError::new(
+        MPI_ERR_TYPE,
+        format!(
+            "datatype 0x{dt:x} is not made of one predefined type, as accumulate operations need"
+        ),
+    )
+}
+
+/// `target = origin op target` over packed elements of `elem`. Elements
+/// with padding (the value-index pairs) are spread into their C layout
+/// for the operation and packed again.
+pub(crate) fn combine(op: MPI_Op, elem: MPI_Datatype, origin: &[u8], target: &mut [u8]) -> MpiResult<()> {
+    let size = datatype::get(elem)?.size() as usize;
+    if size == 0 || target.is_empty() {
+        return Ok(());
+    }
+    let n = target.len() / size;
+    let stride = datatype::element_size(elem)?;
+    let apply = |a: &[u8], b: &mut [u8]| -> MpiResult<()> {
+        // SAFETY: both hold `n` elements of `elem` in its C layout.
+        unsafe { crate::core::op::apply(op, elem, n, a.as_ptr(), b.as_mut_ptr()) }
+    };
+    if stride == size {
+        return apply(&origin[..n * size], target);
+    }
+    let mut a = vec![0u8; n * stride];
+    let mut b = vec![0u8; n * stride];
+    MsgBuf::new(a.as_mut_ptr() as usize, n as i64, elem)?.unpack_from(origin);
+    MsgBuf::new(b.as_mut_ptr() as usize, n as i64, elem)?.unpack_from(target);
+    apply(&a, &mut b)?;
+    let packed = MsgBuf::new(b.as_ptr() as usize, n as i64, elem)?.packed();
+    target.copy_from_slice(&packed);
+    Ok(())
+}
