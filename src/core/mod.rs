@@ -20,6 +20,7 @@ pub mod group;
 pub mod info;
 pub mod op;
 pub mod p2p;
+pub mod rma;
 pub mod pt2pt;
 pub mod pt2pt_calls;
 pub mod request;
