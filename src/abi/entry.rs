@@ -113,7 +113,11 @@ pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
             Ok(session) => (Target::Session(s), session.errhandler.get()),
             Err(_) => self_target(),
         },
-        ErrObj::None | ErrObj::Win(_) | ErrObj::File(_) => self_target(),
+        ErrObj::Win(w) => match crate::core::rma::errhandler_of(w) {
+            Some(h) => (Target::Win(w), h),
+            None => self_target(),
+        },
+        ErrObj::None | ErrObj::File(_) => self_target(),
     };
     invoke(func, target, handler, err)
 }

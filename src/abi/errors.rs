@@ -114,20 +114,14 @@ pub(crate) fn comm_call_errhandler(c: MPI_Comm, errorcode: c_int) -> MpiResult<(
     )
 }
 
-fn no_windows(win: MPI_Win) -> MpiError {
-    MpiError::new(MPI_ERR_WIN, format!("invalid window 0x{win:x}"))
-}
-
-pub(crate) fn win_set_errhandler(win: MPI_Win, _errhandler: MPI_Errhandler) -> MpiResult<()> {
-    Err(no_windows(win))
-}
-
-pub(crate) fn win_get_errhandler(win: MPI_Win, _errhandler: *mut MPI_Errhandler) -> MpiResult<()> {
-    Err(no_windows(win))
-}
-
-pub(crate) fn win_call_errhandler(win: MPI_Win, _errorcode: c_int) -> MpiResult<()> {
-    Err(no_windows(win))
+pub(crate) fn win_call_errhandler(win: MPI_Win, errorcode: c_int) -> MpiResult<()> {
+    let w = crate::core::rma::get(win)?;
+    call(
+        Target::Win(win),
+        w.errhandler.get(),
+        "MPI_Win_call_errhandler",
+        errorcode,
+    )
 }
 
 fn file_slot(file: MPI_File) -> MpiResult<&'static errhandler::Slot> {

@@ -60,22 +60,38 @@ pub unsafe extern "C" fn PMPI_Abort(comm: MPI_Comm, errorcode: c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Accumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Accumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Accumulate")))
+    guard("MPI_Accumulate", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::accumulate(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Accumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Accumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Accumulate")))
+    guard("MPI_Accumulate", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::accumulate(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Accumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Accumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Accumulate_c")))
+    guard("MPI_Accumulate_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::accumulate(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Accumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Accumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Accumulate_c")))
+    guard("MPI_Accumulate_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::accumulate(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -1134,12 +1150,12 @@ pub unsafe extern "C" fn PMPI_Comm_test_inter(comm: MPI_Comm, flag: *mut c_int) 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Compare_and_swap(origin_addr: *const c_void, compare_addr: *const c_void, result_addr: *mut c_void, datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, win: MPI_Win) -> c_int {
-    guard("MPI_Compare_and_swap", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Compare_and_swap")))
+    guard("MPI_Compare_and_swap", false, ErrObj::Win(win), || crate::core::rma::calls::compare_and_swap(origin_addr as usize, compare_addr as usize, result_addr as usize, datatype, target_rank, target_disp, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Compare_and_swap(origin_addr: *const c_void, compare_addr: *const c_void, result_addr: *mut c_void, datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, win: MPI_Win) -> c_int {
-    guard("MPI_Compare_and_swap", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Compare_and_swap")))
+    guard("MPI_Compare_and_swap", false, ErrObj::Win(win), || crate::core::rma::calls::compare_and_swap(origin_addr as usize, compare_addr as usize, result_addr as usize, datatype, target_rank, target_disp, win))
 }
 
 #[unsafe(no_mangle)]
@@ -1308,12 +1324,12 @@ pub unsafe extern "C" fn PMPI_Exscan_init_c(sendbuf: *const c_void, recvbuf: *mu
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Fetch_and_op(origin_addr: *const c_void, result_addr: *mut c_void, datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Fetch_and_op", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Fetch_and_op")))
+    guard("MPI_Fetch_and_op", false, ErrObj::Win(win), || crate::core::rma::calls::fetch_and_op(origin_addr as usize, result_addr as usize, datatype, target_rank, target_disp, op, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Fetch_and_op(origin_addr: *const c_void, result_addr: *mut c_void, datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Fetch_and_op", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Fetch_and_op")))
+    guard("MPI_Fetch_and_op", false, ErrObj::Win(win), || crate::core::rma::calls::fetch_and_op(origin_addr as usize, result_addr as usize, datatype, target_rank, target_disp, op, win))
 }
 
 #[unsafe(no_mangle)]
@@ -1428,32 +1444,60 @@ pub unsafe extern "C" fn PMPI_Gatherv_init_c(sendbuf: *const c_void, sendcount: 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get(origin_addr: *mut c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Get", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get")))
+    guard("MPI_Get", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get(origin_addr: *mut c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Get", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get")))
+    guard("MPI_Get", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_accumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: c_int, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Get_accumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get_accumulate")))
+    guard("MPI_Get_accumulate", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_accumulate(origin_addr as usize, origin_count.into(), origin_datatype, result_addr as usize, result_count.into(), result_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_accumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: c_int, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Get_accumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get_accumulate")))
+    guard("MPI_Get_accumulate", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_accumulate(origin_addr as usize, origin_count.into(), origin_datatype, result_addr as usize, result_count.into(), result_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_accumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: MPI_Count, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Get_accumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get_accumulate_c")))
+    guard("MPI_Get_accumulate_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_accumulate(origin_addr as usize, origin_count, origin_datatype, result_addr as usize, result_count, result_datatype, target_rank, target_disp, target_count, target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_accumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: MPI_Count, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win) -> c_int {
-    guard("MPI_Get_accumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get_accumulate_c")))
+    guard("MPI_Get_accumulate_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_accumulate(origin_addr as usize, origin_count, origin_datatype, result_addr as usize, result_count, result_datatype, target_rank, target_disp, target_count, target_datatype, op, win)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -1468,12 +1512,20 @@ pub unsafe extern "C" fn PMPI_Get_address(location: *const c_void, address: *mut
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Get_c(origin_addr: *mut c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Get_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get_c")))
+    guard("MPI_Get_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Get_c(origin_addr: *mut c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Get_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Get_c")))
+    guard("MPI_Get_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::get_(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3180,22 +3232,38 @@ pub unsafe extern "C" fn PMPI_Publish_name(service_name: *const c_char, info: MP
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Put(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Put", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Put")))
+    guard("MPI_Put", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::put(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Put(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Put", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Put")))
+    guard("MPI_Put", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::put(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Put_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Put_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Put_c")))
+    guard("MPI_Put_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::put(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Put_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win) -> c_int {
-    guard("MPI_Put_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Put_c")))
+    guard("MPI_Put_c", false, ErrObj::Win(win), || {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        crate::core::rma::calls::put(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3210,22 +3278,38 @@ pub unsafe extern "C" fn PMPI_Query_thread(provided: *mut c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Raccumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Raccumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Raccumulate")))
+    guard("MPI_Raccumulate", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::raccumulate(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Raccumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Raccumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Raccumulate")))
+    guard("MPI_Raccumulate", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::raccumulate(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Raccumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Raccumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Raccumulate_c")))
+    guard("MPI_Raccumulate_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::raccumulate(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Raccumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Raccumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Raccumulate_c")))
+    guard("MPI_Raccumulate_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::raccumulate(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -3544,62 +3628,114 @@ pub unsafe extern "C" fn PMPI_Request_get_status_some(incount: c_int, array_of_r
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rget(origin_addr: *mut c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget")))
+    guard("MPI_Rget", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rget(origin_addr: *mut c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget")))
+    guard("MPI_Rget", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rget_accumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: c_int, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget_accumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget_accumulate")))
+    guard("MPI_Rget_accumulate", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget_accumulate(origin_addr as usize, origin_count.into(), origin_datatype, result_addr as usize, result_count.into(), result_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rget_accumulate(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: c_int, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget_accumulate", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget_accumulate")))
+    guard("MPI_Rget_accumulate", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget_accumulate(origin_addr as usize, origin_count.into(), origin_datatype, result_addr as usize, result_count.into(), result_datatype, target_rank, target_disp, target_count.into(), target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rget_accumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: MPI_Count, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget_accumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget_accumulate_c")))
+    guard("MPI_Rget_accumulate_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget_accumulate(origin_addr as usize, origin_count, origin_datatype, result_addr as usize, result_count, result_datatype, target_rank, target_disp, target_count, target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rget_accumulate_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, result_addr: *mut c_void, result_count: MPI_Count, result_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, op: MPI_Op, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget_accumulate_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget_accumulate_c")))
+    guard("MPI_Rget_accumulate_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if result_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (result_count)", result_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget_accumulate(origin_addr as usize, origin_count, origin_datatype, result_addr as usize, result_count, result_datatype, target_rank, target_disp, target_count, target_datatype, op, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rget_c(origin_addr: *mut c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget_c")))
+    guard("MPI_Rget_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rget_c(origin_addr: *mut c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rget_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rget_c")))
+    guard("MPI_Rget_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rget(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rput(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rput", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rput")))
+    guard("MPI_Rput", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rput(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rput(origin_addr: *const c_void, origin_count: c_int, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: c_int, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rput", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rput")))
+    guard("MPI_Rput", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rput(origin_addr as usize, origin_count.into(), origin_datatype, target_rank, target_disp, target_count.into(), target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Rput_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rput_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rput_c")))
+    guard("MPI_Rput_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rput(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Rput_c(origin_addr: *const c_void, origin_count: MPI_Count, origin_datatype: MPI_Datatype, target_rank: c_int, target_disp: MPI_Aint, target_count: MPI_Count, target_datatype: MPI_Datatype, win: MPI_Win, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Rput_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Rput_c")))
+    guard("MPI_Rput_c", false, ErrObj::Win(win), || unsafe {
+        if origin_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (origin_count)", origin_count))); }
+        if target_count < 0 { return Err(MpiError::new(MPI_ERR_COUNT, format!("negative count {} (target_count)", target_count))); }
+        let request = out(request, "request")?; crate::core::rma::calls::rput(origin_addr as usize, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, request)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -5702,52 +5838,52 @@ pub unsafe extern "C" fn PMPI_Waitsome(incount: c_int, array_of_requests: *mut M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_allocate(size: MPI_Aint, disp_unit: c_int, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate")))
+    guard("MPI_Win_allocate", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate(size, disp_unit.into(), info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_allocate(size: MPI_Aint, disp_unit: c_int, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate")))
+    guard("MPI_Win_allocate", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate(size, disp_unit.into(), info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_allocate_c(size: MPI_Aint, disp_unit: MPI_Aint, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate_c")))
+    guard("MPI_Win_allocate_c", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate(size, disp_unit, info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_allocate_c(size: MPI_Aint, disp_unit: MPI_Aint, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate_c")))
+    guard("MPI_Win_allocate_c", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate(size, disp_unit, info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_allocate_shared(size: MPI_Aint, disp_unit: c_int, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate_shared", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate_shared")))
+    guard("MPI_Win_allocate_shared", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate_shared(size, disp_unit.into(), info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_allocate_shared(size: MPI_Aint, disp_unit: c_int, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate_shared", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate_shared")))
+    guard("MPI_Win_allocate_shared", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate_shared(size, disp_unit.into(), info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_allocate_shared_c(size: MPI_Aint, disp_unit: MPI_Aint, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate_shared_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate_shared_c")))
+    guard("MPI_Win_allocate_shared_c", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate_shared(size, disp_unit, info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_allocate_shared_c(size: MPI_Aint, disp_unit: MPI_Aint, info: MPI_Info, comm: MPI_Comm, baseptr: *mut c_void, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_allocate_shared_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_allocate_shared_c")))
+    guard("MPI_Win_allocate_shared_c", false, ErrObj::Comm(comm), || unsafe { let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let win = out(win, "win")?; crate::core::rma::calls::win_allocate_shared(size, disp_unit, info, comm, baseptr, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_attach(win: MPI_Win, base: *mut c_void, size: MPI_Aint) -> c_int {
-    guard("MPI_Win_attach", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_attach")))
+    guard("MPI_Win_attach", false, ErrObj::Win(win), || crate::core::rma::calls::win_attach(win, base as usize, size))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_attach(win: MPI_Win, base: *mut c_void, size: MPI_Aint) -> c_int {
-    guard("MPI_Win_attach", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_attach")))
+    guard("MPI_Win_attach", false, ErrObj::Win(win), || crate::core::rma::calls::win_attach(win, base as usize, size))
 }
 
 #[unsafe(no_mangle)]
@@ -5762,42 +5898,42 @@ pub unsafe extern "C" fn PMPI_Win_call_errhandler(win: MPI_Win, errorcode: c_int
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_complete(win: MPI_Win) -> c_int {
-    guard("MPI_Win_complete", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_complete")))
+    guard("MPI_Win_complete", false, ErrObj::Win(win), || crate::core::rma::calls::win_complete(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_complete(win: MPI_Win) -> c_int {
-    guard("MPI_Win_complete", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_complete")))
+    guard("MPI_Win_complete", false, ErrObj::Win(win), || crate::core::rma::calls::win_complete(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_create(base: *mut c_void, size: MPI_Aint, disp_unit: c_int, info: MPI_Info, comm: MPI_Comm, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_create", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_create")))
+    guard("MPI_Win_create", false, ErrObj::Comm(comm), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_create(base as usize, size, disp_unit.into(), info, comm, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_create(base: *mut c_void, size: MPI_Aint, disp_unit: c_int, info: MPI_Info, comm: MPI_Comm, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_create", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_create")))
+    guard("MPI_Win_create", false, ErrObj::Comm(comm), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_create(base as usize, size, disp_unit.into(), info, comm, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: MPI_Aint, disp_unit: MPI_Aint, info: MPI_Info, comm: MPI_Comm, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_create_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_create_c")))
+    guard("MPI_Win_create_c", false, ErrObj::Comm(comm), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_create(base as usize, size, disp_unit, info, comm, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_create_c(base: *mut c_void, size: MPI_Aint, disp_unit: MPI_Aint, info: MPI_Info, comm: MPI_Comm, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_create_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_create_c")))
+    guard("MPI_Win_create_c", false, ErrObj::Comm(comm), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_create(base as usize, size, disp_unit, info, comm, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_create_dynamic(info: MPI_Info, comm: MPI_Comm, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_create_dynamic", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_create_dynamic")))
+    guard("MPI_Win_create_dynamic", false, ErrObj::Comm(comm), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_create_dynamic(info, comm, win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_create_dynamic(info: MPI_Info, comm: MPI_Comm, win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_create_dynamic", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Win_create_dynamic")))
+    guard("MPI_Win_create_dynamic", false, ErrObj::Comm(comm), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_create_dynamic(info, comm, win) })
 }
 
 #[unsafe(no_mangle)]
@@ -5822,82 +5958,82 @@ pub unsafe extern "C" fn PMPI_Win_create_keyval(win_copy_attr_fn: *mut MPI_Win_c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_delete_attr(win: MPI_Win, win_keyval: c_int) -> c_int {
-    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || super::win::win_delete_attr(win, win_keyval))
+    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || crate::core::rma::calls::win_delete_attr(win, win_keyval))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_delete_attr(win: MPI_Win, win_keyval: c_int) -> c_int {
-    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || super::win::win_delete_attr(win, win_keyval))
+    guard("MPI_Win_delete_attr", false, ErrObj::Win(win), || crate::core::rma::calls::win_delete_attr(win, win_keyval))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_detach(win: MPI_Win, base: *const c_void) -> c_int {
-    guard("MPI_Win_detach", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_detach")))
+    guard("MPI_Win_detach", false, ErrObj::Win(win), || crate::core::rma::calls::win_detach(win, base as usize))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_detach(win: MPI_Win, base: *const c_void) -> c_int {
-    guard("MPI_Win_detach", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_detach")))
+    guard("MPI_Win_detach", false, ErrObj::Win(win), || crate::core::rma::calls::win_detach(win, base as usize))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_fence(assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_fence", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_fence")))
+    guard("MPI_Win_fence", false, ErrObj::Win(win), || crate::core::rma::calls::win_fence(assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_fence(assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_fence", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_fence")))
+    guard("MPI_Win_fence", false, ErrObj::Win(win), || crate::core::rma::calls::win_fence(assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_flush(rank: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush")))
+    guard("MPI_Win_flush", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush(rank, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_flush(rank: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush")))
+    guard("MPI_Win_flush", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush(rank, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_flush_all(win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush_all")))
+    guard("MPI_Win_flush_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush_all(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_flush_all(win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush_all")))
+    guard("MPI_Win_flush_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush_all(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_flush_local(rank: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush_local", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush_local")))
+    guard("MPI_Win_flush_local", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush_local(rank, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_flush_local(rank: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush_local", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush_local")))
+    guard("MPI_Win_flush_local", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush_local(rank, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_flush_local_all(win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush_local_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush_local_all")))
+    guard("MPI_Win_flush_local_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush_local_all(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_flush_local_all(win: MPI_Win) -> c_int {
-    guard("MPI_Win_flush_local_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_flush_local_all")))
+    guard("MPI_Win_flush_local_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_flush_local_all(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_free(win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Win_free")))
+    guard("MPI_Win_free", false, ErrObj::None, || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_free(win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_free(win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_free", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Win_free")))
+    guard("MPI_Win_free", false, ErrObj::None, || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_free(win) })
 }
 
 #[unsafe(no_mangle)]
@@ -5912,202 +6048,202 @@ pub unsafe extern "C" fn PMPI_Win_free_keyval(win_keyval: *mut c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_get_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || super::win::win_get_attr(win, win_keyval, attribute_val, flag))
+    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || unsafe { let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::rma::calls::win_get_attr(win, win_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_get_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || super::win::win_get_attr(win, win_keyval, attribute_val, flag))
+    guard("MPI_Win_get_attr", false, ErrObj::Win(win), || unsafe { let attribute_val = out(attribute_val.cast::<usize>(), "attribute_val")?; let flag = out(flag, "flag")?; crate::core::rma::calls::win_get_attr(win, win_keyval, attribute_val, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_get_errhandler(win: MPI_Win, errhandler: *mut MPI_Errhandler) -> c_int {
-    guard("MPI_Win_get_errhandler", false, ErrObj::Win(win), || super::errors::win_get_errhandler(win, errhandler))
+    guard("MPI_Win_get_errhandler", false, ErrObj::Win(win), || unsafe { let errhandler = out(errhandler, "errhandler")?; crate::core::rma::calls::win_get_errhandler(win, errhandler) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_get_errhandler(win: MPI_Win, errhandler: *mut MPI_Errhandler) -> c_int {
-    guard("MPI_Win_get_errhandler", false, ErrObj::Win(win), || super::errors::win_get_errhandler(win, errhandler))
+    guard("MPI_Win_get_errhandler", false, ErrObj::Win(win), || unsafe { let errhandler = out(errhandler, "errhandler")?; crate::core::rma::calls::win_get_errhandler(win, errhandler) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_get_group(win: MPI_Win, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Win_get_group", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_group")))
+    guard("MPI_Win_get_group", false, ErrObj::Win(win), || unsafe { let group = out(group, "group")?; crate::core::rma::calls::win_get_group(win, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_get_group(win: MPI_Win, group: *mut MPI_Group) -> c_int {
-    guard("MPI_Win_get_group", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_group")))
+    guard("MPI_Win_get_group", false, ErrObj::Win(win), || unsafe { let group = out(group, "group")?; crate::core::rma::calls::win_get_group(win, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_get_info(win: MPI_Win, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Win_get_info", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_info")))
+    guard("MPI_Win_get_info", false, ErrObj::Win(win), || unsafe { let info_used = out(info_used, "info_used")?; crate::core::rma::calls::win_get_info(win, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_get_info(win: MPI_Win, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_Win_get_info", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_info")))
+    guard("MPI_Win_get_info", false, ErrObj::Win(win), || unsafe { let info_used = out(info_used, "info_used")?; crate::core::rma::calls::win_get_info(win, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_get_name(win: MPI_Win, win_name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    guard("MPI_Win_get_name", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_name")))
+    guard("MPI_Win_get_name", false, ErrObj::Win(win), || unsafe { let win_name = StrOut(c_array_mut(win_name.cast::<u8>(), MPI_MAX_OBJECT_NAME as usize, "win_name")?); let resultlen = out(resultlen, "resultlen")?; crate::core::rma::calls::win_get_name(win, win_name, resultlen) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_get_name(win: MPI_Win, win_name: *mut c_char, resultlen: *mut c_int) -> c_int {
-    guard("MPI_Win_get_name", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_get_name")))
+    guard("MPI_Win_get_name", false, ErrObj::Win(win), || unsafe { let win_name = StrOut(c_array_mut(win_name.cast::<u8>(), MPI_MAX_OBJECT_NAME as usize, "win_name")?); let resultlen = out(resultlen, "resultlen")?; crate::core::rma::calls::win_get_name(win, win_name, resultlen) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_lock(lock_type: c_int, rank: c_int, assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_lock", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_lock")))
+    guard("MPI_Win_lock", false, ErrObj::Win(win), || crate::core::rma::calls::win_lock(lock_type, rank, assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_lock(lock_type: c_int, rank: c_int, assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_lock", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_lock")))
+    guard("MPI_Win_lock", false, ErrObj::Win(win), || crate::core::rma::calls::win_lock(lock_type, rank, assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_lock_all(assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_lock_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_lock_all")))
+    guard("MPI_Win_lock_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_lock_all(assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_lock_all(assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_lock_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_lock_all")))
+    guard("MPI_Win_lock_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_lock_all(assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_post(group: MPI_Group, assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_post", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_post")))
+    guard("MPI_Win_post", false, ErrObj::Win(win), || crate::core::rma::calls::win_post(group, assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_post(group: MPI_Group, assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_post", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_post")))
+    guard("MPI_Win_post", false, ErrObj::Win(win), || crate::core::rma::calls::win_post(group, assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || super::win::win_set_attr(win, win_keyval, attribute_val))
+    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || crate::core::rma::calls::win_set_attr(win, win_keyval, attribute_val as usize))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: *mut c_void) -> c_int {
-    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || super::win::win_set_attr(win, win_keyval, attribute_val))
+    guard("MPI_Win_set_attr", false, ErrObj::Win(win), || crate::core::rma::calls::win_set_attr(win, win_keyval, attribute_val as usize))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_set_errhandler(win: MPI_Win, errhandler: MPI_Errhandler) -> c_int {
-    guard("MPI_Win_set_errhandler", false, ErrObj::Win(win), || super::errors::win_set_errhandler(win, errhandler))
+    guard("MPI_Win_set_errhandler", false, ErrObj::Win(win), || crate::core::rma::calls::win_set_errhandler(win, errhandler))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_set_errhandler(win: MPI_Win, errhandler: MPI_Errhandler) -> c_int {
-    guard("MPI_Win_set_errhandler", false, ErrObj::Win(win), || super::errors::win_set_errhandler(win, errhandler))
+    guard("MPI_Win_set_errhandler", false, ErrObj::Win(win), || crate::core::rma::calls::win_set_errhandler(win, errhandler))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_set_info(win: MPI_Win, info: MPI_Info) -> c_int {
-    guard("MPI_Win_set_info", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_set_info")))
+    guard("MPI_Win_set_info", false, ErrObj::Win(win), || crate::core::rma::calls::win_set_info(win, info))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_set_info(win: MPI_Win, info: MPI_Info) -> c_int {
-    guard("MPI_Win_set_info", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_set_info")))
+    guard("MPI_Win_set_info", false, ErrObj::Win(win), || crate::core::rma::calls::win_set_info(win, info))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_set_name(win: MPI_Win, win_name: *const c_char) -> c_int {
-    guard("MPI_Win_set_name", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_set_name")))
+    guard("MPI_Win_set_name", false, ErrObj::Win(win), || unsafe { let win_name = cstr(win_name, "win_name")?; crate::core::rma::calls::win_set_name(win, win_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_set_name(win: MPI_Win, win_name: *const c_char) -> c_int {
-    guard("MPI_Win_set_name", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_set_name")))
+    guard("MPI_Win_set_name", false, ErrObj::Win(win), || unsafe { let win_name = cstr(win_name, "win_name")?; crate::core::rma::calls::win_set_name(win, win_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_shared_query(win: MPI_Win, rank: c_int, size: *mut MPI_Aint, disp_unit: *mut c_int, baseptr: *mut c_void) -> c_int {
-    guard("MPI_Win_shared_query", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_shared_query")))
+    guard("MPI_Win_shared_query", false, ErrObj::Win(win), || unsafe { let size = out(size, "size")?; let disp_unit = out(disp_unit, "disp_unit")?; let mut disp_unit_wide = 0; let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let r = crate::core::rma::calls::win_shared_query(win, rank, size, &mut disp_unit_wide, baseptr); if r.is_ok() { *disp_unit = narrow(disp_unit_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_shared_query(win: MPI_Win, rank: c_int, size: *mut MPI_Aint, disp_unit: *mut c_int, baseptr: *mut c_void) -> c_int {
-    guard("MPI_Win_shared_query", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_shared_query")))
+    guard("MPI_Win_shared_query", false, ErrObj::Win(win), || unsafe { let size = out(size, "size")?; let disp_unit = out(disp_unit, "disp_unit")?; let mut disp_unit_wide = 0; let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; let r = crate::core::rma::calls::win_shared_query(win, rank, size, &mut disp_unit_wide, baseptr); if r.is_ok() { *disp_unit = narrow(disp_unit_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_shared_query_c(win: MPI_Win, rank: c_int, size: *mut MPI_Aint, disp_unit: *mut MPI_Aint, baseptr: *mut c_void) -> c_int {
-    guard("MPI_Win_shared_query_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_shared_query_c")))
+    guard("MPI_Win_shared_query_c", false, ErrObj::Win(win), || unsafe { let size = out(size, "size")?; let disp_unit = out(disp_unit, "disp_unit")?; let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; crate::core::rma::calls::win_shared_query(win, rank, size, disp_unit, baseptr) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_shared_query_c(win: MPI_Win, rank: c_int, size: *mut MPI_Aint, disp_unit: *mut MPI_Aint, baseptr: *mut c_void) -> c_int {
-    guard("MPI_Win_shared_query_c", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_shared_query_c")))
+    guard("MPI_Win_shared_query_c", false, ErrObj::Win(win), || unsafe { let size = out(size, "size")?; let disp_unit = out(disp_unit, "disp_unit")?; let baseptr = out(baseptr.cast::<usize>(), "baseptr")?; crate::core::rma::calls::win_shared_query(win, rank, size, disp_unit, baseptr) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_start(group: MPI_Group, assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_start", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_start")))
+    guard("MPI_Win_start", false, ErrObj::Win(win), || crate::core::rma::calls::win_start(group, assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_start(group: MPI_Group, assert: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_start", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_start")))
+    guard("MPI_Win_start", false, ErrObj::Win(win), || crate::core::rma::calls::win_start(group, assert, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_sync(win: MPI_Win) -> c_int {
-    guard("MPI_Win_sync", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_sync")))
+    guard("MPI_Win_sync", false, ErrObj::Win(win), || crate::core::rma::calls::win_sync(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_sync(win: MPI_Win) -> c_int {
-    guard("MPI_Win_sync", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_sync")))
+    guard("MPI_Win_sync", false, ErrObj::Win(win), || crate::core::rma::calls::win_sync(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_test(win: MPI_Win, flag: *mut c_int) -> c_int {
-    guard("MPI_Win_test", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_test")))
+    guard("MPI_Win_test", false, ErrObj::Win(win), || unsafe { let flag = out(flag, "flag")?; crate::core::rma::calls::win_test(win, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_test(win: MPI_Win, flag: *mut c_int) -> c_int {
-    guard("MPI_Win_test", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_test")))
+    guard("MPI_Win_test", false, ErrObj::Win(win), || unsafe { let flag = out(flag, "flag")?; crate::core::rma::calls::win_test(win, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_unlock(rank: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_unlock", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_unlock")))
+    guard("MPI_Win_unlock", false, ErrObj::Win(win), || crate::core::rma::calls::win_unlock(rank, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_unlock(rank: c_int, win: MPI_Win) -> c_int {
-    guard("MPI_Win_unlock", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_unlock")))
+    guard("MPI_Win_unlock", false, ErrObj::Win(win), || crate::core::rma::calls::win_unlock(rank, win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_unlock_all(win: MPI_Win) -> c_int {
-    guard("MPI_Win_unlock_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_unlock_all")))
+    guard("MPI_Win_unlock_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_unlock_all(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_unlock_all(win: MPI_Win) -> c_int {
-    guard("MPI_Win_unlock_all", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_unlock_all")))
+    guard("MPI_Win_unlock_all", false, ErrObj::Win(win), || crate::core::rma::calls::win_unlock_all(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_wait(win: MPI_Win) -> c_int {
-    guard("MPI_Win_wait", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_wait")))
+    guard("MPI_Win_wait", false, ErrObj::Win(win), || crate::core::rma::calls::win_wait(win))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_wait(win: MPI_Win) -> c_int {
-    guard("MPI_Win_wait", false, ErrObj::Win(win), || Err(MpiError::unsupported("MPI_Win_wait")))
+    guard("MPI_Win_wait", false, ErrObj::Win(win), || crate::core::rma::calls::win_wait(win))
 }
 
 #[unsafe(no_mangle)]

@@ -1,6 +1,5 @@
-//! Windows (one-sided communication, not built yet): keyvals for window
-//! attributes can be made and freed; since no window can be created, every
-//! window handle a call names is invalid.
+//! Keyvals for window attributes (the windows themselves live in
+//! `core::rma`).
 
 // SAFETY, for the `unsafe` blocks of this module that decode arguments:
 // every pointer is the C caller's argument, null, an MPI sentinel or valid
@@ -8,11 +7,10 @@
 // for null and the sentinels.
 
 use super::callbacks::*;
-use super::types::*;
 use super::util::{out, put};
 use crate::abi::consts::*;
 use crate::core::attr;
-use crate::core::error::{MpiError, MpiResult};
+use crate::core::error::MpiResult;
 use std::ffi::{c_int, c_void};
 
 pub(crate) unsafe fn win_create_keyval(
@@ -34,28 +32,4 @@ pub(crate) unsafe fn win_free_keyval(win_keyval: *mut c_int) -> MpiResult<()> {
     attr::free_keyval(*k)?;
     *k = MPI_KEYVAL_INVALID;
     Ok(())
-}
-
-fn no_window(win: MPI_Win) -> MpiError {
-    MpiError::new(
-        MPI_ERR_WIN,
-        format!("invalid window 0x{win:x} (windows are not supported by this version of OxMPI)"),
-    )
-}
-
-pub(crate) fn win_set_attr(win: MPI_Win, _keyval: c_int, _value: *mut c_void) -> MpiResult<()> {
-    Err(no_window(win))
-}
-
-pub(crate) fn win_get_attr(
-    win: MPI_Win,
-    _keyval: c_int,
-    _value: *mut c_void,
-    _flag: *mut c_int,
-) -> MpiResult<()> {
-    Err(no_window(win))
-}
-
-pub(crate) fn win_delete_attr(win: MPI_Win, _keyval: c_int) -> MpiResult<()> {
-    Err(no_window(win))
 }

@@ -418,12 +418,6 @@ impl Engine {
         self.via(peer)
     }
 
-    /// Wake this process's threads sleeping in a wait (another of its
-    /// threads changed what they wait for outside the engine).
-    pub fn wake(&self) {
-        self.bell().ring();
-    }
-
     /// The transport that carries messages to world rank `peer`.
     fn via(&self, peer: usize) -> Option<&dyn Transport> {
         let i = (*self.route.get(peer)?)?;

@@ -9,6 +9,7 @@ use crate::core::consts::*;
 use crate::core::datatype::{self, MsgBuf};
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::p2p::engine;
+use crate::core::types::*;
 
 /// Where on a target an operation lands: `runs` (offset from `addr`,
 /// bytes), in the order of the target datatype's typemap.
@@ -22,7 +23,13 @@ pub(crate) struct Span {
 impl Window {
     /// The memory `count` elements of `dt` at displacement `disp` of target
     /// `rank` cover, checked against the target's window.
-    pub(crate) fn span(&self, rank: usize, disp: i64, count: i64, dt: MPI_Datatype) -> MpiResult<Span> {
+    pub(crate) fn span(
+        &self,
+        rank: usize,
+        disp: i64,
+        count: i64,
+        dt: MPI_Datatype,
+    ) -> MpiResult<Span> {
         let target = self.targets[rank];
         let m = datatype::message(count, dt)?;
         let mut runs = Vec::new();
@@ -34,7 +41,9 @@ impl Window {
             }
             Some(t) => {
                 let mut left = m.bytes as i64;
-                t.node.runs(0, count, &mut left, &mut |off, len| runs.push((off, len as usize)));
+                t.node.runs(0, count, &mut left, &mut |off, len| {
+                    runs.push((off, len as usize))
+                });
             }
         }
         let range = || {
@@ -194,7 +203,12 @@ fn mixed(dt: MPI_Datatype) -> MpiError {
 /// `target = origin op target` over packed elements of `elem`. Elements
 /// with padding (the value-index pairs) are spread into their C layout
 /// for the operation and packed again.
-pub(crate) fn combine(op: MPI_Op, elem: MPI_Datatype, origin: &[u8], target: &mut [u8]) -> MpiResult<()> {
+pub(crate) fn combine(
+    op: MPI_Op,
+    elem: MPI_Datatype,
+    origin: &[u8],
+    target: &mut [u8],
+) -> MpiResult<()> {
     let size = datatype::get(elem)?.size() as usize;
     if size == 0 || target.is_empty() {
         return Ok(());

@@ -14,13 +14,13 @@ use crate::core::error::{MpiError, MpiResult};
 use crate::core::group;
 use crate::core::info;
 use crate::core::p2p::engine;
+use crate::core::request::Status;
 use crate::core::request::{REQUESTS, ReqKind, Request};
 use crate::core::sched;
-use crate::core::status::Status;
+use crate::core::types::*;
 use crate::transport::shm;
 use parking_lot::Mutex;
 use std::ffi::c_int;
-use std::sync::Arc;
 use std::sync::atomic::{Ordering::SeqCst, fence};
 
 /// Window memory of the allocate flavours starts on this boundary.
@@ -90,7 +90,10 @@ fn make(
     let parent = comm::get(comm)?;
     comm::intra_only(&parent, "windows over")?;
     if size < 0 {
-        return Err(MpiError::new(MPI_ERR_SIZE, format!("negative window size {size}")));
+        return Err(MpiError::new(
+            MPI_ERR_SIZE,
+            format!("negative window size {size}"),
+        ));
     }
     if disp_unit <= 0 && flavor != MPI_WIN_FLAVOR_DYNAMIC {
         return Err(MpiError::new(
@@ -121,9 +124,9 @@ fn make(
             .find(|&&w| w != world[me])
             .and_then(|&w| engine().transport_to(w))
         {
-            mine.key = t
-                .expose(addr as u64, size as usize)
-                .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("cannot expose window memory: {e}")))?;
+            mine.key = t.expose(addr as u64, size as usize).map_err(|e| {
+                MpiError::new(MPI_ERR_OTHER, format!("cannot expose window memory: {e}"))
+            })?;
         }
     }
     let mut all = vec![Member::default(); n];
@@ -234,8 +237,12 @@ fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
     }
     let seg = match made {
         Some(m) => Ok(m),
-        None => shm::open_shared(&text, size)
-            .map_err(|e| MpiError::new(MPI_ERR_NO_MEM, format!("cannot map the window's shared memory: {e}"))),
+        None => shm::open_shared(&text, size).map_err(|e| {
+            MpiError::new(
+                MPI_ERR_NO_MEM,
+                format!("cannot map the window's shared memory: {e}"),
+            )
+        }),
     };
     let n = c.size;
     let barrier = sched::run(c, |s| coll::barrier(s, n));
@@ -256,10 +263,21 @@ pub fn win_create(
     win: &mut MPI_Win,
 ) -> MpiResult<()> {
     if base == 0 && size > 0 {
-        return Err(MpiError::new(MPI_ERR_BUFFER, "null base with a nonzero size"));
+        return Err(MpiError::new(
+            MPI_ERR_BUFFER,
+            "null base with a nonzero size",
+        ));
     }
     new_handle(win, MPI_WIN_NULL, || {
-        make(comm, info, MPI_WIN_FLAVOR_CREATE, size, disp_unit, Some(base)).map(|w| w.0)
+        make(
+            comm,
+            info,
+            MPI_WIN_FLAVOR_CREATE,
+            size,
+            disp_unit,
+            Some(base),
+        )
+        .map(|w| w.0)
     })
 }
 
@@ -306,7 +324,10 @@ pub fn win_create_dynamic(info: MPI_Info, comm: MPI_Comm, win: &mut MPI_Win) -> 
 pub fn win_attach(win: MPI_Win, base: usize, size: i64) -> MpiResult<()> {
     let w = get(win)?;
     if w.flavor != MPI_WIN_FLAVOR_DYNAMIC {
-        return Err(MpiError::new(MPI_ERR_RMA_FLAVOR, "MPI_Win_attach needs a dynamic window"));
+        return Err(MpiError::new(
+            MPI_ERR_RMA_FLAVOR,
+            "MPI_Win_attach needs a dynamic window",
+        ));
     }
     if size < 0 {
         return Err(MpiError::new(MPI_ERR_SIZE, format!("negative size {size}")));
@@ -319,11 +340,17 @@ pub fn win_attach(win: MPI_Win, base: usize, size: i64) -> MpiResult<()> {
 pub fn win_detach(win: MPI_Win, base: usize) -> MpiResult<()> {
     let w = get(win)?;
     if w.flavor != MPI_WIN_FLAVOR_DYNAMIC {
-        return Err(MpiError::new(MPI_ERR_RMA_FLAVOR, "MPI_Win_detach needs a dynamic window"));
+        return Err(MpiError::new(
+            MPI_ERR_RMA_FLAVOR,
+            "MPI_Win_detach needs a dynamic window",
+        ));
     }
     let mut a = w.attached.lock();
     let i = a.iter().position(|&(b, _)| b == base).ok_or_else(|| {
-        MpiError::new(MPI_ERR_RMA_ATTACH, format!("no memory is attached at 0x{base:x}"))
+        MpiError::new(
+            MPI_ERR_RMA_ATTACH,
+            format!("no memory is attached at 0x{base:x}"),
+        )
     })?;
     a.remove(i);
     Ok(())
@@ -334,8 +361,11 @@ pub fn win_free(win: &mut MPI_Win) -> MpiResult<()> {
     let w = get(*win)?;
     {
         let e = w.epochs.lock();
-        if !e.locks.is_empty() || e.lock_all.is_some() || e.started.is_some() || e.posted.is_some() {
-            return Err(rma_sync("MPI_Win_free with an epoch still open on the window"));
+        if !e.locks.is_empty() || e.lock_all.is_some() || e.started.is_some() || e.posted.is_some()
+        {
+            return Err(rma_sync(
+                "MPI_Win_free with an epoch still open on the window",
+            ));
         }
     }
     // Every member's operations on this window are done when it gets here.
@@ -370,7 +400,9 @@ pub fn win_shared_query(
     (*size, *disp_unit, *baseptr) = match r {
         Some(r) if shared => {
             let t = w.targets[r];
-            let Place::Mapped(b) = t.place else { unreachable!("segment memory is mapped") };
+            let Place::Mapped(b) = t.place else {
+                unreachable!("segment memory is mapped")
+            };
             (t.size, t.disp_unit, b)
         }
         _ => (0, 0, 0),
@@ -411,13 +443,20 @@ pub fn win_get_info(win: MPI_Win, info_used: &mut MPI_Info) -> MpiResult<()> {
 #[doc(alias = "MPI_Win_set_name")]
 pub fn win_set_name(win: MPI_Win, win_name: &str) -> MpiResult<()> {
     let w = get(win)?;
-    *w.name.lock() = win_name.chars().take(MPI_MAX_OBJECT_NAME as usize - 1).collect();
+    *w.name.lock() = win_name
+        .chars()
+        .take(MPI_MAX_OBJECT_NAME as usize - 1)
+        .collect();
     Ok(())
 }
 
 #[doc(alias = "MPI_Win_get_name")]
-pub fn win_get_name(win: MPI_Win, mut win_name: StrOut<'_>, resultlen: &mut c_int) -> MpiResult<()> {
-    *resultlen = win_name.write(&get(win)?.name.lock());
+pub fn win_get_name(
+    win: MPI_Win,
+    mut win_name: StrOut<'_>,
+    resultlen: &mut c_int,
+) -> MpiResult<()> {
+    *resultlen = win_name.write(&*get(win)?.name.lock());
     Ok(())
 }
 
@@ -425,7 +464,10 @@ pub fn win_get_name(win: MPI_Win, mut win_name: StrOut<'_>, resultlen: &mut c_in
 pub fn win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: usize) -> MpiResult<()> {
     let w = get(win)?;
     if w.predefined_attr(win_keyval).is_some() {
-        return Err(MpiError::new(MPI_ERR_KEYVAL, "predefined window attributes cannot be set"));
+        return Err(MpiError::new(
+            MPI_ERR_KEYVAL,
+            "predefined window attributes cannot be set",
+        ));
     }
     w.attrs.set(win, win_keyval, attribute_val)
 }
@@ -490,7 +532,10 @@ fn members(w: &Window, group: MPI_Group) -> MpiResult<Vec<usize>> {
     (0..g.size())
         .map(|i| {
             w.comm.group.rank_of(g.world(i)).ok_or_else(|| {
-                MpiError::new(MPI_ERR_GROUP, "the group names a process outside the window")
+                MpiError::new(
+                    MPI_ERR_GROUP,
+                    "the group names a process outside the window",
+                )
             })
         })
         .collect()
@@ -501,8 +546,11 @@ pub fn win_fence(assert: c_int, win: MPI_Win) -> MpiResult<()> {
     let w = get(win)?;
     {
         let e = w.epochs.lock();
-        if !e.locks.is_empty() || e.lock_all.is_some() || e.started.is_some() || e.posted.is_some() {
-            return Err(rma_sync("MPI_Win_fence inside a passive-target or PSCW epoch"));
+        if !e.locks.is_empty() || e.lock_all.is_some() || e.started.is_some() || e.posted.is_some()
+        {
+            return Err(rma_sync(
+                "MPI_Win_fence inside a passive-target or PSCW epoch",
+            ));
         }
     }
     // Operations are complete when issued: the barrier alone separates
@@ -521,7 +569,12 @@ pub fn win_lock(lock_type: c_int, rank: c_int, assert: c_int, win: MPI_Win) -> M
     let exclusive = match lock_type {
         MPI_LOCK_EXCLUSIVE => true,
         MPI_LOCK_SHARED => false,
-        _ => return Err(MpiError::new(MPI_ERR_LOCKTYPE, format!("invalid lock type {lock_type}"))),
+        _ => {
+            return Err(MpiError::new(
+                MPI_ERR_LOCKTYPE,
+                format!("invalid lock type {lock_type}"),
+            ));
+        }
     };
     let Some(t) = member(&w, rank)? else {
         return Ok(());
@@ -530,7 +583,9 @@ pub fn win_lock(lock_type: c_int, rank: c_int, assert: c_int, win: MPI_Win) -> M
     {
         let mut e = w.epochs.lock();
         if e.locks.contains_key(&t) || e.lock_all.is_some() {
-            return Err(rma_sync(format!("rank {rank} of this window is already locked")));
+            return Err(rma_sync(format!(
+                "rank {rank} of this window is already locked"
+            )));
         }
         e.locks.insert(t, (lock_type, take));
     }
@@ -546,12 +601,11 @@ pub fn win_unlock(rank: c_int, win: MPI_Win) -> MpiResult<()> {
     let Some(t) = member(&w, rank)? else {
         return Ok(());
     };
-    let (kind, taken) = w
-        .epochs
-        .lock()
-        .locks
-        .remove(&t)
-        .ok_or_else(|| rma_sync(format!("MPI_Win_unlock of rank {rank}, which this process has not locked")))?;
+    let (kind, taken) = w.epochs.lock().locks.remove(&t).ok_or_else(|| {
+        rma_sync(format!(
+            "MPI_Win_unlock of rank {rank}, which this process has not locked"
+        ))
+    })?;
     fence(SeqCst);
     if taken {
         w.unlock(t, kind == MPI_LOCK_EXCLUSIVE);
@@ -566,7 +620,9 @@ pub fn win_lock_all(assert: c_int, win: MPI_Win) -> MpiResult<()> {
     {
         let mut e = w.epochs.lock();
         if e.lock_all.is_some() || !e.locks.is_empty() {
-            return Err(rma_sync("MPI_Win_lock_all while a lock on this window is held"));
+            return Err(rma_sync(
+                "MPI_Win_lock_all while a lock on this window is held",
+            ));
         }
         e.lock_all = Some(take);
     }
@@ -617,22 +673,22 @@ fn flush_check(w: &Window, rank: Option<c_int>) -> MpiResult<()> {
 
 #[doc(alias = "MPI_Win_flush")]
 pub fn win_flush(rank: c_int, win: MPI_Win) -> MpiResult<()> {
-    flush_check(&get(win)?, Some(rank))
+    flush_check(&*get(win)?, Some(rank))
 }
 
 #[doc(alias = "MPI_Win_flush_local")]
 pub fn win_flush_local(rank: c_int, win: MPI_Win) -> MpiResult<()> {
-    flush_check(&get(win)?, Some(rank))
+    flush_check(&*get(win)?, Some(rank))
 }
 
 #[doc(alias = "MPI_Win_flush_all")]
 pub fn win_flush_all(win: MPI_Win) -> MpiResult<()> {
-    flush_check(&get(win)?, None)
+    flush_check(&*get(win)?, None)
 }
 
 #[doc(alias = "MPI_Win_flush_local_all")]
 pub fn win_flush_local_all(win: MPI_Win) -> MpiResult<()> {
-    flush_check(&get(win)?, None)
+    flush_check(&*get(win)?, None)
 }
 
 #[doc(alias = "MPI_Win_sync")]
@@ -710,7 +766,10 @@ fn awaited(w: &Window, e: &Epochs) -> MpiResult<Vec<(usize, u32)>> {
         .as_ref()
         .ok_or_else(|| rma_sync("no exposure epoch (MPI_Win_post) is open"))?;
     let _ = w;
-    Ok(origins.iter().map(|&o| (o, e.waits[o].wrapping_add(1))).collect())
+    Ok(origins
+        .iter()
+        .map(|&o| (o, e.waits[o].wrapping_add(1)))
+        .collect())
 }
 
 #[doc(alias = "MPI_Win_wait")]
@@ -776,7 +835,9 @@ fn same_size(origin: usize, target: usize) -> MpiResult<()> {
     if origin != target {
         return Err(MpiError::new(
             MPI_ERR_TYPE,
-            format!("the origin has {origin} bytes of data and the target {target}: the type signatures differ"),
+            format!(
+                "the origin has {origin} bytes of data and the target {target}: the type signatures differ"
+            ),
         ));
     }
     Ok(())
@@ -787,14 +848,20 @@ fn acc_op(op: MPI_Op, elem: MPI_Datatype) -> MpiResult<()> {
     if !(MPI_MAX..=MPI_NO_OP).contains(&op) {
         return Err(MpiError::new(
             MPI_ERR_OP,
-            format!("operation 0x{op:x} is not predefined; one-sided accumulates take predefined operations only"),
+            format!(
+                "operation 0x{op:x} is not predefined; one-sided accumulates take predefined operations only"
+            ),
         ));
     }
     crate::core::op::validate(op, elem)
 }
 
 fn completed(win: &Window, request: &mut MPI_Request) {
-    *request = REQUESTS.insert(Request::completed(ReqKind::Send, win.comm.handle, Status::empty()));
+    *request = REQUESTS.insert(Request::completed(
+        ReqKind::Send,
+        win.comm.handle,
+        Status::empty(),
+    ));
 }
 
 #[doc(alias = "MPI_Put")]
@@ -832,8 +899,17 @@ pub fn rput(
     win: MPI_Win,
     request: &mut MPI_Request,
 ) -> MpiResult<()> {
-    put(origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win)?;
-    completed(&get(win)?, request);
+    put(
+        origin_addr,
+        origin_count,
+        origin_datatype,
+        target_rank,
+        target_disp,
+        target_count,
+        target_datatype,
+        win,
+    )?;
+    completed(&*get(win)?, request);
     Ok(())
 }
 
@@ -873,8 +949,17 @@ pub fn rget(
     win: MPI_Win,
     request: &mut MPI_Request,
 ) -> MpiResult<()> {
-    get_(origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win)?;
-    completed(&get(win)?, request);
+    get_(
+        origin_addr,
+        origin_count,
+        origin_datatype,
+        target_rank,
+        target_disp,
+        target_count,
+        target_datatype,
+        win,
+    )?;
+    completed(&*get(win)?, request);
     Ok(())
 }
 
@@ -898,7 +983,10 @@ fn get_accumulate_on(
     let data = match origin {
         Some((a, c, dt)) if op != MPI_NO_OP => {
             if element_type(dt)? != elem {
-                return Err(MpiError::new(MPI_ERR_TYPE, "origin and target elements differ"));
+                return Err(MpiError::new(
+                    MPI_ERR_TYPE,
+                    "origin and target elements differ",
+                ));
             }
             let (_, d) = packed(a, c, dt)?;
             same_size(d.len(), span.bytes)?;
@@ -916,7 +1004,11 @@ fn get_accumulate_on(
     };
     w.atomically(t, || -> MpiResult<()> {
         let needs_old = result.is_some() || (op != MPI_REPLACE && data.is_some());
-        let mut cur = if needs_old { w.load(&span)? } else { vec![0; span.bytes] };
+        let mut cur = if needs_old {
+            w.load(&span)?
+        } else {
+            vec![0; span.bytes]
+        };
         if let Some(r) = &result {
             r.unpack_from(&cur);
         }
@@ -946,7 +1038,16 @@ pub fn accumulate(
         return Ok(());
     };
     let origin = Some((origin_addr, origin_count, origin_datatype));
-    get_accumulate_on(&w, origin, None, t, target_disp, target_count, target_datatype, op)
+    get_accumulate_on(
+        &w,
+        origin,
+        None,
+        t,
+        target_disp,
+        target_count,
+        target_datatype,
+        op,
+    )
 }
 
 #[doc(alias = "MPI_Raccumulate")]
@@ -963,8 +1064,18 @@ pub fn raccumulate(
     win: MPI_Win,
     request: &mut MPI_Request,
 ) -> MpiResult<()> {
-    accumulate(origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win)?;
-    completed(&get(win)?, request);
+    accumulate(
+        origin_addr,
+        origin_count,
+        origin_datatype,
+        target_rank,
+        target_disp,
+        target_count,
+        target_datatype,
+        op,
+        win,
+    )?;
+    completed(&*get(win)?, request);
     Ok(())
 }
 
@@ -1018,10 +1129,20 @@ pub fn rget_accumulate(
     request: &mut MPI_Request,
 ) -> MpiResult<()> {
     get_accumulate(
-        origin_addr, origin_count, origin_datatype, result_addr, result_count, result_datatype,
-        target_rank, target_disp, target_count, target_datatype, op, win,
+        origin_addr,
+        origin_count,
+        origin_datatype,
+        result_addr,
+        result_count,
+        result_datatype,
+        target_rank,
+        target_disp,
+        target_count,
+        target_datatype,
+        op,
+        win,
     )?;
-    completed(&get(win)?, request);
+    completed(&*get(win)?, request);
     Ok(())
 }
 
@@ -1036,7 +1157,20 @@ pub fn fetch_and_op(
     op: MPI_Op,
     win: MPI_Win,
 ) -> MpiResult<()> {
-    get_accumulate(origin_addr, 1, datatype, result_addr, 1, datatype, target_rank, target_disp, 1, datatype, op, win)
+    get_accumulate(
+        origin_addr,
+        1,
+        datatype,
+        result_addr,
+        1,
+        datatype,
+        target_rank,
+        target_disp,
+        1,
+        datatype,
+        op,
+        win,
+    )
 }
 
 #[doc(alias = "MPI_Compare_and_swap")]
@@ -1056,7 +1190,10 @@ pub fn compare_and_swap(
     };
     let elem = element_type(datatype)?;
     if elem != datatype {
-        return Err(MpiError::new(MPI_ERR_TYPE, "MPI_Compare_and_swap takes a predefined datatype"));
+        return Err(MpiError::new(
+            MPI_ERR_TYPE,
+            "MPI_Compare_and_swap takes a predefined datatype",
+        ));
     }
     let span = w.span(t, target_disp, 1, datatype)?;
     let (_, new) = packed(origin_addr, 1, datatype)?;

@@ -28,7 +28,7 @@
 //!   (see `sync::Ctl::released`); waiters sleep in the engine's wait.
 
 mod access;
-mod calls;
+pub mod calls;
 mod sync;
 
 pub use calls::*;
@@ -38,6 +38,7 @@ use super::comm::Comm;
 use super::consts::*;
 use super::errhandler::Slot;
 use super::error::{MpiError, MpiResult};
+use crate::core::types::*;
 use crate::handles::{Kind, Table};
 use memmap2::MmapMut;
 use parking_lot::Mutex;
