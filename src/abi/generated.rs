@@ -5270,12 +5270,12 @@ pub unsafe extern "C" fn PMPI_Type_create_indexed_block_c(count: MPI_Count, bloc
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let comm_copy_attr_fn = type_copy_attr_fn; let comm_delete_attr_fn = type_delete_attr_fn; let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_create_keyval(type_copy_attr_fn as usize, type_delete_attr_fn as usize, type_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_create_keyval(type_copy_attr_fn: *mut MPI_Type_copy_attr_function, type_delete_attr_fn: *mut MPI_Type_delete_attr_function, type_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let comm_copy_attr_fn = type_copy_attr_fn; let comm_delete_attr_fn = type_delete_attr_fn; let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_create_keyval(comm_copy_attr_fn as usize, comm_delete_attr_fn as usize, comm_keyval, extra_state as usize) })
+    guard("MPI_Type_create_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_create_keyval(type_copy_attr_fn as usize, type_delete_attr_fn as usize, type_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
@@ -5392,12 +5392,12 @@ pub unsafe extern "C" fn PMPI_Type_free(datatype: *mut MPI_Datatype) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_free_keyval(type_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Type_free_keyval(type_keyval: *mut c_int) -> c_int {
-    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let comm_keyval = type_keyval; let comm_keyval = out(comm_keyval, "comm_keyval")?; crate::core::comm_calls::comm_free_keyval(comm_keyval) })
+    guard("MPI_Type_free_keyval", false, ErrObj::None, || unsafe { let type_keyval = out(type_keyval, "type_keyval")?; crate::core::datatype::bindings::type_free_keyval(type_keyval) })
 }
 
 #[unsafe(no_mangle)]
@@ -5948,12 +5948,12 @@ pub unsafe extern "C" fn PMPI_Win_create_errhandler(win_errhandler_fn: *mut MPI_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_create_keyval(win_copy_attr_fn: *mut MPI_Win_copy_attr_function, win_delete_attr_fn: *mut MPI_Win_delete_attr_function, win_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Win_create_keyval", false, ErrObj::None, || unsafe { super::win::win_create_keyval(win_copy_attr_fn, win_delete_attr_fn, win_keyval, extra_state) })
+    guard("MPI_Win_create_keyval", false, ErrObj::None, || unsafe { let win_keyval = out(win_keyval, "win_keyval")?; crate::core::rma::calls::win_create_keyval(win_copy_attr_fn as usize, win_delete_attr_fn as usize, win_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_create_keyval(win_copy_attr_fn: *mut MPI_Win_copy_attr_function, win_delete_attr_fn: *mut MPI_Win_delete_attr_function, win_keyval: *mut c_int, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Win_create_keyval", false, ErrObj::None, || unsafe { super::win::win_create_keyval(win_copy_attr_fn, win_delete_attr_fn, win_keyval, extra_state) })
+    guard("MPI_Win_create_keyval", false, ErrObj::None, || unsafe { let win_keyval = out(win_keyval, "win_keyval")?; crate::core::rma::calls::win_create_keyval(win_copy_attr_fn as usize, win_delete_attr_fn as usize, win_keyval, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
@@ -6028,22 +6028,22 @@ pub unsafe extern "C" fn PMPI_Win_flush_local_all(win: MPI_Win) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_free(win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_free", false, ErrObj::None, || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_free(win) })
+    guard("MPI_Win_free", false, ErrObj::Win(unsafe { win.as_ref() }.copied().unwrap_or(MPI_WIN_NULL)), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_free(win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_free(win: *mut MPI_Win) -> c_int {
-    guard("MPI_Win_free", false, ErrObj::None, || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_free(win) })
+    guard("MPI_Win_free", false, ErrObj::Win(unsafe { win.as_ref() }.copied().unwrap_or(MPI_WIN_NULL)), || unsafe { let win = out(win, "win")?; crate::core::rma::calls::win_free(win) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Win_free_keyval(win_keyval: *mut c_int) -> c_int {
-    guard("MPI_Win_free_keyval", false, ErrObj::None, || unsafe { super::win::win_free_keyval(win_keyval) })
+    guard("MPI_Win_free_keyval", false, ErrObj::None, || unsafe { let win_keyval = out(win_keyval, "win_keyval")?; crate::core::rma::calls::win_free_keyval(win_keyval) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Win_free_keyval(win_keyval: *mut c_int) -> c_int {
-    guard("MPI_Win_free_keyval", false, ErrObj::None, || unsafe { super::win::win_free_keyval(win_keyval) })
+    guard("MPI_Win_free_keyval", false, ErrObj::None, || unsafe { let win_keyval = out(win_keyval, "win_keyval")?; crate::core::rma::calls::win_free_keyval(win_keyval) })
 }
 
 #[unsafe(no_mangle)]

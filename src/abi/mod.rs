@@ -29,4 +29,3 @@ mod status;
 mod tool;
 mod topo;
 mod util;
-mod win;

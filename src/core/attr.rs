@@ -77,9 +77,19 @@ use crate::handles::{Kind, Table};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
+/// What a keyval's attributes are cached on: a keyval made for one kind of
+/// object is not valid on another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object {
+    Comm,
+    Type,
+    Win,
+}
+
 /// A user keyval: the copy and delete callbacks (addresses; 0 for none)
 /// and the extra state handed to them.
 pub struct Keyval {
+    pub object: Object,
     pub copy: usize,
     pub delete: usize,
     pub extra: usize,
@@ -90,8 +100,9 @@ pub struct Keyval {
 
 static KEYVALS: Table<Keyval> = Table::new(Kind::Keyval);
 
-pub fn create_keyval(copy: usize, delete: usize, extra: usize) -> c_int {
+pub fn create_keyval(object: Object, copy: usize, delete: usize, extra: usize) -> c_int {
     KEYVALS.insert(Keyval {
+        object,
         copy,
         delete,
         extra,
@@ -99,8 +110,8 @@ pub fn create_keyval(copy: usize, delete: usize, extra: usize) -> c_int {
     })
 }
 
-fn keyval(k: c_int) -> MpiResult<Arc<Keyval>> {
-    KEYVALS
+fn keyval(object: Object, k: c_int) -> MpiResult<Arc<Keyval>> {
+    let kv = KEYVALS
         .get(k)
         .filter(|kv| !kv.freed.load(Ordering::Acquire))
         .ok_or_else(|| {
@@ -112,7 +123,17 @@ fn keyval(k: c_int) -> MpiResult<Arc<Keyval>> {
             } else {
                 MpiError::new(MPI_ERR_KEYVAL, format!("invalid keyval 0x{k:x}"))
             }
-        })
+        })?;
+    if kv.object != object {
+        return Err(MpiError::new(
+            MPI_ERR_KEYVAL,
+            format!(
+                "keyval 0x{k:x} was made for {:?} attributes, not {object:?} ones",
+                kv.object
+            ),
+        ));
+    }
+    Ok(kv)
 }
 
 /// Drop a freed keyval from the table once no attribute uses it (`held`
@@ -126,9 +147,9 @@ fn retire_keyval(k: c_int, kv: &Arc<Keyval>, held: usize) {
 /// `MPI_Comm_free_keyval`: attributes already set keep their callbacks, and
 /// the keyval stays until the last of them is deleted. Freeing it again
 /// meanwhile is harmless, as in MPICH.
-pub fn free_keyval(k: c_int) -> MpiResult<()> {
-    let Some(kv) = KEYVALS.get(k) else {
-        return keyval(k).map(|_| ());
+pub fn free_keyval(object: Object, k: c_int) -> MpiResult<()> {
+    let Some(kv) = KEYVALS.get(k).filter(|kv| kv.object == object) else {
+        return keyval(object, k).map(|_| ());
     };
     kv.freed.store(true, Ordering::Release);
     retire_keyval(k, &kv, 1);
@@ -157,19 +178,19 @@ fn call_delete(comm: c_int, k: c_int, kv: &Keyval, val: usize) -> MpiResult<()> 
 }
 
 impl Attrs {
-    pub fn get(&self, k: c_int) -> MpiResult<Option<usize>> {
+    pub fn get(&self, object: Object, k: c_int) -> MpiResult<Option<usize>> {
         let list = self.0.lock();
         if let Some(&(_, _, v)) = list.iter().find(|(key, _, _)| *key == k) {
             return Ok(Some(v));
         }
         drop(list);
-        keyval(k).map(|_| None)
+        keyval(object, k).map(|_| None)
     }
 
     /// Set `k` on the object `comm`, deleting (with its callback) any value
     /// it had.
-    pub fn set(&self, comm: c_int, k: c_int, val: usize) -> MpiResult<()> {
-        let kv = keyval(k)?;
+    pub fn set(&self, object: Object, comm: c_int, k: c_int, val: usize) -> MpiResult<()> {
+        let kv = keyval(object, k)?;
         let old = {
             let list = self.0.lock();
             list.iter()
@@ -188,7 +209,7 @@ impl Attrs {
     }
 
     /// Delete `k` from the object `comm`, calling its delete callback.
-    pub fn delete(&self, comm: c_int, k: c_int) -> MpiResult<()> {
+    pub fn delete(&self, object: Object, comm: c_int, k: c_int) -> MpiResult<()> {
         let found = {
             let list = self.0.lock();
             list.iter()
@@ -196,7 +217,7 @@ impl Attrs {
                 .map(|(_, kv, v)| (kv.clone(), *v))
         };
         let Some((kv, v)) = found else {
-            return keyval(k).and_then(|_| {
+            return keyval(object, k).and_then(|_| {
                 Err(MpiError::new(
                     MPI_ERR_KEYVAL,
                     "no attribute is set for this keyval",

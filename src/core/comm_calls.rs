@@ -271,7 +271,7 @@ pub fn comm_get_attr(
             _ => None,
         }
     } else {
-        comm.attrs.get(comm_keyval)?
+        comm.attrs.get(attr::Object::Comm, comm_keyval)?
     };
     *flag = found.is_some() as c_int;
     if let Some(v) = found {
@@ -287,25 +287,34 @@ pub fn comm_create_keyval(
     comm_keyval: &mut c_int,
     extra_state: usize,
 ) -> MpiResult<()> {
-    *comm_keyval = attr::create_keyval(comm_copy_attr_fn, comm_delete_attr_fn, extra_state);
+    *comm_keyval = attr::create_keyval(
+        attr::Object::Comm,
+        comm_copy_attr_fn,
+        comm_delete_attr_fn,
+        extra_state,
+    );
     Ok(())
 }
 
 #[doc(alias = "MPI_Comm_free_keyval")]
 pub fn comm_free_keyval(comm_keyval: &mut c_int) -> MpiResult<()> {
-    attr::free_keyval(*comm_keyval)?;
+    attr::free_keyval(attr::Object::Comm, *comm_keyval)?;
     *comm_keyval = MPI_KEYVAL_INVALID;
     Ok(())
 }
 
 #[doc(alias = "MPI_Comm_set_attr")]
 pub fn comm_set_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: usize) -> MpiResult<()> {
-    comm::get(comm)?.attrs.set(comm, comm_keyval, attribute_val)
+    comm::get(comm)?
+        .attrs
+        .set(attr::Object::Comm, comm, comm_keyval, attribute_val)
 }
 
 #[doc(alias = "MPI_Comm_delete_attr")]
 pub fn comm_delete_attr(comm: MPI_Comm, comm_keyval: c_int) -> MpiResult<()> {
-    comm::get(comm)?.attrs.delete(comm, comm_keyval)
+    comm::get(comm)?
+        .attrs
+        .delete(attr::Object::Comm, comm, comm_keyval)
 }
 
 /// `MPI_Comm_get_parent`: no process of an OxMPI job is started by

@@ -9,6 +9,7 @@
 use super::calls::{self, Rep, count_arg, ndims_arg};
 use super::{f90, get};
 use crate::core::args::{StrOut, new_handle};
+use crate::core::attr::{self, Object};
 use crate::core::comm;
 use crate::core::consts::*;
 use crate::core::error::{MpiError, MpiResult};
@@ -502,7 +503,7 @@ pub fn type_set_attr(
 ) -> MpiResult<()> {
     get(datatype)?
         .attrs
-        .set(datatype, type_keyval, attribute_val)
+        .set(Object::Type, datatype, type_keyval, attribute_val)
 }
 
 #[doc(alias = "MPI_Type_get_attr")]
@@ -512,7 +513,7 @@ pub fn type_get_attr(
     attribute_val: &mut usize,
     flag: &mut c_int,
 ) -> MpiResult<()> {
-    let found = get(datatype)?.attrs.get(type_keyval)?;
+    let found = get(datatype)?.attrs.get(Object::Type, type_keyval)?;
     *flag = found.is_some() as c_int;
     if let Some(v) = found {
         *attribute_val = v;
@@ -522,7 +523,32 @@ pub fn type_get_attr(
 
 #[doc(alias = "MPI_Type_delete_attr")]
 pub fn type_delete_attr(datatype: MPI_Datatype, type_keyval: c_int) -> MpiResult<()> {
-    get(datatype)?.attrs.delete(datatype, type_keyval)
+    get(datatype)?
+        .attrs
+        .delete(Object::Type, datatype, type_keyval)
+}
+
+#[doc(alias = "MPI_Type_create_keyval")]
+pub fn type_create_keyval(
+    type_copy_attr_fn: usize,
+    type_delete_attr_fn: usize,
+    type_keyval: &mut c_int,
+    extra_state: usize,
+) -> MpiResult<()> {
+    *type_keyval = attr::create_keyval(
+        Object::Type,
+        type_copy_attr_fn,
+        type_delete_attr_fn,
+        extra_state,
+    );
+    Ok(())
+}
+
+#[doc(alias = "MPI_Type_free_keyval")]
+pub fn type_free_keyval(type_keyval: &mut c_int) -> MpiResult<()> {
+    attr::free_keyval(Object::Type, *type_keyval)?;
+    *type_keyval = MPI_KEYVAL_INVALID;
+    Ok(())
 }
 
 /// `MPI_Pack_size` (the classic form fails when the size needs more than an

@@ -98,6 +98,16 @@ fn elem_of(dt: MPI_Datatype) -> Option<Elem> {
     })
 }
 
+/// Is `dt` an integer, logical or byte type, whose values compare bit for
+/// bit (what `MPI_Compare_and_swap` takes)?
+pub fn is_integral(dt: MPI_Datatype) -> bool {
+    use Elem::*;
+    matches!(
+        elem_of(dt),
+        Some(I8 | U8 | I16 | U16 | I32 | U32 | I64 | U64 | I128 | Bool | Byte)
+    )
+}
+
 /// Is `op` a valid operation handle?
 pub fn check(op: MPI_Op) -> MpiResult<()> {
     if (MPI_MAX..=MPI_NO_OP).contains(&op) || USER_OPS.get(op).is_some() {

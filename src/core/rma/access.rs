@@ -182,10 +182,10 @@ fn element_of(t: &datatype::Datatype) -> Option<Option<MPI_Datatype>> {
     }
     let mut found = None;
     for child in &t.contents.types {
-        if let Some(e) = element_of(child)? {
-            if *found.get_or_insert(e) != e {
-                return None;
-            }
+        if let Some(e) = element_of(child)?
+            && *found.get_or_insert(e) != e
+        {
+            return None;
         }
     }
     Some(found)

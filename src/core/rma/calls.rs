@@ -5,7 +5,7 @@ use super::access::{combine, element_type, packed};
 use super::sync::{control_bytes, reached};
 use super::{Epochs, Place, Target, WINDOWS, Window, get};
 use crate::core::args::{StrOut, new_handle};
-use crate::core::attr::Attrs;
+use crate::core::attr::{self, Attrs, Object};
 use crate::core::coll;
 use crate::core::comm::{self, Comm};
 use crate::core::consts::*;
@@ -188,7 +188,6 @@ fn make(
         targets,
         flavor,
         seg,
-        seg_offsets: offsets,
         attr_size: size,
         attr_disp_unit: disp_unit as c_int,
         attr_flavor: flavor,
@@ -400,10 +399,12 @@ pub fn win_shared_query(
     (*size, *disp_unit, *baseptr) = match r {
         Some(r) if shared => {
             let t = w.targets[r];
-            let Place::Mapped(b) = t.place else {
-                unreachable!("segment memory is mapped")
-            };
-            (t.size, t.disp_unit, b)
+            // A member without memory has no base address (NULL, as
+            // callers test), but keeps its displacement unit.
+            match t.place {
+                Place::Mapped(b) if t.size > 0 => (t.size, t.disp_unit, b),
+                _ => (0, t.disp_unit, 0),
+            }
         }
         _ => (0, 0, 0),
     };
@@ -456,7 +457,35 @@ pub fn win_get_name(
     mut win_name: StrOut<'_>,
     resultlen: &mut c_int,
 ) -> MpiResult<()> {
-    *resultlen = win_name.write(&*get(win)?.name.lock());
+    // The null handle has a name too, as MPICH gives it.
+    *resultlen = if win == MPI_WIN_NULL {
+        win_name.write("MPI_WIN_NULL")
+    } else {
+        win_name.write(&get(win)?.name.lock())
+    };
+    Ok(())
+}
+
+#[doc(alias = "MPI_Win_create_keyval")]
+pub fn win_create_keyval(
+    win_copy_attr_fn: usize,
+    win_delete_attr_fn: usize,
+    win_keyval: &mut c_int,
+    extra_state: usize,
+) -> MpiResult<()> {
+    *win_keyval = attr::create_keyval(
+        Object::Win,
+        win_copy_attr_fn,
+        win_delete_attr_fn,
+        extra_state,
+    );
+    Ok(())
+}
+
+#[doc(alias = "MPI_Win_free_keyval")]
+pub fn win_free_keyval(win_keyval: &mut c_int) -> MpiResult<()> {
+    attr::free_keyval(Object::Win, *win_keyval)?;
+    *win_keyval = MPI_KEYVAL_INVALID;
     Ok(())
 }
 
@@ -469,7 +498,7 @@ pub fn win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: usize) -> Mp
             "predefined window attributes cannot be set",
         ));
     }
-    w.attrs.set(win, win_keyval, attribute_val)
+    w.attrs.set(Object::Win, win, win_keyval, attribute_val)
 }
 
 #[doc(alias = "MPI_Win_get_attr")]
@@ -482,7 +511,7 @@ pub fn win_get_attr(
     let w = get(win)?;
     let found = match w.predefined_attr(win_keyval) {
         Some(v) => Some(v),
-        None => w.attrs.get(win_keyval)?,
+        None => w.attrs.get(Object::Win, win_keyval)?,
     };
     *flag = found.is_some() as c_int;
     if let Some(v) = found {
@@ -493,7 +522,7 @@ pub fn win_get_attr(
 
 #[doc(alias = "MPI_Win_delete_attr")]
 pub fn win_delete_attr(win: MPI_Win, win_keyval: c_int) -> MpiResult<()> {
-    get(win)?.attrs.delete(win, win_keyval)
+    get(win)?.attrs.delete(Object::Win, win, win_keyval)
 }
 
 #[doc(alias = "MPI_Win_set_errhandler")]
@@ -587,6 +616,12 @@ pub fn win_lock(lock_type: c_int, rank: c_int, assert: c_int, win: MPI_Win) -> M
                 "rank {rank} of this window is already locked"
             )));
         }
+        if e.started.is_some() {
+            return Err(rma_sync("MPI_Win_lock inside an MPI_Win_start epoch"));
+        }
+        // A passive-target epoch ends the fence's (MPI_Win_fence may have
+        // opened one).
+        e.fence = false;
         e.locks.insert(t, (lock_type, take));
     }
     if take {
@@ -624,6 +659,10 @@ pub fn win_lock_all(assert: c_int, win: MPI_Win) -> MpiResult<()> {
                 "MPI_Win_lock_all while a lock on this window is held",
             ));
         }
+        if e.started.is_some() {
+            return Err(rma_sync("MPI_Win_lock_all inside an MPI_Win_start epoch"));
+        }
+        e.fence = false;
         e.lock_all = Some(take);
     }
     if take {
@@ -708,6 +747,7 @@ pub fn win_post(group: MPI_Group, assert: c_int, win: MPI_Win) -> MpiResult<()> 
         if e.posted.is_some() {
             return Err(rma_sync("MPI_Win_post while an exposure epoch is open"));
         }
+        e.fence = false;
         e.posted = Some(origins.clone());
     }
     fence(SeqCst);
@@ -723,9 +763,10 @@ pub fn win_start(group: MPI_Group, assert: c_int, win: MPI_Win) -> MpiResult<()>
     let targets = members(&w, group)?;
     let wants: Vec<(usize, u32)> = {
         let mut e = w.epochs.lock();
-        if e.started.is_some() {
+        if e.started.is_some() || e.lock_all.is_some() || !e.locks.is_empty() {
             return Err(rma_sync("MPI_Win_start while an access epoch is open"));
         }
+        e.fence = false;
         e.started = Some(targets.clone());
         targets
             .iter()
@@ -838,6 +879,17 @@ fn same_size(origin: usize, target: usize) -> MpiResult<()> {
             format!(
                 "the origin has {origin} bytes of data and the target {target}: the type signatures differ"
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// The single-element atomics take one predefined datatype.
+fn predefined(datatype: MPI_Datatype, call: &str) -> MpiResult<()> {
+    if element_type(datatype)? != datatype {
+        return Err(MpiError::new(
+            MPI_ERR_TYPE,
+            format!("{call} takes a predefined datatype"),
         ));
     }
     Ok(())
@@ -982,14 +1034,15 @@ fn get_accumulate_on(
     let span = w.span(t, target_disp, target_count, target_datatype)?;
     let data = match origin {
         Some((a, c, dt)) if op != MPI_NO_OP => {
-            if element_type(dt)? != elem {
+            let (_, d) = packed(a, c, dt)?;
+            same_size(d.len(), span.bytes)?;
+            // No data, no signature to compare (a zero count may name any type).
+            if !d.is_empty() && element_type(dt)? != elem {
                 return Err(MpiError::new(
                     MPI_ERR_TYPE,
                     "origin and target elements differ",
                 ));
             }
-            let (_, d) = packed(a, c, dt)?;
-            same_size(d.len(), span.bytes)?;
             Some(d)
         }
         _ => None,
@@ -1157,6 +1210,7 @@ pub fn fetch_and_op(
     op: MPI_Op,
     win: MPI_Win,
 ) -> MpiResult<()> {
+    predefined(datatype, "MPI_Fetch_and_op")?;
     get_accumulate(
         origin_addr,
         1,
@@ -1188,11 +1242,11 @@ pub fn compare_and_swap(
     let Some(t) = target(&w, target_rank)? else {
         return Ok(());
     };
-    let elem = element_type(datatype)?;
-    if elem != datatype {
+    predefined(datatype, "MPI_Compare_and_swap")?;
+    if !crate::core::op::is_integral(datatype) {
         return Err(MpiError::new(
             MPI_ERR_TYPE,
-            "MPI_Compare_and_swap takes a predefined datatype",
+            "MPI_Compare_and_swap takes an integer, logical or byte datatype",
         ));
     }
     let span = w.span(t, target_disp, 1, datatype)?;

@@ -94,9 +94,6 @@ pub struct Window {
     pub(crate) flavor: c_int,
     /// The segment (control area, then any window memory).
     pub(crate) seg: MmapMut,
-    /// Window memory in the segment (allocate flavours): each member's
-    /// offset into the segment.
-    pub(crate) seg_offsets: Vec<usize>,
     /// Values the predefined attributes point to (stable addresses).
     attr_size: MPI_Aint,
     attr_disp_unit: c_int,
