@@ -438,6 +438,149 @@ static void report(const char *figure, size_t bytes, double value)
     }
 }
 
+/* --- one-sided ---------------------------------------------------------------
+ * A window from MPI_Win_allocate (each library's best flavour) on every rank;
+ * rank 0 is the origin, rank 1 the target (the counter of fop is on rank 0). */
+
+#define RMA_BURST 16 /* puts per flush in putbw */
+static MPI_Win rwin;
+static unsigned char *rbase;
+static long fop_total;
+
+static double put_body(long iters, size_t n)
+{
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    if (rank == 0)
+        for (long i = 0; i < iters; i++) {
+            MPI_Put(pbuf, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
+            MPI_Win_flush(1, rwin);
+        }
+    return MPI_Wtime() - t0;
+}
+
+static double get_body(long iters, size_t n)
+{
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    if (rank == 0)
+        for (long i = 0; i < iters; i++) {
+            MPI_Get(pbuf, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
+            MPI_Win_flush(1, rwin);
+        }
+    return MPI_Wtime() - t0;
+}
+
+static double putbw_body(long iters, size_t n)
+{
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    if (rank == 0)
+        for (long i = 0; i < iters; i++) {
+            for (int k = 0; k < RMA_BURST; k++)
+                MPI_Put(pbuf + k * n, (int)n, MPI_BYTE, 1, (MPI_Aint)(k * n), (int)n, MPI_BYTE,
+                        rwin);
+            MPI_Win_flush(1, rwin);
+        }
+    return MPI_Wtime() - t0;
+}
+
+static double lock_body(long iters, size_t n)
+{
+    (void)n;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    if (rank == 0)
+        for (long i = 0; i < iters; i++) {
+            MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 1, 0, rwin);
+            MPI_Win_unlock(1, rwin);
+        }
+    return MPI_Wtime() - t0;
+}
+
+/* Every rank adds one to rank 0's counter; the values fetched by one rank
+ * only grow. */
+static double fop_body(long iters, size_t n)
+{
+    (void)n;
+    long one = 1, got, last = -1;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < iters; i++) {
+        MPI_Fetch_and_op(&one, &got, MPI_LONG, 0, 0, MPI_SUM, rwin);
+        MPI_Win_flush(0, rwin);
+        if (got <= last)
+            fail("fop: fetched value did not grow", i, got);
+        last = got;
+    }
+    double t = MPI_Wtime() - t0;
+    fop_total += iters;
+    return t;
+}
+
+/* Put a filled buffer, get it back into another, compare every byte. */
+static void verify_rma(size_t n)
+{
+    if (rank == 0) {
+        unsigned char *back = xmalloc(n ? n : 1);
+        fill(pbuf, n, 77);
+        MPI_Put(pbuf, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
+        MPI_Win_flush(1, rwin);
+        MPI_Get(back, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
+        MPI_Win_flush(1, rwin);
+        check_fill(back, n, 77, "put then get");
+        free(back);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
+static void rma_test(const char *test, const size_t *sizes, size_t nsizes, size_t maxsize)
+{
+    size_t bytes = RMA_BURST * (maxsize < sizeof(long) ? sizeof(long) : maxsize);
+    MPI_Win_allocate((MPI_Aint)bytes, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &rbase, &rwin);
+    pbuf = xmalloc(bytes);
+    fill(pbuf, bytes, 9);
+    if (!strcmp(test, "lock")) {
+        report("lock_us", 0, measure(lock_body, 0) * 1e6);
+    } else if (!strcmp(test, "fop")) {
+        MPI_Win_lock(MPI_LOCK_EXCLUSIVE, rank, 0, rwin);
+        memset(rbase, 0, sizeof(long));
+        MPI_Win_unlock(rank, rwin);
+        MPI_Barrier(MPI_COMM_WORLD);
+        MPI_Win_lock_all(0, rwin);
+        double per_iter = measure(fop_body, 0);
+        MPI_Win_unlock_all(rwin);
+        MPI_Barrier(MPI_COMM_WORLD);
+        if (rank == 0) {
+            long counter;
+            MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, rwin);
+            memcpy(&counter, rbase, sizeof counter);
+            MPI_Win_unlock(0, rwin);
+            if (counter != fop_total * nranks)
+                fail("fop: counter", fop_total * nranks, counter);
+        }
+        report("fop_rate_ops_per_s", 0, nranks / per_iter);
+    } else {
+        body_fn body = !strcmp(test, "putlat") ? put_body
+                       : !strcmp(test, "getlat") ? get_body
+                                                 : putbw_body;
+        MPI_Win_lock_all(0, rwin);
+        measure(body, sizes[0]);
+        for (size_t k = 0; k < nsizes; k++) {
+            size_t n = sizes[k];
+            verify_rma(n);
+            double t = measure(body, n);
+            if (body == putbw_body)
+                report("put_bw_MBps", n, RMA_BURST * n / t / 1e6);
+            else
+                report(body == put_body ? "put_us" : "get_us", n, t * 1e6);
+        }
+        MPI_Win_unlock_all(rwin);
+    }
+    MPI_Win_free(&rwin);
+    free(pbuf);
+}
+
 static double cpu_seconds(void)
 {
     struct rusage ru;
@@ -476,7 +619,9 @@ static void run_test(const char *test, const char *list)
     for (size_t k = 0; k < nsizes; k++)
         maxsize = sizes[k] > maxsize ? sizes[k] : maxsize;
     int p2p = !strcmp(test, "latency") || !strcmp(test, "bw") || !strcmp(test, "bibw") ||
-              !strcmp(test, "rate") || !strcmp(test, "idle") || !strcmp(test, "ncpingpong");
+              !strcmp(test, "rate") || !strcmp(test, "idle") || !strcmp(test, "ncpingpong") ||
+              !strcmp(test, "putlat") || !strcmp(test, "getlat") || !strcmp(test, "putbw") ||
+              !strcmp(test, "lock");
     if (p2p && nranks < 2) {
         if (rank == 0)
             fprintf(stderr, "oxbench: %s needs at least 2 ranks\n", test);
@@ -496,6 +641,9 @@ static void run_test(const char *test, const char *list)
         }
     } else if (!strcmp(test, "idle")) {
         idle();
+    } else if (!strcmp(test, "putlat") || !strcmp(test, "getlat") || !strcmp(test, "putbw") ||
+               !strcmp(test, "lock") || !strcmp(test, "fop")) {
+        rma_test(test, sizes, nsizes, maxsize);
     } else if (!strcmp(test, "pack")) {
         strided = xmalloc(2 * PACK_BYTES);
         packed = xmalloc(PACK_BYTES);

@@ -109,6 +109,13 @@ impl Window {
     /// The span's bytes, packed.
     pub(crate) fn load(&self, s: &Span) -> MpiResult<Vec<u8>> {
         let mut out = vec![0u8; s.bytes];
+        self.load_into(s, &mut out)?;
+        Ok(out)
+    }
+
+    /// The span's bytes, packed into `out` (`s.bytes` long).
+    pub(crate) fn load_into(&self, s: &Span, out: &mut [u8]) -> MpiResult<()> {
+        debug_assert_eq!(out.len(), s.bytes);
         let mut at = 0;
         for &(off, len) in &s.runs {
             let piece = &mut out[at..at + len];
@@ -127,7 +134,35 @@ impl Window {
                 }
             }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Get: the span's bytes into an origin buffer, straight into it when
+    /// the buffer is contiguous.
+    pub(crate) fn load_to(&self, s: &Span, origin: &MsgBuf) -> MpiResult<()> {
+        match contiguous(origin) {
+            // SAFETY: a checked contiguous message buffer holds its bytes,
+            // and the user gave it to this call to be written.
+            Some(addr) => self.load_into(s, unsafe {
+                std::slice::from_raw_parts_mut(addr as *mut u8, origin.bytes)
+            }),
+            None => {
+                origin.unpack_from(&self.load(s)?);
+                Ok(())
+            }
+        }
+    }
+
+    /// Put: an origin buffer's bytes into the span, without a staging copy
+    /// when the buffer is contiguous.
+    pub(crate) fn store_from(&self, s: &Span, origin: &MsgBuf) -> MpiResult<()> {
+        match contiguous(origin) {
+            // SAFETY: a checked contiguous message buffer holds its bytes.
+            Some(addr) => self.store(s, unsafe {
+                std::slice::from_raw_parts(addr as *const u8, origin.bytes)
+            }),
+            None => self.store(s, &origin.packed()),
+        }
     }
 
     fn reach(&self, world: usize) -> MpiResult<&'static dyn crate::transport::Transport> {
@@ -156,6 +191,11 @@ fn remote_error(world: usize, e: std::io::Error) -> MpiError {
         class,
         format!("cannot reach the window memory of world rank {world}: {e}"),
     )
+}
+
+/// The address of a contiguous, non-empty message buffer's bytes.
+fn contiguous(m: &MsgBuf) -> Option<usize> {
+    (m.layout.is_none() && m.bytes > 0).then_some(m.addr)
 }
 
 /// An origin buffer's data, packed.

@@ -896,7 +896,7 @@ fn predefined(datatype: MPI_Datatype, call: &str) -> MpiResult<()> {
 }
 
 /// Accumulate-kind operations: predefined operations only.
-fn acc_op(op: MPI_Op, elem: MPI_Datatype) -> MpiResult<()> {
+fn acc_op(op: MPI_Op, elem: Option<MPI_Datatype>) -> MpiResult<()> {
     if !(MPI_MAX..=MPI_NO_OP).contains(&op) {
         return Err(MpiError::new(
             MPI_ERR_OP,
@@ -905,7 +905,7 @@ fn acc_op(op: MPI_Op, elem: MPI_Datatype) -> MpiResult<()> {
             ),
         ));
     }
-    crate::core::op::validate(op, elem)
+    elem.map_or(Ok(()), |elem| crate::core::op::validate(op, elem))
 }
 
 fn completed(win: &Window, request: &mut MPI_Request) {
@@ -932,10 +932,10 @@ pub fn put(
     let Some(t) = target(&w, target_rank)? else {
         return Ok(());
     };
-    let (_, data) = packed(origin_addr, origin_count, origin_datatype)?;
+    let origin = crate::core::datatype::MsgBuf::new(origin_addr, origin_count, origin_datatype)?;
     let span = w.span(t, target_disp, target_count, target_datatype)?;
-    same_size(data.len(), span.bytes)?;
-    w.store(&span, &data)
+    same_size(origin.bytes, span.bytes)?;
+    w.store_from(&span, &origin)
 }
 
 #[doc(alias = "MPI_Rput")]
@@ -984,8 +984,7 @@ pub fn get_(
     let origin = crate::core::datatype::MsgBuf::new(origin_addr, origin_count, origin_datatype)?;
     let span = w.span(t, target_disp, target_count, target_datatype)?;
     same_size(origin.bytes, span.bytes)?;
-    origin.unpack_from(&w.load(&span)?);
-    Ok(())
+    w.load_to(&span, &origin)
 }
 
 #[doc(alias = "MPI_Rget")]
@@ -1030,8 +1029,9 @@ fn get_accumulate_on(
     op: MPI_Op,
 ) -> MpiResult<()> {
     let elem = element_type(target_datatype)?;
-    acc_op(op, elem)?;
     let span = w.span(t, target_disp, target_count, target_datatype)?;
+    // No element, no operation to check against its type.
+    acc_op(op, (span.bytes > 0).then_some(elem))?;
     let data = match origin {
         Some((a, c, dt)) if op != MPI_NO_OP => {
             let (_, d) = packed(a, c, dt)?;
