@@ -106,6 +106,22 @@ int main(int argc, char **argv) {
     MPI_Errhandler_free(&eh);
     MPI_Win_free(&win);
     if (win != MPI_WIN_NULL) { printf("rma_errors: MPI_Win_free left the handle\n"); errs++; }
+    /* A dynamic window: our own memory outside what is attached. */
+    MPI_Win dyn;
+    int region[4], outside[4];
+    MPI_Aint a_out;
+    MPI_Win_create_dynamic(MPI_INFO_NULL, MPI_COMM_WORLD, &dyn);
+    MPI_Win_set_errhandler(dyn, MPI_ERRORS_RETURN);
+    MPI_Win_attach(dyn, region, sizeof region);
+    MPI_Get_address(outside, &a_out);
+    MPI_Win_lock(MPI_LOCK_EXCLUSIVE, rank, 0, dyn);
+    rc = MPI_Put(&one, 1, MPI_INT, rank, a_out, 1, MPI_INT, dyn);
+    MPI_Win_unlock(rank, dyn);
+    MPI_Error_class(rc, &cls);
+    if (cls != MPI_ERR_RMA_RANGE) { printf("rma_errors: unattached address gave class %d\n", cls); errs++; }
+    MPI_Win_detach(dyn, region);
+    MPI_Win_free(&dyn);
+
     /* MPI_WIN_NULL has no handler: MPI_COMM_SELF's answers. */
     rc = MPI_Win_fence(0, MPI_WIN_NULL);
     MPI_Error_class(rc, &cls);

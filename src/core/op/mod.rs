@@ -108,6 +108,17 @@ pub fn is_integral(dt: MPI_Datatype) -> bool {
     )
 }
 
+/// The width of `dt` when it is a 4- or 8-byte integer the processor can
+/// update atomically in place (one-sided accumulates use this).
+pub fn atomic_width(dt: MPI_Datatype) -> Option<usize> {
+    use Elem::*;
+    match elem_of(dt)? {
+        I32 | U32 => Some(4),
+        I64 | U64 => Some(8),
+        _ => None,
+    }
+}
+
 /// Is `op` a valid operation handle?
 pub fn check(op: MPI_Op) -> MpiResult<()> {
     if (MPI_MAX..=MPI_NO_OP).contains(&op) || USER_OPS.get(op).is_some() {

@@ -56,17 +56,36 @@ impl Window {
                 ),
             )
         };
+        let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
+        let hi = runs.iter().map(|r| r.0 + r.1 as i64).max().unwrap_or(0);
         let addr = if self.flavor == MPI_WIN_FLAVOR_DYNAMIC {
             // The displacement is an address (`MPI_Get_address`) in the
-            // target's memory.
+            // target's memory. Our own regions are checked here; another
+            // member's memory is checked by the single-copy access, which
+            // fails on addresses its process has not mapped.
+            if rank == self.rank && !runs.is_empty() {
+                let attached = self.attached.lock();
+                let inside = attached.iter().any(|&(base, len)| {
+                    let (b, e) = (base as i64, base as i64 + len as i64);
+                    disp.checked_add(lo).is_some_and(|a| a >= b)
+                        && disp.checked_add(hi).is_some_and(|z| z <= e)
+                });
+                if !inside {
+                    return Err(MpiError::new(
+                        MPI_ERR_RMA_RANGE,
+                        format!(
+                            "address 0x{disp:x} and {count} elements of datatype 0x{dt:x} are \
+                             not inside memory attached to this dynamic window"
+                        ),
+                    ));
+                }
+            }
             disp
         } else {
             if disp < 0 {
                 return Err(range());
             }
             let at = disp.checked_mul(target.disp_unit).ok_or_else(range)?;
-            let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
-            let hi = runs.iter().map(|r| r.0 + r.1 as i64).max().unwrap_or(0);
             if !runs.is_empty() && (at + lo < 0 || at + hi > target.size) {
                 return Err(range());
             }

@@ -1014,9 +1014,10 @@ pub fn rget(
     Ok(())
 }
 
-/// The one accumulate-kind operation the others are: under the target's
-/// accumulate lock, read the target, hand the old value to `result`,
-/// combine the origin in, write back.
+/// The one accumulate-kind operation the others are: element by element
+/// with atomic instructions where `atomic` allows, otherwise under the
+/// target's accumulate lock: read the target, hand the old value to
+/// `result`, combine the origin in, write back.
 #[allow(clippy::too_many_arguments)]
 fn get_accumulate_on(
     w: &Window,
@@ -1055,6 +1056,12 @@ fn get_accumulate_on(
         }
         None => None,
     };
+    if let Some(old) = w.atomic_update(&span, elem, op, data.as_deref())? {
+        if let Some(r) = &result {
+            r.unpack_from(&old);
+        }
+        return Ok(());
+    }
     w.atomically(t, || -> MpiResult<()> {
         let needs_old = result.is_some() || (op != MPI_REPLACE && data.is_some());
         let mut cur = if needs_old {
@@ -1253,6 +1260,10 @@ pub fn compare_and_swap(
     let (_, new) = packed(origin_addr, 1, datatype)?;
     let (_, cmp) = packed(compare_addr, 1, datatype)?;
     let result = crate::core::datatype::MsgBuf::new(result_addr, 1, datatype)?;
+    if let Some(old) = w.atomic_cas(&span, datatype, &new, &cmp) {
+        result.unpack_from(&old);
+        return Ok(());
+    }
     w.atomically(t, || -> MpiResult<()> {
         let cur = w.load(&span)?;
         result.unpack_from(&cur);

@@ -17,10 +17,12 @@
 //!
 //! Invariants:
 //! - Every accumulate-kind operation (accumulate, get-accumulate,
-//!   fetch-and-op, compare-and-swap) on a target holds that target's
-//!   accumulate lock from its first read to its last write: accumulates to
-//!   one location are atomic with respect to each other, elementwise and
-//!   whole.
+//!   fetch-and-op, compare-and-swap) on a target either holds that
+//!   target's accumulate lock from its first read to its last write, or
+//!   (aligned 4- and 8-byte integers in memory every member maps, see
+//!   `atomic`) updates each element with one atomic instruction; which of
+//!   the two depends only on the window, the element type and the address,
+//!   so accumulates to one location are atomic with respect to each other.
 //! - Locks are tickets (`sync`): waiters are served in the order they
 //!   came, so with `n` contenders nobody waits more than `n - 1` holdings.
 //! - Whoever releases a lock or counts a post or complete rings the bells
@@ -28,6 +30,7 @@
 //!   (see `sync::Ctl::released`); waiters sleep in the engine's wait.
 
 mod access;
+mod atomic;
 pub mod calls;
 mod sync;
 
