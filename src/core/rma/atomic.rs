@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
 macro_rules! rmw {
     ($atomic:ty, $int:ty, $addr:expr, $op:expr, $elem:expr, $val:expr) => {{
         // SAFETY: `$addr` is an aligned element of window memory every
-        // member maps (checked by `atomic_path`), accessed only atomically
-        // by accumulate-kind operations.
+        // member maps (checked by `atomic_path`/`atomic_element`),
+        // accessed only atomically by accumulate-kind operations.
         let a = unsafe { &*($addr as *const $atomic) };
         let v: $int = $val;
         match $op {
@@ -59,21 +59,82 @@ macro_rules! rmw {
     }};
 }
 
+/// `op` applied atomically to the element at `addr` (`val`'s width); the
+/// value before. The caller has `addr` from `atomic_path` or
+/// `atomic_element`.
+pub(crate) fn update(
+    addr: usize,
+    op: MPI_Op,
+    elem: MPI_Datatype,
+    val: &[u8],
+) -> MpiResult<Vec<u8>> {
+    Ok(match *val {
+        [a, b, c, d] => rmw!(
+            AtomicU32,
+            u32,
+            addr,
+            op,
+            elem,
+            u32::from_ne_bytes([a, b, c, d])
+        )
+        .to_ne_bytes()
+        .to_vec(),
+        [a, b, c, d, e, f, g, h] => rmw!(
+            AtomicU64,
+            u64,
+            addr,
+            op,
+            elem,
+            u64::from_ne_bytes([a, b, c, d, e, f, g, h])
+        )
+        .to_ne_bytes()
+        .to_vec(),
+        _ => unreachable!("atomic elements are 4 or 8 bytes"),
+    })
+}
+
+/// Compare-and-swap of the element at `addr`; the value before.
+pub(crate) fn compare_swap(addr: usize, new: &[u8], cmp: &[u8]) -> Vec<u8> {
+    let word = |b: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        u64::from_ne_bytes(w)
+    };
+    let (n, c) = (word(new), word(cmp));
+    if new.len() == 4 {
+        // SAFETY: as in `rmw!`.
+        let a = unsafe { &*(addr as *const AtomicU32) };
+        let before = a.compare_exchange(c as u32, n as u32, SeqCst, SeqCst);
+        before.unwrap_or_else(|x| x).to_ne_bytes().to_vec()
+    } else {
+        // SAFETY: as in `rmw!`.
+        let a = unsafe { &*(addr as *const AtomicU64) };
+        let before = a.compare_exchange(c, n, SeqCst, SeqCst);
+        before.unwrap_or_else(|x| x).to_ne_bytes().to_vec()
+    }
+}
+
 impl Window {
-    /// The element addresses of `s` and their width, if accumulates on it
-    /// go by atomic instructions (see the module's invariant).
-    fn atomic_path(&self, s: &Span, elem: MPI_Datatype) -> Option<(usize, Vec<usize>)> {
+    /// Does memory of target `t` take atomic instructions at all?
+    fn atomic_base(&self, t: usize) -> Option<usize> {
         if self.flavor != MPI_WIN_FLAVOR_ALLOCATE && self.flavor != MPI_WIN_FLAVOR_SHARED {
             return None;
         }
-        let Place::Mapped(base) = s.target.place else {
-            return None;
-        };
+        match self.targets[t].place {
+            Place::Mapped(base) => Some(base),
+            Place::Remote { .. } => None,
+        }
+    }
+
+    /// The element addresses of `s` and their width, if accumulates on it
+    /// go by atomic instructions (see the module's invariant).
+    fn atomic_path(&self, t: usize, s: &Span, elem: MPI_Datatype) -> Option<(usize, Vec<usize>)> {
+        let base = self.atomic_base(t)?;
         let width = op::atomic_width(elem)?;
         let mut addrs = Vec::with_capacity(s.bytes / width);
         for &(off, len) in &s.runs {
             let start = (base as i64 + s.addr + off) as usize;
-            if start % width != 0 || len % width != 0 {
+            if !start.is_multiple_of(width) || !len.is_multiple_of(width) {
                 return None;
             }
             addrs.extend((0..len / width).map(|i| start + i * width));
@@ -81,84 +142,60 @@ impl Window {
         Some((width, addrs))
     }
 
+    /// The address of the one element of predefined `dt` at `disp` on
+    /// target `t`, inside the window, if it goes by atomic instructions
+    /// (the decision `atomic_path` makes for it); `None` leaves it, and
+    /// any error, to the general path.
+    pub(crate) fn atomic_element(&self, t: usize, disp: i64, dt: MPI_Datatype) -> Option<usize> {
+        let base = self.atomic_base(t)?;
+        let width = op::atomic_width(dt)?;
+        let target = self.targets[t];
+        let at = disp.checked_mul(target.disp_unit)?;
+        if disp < 0 || at.checked_add(width as i64)? > target.size {
+            return None;
+        }
+        let addr = base + at as usize;
+        addr.is_multiple_of(width).then_some(addr)
+    }
+
     /// Combine packed `origin` into the span with `op` element by element
     /// (`None`: `MPI_NO_OP`); the values before, packed. `None` if the span
     /// does not go by atomic instructions.
     pub(crate) fn atomic_update(
         &self,
+        t: usize,
         s: &Span,
         elem: MPI_Datatype,
         op: MPI_Op,
         origin: Option<&[u8]>,
     ) -> MpiResult<Option<Vec<u8>>> {
-        let Some((width, addrs)) = self.atomic_path(s, elem) else {
+        let Some((width, addrs)) = self.atomic_path(t, s, elem) else {
             return Ok(None);
         };
         let op = if origin.is_some() { op } else { MPI_NO_OP };
-        let mut old = vec![0u8; s.bytes];
+        let zero = vec![0u8; width];
+        let mut old = Vec::with_capacity(s.bytes);
         for (i, &addr) in addrs.iter().enumerate() {
-            let at = i * width..(i + 1) * width;
-            let val = |o: &[u8]| o[at.clone()].to_vec();
-            let v = origin.map(val).unwrap_or_else(|| vec![0; width]);
-            if width == 4 {
-                let before = rmw!(
-                    AtomicU32,
-                    u32,
-                    addr,
-                    op,
-                    elem,
-                    u32::from_ne_bytes(v[..].try_into().unwrap())
-                );
-                old[at].copy_from_slice(&before.to_ne_bytes());
-            } else {
-                let before = rmw!(
-                    AtomicU64,
-                    u64,
-                    addr,
-                    op,
-                    elem,
-                    u64::from_ne_bytes(v[..].try_into().unwrap())
-                );
-                old[at].copy_from_slice(&before.to_ne_bytes());
-            }
+            let val = origin.map_or(&zero[..], |o| &o[i * width..(i + 1) * width]);
+            old.extend(update(addr, op, elem, val)?);
         }
         Ok(Some(old))
     }
 
-    /// Compare-and-swap of one element; the value before. `None` if the
-    /// span does not go by atomic instructions.
+    /// Compare-and-swap of the span's one element; the value before. `None`
+    /// if the span does not go by atomic instructions.
     pub(crate) fn atomic_cas(
         &self,
+        t: usize,
         s: &Span,
         elem: MPI_Datatype,
         new: &[u8],
         cmp: &[u8],
     ) -> Option<Vec<u8>> {
-        let (width, addrs) = self.atomic_path(s, elem)?;
+        let (_, addrs) = self.atomic_path(t, s, elem)?;
         let &[addr] = &addrs[..] else {
             return None;
         };
-        // SAFETY: as in `rmw!`.
-        Some(if width == 4 {
-            let a = unsafe { &*(addr as *const AtomicU32) };
-            let (n, c) = (
-                u32::from_ne_bytes(new.try_into().ok()?),
-                u32::from_ne_bytes(cmp.try_into().ok()?),
-            );
-            let before = a
-                .compare_exchange(c, n, SeqCst, SeqCst)
-                .unwrap_or_else(|x| x);
-            before.to_ne_bytes().to_vec()
-        } else {
-            let a = unsafe { &*(addr as *const AtomicU64) };
-            let (n, c) = (
-                u64::from_ne_bytes(new.try_into().ok()?),
-                u64::from_ne_bytes(cmp.try_into().ok()?),
-            );
-            let before = a
-                .compare_exchange(c, n, SeqCst, SeqCst)
-                .unwrap_or_else(|x| x);
-            before.to_ne_bytes().to_vec()
-        })
+        Some(compare_swap(addr, new, cmp))
     }
 }

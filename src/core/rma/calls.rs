@@ -884,6 +884,10 @@ fn same_size(origin: usize, target: usize) -> MpiResult<()> {
     Ok(())
 }
 
+fn datatype_width(dt: MPI_Datatype) -> MpiResult<usize> {
+    Ok(crate::core::datatype::get(dt)?.size() as usize)
+}
+
 /// The single-element atomics take one predefined datatype.
 fn predefined(datatype: MPI_Datatype, call: &str) -> MpiResult<()> {
     if element_type(datatype)? != datatype {
@@ -1056,7 +1060,7 @@ fn get_accumulate_on(
         }
         None => None,
     };
-    if let Some(old) = w.atomic_update(&span, elem, op, data.as_deref())? {
+    if let Some(old) = w.atomic_update(t, &span, elem, op, data.as_deref())? {
         if let Some(r) = &result {
             r.unpack_from(&old);
         }
@@ -1218,6 +1222,27 @@ pub fn fetch_and_op(
     win: MPI_Win,
 ) -> MpiResult<()> {
     predefined(datatype, "MPI_Fetch_and_op")?;
+    // One aligned integer that takes atomic instructions: straight there.
+    let w = get(win)?;
+    if let Some(t) = target(&w, target_rank)?
+        && let Some(addr) = w.atomic_element(t, target_disp, datatype)
+        && result_addr != 0
+        && (origin_addr != 0 || op == MPI_NO_OP)
+    {
+        acc_op(op, Some(datatype))?;
+        let width = datatype_width(datatype)?;
+        let mut val = vec![0u8; width];
+        if op != MPI_NO_OP {
+            // SAFETY: the origin buffer holds one element of `datatype`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(origin_addr as *const u8, val.as_mut_ptr(), width)
+            };
+        }
+        let old = super::atomic::update(addr, op, datatype, &val)?;
+        // SAFETY: the result buffer holds one element of `datatype`.
+        unsafe { std::ptr::copy_nonoverlapping(old.as_ptr(), result_addr as *mut u8, width) };
+        return Ok(());
+    }
     get_accumulate(
         origin_addr,
         1,
@@ -1260,7 +1285,7 @@ pub fn compare_and_swap(
     let (_, new) = packed(origin_addr, 1, datatype)?;
     let (_, cmp) = packed(compare_addr, 1, datatype)?;
     let result = crate::core::datatype::MsgBuf::new(result_addr, 1, datatype)?;
-    if let Some(old) = w.atomic_cas(&span, datatype, &new, &cmp) {
+    if let Some(old) = w.atomic_cas(t, &span, datatype, &new, &cmp) {
         result.unpack_from(&old);
         return Ok(());
     }
