@@ -4,6 +4,7 @@
 //! copied directly, remote memory goes through the transport's single-copy
 //! access.
 
+use super::agent::Io;
 use super::{Place, Target, Window};
 use crate::core::consts::*;
 use crate::core::datatype::{self, MsgBuf};
@@ -14,6 +15,8 @@ use crate::core::types::*;
 /// Where on a target an operation lands: `runs` (offset from `addr`,
 /// bytes), in the order of the target datatype's typemap.
 pub(crate) struct Span {
+    /// The target's rank in the window.
+    pub rank: usize,
     pub target: Target,
     pub addr: i64,
     pub runs: Vec<(i64, usize)>,
@@ -92,6 +95,7 @@ impl Window {
             at
         };
         Ok(Span {
+            rank,
             target,
             addr,
             runs,
@@ -115,10 +119,16 @@ impl Window {
                     unsafe { std::ptr::copy(piece.as_ptr(), dst, len) };
                 }
                 Place::Remote { addr, key } => {
-                    let t = self.reach(s.target.world)?;
                     let to = (addr as i64 + s.addr + off) as u64;
-                    t.write_remote(s.target.world, to, key, piece)
-                        .map_err(|e| remote_error(s.target.world, e))?;
+                    match self.reach(s.target.world) {
+                        Ok(t) => t
+                            .write_remote(s.target.world, to, key, piece)
+                            .map_err(|e| remote_error(s.target.world, e))?,
+                        Err(_) if self.agent_area.is_some() => {
+                            self.through_agent(s.rank, to, Io::Write(piece))?
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
@@ -146,10 +156,16 @@ impl Window {
                     unsafe { std::ptr::copy(src, piece.as_mut_ptr(), len) };
                 }
                 Place::Remote { addr, key } => {
-                    let t = self.reach(s.target.world)?;
                     let from = (addr as i64 + s.addr + off) as u64;
-                    t.read_remote(s.target.world, from, key, piece)
-                        .map_err(|e| remote_error(s.target.world, e))?;
+                    match self.reach(s.target.world) {
+                        Ok(t) => t
+                            .read_remote(s.target.world, from, key, piece)
+                            .map_err(|e| remote_error(s.target.world, e))?,
+                        Err(_) if self.agent_area.is_some() => {
+                            self.through_agent(s.rank, from, Io::Read(piece))?
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }
@@ -192,9 +208,9 @@ impl Window {
                 MpiError::new(
                     MPI_ERR_UNSUPPORTED_OPERATION,
                     "this window's memory was brought by its owner (MPI_Win_create or a \
-                     dynamic window) and reaching it needs single-copy access between \
-                     processes, which is off here (OXMPI_SHM_CMA=0 or ptrace rules); \
-                     windows made by MPI_Win_allocate work everywhere",
+                     dynamic window) and single-copy access to it was possible when the \
+                     window was made (so no agent serves it), but is off now",
+
                 )
             })
     }

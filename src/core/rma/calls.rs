@@ -3,7 +3,7 @@
 
 use super::access::{combine, element_type, packed};
 use super::sync::{control_bytes, reached};
-use super::{Epochs, Place, Target, WINDOWS, Window, get};
+use super::{Epochs, Place, Target, WINDOWS, Window, agent, get};
 use crate::core::args::{StrOut, new_handle};
 use crate::core::attr::{self, Attrs, Object};
 use crate::core::coll;
@@ -21,6 +21,7 @@ use crate::core::types::*;
 use crate::transport::shm;
 use parking_lot::Mutex;
 use std::ffi::c_int;
+use std::sync::Arc;
 use std::sync::atomic::{Ordering::SeqCst, fence};
 
 /// Window memory of the allocate flavours starts on this boundary.
@@ -75,6 +76,9 @@ struct Member {
     disp_unit: i64,
     addr: u64,
     key: u64,
+    /// 1 if this member reaches every other member's memory by
+    /// single-copy access.
+    reach: u64,
 }
 
 /// Make a window over `comm`: collective. `own` is this member's memory
@@ -129,6 +133,11 @@ fn make(
             })?;
         }
     }
+    mine.reach = world
+        .iter()
+        .filter(|&&w| w != world[me])
+        .all(|&w| engine().transport_to(w).is_some_and(|t| t.single_copy()))
+        as u64;
     let mut all = vec![Member::default(); n];
     let each = std::mem::size_of::<Member>();
     let blocks: Vec<coll::Block> = (0..n).map(|r| (r * each, each)).collect();
@@ -141,12 +150,20 @@ fn make(
 
     // Window memory in the segment (allocate flavours): where each member's
     // part starts after the control area.
+    // Memory members brought that some member cannot reach itself is
+    // served by its owner's agent, through an area after the control area.
     let ctl = control_bytes(n);
+    let brought = flavor == MPI_WIN_FLAVOR_CREATE || flavor == MPI_WIN_FLAVOR_DYNAMIC;
+    let agent_len = if brought && all.iter().any(|m| m.reach == 0) {
+        agent::agent_bytes(n)
+    } else {
+        0
+    };
     let mut offsets = vec![0usize; n];
     let mut data = 0usize;
     if flavor == MPI_WIN_FLAVOR_ALLOCATE || flavor == MPI_WIN_FLAVOR_SHARED {
         for (r, m) in all.iter().enumerate() {
-            offsets[r] = ctl + data;
+            offsets[r] = ctl + agent_len + data;
             let len = m.size as usize;
             data += if flavor == MPI_WIN_FLAVOR_SHARED && !noncontig {
                 // Contiguous across members, as the standard's default.
@@ -156,7 +173,13 @@ fn make(
             };
         }
     }
-    let seg = shared_segment(&c, ctl + data.max(1))?;
+    let seg = shared_segment(&c, ctl + agent_len + data.max(1))?;
+    let attached: agent::Regions = Arc::new(Mutex::new(match own {
+        Some(addr) if size > 0 => vec![(addr, size as usize)],
+        _ => Vec::new(),
+    }));
+    let agent_area = (agent_len > 0).then(|| agent::Area::new(seg.as_ptr() as usize + ctl, n));
+    let agent = agent_area.map(|a| agent::Agent::start(a, me, world.clone(), attached.clone()));
     let base_of = |r: usize| seg.as_ptr() as usize + offsets[r];
     let targets: Vec<Target> = (0..n)
         .map(|r| {
@@ -187,6 +210,9 @@ fn make(
         rank: me,
         targets,
         flavor,
+        agent: Mutex::new(agent),
+        agent_area,
+        agent_slot: Mutex::new(()),
         seg,
         attr_size: size,
         attr_disp_unit: disp_unit as c_int,
@@ -202,7 +228,7 @@ fn make(
             waits: vec![0; n],
             ..Epochs::default()
         }),
-        attached: Mutex::new(Vec::new()),
+        attached,
     });
     Ok((handle, base))
 }
@@ -371,6 +397,8 @@ pub fn win_free(win: &mut MPI_Win) -> MpiResult<()> {
     let n = w.comm.size;
     sched::run(&w.comm, |s| coll::barrier(s, n))?;
     let result = w.attrs.delete_all(w.handle);
+    // Nobody asks our agent anything after the barrier.
+    drop(w.agent.lock().take());
     WINDOWS.remove(w.handle);
     comm::free(w.comm.handle)?;
     *win = MPI_WIN_NULL;

@@ -10,7 +10,8 @@
 //! (`Place`): mapped (window memory in the segment, or the caller's own
 //! memory) and accessed with plain copies, or, for memory a member brought
 //! (`MPI_Win_create`, dynamic windows), read and written through the
-//! transport's single-copy access by address and key. Either way an
+//! transport's single-copy access by address and key, or, where that is
+//! forbidden, by the owner's progress agent (`agent`). Either way an
 //! operation is done when its call returns, so flushes only order memory
 //! and a fence is a barrier; and no operation ever needs the target to
 //! call MPI.
@@ -30,6 +31,7 @@
 //!   (see `sync::Ctl::released`); waiters sleep in the engine's wait.
 
 mod access;
+mod agent;
 mod atomic;
 pub mod calls;
 mod sync;
@@ -95,7 +97,13 @@ pub struct Window {
     pub(crate) rank: usize,
     pub(crate) targets: Vec<Target>,
     pub(crate) flavor: c_int,
-    /// The segment (control area, then any window memory).
+    /// The progress agent serving our memory (declared before `seg`, so
+    /// it stops before the segment goes), where the window has one.
+    pub(crate) agent: Mutex<Option<agent::Agent>>,
+    pub(crate) agent_area: Option<agent::Area>,
+    /// Our request slot in the agent area, one user at a time.
+    pub(crate) agent_slot: Mutex<()>,
+    /// The segment (control area, then any agent area and window memory).
     pub(crate) seg: MmapMut,
     /// Values the predefined attributes point to (stable addresses).
     attr_size: MPI_Aint,
@@ -108,8 +116,10 @@ pub struct Window {
     pub(crate) name: Mutex<String>,
     pub(crate) info: Mutex<Vec<(String, String)>>,
     pub(crate) epochs: Mutex<Epochs>,
-    /// Dynamic windows: the regions attached here (address, bytes).
-    pub(crate) attached: Mutex<Vec<(usize, usize)>>,
+    /// The memory we brought (address, bytes): the `MPI_Win_create`
+    /// buffer, or the regions attached to a dynamic window. Shared with
+    /// our agent, which touches nothing else.
+    pub(crate) attached: agent::Regions,
 }
 
 static WINDOWS: Table<Window> = Table::new(Kind::Win);

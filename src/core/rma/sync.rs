@@ -89,11 +89,7 @@ impl Window {
 
     /// Wake member `r`'s sleeping threads.
     pub(crate) fn ring(&self, r: usize) {
-        let world = self.targets[r].world;
-        match shmcoll::node().and_then(|n| n.local(world).map(|l| (n, l))) {
-            Some((node, local)) => node.ring_bell(local),
-            None => engine().wake(),
-        }
+        ring_world(self.targets[r].world);
     }
 
     /// After a change others on target `t`'s locks may wait for.
@@ -164,4 +160,12 @@ impl Window {
 /// Counter `c` is at `want` or past it (wrapping).
 pub(crate) fn reached(c: &AtomicU32, want: u32) -> bool {
     (c.load(SeqCst).wrapping_sub(want) as i32) >= 0
+}
+
+/// Wake the sleeping threads of the process of world rank `world`.
+pub(crate) fn ring_world(world: usize) {
+    match shmcoll::node().and_then(|n| n.local(world).map(|l| (n, l))) {
+        Some((node, local)) => node.ring_bell(local),
+        None => engine().wake(),
+    }
 }
