@@ -210,7 +210,6 @@ impl Window {
                     "this window's memory was brought by its owner (MPI_Win_create or a \
                      dynamic window) and single-copy access to it was possible when the \
                      window was made (so no agent serves it), but is off now",
-
                 )
             })
     }

@@ -7,8 +7,9 @@
 //!
 //! The agent area of the segment (present only on windows that need it):
 //! per member the bell its agent sleeps on, then per member (as origin)
-//! one request slot: a header and `SLOT_BYTES` of data. An origin asks one
-//! piece at a time, at most `SLOT_BYTES`, in its own slot.
+//! one request slot: a header and `slot_bytes(n)` of data (512 KiB for a
+//! few members, less for many, so the area stays near 8 MiB). An origin
+//! asks one piece at a time, at most a slot, in its own slot.
 //!
 //! Protocol and invariants:
 //! - Only the origin writes its slot's header and data while the state is
@@ -36,8 +37,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::SeqCst};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Data bytes of one request.
-pub(crate) const SLOT_BYTES: usize = 32 * 1024;
+/// Data bytes of one request slot with `n` members: large pieces mean
+/// few round trips through the agent; the area is bounded all the same.
+fn slot_bytes(n: usize) -> usize {
+    ((8 << 20) / n.max(1)).clamp(32 << 10, 512 << 10) / 4096 * 4096
+}
 const BELL: usize = std::mem::size_of::<Bell>();
 const HEAD: usize = 64;
 
@@ -60,7 +64,7 @@ const _: () = assert!(std::mem::size_of::<Head>() == HEAD && BELL == 64);
 
 /// Bytes of the agent area for `n` members.
 pub(crate) fn agent_bytes(n: usize) -> usize {
-    n * BELL + n * (HEAD + SLOT_BYTES)
+    n * BELL + n * (HEAD + slot_bytes(n))
 }
 
 /// Where the agent area is, as seen from one process.
@@ -85,7 +89,7 @@ impl Area {
 
     fn slot(&self, o: usize) -> (&Head, *mut u8) {
         assert!(o < self.n);
-        let at = self.at + self.n * BELL + o * (HEAD + SLOT_BYTES);
+        let at = self.at + self.n * BELL + o * (HEAD + slot_bytes(self.n));
         // SAFETY: as in `bell`; the header is all-atomic, the data is used
         // by one side at a time (the module's protocol).
         (unsafe { &*(at as *const Head) }, (at + HEAD) as *mut u8)
@@ -148,7 +152,7 @@ fn serve(area: Area, me: usize, worlds: &[usize], regions: &Regions, stop: &Atom
                 continue;
             }
             let (addr, len) = (h.addr.load(SeqCst) as usize, h.len.load(SeqCst) as usize);
-            let inside = len <= SLOT_BYTES
+            let inside = len <= slot_bytes(area.n)
                 && regions
                     .lock()
                     .iter()
@@ -188,7 +192,7 @@ pub(crate) enum Io<'a> {
 
 impl Window {
     /// Write or read the bytes at `addr` of member `t` through its agent,
-    /// in pieces of at most `SLOT_BYTES`.
+    /// in pieces of at most a slot.
     pub(crate) fn through_agent(&self, t: usize, addr: u64, mut io: Io<'_>) -> MpiResult<()> {
         let Some(area) = self.agent_area else {
             return Err(MpiError::new(MPI_ERR_INTERN, "no agent serves this window"));
@@ -202,7 +206,7 @@ impl Window {
         let (h, data) = area.slot(self.rank);
         let mut done = 0;
         while done < total {
-            let len = (total - done).min(SLOT_BYTES);
+            let len = (total - done).min(slot_bytes(area.n));
             let at = addr + done as u64;
             if let Io::Write(d) = &io {
                 // SAFETY: the slot is IDLE and ours (module protocol).
