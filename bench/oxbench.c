@@ -447,25 +447,18 @@ static MPI_Win rwin;
 static unsigned char *rbase;
 static long fop_total;
 
-static double put_body(long iters, size_t n)
+/* One put or get of n bytes to rank 1, completed by a flush, per iteration. */
+static int rma_get;
+static double flush_body(long iters, size_t n)
 {
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
     if (rank == 0)
         for (long i = 0; i < iters; i++) {
-            MPI_Put(pbuf, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
-            MPI_Win_flush(1, rwin);
-        }
-    return MPI_Wtime() - t0;
-}
-
-static double get_body(long iters, size_t n)
-{
-    MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = MPI_Wtime();
-    if (rank == 0)
-        for (long i = 0; i < iters; i++) {
-            MPI_Get(pbuf, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
+            if (rma_get)
+                MPI_Get(pbuf, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
+            else
+                MPI_Put(pbuf, (int)n, MPI_BYTE, 1, 0, (int)n, MPI_BYTE, rwin);
             MPI_Win_flush(1, rwin);
         }
     return MPI_Wtime() - t0;
@@ -561,9 +554,8 @@ static void rma_test(const char *test, const size_t *sizes, size_t nsizes, size_
         }
         report("fop_rate_ops_per_s", 0, nranks / per_iter);
     } else {
-        body_fn body = !strcmp(test, "putlat") ? put_body
-                       : !strcmp(test, "getlat") ? get_body
-                                                 : putbw_body;
+        body_fn body = !strcmp(test, "putbw") ? putbw_body : flush_body;
+        rma_get = !strcmp(test, "getlat");
         MPI_Win_lock_all(0, rwin);
         measure(body, sizes[0]);
         for (size_t k = 0; k < nsizes; k++) {
@@ -573,7 +565,7 @@ static void rma_test(const char *test, const size_t *sizes, size_t nsizes, size_
             if (body == putbw_body)
                 report("put_bw_MBps", n, RMA_BURST * n / t / 1e6);
             else
-                report(body == put_body ? "put_us" : "get_us", n, t * 1e6);
+                report(rma_get ? "get_us" : "put_us", n, t * 1e6);
         }
         MPI_Win_unlock_all(rwin);
     }

@@ -120,15 +120,7 @@ impl Window {
                 }
                 Place::Remote { addr, key } => {
                     let to = (addr as i64 + s.addr + off) as u64;
-                    match self.reach(s.target.world) {
-                        Ok(t) => t
-                            .write_remote(s.target.world, to, key, piece)
-                            .map_err(|e| remote_error(s.target.world, e))?,
-                        Err(_) if self.agent_area.is_some() => {
-                            self.through_agent(s.rank, to, Io::Write(piece))?
-                        }
-                        Err(e) => return Err(e),
-                    }
+                    self.remote(s, to, key, Io::Write(piece))?;
                 }
             }
         }
@@ -157,15 +149,7 @@ impl Window {
                 }
                 Place::Remote { addr, key } => {
                     let from = (addr as i64 + s.addr + off) as u64;
-                    match self.reach(s.target.world) {
-                        Ok(t) => t
-                            .read_remote(s.target.world, from, key, piece)
-                            .map_err(|e| remote_error(s.target.world, e))?,
-                        Err(_) if self.agent_area.is_some() => {
-                            self.through_agent(s.rank, from, Io::Read(piece))?
-                        }
-                        Err(e) => return Err(e),
-                    }
+                    self.remote(s, from, key, Io::Read(piece))?;
                 }
             }
         }
@@ -197,6 +181,21 @@ impl Window {
                 std::slice::from_raw_parts(addr as *const u8, origin.bytes)
             }),
             None => self.store(s, &origin.packed()),
+        }
+    }
+
+    /// Bytes at `addr` of the span's member in another process: by
+    /// single-copy access, or where that is off through its agent.
+    fn remote(&self, s: &Span, addr: u64, key: u64, io: Io<'_>) -> MpiResult<()> {
+        let world = s.target.world;
+        match self.reach(world) {
+            Ok(t) => match io {
+                Io::Write(d) => t.write_remote(world, addr, key, d),
+                Io::Read(o) => t.read_remote(world, addr, key, o),
+            }
+            .map_err(|e| remote_error(world, e)),
+            Err(_) if self.agent_area.is_some() => self.through_agent(s.rank, addr, io),
+            Err(e) => Err(e),
         }
     }
 
