@@ -224,26 +224,38 @@ fn free_shm_bytes() -> Option<u64> {
     }
 }
 
-/// Create and size the segment; reserve its pages now so a too small
-/// `/dev/shm` is reported here, with the fix.
-fn create_segment(name: &str, size: usize, nlocal: usize) -> io::Result<File> {
-    let file = shm_open(name, true)
-        .map_err(|e| err(format!("cannot create shared memory segment {name}: {e}")))?;
+/// Reserve the pages of the new segment `name` now, so a too small
+/// `/dev/shm` is reported at creation; on failure the segment is removed
+/// and the reason says how much is free.
+fn reserve(file: &File, name: &str, size: usize) -> Result<(), String> {
     use std::os::fd::AsRawFd;
     // SAFETY: fd is valid for the life of `file`.
     let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
-    if rc != 0 {
-        shm_unlink(name);
-        let free = free_shm_bytes().map_or("unknown".into(), |b| format!("{} MiB", b >> 20));
-        return Err(err(format!(
+    if rc == 0 {
+        return Ok(());
+    }
+    shm_unlink(name);
+    let free = free_shm_bytes().map_or("unknown".into(), |b| format!("{} MiB", b >> 20));
+    Err(format!(
+        "{}; free: {free}",
+        io::Error::from_raw_os_error(rc)
+    ))
+}
+
+/// Create and size the node segment, with the fix for a too small
+/// `/dev/shm` in the error.
+fn create_segment(name: &str, size: usize, nlocal: usize) -> io::Result<File> {
+    let file = shm_open(name, true)
+        .map_err(|e| err(format!("cannot create shared memory segment {name}: {e}")))?;
+    reserve(&file, name, size).map_err(|why| {
+        err(format!(
             "OxMPI needs {} MiB of shared memory in /dev/shm for {nlocal} ranks on this \
-             node, but cannot reserve it ({}; free: {free}). Enlarge /dev/shm (for example \
+             node, but cannot reserve it ({why}). Enlarge /dev/shm (for example \
              `mount -o remount,size=1G /dev/shm`, or `docker run --shm-size=1g`), or set \
              OXMPI_SHM_RING_SIZE to a smaller ring size in bytes.",
             size.div_ceil(1 << 20),
-            io::Error::from_raw_os_error(rc)
-        )));
-    }
+        ))
+    })?;
     Ok(file)
 }
 
@@ -661,18 +673,12 @@ pub fn probe_single_copy() -> Result<(), io::Error> {
 pub fn create_shared(size: usize) -> io::Result<(String, MmapMut)> {
     let name = random_name();
     let file = shm_open(&name, true)?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: fd is valid for the life of `file`.
-    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, size as libc::off_t) };
-    if rc != 0 {
-        shm_unlink(&name);
-        let free = free_shm_bytes().map_or("unknown".into(), |b| format!("{} MiB", b >> 20));
-        return Err(err(format!(
-            "cannot reserve {} KiB of shared memory in /dev/shm ({}; free: {free})",
-            size.div_ceil(1024),
-            io::Error::from_raw_os_error(rc)
-        )));
-    }
+    reserve(&file, &name, size).map_err(|why| {
+        err(format!(
+            "cannot reserve {} KiB of shared memory in /dev/shm ({why})",
+            size.div_ceil(1024)
+        ))
+    })?;
     // SAFETY: a shared mapping of the segment just sized; its members
     // access it through atomics or under the protocols of its owner.
     let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) };
