@@ -122,6 +122,11 @@ impl<T> Table<T> {
         obj
     }
 
+    /// Whether some live object satisfies `f`.
+    pub fn any(&self, f: impl Fn(&T) -> bool) -> bool {
+        self.slots.read().objs.iter().flatten().any(|o| f(o))
+    }
+
     pub fn len(&self) -> usize {
         let slots = self.slots.read();
         slots.objs.len() - slots.free.len()

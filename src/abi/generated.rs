@@ -10,8 +10,8 @@
 use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
-use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, out, status_out};
-use crate::core::args::StrOut;
+use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, opt_cstr, out, status_out};
+use crate::core::args::{CArgvs, CStrs, OutInts, RootArr, StrOut};
 use crate::core::collective::Arr;
 use crate::core::request::{Mode, SendMode};
 use crate::core::consts::*;
@@ -710,22 +710,22 @@ pub unsafe extern "C" fn PMPI_Cartdim_get(comm: MPI_Comm, ndims: *mut c_int) -> 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Close_port(port_name: *const c_char) -> c_int {
-    guard("MPI_Close_port", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Close_port")))
+    guard("MPI_Close_port", false, ErrObj::None, || unsafe { let port_name = cstr(port_name, "port_name")?; crate::core::dpm::close_port(port_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Close_port(port_name: *const c_char) -> c_int {
-    guard("MPI_Close_port", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Close_port")))
+    guard("MPI_Close_port", false, ErrObj::None, || unsafe { let port_name = cstr(port_name, "port_name")?; crate::core::dpm::close_port(port_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_accept(port_name: *const c_char, info: MPI_Info, root: c_int, comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_accept", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_accept")))
+    guard("MPI_Comm_accept", false, ErrObj::Comm(comm), || unsafe { let port_name = opt_cstr(port_name, "port_name")?; let newcomm = out(newcomm, "newcomm")?; crate::core::dpm::comm_accept(port_name, info, root, comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_accept(port_name: *const c_char, info: MPI_Info, root: c_int, comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_accept", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_accept")))
+    guard("MPI_Comm_accept", false, ErrObj::Comm(comm), || unsafe { let port_name = opt_cstr(port_name, "port_name")?; let newcomm = out(newcomm, "newcomm")?; crate::core::dpm::comm_accept(port_name, info, root, comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -770,12 +770,12 @@ pub unsafe extern "C" fn PMPI_Comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, res
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_connect(port_name: *const c_char, info: MPI_Info, root: c_int, comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_connect", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_connect")))
+    guard("MPI_Comm_connect", false, ErrObj::Comm(comm), || unsafe { let port_name = opt_cstr(port_name, "port_name")?; let newcomm = out(newcomm, "newcomm")?; crate::core::dpm::comm_connect(port_name, info, root, comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_connect(port_name: *const c_char, info: MPI_Info, root: c_int, comm: MPI_Comm, newcomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_connect", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_connect")))
+    guard("MPI_Comm_connect", false, ErrObj::Comm(comm), || unsafe { let port_name = opt_cstr(port_name, "port_name")?; let newcomm = out(newcomm, "newcomm")?; crate::core::dpm::comm_connect(port_name, info, root, comm, newcomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1010,12 +1010,12 @@ pub unsafe extern "C" fn PMPI_Comm_iflush_buffer(comm: MPI_Comm, request: *mut M
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_join(fd: c_int, intercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_join", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_join")))
+    guard("MPI_Comm_join", false, ErrObj::None, || unsafe { let intercomm = out(intercomm, "intercomm")?; crate::core::dpm::comm_join(fd, intercomm) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_join(fd: c_int, intercomm: *mut MPI_Comm) -> c_int {
-    guard("MPI_Comm_join", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Comm_join")))
+    guard("MPI_Comm_join", false, ErrObj::None, || unsafe { let intercomm = out(intercomm, "intercomm")?; crate::core::dpm::comm_join(fd, intercomm) })
 }
 
 #[unsafe(no_mangle)]
@@ -1100,22 +1100,22 @@ pub unsafe extern "C" fn PMPI_Comm_size(comm: MPI_Comm, size: *mut c_int) -> c_i
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_spawn(command: *const c_char, argv: *mut *mut c_char, maxprocs: c_int, info: MPI_Info, root: c_int, comm: MPI_Comm, intercomm: *mut MPI_Comm, array_of_errcodes: *mut c_int) -> c_int {
-    guard("MPI_Comm_spawn", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_spawn")))
+    guard("MPI_Comm_spawn", false, ErrObj::Comm(comm), || unsafe { let command = opt_cstr(command, "command")?; let intercomm = out(intercomm, "intercomm")?; crate::core::dpm::comm_spawn(command, CStrs(argv as _), maxprocs, info, root, comm, intercomm, OutInts(array_of_errcodes as _)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_spawn(command: *const c_char, argv: *mut *mut c_char, maxprocs: c_int, info: MPI_Info, root: c_int, comm: MPI_Comm, intercomm: *mut MPI_Comm, array_of_errcodes: *mut c_int) -> c_int {
-    guard("MPI_Comm_spawn", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_spawn")))
+    guard("MPI_Comm_spawn", false, ErrObj::Comm(comm), || unsafe { let command = opt_cstr(command, "command")?; let intercomm = out(intercomm, "intercomm")?; crate::core::dpm::comm_spawn(command, CStrs(argv as _), maxprocs, info, root, comm, intercomm, OutInts(array_of_errcodes as _)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_spawn_multiple(count: c_int, array_of_commands: *mut *mut c_char, array_of_argv: *mut *mut *mut c_char, array_of_maxprocs: *const c_int, array_of_info: *const MPI_Info, root: c_int, comm: MPI_Comm, intercomm: *mut MPI_Comm, array_of_errcodes: *mut c_int) -> c_int {
-    guard("MPI_Comm_spawn_multiple", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_spawn_multiple")))
+    guard("MPI_Comm_spawn_multiple", false, ErrObj::Comm(comm), || unsafe { let intercomm = out(intercomm, "intercomm")?; crate::core::dpm::comm_spawn_multiple(count, CStrs(array_of_commands as _), CArgvs(array_of_argv as _), RootArr(array_of_maxprocs as _), RootArr(array_of_info as _), root, comm, intercomm, OutInts(array_of_errcodes as _)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_spawn_multiple(count: c_int, array_of_commands: *mut *mut c_char, array_of_argv: *mut *mut *mut c_char, array_of_maxprocs: *const c_int, array_of_info: *const MPI_Info, root: c_int, comm: MPI_Comm, intercomm: *mut MPI_Comm, array_of_errcodes: *mut c_int) -> c_int {
-    guard("MPI_Comm_spawn_multiple", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_spawn_multiple")))
+    guard("MPI_Comm_spawn_multiple", false, ErrObj::Comm(comm), || unsafe { let intercomm = out(intercomm, "intercomm")?; crate::core::dpm::comm_spawn_multiple(count, CStrs(array_of_commands as _), CArgvs(array_of_argv as _), RootArr(array_of_maxprocs as _), RootArr(array_of_info as _), root, comm, intercomm, OutInts(array_of_errcodes as _)) })
 }
 
 #[unsafe(no_mangle)]
@@ -2724,12 +2724,12 @@ pub unsafe extern "C" fn PMPI_Keyval_free(keyval: *mut c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Lookup_name(service_name: *const c_char, info: MPI_Info, port_name: *mut c_char) -> c_int {
-    guard("MPI_Lookup_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Lookup_name")))
+    guard("MPI_Lookup_name", false, ErrObj::None, || unsafe { let service_name = cstr(service_name, "service_name")?; let port_name = StrOut(c_array_mut(port_name.cast::<u8>(), MPI_MAX_PORT_NAME as usize, "port_name")?); crate::core::dpm::lookup_name(service_name, info, port_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Lookup_name(service_name: *const c_char, info: MPI_Info, port_name: *mut c_char) -> c_int {
-    guard("MPI_Lookup_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Lookup_name")))
+    guard("MPI_Lookup_name", false, ErrObj::None, || unsafe { let service_name = cstr(service_name, "service_name")?; let port_name = StrOut(c_array_mut(port_name.cast::<u8>(), MPI_MAX_PORT_NAME as usize, "port_name")?); crate::core::dpm::lookup_name(service_name, info, port_name) })
 }
 
 #[unsafe(no_mangle)]
@@ -3016,12 +3016,12 @@ pub unsafe extern "C" fn PMPI_Op_free(op: *mut MPI_Op) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Open_port(info: MPI_Info, port_name: *mut c_char) -> c_int {
-    guard("MPI_Open_port", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Open_port")))
+    guard("MPI_Open_port", false, ErrObj::None, || unsafe { let port_name = StrOut(c_array_mut(port_name.cast::<u8>(), MPI_MAX_PORT_NAME as usize, "port_name")?); crate::core::dpm::open_port(info, port_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Open_port(info: MPI_Info, port_name: *mut c_char) -> c_int {
-    guard("MPI_Open_port", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Open_port")))
+    guard("MPI_Open_port", false, ErrObj::None, || unsafe { let port_name = StrOut(c_array_mut(port_name.cast::<u8>(), MPI_MAX_PORT_NAME as usize, "port_name")?); crate::core::dpm::open_port(info, port_name) })
 }
 
 #[unsafe(no_mangle)]
@@ -3222,12 +3222,12 @@ pub unsafe extern "C" fn PMPI_Psend_init(buf: *const c_void, partitions: c_int, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Publish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {
-    guard("MPI_Publish_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Publish_name")))
+    guard("MPI_Publish_name", false, ErrObj::None, || unsafe { let service_name = cstr(service_name, "service_name")?; let port_name = cstr(port_name, "port_name")?; crate::core::dpm::publish_name(service_name, info, port_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Publish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {
-    guard("MPI_Publish_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Publish_name")))
+    guard("MPI_Publish_name", false, ErrObj::None, || unsafe { let service_name = cstr(service_name, "service_name")?; let port_name = cstr(port_name, "port_name")?; crate::core::dpm::publish_name(service_name, info, port_name) })
 }
 
 #[unsafe(no_mangle)]
@@ -5770,12 +5770,12 @@ pub unsafe extern "C" fn PMPI_Unpack_external_c(datarep: *const c_char, inbuf: *
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Unpublish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {
-    guard("MPI_Unpublish_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Unpublish_name")))
+    guard("MPI_Unpublish_name", false, ErrObj::None, || unsafe { let service_name = cstr(service_name, "service_name")?; let port_name = cstr(port_name, "port_name")?; crate::core::dpm::unpublish_name(service_name, info, port_name) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Unpublish_name(service_name: *const c_char, info: MPI_Info, port_name: *const c_char) -> c_int {
-    guard("MPI_Unpublish_name", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Unpublish_name")))
+    guard("MPI_Unpublish_name", false, ErrObj::None, || unsafe { let service_name = cstr(service_name, "service_name")?; let port_name = cstr(port_name, "port_name")?; crate::core::dpm::unpublish_name(service_name, info, port_name) })
 }
 
 #[unsafe(no_mangle)]

@@ -10,8 +10,8 @@
 use super::callbacks::*;
 use super::entry::{ErrObj, guard, guard_value, tool_guard};
 use super::types::*;
-use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, out, status_out};
-use crate::core::args::StrOut;
+use super::util::{c_array, c_array_mut, cstr, in_ref, narrow, opt_cstr, out, status_out};
+use crate::core::args::{CArgvs, CStrs, OutInts, RootArr, StrOut};
 use crate::core::collective::Arr;
 use crate::core::request::{Mode, SendMode};
 use crate::core::consts::*;

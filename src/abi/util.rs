@@ -20,6 +20,19 @@ pub unsafe fn cstr<'a>(p: *const c_char, what: &str) -> MpiResult<&'a str> {
         .map_err(|_| MpiError::arg(format!("{what} is not valid UTF-8")))
 }
 
+/// Like `cstr`, for a string only one process reads (a root's): null is
+/// `None`, and so is a string that is not UTF-8 (the root reports it).
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string.
+pub unsafe fn opt_cstr<'a>(p: *const c_char, _what: &str) -> MpiResult<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-null and NUL-terminated per the caller's contract.
+    Ok(unsafe { CStr::from_ptr(p) }.to_str().ok())
+}
+
 /// Write `s` into a caller's buffer of `cap` bytes (NUL included),
 /// truncating if needed; returns the number of characters written.
 ///

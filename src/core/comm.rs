@@ -13,6 +13,7 @@ use super::coll;
 use super::errhandler::{self, Slot};
 use super::error::{MpiError, MpiResult};
 use super::group::Group;
+use super::procs;
 use super::runtime;
 use super::sched::{self, Sched};
 use super::shmcoll;
@@ -697,6 +698,12 @@ pub fn create_group(parent: &Comm, group: Arc<Group>, tag: c_int) -> MpiResult<c
 }
 
 /// Refuse an operation not built for intercommunicators yet.
+/// Whether some process (by index) of a live communicator, in either
+/// group, satisfies `f`.
+pub fn any_member(f: impl Fn(usize) -> bool) -> bool {
+    USER.any(|c| c.group.iter().any(&f) || c.remote.as_ref().is_some_and(|r| r.iter().any(&f)))
+}
+
 pub fn intra_only(comm: &Comm, what: &str) -> MpiResult<()> {
     if comm.is_inter() {
         return Err(MpiError::new(
@@ -931,7 +938,7 @@ pub fn intercomm_from_groups(
     let local = USER.remove(local).expect("just made");
     let link = (local.rank == local_leader).then(|| {
         let w = remote_group.world(remote_leader as usize);
-        Link {
+        Link::Msg {
             ctx: FROM_GROUP_CTX,
             me: runtime::job().rank,
             peer: w as c_int,
@@ -939,7 +946,7 @@ pub fn intercomm_from_groups(
             tag: string_tag(stringtag, 1),
         }
     });
-    intercomm_over(&local, local_leader, link)
+    intercomm_over(&local, local_leader, link.as_ref(), false)
 }
 
 // ---------------------------------------------------------------------------
@@ -952,15 +959,27 @@ const TAG_AGREE: c_int = 65;
 const TAG_SPLIT: c_int = 66;
 const TAG_CREATE: c_int = 67;
 
-/// Where a group's leader reaches the other group's leader: a context, the
-/// leader's own rank there, the peer's rank and world rank, and a tag.
-#[derive(Clone, Copy)]
-struct Link {
-    ctx: u32,
-    me: c_int,
-    peer: c_int,
-    peer_world: usize,
-    tag: c_int,
+/// Where a group's leader reaches the other group's leader.
+#[derive(Clone)]
+pub(crate) enum Link {
+    /// By messages: a context, the leader's own rank there, the peer's
+    /// rank and process index, and a tag.
+    Msg {
+        ctx: u32,
+        me: c_int,
+        peer: c_int,
+        peer_world: usize,
+        tag: c_int,
+    },
+    /// By another channel the two leaders share before they can message
+    /// each other (the socket of a connection between jobs).
+    Other(Arc<dyn Swap>),
+}
+
+/// A channel between two leaders that swaps words.
+pub(crate) trait Swap: Send + Sync {
+    /// Send `mine` and receive the peer's `n` words.
+    fn swap_fixed(&self, mine: &[u32], n: usize) -> MpiResult<Vec<u32>>;
 }
 
 impl Link {
@@ -973,26 +992,33 @@ impl Link {
     fn swap_fixed(&self, mine: &[u32], n: usize) -> MpiResult<Vec<u32>> {
         use super::p2p::{Envelope, SendBuf, engine};
         use super::request::{ReqKind, Request, SendMode};
+        let &Link::Msg {
+            ctx,
+            me,
+            peer,
+            peer_world,
+            tag,
+        } = self
+        else {
+            let Link::Other(w) = self else { unreachable!() };
+            return w.swap_fixed(mine, n);
+        };
         let bytes: Vec<u8> = mine.iter().flat_map(|x| x.to_ne_bytes()).collect();
         let mut theirs = vec![0u32; n];
         let r = Request::new(ReqKind::Recv, MPI_COMM_NULL);
         let s = Request::new(ReqKind::Send, MPI_COMM_NULL);
         engine().irecv(
-            self.ctx,
-            self.peer,
-            self.tag,
+            ctx,
+            peer,
+            tag,
             theirs.as_mut_ptr() as usize,
             4 * n,
             r.clone(),
         );
-        let env = Envelope {
-            ctx: self.ctx,
-            src: self.me,
-            tag: self.tag,
-        };
+        let env = Envelope { ctx, src: me, tag };
         engine().isend(
             env,
-            self.peer_world,
+            peer_world,
             SendBuf::owned(bytes.into()),
             SendMode::Standard,
             s.clone(),
@@ -1016,7 +1042,7 @@ fn bcast_u32s(comm: &Comm, v: &mut Vec<u32>, root: c_int) -> MpiResult<()> {
 /// A context id pair free on every process of both groups: each group ANDs
 /// its maps, the leaders swap the results, and each broadcasts the AND of
 /// both (so the two groups retry or pick in lockstep).
-fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<Agreed> {
+fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<&Link>) -> MpiResult<Agreed> {
     agree_ctx_by(local.rank == leader && link.is_some(), |mine| {
         let mut common = and_maps(local, mine)?;
         if let Some(l) = link {
@@ -1069,27 +1095,33 @@ pub fn intercomm_create(
     peer: Option<(Arc<Comm>, c_int)>,
     tag: c_int,
 ) -> MpiResult<c_int> {
-    let link = peer.map(|(p, remote_leader)| Link {
+    let link = peer.map(|(p, remote_leader)| Link::Msg {
         ctx: p.ctx,
         me: p.rank,
         peer: remote_leader,
         peer_world: p.world_rank(remote_leader),
         tag,
     });
-    intercomm_over(local, leader, link)
+    intercomm_over(local, leader, link.as_ref(), false)
 }
 
 /// An intercommunicator of `local`'s group and the group whose leader
-/// this group's `leader` reaches through `link`.
-fn intercomm_over(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<c_int> {
-    let mine: Vec<u32> = local.group.iter().map(|w| w as u32).collect();
+/// this group's `leader` reaches through `link`. The leaders swap their
+/// groups by global name (the groups may belong to different jobs);
+/// `overlap` allows a process in both (a job connecting to itself).
+pub(crate) fn intercomm_over(
+    local: &Comm,
+    leader: c_int,
+    link: Option<&Link>,
+    overlap: bool,
+) -> MpiResult<c_int> {
     let mut theirs = match link {
-        Some(l) => l.swap(&mine)?,
+        Some(l) => l.swap(&names_of(&local.group))?,
         None => Vec::new(),
     };
     bcast_u32s(local, &mut theirs, leader)?;
-    let remote = Group::from_list(theirs.iter().map(|&w| w as usize).collect());
-    if let Some(w) = remote.iter().find(|&w| local.group.rank_of(w).is_some()) {
+    let remote = group_named(&theirs);
+    if !overlap && let Some(w) = remote.iter().find(|&w| local.group.rank_of(w).is_some()) {
         return Err(MpiError::new(
             MPI_ERR_COMM,
             format!("world rank {w} is in both groups of the intercommunicator"),
@@ -1100,11 +1132,32 @@ fn intercomm_over(local: &Comm, leader: c_int, link: Option<Link>) -> MpiResult<
     Ok(install_inter(local, ctx, Arc::new(remote), private))
 }
 
+/// A group's members by global name, as words to send to another process.
+fn names_of(group: &Group) -> Vec<u32> {
+    group
+        .iter()
+        .flat_map(|w| {
+            let g = procs::gpid(w);
+            [(g >> 32) as u32, g as u32]
+        })
+        .collect()
+}
+
+/// The group whose members `names_of` wrote.
+fn group_named(words: &[u32]) -> Group {
+    Group::from_list(
+        words
+            .chunks_exact(2)
+            .map(|g| procs::index((u64::from(g[0]) << 32) | u64::from(g[1])))
+            .collect(),
+    )
+}
+
 /// The link between the leaders (rank 0 of each group) of an
 /// intercommunicator, in its collective context.
 fn leaders(ic: &Comm, tag: c_int) -> Option<Link> {
     let remote = ic.remote.as_ref()?;
-    (ic.rank == 0).then(|| Link {
+    (ic.rank == 0).then(|| Link::Msg {
         ctx: ic.coll_ctx(),
         me: 0,
         peer: 0,
@@ -1120,7 +1173,7 @@ fn dup_inter(ic: &Comm) -> MpiResult<c_int> {
         ic.local.clone().expect("inter"),
     );
     let private = private_copy(&local)?;
-    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE))?;
+    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE).as_ref())?;
     let attrs = ic
         .attrs
         .copy_for_dup(ic.handle)
@@ -1153,7 +1206,7 @@ pub fn merge(ic: &Comm, high: bool) -> MpiResult<c_int> {
     let first = if high != remote_high {
         !high
     } else {
-        ic.group.world(0) < remote.world(0)
+        procs::gpid(ic.group.world(0)) < procs::gpid(remote.world(0))
     };
     let (a, b) = if first {
         (&ic.group, &remote)
@@ -1161,7 +1214,7 @@ pub fn merge(ic: &Comm, high: bool) -> MpiResult<c_int> {
         (&remote, &ic.group)
     };
     let members: Vec<usize> = a.iter().chain(b.iter()).collect();
-    let ctx = agree_ctx_across(&local, 0, leaders(ic, TAG_AGREE))?;
+    let ctx = agree_ctx_across(&local, 0, leaders(ic, TAG_AGREE).as_ref())?;
     let me = runtime::job().rank as usize;
     let rank = members.iter().position(|&w| w == me).expect("a member") as c_int;
     let group = Arc::new(Group::from_list(members));
@@ -1211,7 +1264,7 @@ fn split_inter(ic: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
     // This side's part of each color, with a private communicator of it.
     let sub = split(&private, color, key)?;
     let sub = USER.remove(sub);
-    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE))?;
+    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE).as_ref())?;
     let far: Vec<usize> = by_color(&theirs, color)
         .into_iter()
         .map(|i| remote.world(i))
@@ -1237,18 +1290,17 @@ fn create_inter(ic: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
         ic.remote.clone().expect("inter"),
         ic.local.clone().expect("inter"),
     );
-    let ours: Vec<u32> = group.iter().map(|w| w as u32).collect();
     let mut theirs = match leaders(ic, TAG_CREATE) {
-        Some(l) => l.swap(&ours)?,
+        Some(l) => l.swap(&names_of(&group))?,
         None => Vec::new(),
     };
     bcast_u32s(&private, &mut theirs, 0)?;
     let sub = create(&private, group)?;
     let sub = USER.remove(sub);
-    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE))?;
+    let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE).as_ref())?;
     match sub {
         Some(sub) if !theirs.is_empty() => {
-            let far = Group::from_list(theirs.iter().map(|&w| w as usize).collect());
+            let far = group_named(&theirs);
             let h = install_inter(&sub, ctx, Arc::new(far), sub.clone());
             Ok(inherit_errhandler(ic, h))
         }

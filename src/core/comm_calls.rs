@@ -124,6 +124,7 @@ pub fn comm_compare(comm1: MPI_Comm, comm2: MPI_Comm, result: &mut c_int) -> Mpi
 #[doc(alias = "MPI_Comm_free")]
 pub fn comm_free(comm: &mut MPI_Comm) -> MpiResult<()> {
     comm::free(*comm)?;
+    super::dpm::forget(*comm);
     *comm = MPI_COMM_NULL;
     Ok(())
 }
@@ -142,7 +143,9 @@ pub fn comm_disconnect(comm: &mut MPI_Comm) -> MpiResult<()> {
             coll::barrier(s, n)
         }
     })?;
-    comm_free(comm)
+    comm_free(comm)?;
+    super::dpm::collect_links();
+    Ok(())
 }
 
 #[doc(alias = "MPI_Comm_dup")]
@@ -317,11 +320,10 @@ pub fn comm_delete_attr(comm: MPI_Comm, comm_keyval: c_int) -> MpiResult<()> {
         .delete(attr::Object::Comm, comm, comm_keyval)
 }
 
-/// `MPI_Comm_get_parent`: no process of an OxMPI job is started by
-/// `MPI_Comm_spawn` (dynamic processes are not built), so there is never
-/// a parent.
+/// `MPI_Comm_get_parent`: the intercommunicator to the spawning group
+/// (see `dpm::connect_parent`).
 #[doc(alias = "MPI_Comm_get_parent")]
 pub fn comm_get_parent(parent: &mut MPI_Comm) -> MpiResult<()> {
-    *parent = MPI_COMM_NULL;
+    *parent = super::dpm::parent();
     Ok(())
 }

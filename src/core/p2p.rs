@@ -30,7 +30,7 @@ use super::request::{Request, SendMode, Status};
 use crate::core::consts::*;
 use crate::transport::bell::Bell;
 use crate::transport::{FLAG_CANCELLED, FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;
 use std::ffi::c_int;
@@ -323,6 +323,11 @@ pub struct Engine {
     /// World rank -> index in `transports` of the one that carries its
     /// messages (`None`: ourselves, or no transport reaches it).
     route: Vec<Option<u8>>,
+    /// Links to processes of other jobs (made on connect, dropped on
+    /// disconnect), and the indices they route; see `add_link`.
+    links: RwLock<Links>,
+    /// `links` is not empty (checked before taking its lock).
+    has_links: AtomicBool,
     /// Which transport's bell peers ring for us; `None`: our own bell,
     /// rung only by our threads.
     sleep_on: Option<usize>,
@@ -336,6 +341,33 @@ pub struct Engine {
     /// More progress to make on every pass, outside the engine lock (the
     /// process engine: collective schedules, then tool events).
     also: fn() -> bool,
+}
+
+/// The engine's links to other jobs' processes.
+#[derive(Default)]
+struct Links {
+    /// Every link, with its id (`add_link`).
+    list: Vec<(u64, Arc<dyn Transport>)>,
+    /// Process index -> the link that carries its messages.
+    route: HashMap<usize, Arc<dyn Transport>>,
+    next_id: u64,
+}
+
+/// The transport that carries messages to a peer: one of the engine's own
+/// (borrowed) or a link (shared, since a link may be dropped meanwhile).
+pub enum Route<'a> {
+    Fixed(&'a (dyn Transport + 'static)),
+    Link(Arc<dyn Transport>),
+}
+
+impl std::ops::Deref for Route<'_> {
+    type Target = dyn Transport;
+    fn deref(&self) -> &(dyn Transport + 'static) {
+        match self {
+            Route::Fixed(t) => *t,
+            Route::Link(t) => &**t,
+        }
+    }
 }
 
 static ENGINE: OnceLock<Engine> = OnceLock::new();
@@ -392,6 +424,8 @@ impl Engine {
             me,
             transports,
             route,
+            links: RwLock::new(Links::default()),
+            has_links: AtomicBool::new(false),
             sleep_on,
             own_bell: Bell::new(),
             nap: if all_ring { NAP } else { POLL_NAP },
@@ -412,16 +446,62 @@ impl Engine {
         }
     }
 
-    /// The transport that reaches world rank `peer` (one-sided
+    /// The transport that reaches process `peer` (one-sided
     /// communication reaches peers' memory through it).
-    pub fn transport_to(&self, peer: usize) -> Option<&dyn Transport> {
+    pub fn transport_to(&self, peer: usize) -> Option<Route<'_>> {
         self.via(peer)
     }
 
-    /// The transport that carries messages to world rank `peer`.
-    fn via(&self, peer: usize) -> Option<&dyn Transport> {
-        let i = (*self.route.get(peer)?)?;
-        Some(&*self.transports[i as usize])
+    /// The transport that carries messages to process `peer`.
+    fn via(&self, peer: usize) -> Option<Route<'_>> {
+        if let Some(r) = self.route.get(peer) {
+            let i = (*r)?;
+            return Some(Route::Fixed(&*self.transports[i as usize]));
+        }
+        if !self.has_links.load(Ordering::Acquire) {
+            return None;
+        }
+        self.links.read().route.get(&peer).cloned().map(Route::Link)
+    }
+
+    /// Add a link to processes of another job: `t` carries the messages of
+    /// `procs` (indices no transport reaches yet). Returns the link's id
+    /// for `drop_link`.
+    pub fn add_link(&self, t: Arc<dyn Transport>, procs: &[usize]) -> u64 {
+        let mut l = self.links.write();
+        l.next_id += 1;
+        let id = l.next_id;
+        for &p in procs {
+            l.route.insert(p, t.clone());
+        }
+        l.list.push((id, t));
+        self.has_links.store(true, Ordering::Release);
+        id
+    }
+
+    /// Stop using link `id`: its processes become unreachable, and its
+    /// segment is unmapped once no operation holds it.
+    pub fn drop_link(&self, id: u64) {
+        let mut l = self.links.write();
+        let Some(at) = l.list.iter().position(|(i, _)| *i == id) else {
+            return;
+        };
+        let (_, t) = l.list.remove(at);
+        l.route.retain(|_, r| !Arc::ptr_eq(r, &t));
+        self.has_links.store(!l.list.is_empty(), Ordering::Release);
+    }
+
+    /// Every link now (to poll them, or sleep on their bells).
+    fn link_list(&self) -> Vec<Arc<dyn Transport>> {
+        if !self.has_links.load(Ordering::Acquire) {
+            return Vec::new();
+        }
+        self.links
+            .read()
+            .list
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect()
     }
 
     fn bell(&self) -> &Bell {
@@ -1006,6 +1086,11 @@ impl Engine {
         for t in &self.transports {
             n += t.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
         }
+        if self.has_links.load(Ordering::Acquire) {
+            for (_, t) in self.links.read().list.iter() {
+                n += t.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
+            }
+        }
         if st.outq.is_empty() {
             return n > 0;
         }
@@ -1066,10 +1151,22 @@ impl Engine {
             } else {
                 // progress() first: its lock pairs with `finish` (see
                 // `Bell::ring_locked`), then done() sees what finished before.
-                self.bell().sleep(self.nap, || self.progress() || done());
+                self.sleep(|| self.progress() || done());
                 idle = SPINS;
             }
         }
+    }
+
+    /// Sleep on our bell, and on our bell in every link, until one rings
+    /// (see `bell::sleep_any`).
+    fn sleep(&self, ready: impl FnOnce() -> bool) {
+        let links = self.link_list();
+        if links.is_empty() {
+            return self.bell().sleep(self.nap, ready);
+        }
+        let mut bells = vec![self.bell()];
+        bells.extend(links.iter().filter_map(|t| t.bell()));
+        crate::transport::bell::sleep_any(&bells, self.nap, ready);
     }
 
     pub fn wait(&self, req: &Request) {

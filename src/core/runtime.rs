@@ -36,6 +36,10 @@ static JOB: OnceLock<JobInfo> = OnceLock::new();
 static BOOT: Mutex<Option<Bootstrap>> = Mutex::new(None);
 /// Sessions initialized and not yet finalized.
 static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+/// The port the processes that spawned this job accept on.
+static PARENT_PORT: OnceLock<String> = OnceLock::new();
+/// Its key in the key-value space (MPICH's name, so Hydra jobs agree).
+pub const PARENT_PORT_KEY: &str = "PARENT_ROOT_PORT_NAME";
 /// The process has left the job (no restart is possible).
 static LEFT: AtomicBool = AtomicBool::new(false);
 
@@ -106,6 +110,19 @@ pub fn init(required: c_int) -> MpiResult<c_int> {
     let _ = MAIN_THREAD.set(std::thread::current().id());
     THREAD_LEVEL.store(required, Ordering::Relaxed);
     PHASE.store(Phase::Initialized as u8, Ordering::Release);
+    drop(boot);
+    // A spawned job connects to its parents before MPI_Init returns.
+    if let Some(port) = PARENT_PORT.get() {
+        super::dpm::connect_parent(port).map_err(|e| {
+            MpiError::new(
+                e.code,
+                format!(
+                    "cannot connect to the processes that spawned this job: {}",
+                    e.msg
+                ),
+            )
+        })?;
+    }
     Ok(required)
 }
 
@@ -126,19 +143,39 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
             format!("cannot join the job through PMI: {e}"),
         )
     })?;
-    let started = match &mut bootstrap {
+    let (started, job_id) = match &mut bootstrap {
         // Starting the transports is collective (PMI barriers), so everyone
-        // is connected before anyone starts communicating.
+        // is connected before anyone starts communicating. The job's id
+        // rides on the same barriers: rank 0 draws it before them.
         Bootstrap::Pmi1(pmi) => {
-            crate::transport::start(pmi, info.rank as usize, info.size as usize).map_err(|e| {
-                MpiError::new(MPI_ERR_OTHER, format!("cannot start the transports: {e}"))
-            })?
+            let start_err =
+                |e| MpiError::new(MPI_ERR_OTHER, format!("cannot start the transports: {e}"));
+            if info.rank == 0 {
+                pmi.put("oxmpi-job", &super::procs::new_job_id().to_string())
+                    .map_err(start_err)?;
+            }
+            let started = crate::transport::start(pmi, info.rank as usize, info.size as usize)
+                .map_err(start_err)?;
+            let job = pmi.get("oxmpi-job").map_err(start_err)?;
+            (started, job.parse().unwrap_or(1))
         }
-        Bootstrap::Singleton => crate::transport::Started {
-            transports: Vec::new(),
-            node: None,
-        },
+        Bootstrap::Singleton => (
+            crate::transport::Started {
+                transports: Vec::new(),
+                node: None,
+            },
+            super::procs::new_job_id(),
+        ),
     };
+    super::procs::start(job_id, info.size as usize);
+    // Spawned by MPI_Comm_spawn: the launcher put the parents' port in our
+    // key-value space.
+    if let Bootstrap::Pmi1(pmi) = &mut bootstrap
+        && info.spawned
+        && let Ok(port) = pmi.get(PARENT_PORT_KEY)
+    {
+        let _ = PARENT_PORT.set(port);
+    }
     super::shmcoll::attach(started.node);
     p2p::start(info.rank as usize, info.size as usize, started.transports);
     // MPI_COMM_WORLD's collective algorithms (every other communicator
@@ -160,6 +197,65 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
     // SAFETY: registering a plain function with no captured state.
     unsafe { libc::atexit(leave_at_exit) };
     Ok(())
+}
+
+/// Run `f` over the launcher's PMI connection (spawning, the name
+/// service). A singleton first starts a launcher of its own, the `mpiexec`
+/// installed beside this library, which from then on serves it as a job
+/// of one.
+pub fn with_launcher<T>(
+    what: &str,
+    f: impl FnOnce(&mut crate::pmi::Pmi1) -> std::io::Result<T>,
+) -> MpiResult<T> {
+    let mut boot = BOOT.lock();
+    if matches!(*boot, Some(Bootstrap::Singleton)) {
+        let exe = own_mpiexec()?;
+        let (pmi, _) = crate::pmi::Pmi1::start_server(&exe, std::process::id()).map_err(|e| {
+            MpiError::new(
+                MPI_ERR_OTHER,
+                format!("{what} needs a launcher, and this singleton cannot start one: {e}"),
+            )
+        })?;
+        *boot = Some(Bootstrap::Pmi1(pmi));
+    }
+    match boot.as_mut() {
+        Some(Bootstrap::Pmi1(pmi)) => f(pmi)
+            .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("{what}: the launcher failed: {e}"))),
+        _ => Err(MpiError::new(
+            MPI_ERR_OTHER,
+            format!("{what}: this process has left the job"),
+        )),
+    }
+}
+
+/// The `mpiexec` of this installation: `../bin/mpiexec` from the directory
+/// this library was loaded from.
+fn own_mpiexec() -> MpiResult<std::path::PathBuf> {
+    // SAFETY: dladdr only reads the address and fills the struct we own;
+    // dli_fname, when set, is a NUL-terminated path owned by the loader.
+    let lib = unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        let here = own_mpiexec as *const libc::c_void;
+        (libc::dladdr(here, &mut info) != 0 && !info.dli_fname.is_null()).then(|| {
+            std::ffi::CStr::from_ptr(info.dli_fname)
+                .to_string_lossy()
+                .into_owned()
+        })
+    };
+    let lib = lib.map(|l| std::fs::canonicalize(&l).unwrap_or_else(|_| l.into()));
+    let exe = lib
+        .as_deref()
+        .and_then(|l| l.parent()?.parent().map(|p| p.join("bin").join("mpiexec")));
+    match exe {
+        Some(e) if e.is_file() => Ok(e),
+        _ => Err(MpiError::new(
+            MPI_ERR_OTHER,
+            format!(
+                "cannot find the mpiexec of this installation (looked beside {})",
+                lib.map_or("the library".into(), |l| l.display().to_string())
+            ),
+        )),
+    }
 }
 
 extern "C" fn leave_at_exit() {

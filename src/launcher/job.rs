@@ -6,13 +6,14 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cli::{App, EnvMode, Options};
 use super::output::{self, Stream, Tracker};
-use super::pmi_server::Server;
+use super::pmi_server::{Server, SpawnPart};
 use super::sys::{self, Exit};
 
 /// Polling period of the monitor loop.
@@ -56,6 +57,40 @@ enum Reason {
 struct Rank {
     pid: libc::pid_t,
     exit: Option<Exit>,
+    /// Its id at the PMI server.
+    proc: usize,
+    /// How messages name it ("rank 3", "rank 0 of spawned job 1").
+    name: String,
+    /// Not our child (a singleton we serve): it has ended when its PMI
+    /// connection closes.
+    external: bool,
+}
+
+/// What one process to start runs, and as whom.
+struct Launch<'a> {
+    program: &'a std::ffi::OsStr,
+    args: &'a [OsString],
+    env: &'a [(OsString, OsString)],
+    wdir: Option<&'a std::path::Path>,
+    rank: u32,
+    size: u32,
+    proc: usize,
+    spawned: bool,
+    name: String,
+    label: Option<String>,
+    stdin: bool,
+}
+
+/// What the launcher needs to start processes for `MPI_Comm_spawn`.
+pub struct SpawnConfig {
+    /// The environment spawned processes start from (the launcher's own,
+    /// with the command line's `-genv` settings).
+    pub env: Vec<(OsString, OsString)>,
+    /// The universe size the user set (`-usize`, `MPIEXEC_UNIVERSE_SIZE`):
+    /// the limit on processes alive at once; `None`: no limit.
+    pub limit: Option<u32>,
+    /// The universe size reported to spawned jobs.
+    pub universe: u32,
 }
 
 struct Teardown {
@@ -75,6 +110,9 @@ pub struct Job {
     teardown: Option<Teardown>,
     /// Worst status of ranks that ended on their own.
     worst: i32,
+    spawn: Option<SpawnConfig>,
+    /// Jobs spawned so far.
+    spawned_jobs: usize,
 }
 
 impl Job {
@@ -88,7 +126,26 @@ impl Job {
             reason: None,
             teardown: None,
             worst: 0,
+            spawn: None,
+            spawned_jobs: 0,
         }
+    }
+
+    /// Serve `MPI_Comm_spawn` requests of the job as `cfg` says.
+    pub fn allow_spawn(&mut self, cfg: SpawnConfig) {
+        self.spawn = Some(cfg);
+    }
+
+    /// Watch a process we did not start (a singleton that started us to
+    /// serve it), PMI id `proc`.
+    pub fn adopt(&mut self, pid: libc::pid_t, proc: usize) {
+        self.ranks.push(Rank {
+            pid,
+            exit: None,
+            proc,
+            name: "the singleton".into(),
+            external: true,
+        });
     }
 
     /// Start every rank of every app; stops at the first failure, which
@@ -100,14 +157,20 @@ impl Job {
             let env = app_env(opts, app);
             for _ in 0..app.nprocs {
                 let rank = self.ranks.len() as u32;
-                if let Err(e) = self.spawn(
-                    app,
-                    &env,
+                let launch = Launch {
+                    program: &app.program,
+                    args: &app.args,
+                    env: &env,
+                    wdir: app.wdir.as_deref(),
                     rank,
                     size,
-                    opts.prepend_rank,
-                    forward_stdin && rank == 0,
-                ) {
+                    proc: self.first_proc + rank as usize,
+                    spawned: false,
+                    name: format!("rank {rank}"),
+                    label: opts.prepend_rank.then(|| format!("[{rank}] ")),
+                    stdin: forward_stdin && rank == 0,
+                };
+                if let Err(e) = self.start(launch) {
                     let prog = app.program.to_string_lossy();
                     say!("cannot execute '{prog}': {}", sys::describe(&e));
                     let status = match e.kind() {
@@ -122,35 +185,31 @@ impl Job {
         }
     }
 
-    fn spawn(
-        &mut self,
-        app: &App,
-        env: &[(OsString, OsString)],
-        rank: u32,
-        size: u32,
-        label: bool,
-        stdin: bool,
-    ) -> io::Result<()> {
+    fn start(&mut self, l: Launch<'_>) -> io::Result<()> {
         let (ours, theirs) = UnixStream::pair()?;
         let child_fd = theirs.as_raw_fd();
-        let mut cmd = Command::new(&app.program);
-        cmd.args(&app.args)
+        let mut cmd = Command::new(l.program);
+        cmd.args(l.args)
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(l.env.iter().map(|(k, v)| (k, v)))
             .env("PMI_FD", child_fd.to_string())
-            .env("PMI_RANK", rank.to_string())
-            .env("PMI_SIZE", size.to_string())
-            .env("PMI_SPAWNED", "0")
-            .env("MPI_LOCALNRANKS", size.to_string())
-            .env("MPI_LOCALRANKID", rank.to_string())
-            .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+            .env("PMI_RANK", l.rank.to_string())
+            .env("PMI_SIZE", l.size.to_string())
+            .env("PMI_SPAWNED", if l.spawned { "1" } else { "0" })
+            .env("MPI_LOCALNRANKS", l.size.to_string())
+            .env("MPI_LOCALRANKID", l.rank.to_string())
+            .stdin(if l.stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // One group for the whole job (led by rank 0), apart from
             // mpiexec's, so killpg reaches the ranks' own children too and
             // terminal signals go to mpiexec only.
             .process_group(self.pgid);
-        if let Some(dir) = &app.wdir {
+        if let Some(dir) = l.wdir {
             cmd.current_dir(dir);
         }
         let parent = std::process::id() as libc::pid_t;
@@ -180,23 +239,135 @@ impl Job {
         if self.pgid == 0 {
             self.pgid = pid;
         }
-        self.ranks.push(Rank { pid, exit: None });
-        debug!("rank {rank}: pid {pid}, PMI_FD={child_fd}");
-        let proc = self.first_proc + rank as usize;
-        if let Err(e) = self.server.serve(proc, ours) {
-            debug!("rank {rank}: cannot start its PMI thread: {e}");
+        debug!("{}: pid {pid}, PMI_FD={child_fd}", l.name);
+        self.ranks.push(Rank {
+            pid,
+            exit: None,
+            proc: l.proc,
+            name: l.name,
+            external: false,
+        });
+        if let Err(e) = self.server.serve(l.proc, ours) {
+            debug!("proc {}: cannot start its PMI thread: {e}", l.proc);
         }
-        let label = label.then(|| format!("[{rank}] "));
         if let Some(out) = child.stdout.take() {
-            output::forward(&self.tracker, out, Stream::Out, label.clone());
+            output::forward(&self.tracker, out, Stream::Out, l.label.clone());
         }
         if let Some(err) = child.stderr.take() {
-            output::forward(&self.tracker, err, Stream::Err, label);
+            output::forward(&self.tracker, err, Stream::Err, l.label);
         }
         if let Some(input) = child.stdin.take() {
             output::forward_stdin(input);
         }
         Ok(())
+    }
+
+    /// Carry out the spawn requests that arrived: each starts a new job of
+    /// its own (key-value space, barrier) in the same process group, so it
+    /// is watched, counted and torn down like the first.
+    fn serve_spawns(&mut self) {
+        for req in self.server.take_spawns() {
+            let reply = match self.spawn_job(&req.parts) {
+                Ok(n) => format!("cmd=spawn_result rc=0 errcodes={}", vec!["0"; n].join(",")),
+                Err((n, why)) => {
+                    debug!("cannot spawn: {why}");
+                    format!(
+                        "cmd=spawn_result rc=0 errcodes={} msg={}",
+                        vec!["1"; n.max(1)].join(","),
+                        why.replace(['_', '=', '\n'], " ")
+                            .replace(char::is_whitespace, "_")
+                    )
+                }
+            };
+            debug!("pmi -> spawner: {reply}");
+            req.reply(&reply);
+        }
+    }
+
+    /// Start the processes of one spawn request; how many were started,
+    /// or how many were asked for and why none was.
+    fn spawn_job(&mut self, parts: &[SpawnPart]) -> Result<usize, (usize, String)> {
+        let total: u32 = parts.iter().map(|p| p.nprocs).sum();
+        let n = total as usize;
+        if self.teardown.is_some() {
+            return Err((n, "the job is ending".into()));
+        }
+        let Some(cfg) = &self.spawn else {
+            return Err((n, "this launcher does not spawn".into()));
+        };
+        if let Some(limit) = cfg.limit {
+            let alive = self.ranks.iter().filter(|r| r.exit.is_none()).count() as u32;
+            if alive + total > limit {
+                return Err((
+                    n,
+                    format!(
+                        "{total} more processes would exceed the universe size {limit} \
+                         ({alive} running)"
+                    ),
+                ));
+            }
+        }
+        // Check every command before starting anything, so a bad one
+        // leaves nothing running.
+        let mut programs = Vec::new();
+        for p in parts {
+            programs.push(resolve(p).map_err(|why| (n, why))?);
+        }
+        self.spawned_jobs += 1;
+        let job = self.spawned_jobs;
+        let appnums: Vec<u32> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| std::iter::repeat_n(i as u32, p.nprocs as usize))
+            .collect();
+        let preput = parts.first().map(|p| p.preput.clone()).unwrap_or_default();
+        let kvsname = format!("kvs_{}_{job}", std::process::id());
+        let first = self
+            .server
+            .add_group(kvsname, &appnums, cfg.universe, &preput);
+        let started = self.ranks.len();
+        let mut rank = 0u32;
+        for (p, (program, wdir)) in parts.iter().zip(&programs) {
+            let mut env = self
+                .spawn
+                .as_ref()
+                .map(|c| c.env.clone())
+                .unwrap_or_default();
+            for (_, v) in p.info.iter().filter(|(k, _)| k == "env") {
+                let (name, value) = v.split_once('=').unwrap_or((v, ""));
+                env.retain(|(k2, _)| k2 != name);
+                env.push((name.into(), value.into()));
+            }
+            let args: Vec<OsString> = p.args.iter().map(OsString::from).collect();
+            for _ in 0..p.nprocs {
+                let launch = Launch {
+                    program: program.as_os_str(),
+                    args: &args,
+                    env: &env,
+                    wdir: wdir.as_deref(),
+                    rank,
+                    size: total,
+                    proc: first + rank as usize,
+                    spawned: true,
+                    name: format!("rank {rank} of spawned job {job}"),
+                    label: None,
+                    stdin: false,
+                };
+                if let Err(e) = self.start(launch) {
+                    // All or nothing: the ones started would wait for the
+                    // missing one forever.
+                    for r in &mut self.ranks[started..] {
+                        sys::kill_pid(r.pid, libc::SIGKILL);
+                        sys::reap(r.pid);
+                        r.exit = Some(Exit::Code(0));
+                    }
+                    let prog = program.display();
+                    return Err((n, format!("cannot execute '{prog}': {}", sys::describe(&e))));
+                }
+                rank += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Watch the job until every rank has exited; returns mpiexec's status.
@@ -220,12 +391,20 @@ impl Job {
             }
             self.check_abort();
 
+            self.serve_spawns();
             // Collect all exits first, so ranks ending together do not see
             // each other as still running.
             let mut ended = Vec::new();
             for (i, r) in self.ranks.iter_mut().enumerate() {
                 if r.exit.is_none() {
-                    r.exit = sys::peek_exit(r.pid);
+                    r.exit = if r.external {
+                        self.server.closed(r.proc).then(|| {
+                            let finalized = self.server.status(r.proc).finalized;
+                            Exit::Code(if finalized { 0 } else { 1 })
+                        })
+                    } else {
+                        sys::peek_exit(r.pid)
+                    };
                     if r.exit.is_some() {
                         ended.push(i);
                     }
@@ -268,8 +447,10 @@ impl Job {
 
     /// Decide what rank `i`'s exit means for the rest of the job.
     fn judge(&mut self, i: usize) {
-        let proc = self.first_proc + i;
-        let Rank { pid, exit } = self.ranks[i];
+        let Rank {
+            pid, exit, proc, ..
+        } = self.ranks[i];
+        let name = self.ranks[i].name.clone();
         let Some(exit) = exit else { return };
         let mut status = self.server.status(proc);
         if !status.finalized {
@@ -279,7 +460,7 @@ impl Job {
             status = self.server.status(proc);
             self.check_abort();
         }
-        debug!("rank {i} (pid {pid}) ended: {exit:?}, {status:?}");
+        debug!("{name} (pid {pid}) ended: {exit:?}, {status:?}");
         if self.teardown.is_some() {
             // Deaths by our own signals are not news; codes still count.
             if let Exit::Code(code) = exit {
@@ -291,7 +472,7 @@ impl Job {
         match exit {
             Exit::Signal(sig) => {
                 say!(
-                    "rank {i} (pid {pid}) killed by signal {sig} ({})",
+                    "{name} (pid {pid}) killed by signal {sig} ({})",
                     sys::signal_name(sig)
                 );
                 self.worst = self.worst.max(128 + sig);
@@ -307,10 +488,10 @@ impl Job {
                 let broken = !status.finalized && (code != 0 || status.initialized);
                 if broken && others_running {
                     if code == 0 {
-                        say!("rank {i} (pid {pid}) exited without finalizing MPI; killing the job");
+                        say!("{name} (pid {pid}) exited without finalizing MPI; killing the job");
                         self.worst = self.worst.max(1);
                     } else {
-                        say!("rank {i} (pid {pid}) exited with code {code}; killing the job");
+                        say!("{name} (pid {pid}) exited with code {code}; killing the job");
                     }
                     self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
                 }
@@ -332,7 +513,11 @@ impl Job {
     /// Signal the job's group and, in case one left it, every running rank.
     fn kill_all(&mut self, sig: i32) {
         sys::kill_group(self.pgid, sig);
-        for r in self.ranks.iter().filter(|r| r.exit.is_none()) {
+        for r in self
+            .ranks
+            .iter()
+            .filter(|r| r.exit.is_none() && !r.external)
+        {
             sys::kill_pid(r.pid, sig);
         }
         if sig == libc::SIGKILL
@@ -346,18 +531,87 @@ impl Job {
     /// the job's group, reap the ranks, and let their output drain.
     pub fn finish(&mut self) {
         sys::kill_group(self.pgid, libc::SIGKILL);
-        for r in &self.ranks {
+        for r in self.ranks.iter().filter(|r| !r.external) {
             sys::reap(r.pid);
         }
         self.tracker.wait_all(Duration::from_secs(2));
     }
 }
 
+/// The program a spawn command runs (searched in the `path` info
+/// directories, then `PATH`) and its working directory (`wdir`), checked
+/// before anything starts. `host` must name this host.
+fn resolve(p: &SpawnPart) -> Result<(PathBuf, Option<PathBuf>), String> {
+    let info = |k: &str| {
+        p.info
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(host) = info("host") {
+        let me = sys::hostname().unwrap_or_default();
+        if !["localhost", "127.0.0.1", me.as_str()].contains(&host) {
+            return Err(format!(
+                "host {host:?}: spawning on other hosts needs the network transport, \
+                 not built yet"
+            ));
+        }
+    }
+    let wdir = info("wdir").map(PathBuf::from);
+    if let Some(d) = &wdir
+        && !d.is_dir()
+    {
+        return Err(format!("working directory {} does not exist", d.display()));
+    }
+    let exe = &p.execname;
+    let executable = |f: &std::path::Path| {
+        use std::os::unix::fs::PermissionsExt;
+        f.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if exe.contains('/') {
+        let f = match &wdir {
+            Some(d) if !exe.starts_with('/') => d.join(exe),
+            _ => PathBuf::from(exe),
+        };
+        return if executable(&f) {
+            Ok((PathBuf::from(exe), wdir))
+        } else {
+            Err(format!("command '{exe}' is not an executable file"))
+        };
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    let dirs = info("path")
+        .into_iter()
+        .flat_map(|p| p.split(':'))
+        .chain(path.split(':'))
+        .filter(|d| !d.is_empty());
+    for d in dirs {
+        let f = PathBuf::from(d).join(exe);
+        if executable(&f) {
+            return Ok((f, wdir));
+        }
+    }
+    Err(format!("command '{exe}' not found"))
+}
+
+/// The environment of spawned processes: the launcher's own, with the
+/// command line's global settings.
+pub fn global_env(opts: &Options) -> Vec<(OsString, OsString)> {
+    env_of(opts, None)
+}
+
 /// The environment of an app's ranks, before the PMI variables.
 fn app_env(opts: &Options, app: &App) -> Vec<(OsString, OsString)> {
-    let mode = app.env_mode.unwrap_or(opts.genv_mode);
+    env_of(opts, Some(app))
+}
+
+fn env_of(opts: &Options, app: Option<&App>) -> Vec<(OsString, OsString)> {
+    let mode = app.and_then(|a| a.env_mode).unwrap_or(opts.genv_mode);
     let listed = |name: &OsString| {
-        name == "PATH" || opts.genv_list.contains(name) || app.env_list.contains(name)
+        name == "PATH"
+            || opts.genv_list.contains(name)
+            || app.is_some_and(|a| a.env_list.contains(name))
     };
     let mut env: BTreeMap<OsString, OsString> = std::env::vars_os()
         .filter(|(k, _)| !MANAGED.iter().any(|m| k == m))
@@ -365,6 +619,8 @@ fn app_env(opts: &Options, app: &App) -> Vec<(OsString, OsString)> {
         .collect();
     // Explicit settings win, local over global.
     env.extend(opts.genv.iter().cloned());
-    env.extend(app.env.iter().cloned());
+    if let Some(app) = app {
+        env.extend(app.env.iter().cloned());
+    }
     env.into_iter().collect()
 }

@@ -36,6 +36,9 @@ pub(crate) fn debug_enabled() -> bool {
 
 /// Run mpiexec with `args` (argv without argv[0]); returns the exit status.
 pub fn main(args: &[OsString]) -> i32 {
+    if args.first().is_some_and(|a| a == "--singleton") {
+        return serve_singleton(&args[1..]);
+    }
     let opts = match cli::parse(args) {
         Ok(cli::Command::Run(opts)) => opts,
         Ok(cli::Command::Help) => {
@@ -84,16 +87,80 @@ pub fn main(args: &[OsString]) -> i32 {
         .collect();
     let server = pmi_server::Server::new();
     let kvsname = format!("kvs_{}_0", std::process::id());
-    let first = server.add_group(kvsname, &appnums, opts.universe_size.unwrap_or(size));
+    let limit = opts.universe_size.or_else(universe_from_env);
+    let universe = limit.unwrap_or(size);
+    let first = server.add_group(kvsname, &appnums, universe, &[]);
 
     // Catch signals before the first fork so no rank can be orphaned.
     sys::catch_job_signals();
     let mut job = job::Job::new(server, first);
+    job.allow_spawn(job::SpawnConfig {
+        env: job::global_env(&opts),
+        limit,
+        universe,
+    });
     job.launch(&opts);
     let status = job.run(opts.timeout);
     job.finish();
     debug!("exit status {status}");
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+    status
+}
+
+/// `MPIEXEC_UNIVERSE_SIZE`, when set to a positive number.
+fn universe_from_env() -> Option<u32> {
+    std::env::var("MPIEXEC_UNIVERSE_SIZE")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+}
+
+/// `mpiexec --singleton FD PID`: started by a process that runs without a
+/// launcher (a singleton) when it first needs one (to spawn, or to publish
+/// a name). It serves that process PMI over the inherited socket `FD` as
+/// rank 0 of a job of one, starts what it spawns, and ends once the
+/// singleton has closed the connection and everything it started has
+/// ended (or tears that down if the singleton died without finalizing).
+fn serve_singleton(args: &[OsString]) -> i32 {
+    use std::os::fd::FromRawFd;
+    let num = |i: usize| args.get(i).and_then(|a| a.to_str()?.parse::<i32>().ok());
+    let (Some(fd), Some(pid)) = (num(0), num(1)) else {
+        say!("usage: mpiexec --singleton FD PID (started by the library, not by hand)");
+        return 2;
+    };
+    // SAFETY: the singleton handed us this socket for our exclusive use.
+    let sock = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+    let server = pmi_server::Server::new();
+    let limit = universe_from_env();
+    let universe = limit.unwrap_or(1);
+    let kvsname = format!("kvs_{}_0", std::process::id());
+    let first = server.add_group(kvsname, &[0], universe, &[]);
+    if let Err(e) = server.serve(first, sock) {
+        say!("cannot serve the singleton: {e}");
+        return 1;
+    }
+    sys::catch_job_signals();
+    let mut job = job::Job::new(server, first);
+    job.adopt(pid, first);
+    let opts = cli::Options {
+        apps: Vec::new(),
+        genv: Vec::new(),
+        genv_mode: cli::EnvMode::All,
+        genv_list: Vec::new(),
+        prepend_rank: false,
+        timeout: None,
+        universe_size: limit,
+    };
+    job.allow_spawn(job::SpawnConfig {
+        env: job::global_env(&opts),
+        limit,
+        universe,
+    });
+    let status = job.run(None);
+    job.finish();
+    debug!("singleton server: exit status {status}");
     status
 }

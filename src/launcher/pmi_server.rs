@@ -46,7 +46,37 @@ struct State {
     procs: Vec<Proc>,
     groups: Vec<Group>,
     kvs: HashMap<String, HashMap<String, String>>,
+    /// The name service: service -> port (`MPI_Publish_name`).
+    names: HashMap<String, String>,
+    /// Commands of a spawn still arriving, per process.
+    spawning: HashMap<usize, Vec<SpawnPart>>,
+    /// Complete spawn requests the main loop has not taken yet.
+    spawns: Vec<SpawnRequest>,
     abort: Option<Abort>,
+}
+
+/// One command of a spawn request (`mcmd=spawn` ... `endcmd`).
+#[derive(Clone, Debug, Default)]
+pub struct SpawnPart {
+    pub nprocs: u32,
+    pub execname: String,
+    pub args: Vec<String>,
+    pub preput: Vec<(String, String)>,
+    pub info: Vec<(String, String)>,
+}
+
+/// A whole spawn request (every command of one `MPI_Comm_spawn_multiple`),
+/// for the launcher's main loop to carry out and answer.
+pub struct SpawnRequest {
+    pub parts: Vec<SpawnPart>,
+    writer: Writer,
+}
+
+impl SpawnRequest {
+    /// Answer the requesting process.
+    pub fn reply(&self, line: &str) {
+        send(&self.writer, line);
+    }
 }
 
 /// A process asked for the whole job to end.
@@ -86,7 +116,13 @@ impl Server {
     /// Register a group of processes, one per entry of `appnums` (rank i
     /// runs app `appnums[i]`); returns the id of its first process, ids
     /// being consecutive.
-    pub fn add_group(&self, kvsname: String, appnums: &[u32], universe_size: u32) -> usize {
+    pub fn add_group(
+        &self,
+        kvsname: String,
+        appnums: &[u32],
+        universe_size: u32,
+        preput: &[(String, String)],
+    ) -> usize {
         let mut st = self.lock();
         let first = st.procs.len();
         let group = st.groups.len();
@@ -109,6 +145,7 @@ impl Server {
             "PMI_process_mapping".to_string(),
             format!("(vector,(0,1,{}))", appnums.len()),
         );
+        kvs.extend(preput.iter().cloned());
         st.kvs.insert(kvsname.clone(), kvs);
         st.groups.push(Group {
             kvsname,
@@ -129,13 +166,27 @@ impl Server {
             .spawn(move || {
                 let mut reader = BufReader::new(sock);
                 let mut line = Vec::new();
+                // The lines of a multi-line command (`mcmd=spawn`) so far.
+                let mut mcmd: Option<Vec<String>> = None;
                 loop {
                     line.clear();
                     match reader.read_until(b'\n', &mut line) {
                         Ok(0) | Err(_) => break,
                         Ok(_) => {
                             let text = String::from_utf8_lossy(&line);
-                            server.handle(proc, &writer, text.trim_end_matches(['\n', '\r']));
+                            let text = text.trim_end_matches(['\n', '\r']);
+                            if let Some(lines) = &mut mcmd {
+                                if text == "endcmd" {
+                                    server.spawn_part(proc, &writer, &std::mem::take(lines));
+                                    mcmd = None;
+                                } else {
+                                    lines.push(text.to_string());
+                                }
+                            } else if text.starts_with("mcmd=") {
+                                mcmd = Some(vec![text.to_string()]);
+                            } else {
+                                server.handle(proc, &writer, text);
+                            }
                         }
                     }
                 }
@@ -175,6 +226,61 @@ impl Server {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// One command of a spawn request arrived (its lines, `key=value`
+    /// each, the value running to the end of the line); the last one makes
+    /// the request complete.
+    fn spawn_part(&self, proc: usize, writer: &Writer, lines: &[String]) {
+        let field = |k: &str| {
+            lines
+                .iter()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                .unwrap_or("")
+        };
+        debug!("pmi <- proc {proc}: spawn {lines:?}");
+        let num = |k: &str| field(k).trim().parse::<usize>().unwrap_or(0);
+        let mut part = SpawnPart {
+            nprocs: num("nprocs") as u32,
+            execname: field("execname").to_string(),
+            ..SpawnPart::default()
+        };
+        for i in 1..=num("argcnt") {
+            part.args.push(field(&format!("arg{i}")).to_string());
+        }
+        for i in 0..num("preput_num") {
+            let k = field(&format!("preput_key_{i}")).to_string();
+            part.preput
+                .push((k, field(&format!("preput_val_{i}")).to_string()));
+        }
+        for i in 0..num("info_num") {
+            let k = field(&format!("info_key_{i}")).to_string();
+            part.info
+                .push((k, field(&format!("info_val_{i}")).to_string()));
+        }
+        let (total, sofar) = (num("totspawns").max(1), num("spawnssofar"));
+        let mut st = self.lock();
+        let parts = st.spawning.entry(proc).or_default();
+        parts.push(part);
+        if sofar >= total || parts.len() >= total {
+            let parts = st.spawning.remove(&proc).unwrap_or_default();
+            st.spawns.push(SpawnRequest {
+                parts,
+                writer: writer.clone(),
+            });
+            drop(st);
+            self.changed.notify_all();
+        }
+    }
+
+    /// The spawn requests that arrived since the last call.
+    pub fn take_spawns(&self) -> Vec<SpawnRequest> {
+        std::mem::take(&mut self.lock().spawns)
+    }
+
+    /// Whether `proc`'s connection is closed (it exited, or left PMI).
+    pub fn closed(&self, proc: usize) -> bool {
+        self.lock().procs[proc].closed
     }
 
     pub fn abort(&self) -> Option<Abort> {
@@ -242,6 +348,21 @@ impl Server {
                 self.lock().procs[proc].finalized = true;
                 Some("cmd=finalize_ack rc=0".to_string())
             }
+            "publish_name" => Some(self.publish(field("service"), field("port"))),
+            "unpublish_name" => {
+                let found = field("service").and_then(|k| self.lock().names.remove(k));
+                Some(match found {
+                    Some(_) => "cmd=unpublish_result rc=0 info=ok".to_string(),
+                    None => "cmd=unpublish_result rc=1 info=service_not_published".to_string(),
+                })
+            }
+            "lookup_name" => {
+                let found = field("service").and_then(|k| self.lock().names.get(k).cloned());
+                Some(match found {
+                    Some(port) => format!("cmd=lookup_result rc=0 info=ok port={port}"),
+                    None => "cmd=lookup_result rc=1 info=unknown_service".to_string(),
+                })
+            }
             "abort" => {
                 // No reply: the client exits right after sending this.
                 let code = field("exitcode").and_then(|c| c.parse().ok()).unwrap_or(1);
@@ -260,6 +381,18 @@ impl Server {
             send(writer, &reply);
             debug!("pmi -> {rank}: {}", reply.trim_end());
         }
+    }
+
+    fn publish(&self, service: Option<&str>, port: Option<&str>) -> String {
+        let (Some(service), Some(port)) = (service, port) else {
+            return "cmd=publish_result rc=1 info=missing_service_or_port".to_string();
+        };
+        let mut st = self.lock();
+        if st.names.contains_key(service) {
+            return "cmd=publish_result rc=1 info=service_already_published".to_string();
+        }
+        st.names.insert(service.to_string(), port.to_string());
+        "cmd=publish_result rc=0 info=ok".to_string()
     }
 
     fn init(&self, proc: usize, version: Option<&str>) -> String {

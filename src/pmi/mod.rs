@@ -82,18 +82,29 @@ impl Bootstrap {
                 size: 1,
                 appnum: 0,
                 universe_size: 1,
-                kvsname: "singleton".into(),
+                kvsname: format!("singleton-{}", std::process::id()),
                 spawned: false,
             };
             return Ok((Bootstrap::Singleton, info));
         };
+        let (pmi, info) = Pmi1::handshake(stream, env_int("PMI_RANK")?, env_int("PMI_SIZE")?)?;
+        Ok((Bootstrap::Pmi1(pmi), info))
+    }
+}
+
+impl Pmi1 {
+    /// The PMI-1 start over `stream`: rank and size (from the environment,
+    /// or told by a `PMI_PORT` server), appnum, key-value space, universe.
+    fn handshake(
+        stream: Box<dyn Wire>,
+        mut rank: Option<i32>,
+        mut size: Option<i32>,
+    ) -> io::Result<(Pmi1, JobInfo)> {
         let mut pmi = Pmi1 {
             reader: BufReader::new(stream),
             kvsname: String::new(),
         };
-        let mut rank = env_int("PMI_RANK")?;
-        let mut size = env_int("PMI_SIZE")?;
-        if env::var("PMI_FD").is_err() {
+        if env::var("PMI_PORT").is_ok() && env::var("PMI_FD").is_err() {
             // PMI_PORT handshake: identify ourselves, then the server tells
             // us size and rank.
             let id = env_int("PMI_ID")?.unwrap_or(0);
@@ -141,7 +152,7 @@ impl Bootstrap {
             kvsname: pmi.kvsname.clone(),
             spawned,
         };
-        Ok((Bootstrap::Pmi1(pmi), info))
+        Ok((pmi, info))
     }
 }
 
@@ -214,6 +225,146 @@ impl Pmi1 {
             })
             .collect();
         self.send(&format!("cmd=abort exitcode={code} msg={msg}"))
+    }
+}
+
+/// One command of a spawn request (`MPI_Comm_spawn_multiple` has several).
+#[derive(Clone, Debug, Default)]
+pub struct SpawnCmd {
+    pub command: String,
+    pub args: Vec<String>,
+    pub nprocs: u32,
+    /// Info keys and values for the launcher (`wdir`, `path`, `host`, ...).
+    pub info: Vec<(String, String)>,
+}
+
+impl Pmi1 {
+    /// Publish `port` under `service` in the launcher's name service; the
+    /// launcher's reason if it refused.
+    pub fn publish_name(&mut self, service: &str, port: &str) -> io::Result<Result<(), String>> {
+        self.send(&format!("cmd=publish_name service={service} port={port}"))?;
+        let r = self.expect_any("publish_result")?;
+        Ok(Self::info_ok(&r))
+    }
+
+    pub fn unpublish_name(&mut self, service: &str) -> io::Result<Result<(), String>> {
+        self.send(&format!("cmd=unpublish_name service={service}"))?;
+        let r = self.expect_any("unpublish_result")?;
+        Ok(Self::info_ok(&r))
+    }
+
+    /// The port published under `service`, if any.
+    pub fn lookup_name(&mut self, service: &str) -> io::Result<Option<String>> {
+        self.send(&format!("cmd=lookup_name service={service}"))?;
+        let mut r = self.expect_any("lookup_result")?;
+        Ok(Self::info_ok(&r).ok().and_then(|()| r.remove("port")))
+    }
+
+    /// `info=ok` (and no failing `rc`), or the reason given.
+    fn info_ok(r: &HashMap<String, String>) -> Result<(), String> {
+        let rc_ok = r.get("rc").is_none_or(|rc| rc == "0");
+        match r.get("info") {
+            Some(i) if i == "ok" && rc_ok => Ok(()),
+            Some(i) => Err(i.clone()),
+            None if rc_ok => Ok(()),
+            None => Err(r.get("msg").cloned().unwrap_or_default()),
+        }
+    }
+
+    /// Like `expect`, leaving the reply's `rc` to the caller.
+    fn expect_any(&mut self, cmd: &str) -> io::Result<HashMap<String, String>> {
+        let r = self.recv()?;
+        if r.get("cmd").map(String::as_str) != Some(cmd) {
+            return Err(bad(format!("PMI: expected {cmd}, got {r:?}")));
+        }
+        Ok(r)
+    }
+
+    /// Ask the launcher to start a new job of `cmds`, whose key-value
+    /// space holds `preput` from the start. Returns one code per process
+    /// (0: started) and the launcher's message, or its reason for refusing
+    /// the whole.
+    pub fn spawn(
+        &mut self,
+        cmds: &[SpawnCmd],
+        preput: &[(String, String)],
+    ) -> io::Result<Result<(Vec<i32>, String), String>> {
+        for (i, c) in cmds.iter().enumerate() {
+            let mut m = format!(
+                "mcmd=spawn\nnprocs={}\nexecname={}\ntotspawns={}\nspawnssofar={}\n",
+                c.nprocs,
+                c.command,
+                cmds.len(),
+                i + 1
+            );
+            for (j, a) in c.args.iter().enumerate() {
+                m += &format!("arg{}={a}\n", j + 1);
+            }
+            m += &format!("argcnt={}\npreput_num={}\n", c.args.len(), preput.len());
+            for (j, (k, v)) in preput.iter().enumerate() {
+                m += &format!("preput_key_{j}={k}\npreput_val_{j}={v}\n");
+            }
+            m += &format!("info_num={}\n", c.info.len());
+            for (j, (k, v)) in c.info.iter().enumerate() {
+                m += &format!("info_key_{j}={k}\ninfo_val_{j}={v}\n");
+            }
+            m += "endcmd";
+            self.send(&m)?;
+        }
+        let r = self.expect_any("spawn_result")?;
+        if r.get("rc").is_some_and(|rc| rc != "0") {
+            return Ok(Err(r
+                .get("msg")
+                .cloned()
+                .unwrap_or_else(|| "spawn failed".into())));
+        }
+        let total: u32 = cmds.iter().map(|c| c.nprocs).sum();
+        let codes = match r.get("errcodes") {
+            Some(e) => e
+                .split(',')
+                .map(|c| c.trim().parse().unwrap_or(-1))
+                .collect(),
+            None => vec![0; total as usize],
+        };
+        let msg = r
+            .get("msg")
+            .map(|m| m.replace('_', " "))
+            .unwrap_or_default();
+        Ok(Ok((codes, msg)))
+    }
+
+    /// Start our own launcher for a singleton: `mpiexec` (the program at
+    /// `mpiexec`) serves this process as a job of one over a socket pair,
+    /// and can then spawn and publish for it. It leaves when this process
+    /// closes the connection (exits), once what it started has ended.
+    pub fn start_server(mpiexec: &std::path::Path, pid: u32) -> io::Result<(Pmi1, JobInfo)> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let (ours, theirs) = UnixStream::pair()?;
+        let fd = theirs.as_raw_fd();
+        let mut cmd = std::process::Command::new(mpiexec);
+        cmd.arg("--singleton")
+            .arg(fd.to_string())
+            .arg(pid.to_string())
+            .stdin(std::process::Stdio::null());
+        // SAFETY: fcntl is async-signal-safe; the closure allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| bad(format!("cannot start {}: {e}", mpiexec.display())))?;
+        drop(theirs);
+        // Reap it when it ends, so no zombie stays behind.
+        std::thread::Builder::new()
+            .name("oxmpi-launcher".into())
+            .spawn(move || child.wait())?;
+        Pmi1::handshake(Box::new(ours), Some(0), Some(1))
     }
 }
 

@@ -72,6 +72,77 @@ impl Bell {
     }
 }
 
+/// Sleep until any of `bells` rings (or `timeout`), unless `ready()` says
+/// there is work after we announced ourselves on all of them: the same
+/// rule as [`Bell::sleep`], for a process that peers reach through several
+/// segments (the node's, links to other jobs). Needs `futex_waitv`
+/// (Linux 5.16); without it, naps on the first bell for at most 1 ms, so
+/// rings on the others are seen late but never missed.
+pub fn sleep_any(bells: &[&Bell], timeout: Duration, ready: impl FnOnce() -> bool) {
+    if let [one] = bells {
+        return one.sleep(timeout, ready);
+    }
+    let seqs: Vec<u32> = bells.iter().map(|b| b.seq.load(Ordering::SeqCst)).collect();
+    for b in bells {
+        b.sleepers.fetch_add(1, Ordering::SeqCst);
+    }
+    fence(Ordering::SeqCst);
+    if !ready() && !futex_waitv(bells, &seqs, timeout) {
+        futex_wait(
+            &bells[0].seq,
+            seqs[0],
+            timeout.min(Duration::from_millis(1)),
+        );
+    }
+    for b in bells {
+        b.sleepers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// `futex_waitv` on every bell's `seq`; false if the kernel lacks it.
+fn futex_waitv(bells: &[&Bell], seqs: &[u32], timeout: Duration) -> bool {
+    /// The kernel's `struct futex_waitv`.
+    #[repr(C)]
+    struct Waiter {
+        val: u64,
+        uaddr: u64,
+        flags: u32,
+        reserved: u32,
+    }
+    const FUTEX2_SIZE_U32: u32 = 2;
+    let waiters: Vec<Waiter> = bells
+        .iter()
+        .zip(seqs)
+        .map(|(b, &v)| Waiter {
+            val: u64::from(v),
+            uaddr: b.seq.as_ptr() as u64,
+            flags: FUTEX2_SIZE_U32,
+            reserved: 0,
+        })
+        .collect();
+    // SAFETY: clock_gettime fills the timespec we own.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let end = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32) + timeout;
+    let ts = libc::timespec {
+        tv_sec: end.as_secs() as libc::time_t,
+        tv_nsec: end.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: every address is a live 4-byte aligned futex word of a bell
+    // the caller holds; the kernel only reads the array and the timeout.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_futex_waitv,
+            waiters.as_ptr(),
+            waiters.len() as u32,
+            0u32,
+            &ts as *const libc::timespec,
+            libc::CLOCK_MONOTONIC,
+        )
+    };
+    rc >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
+}
+
 impl Default for Bell {
     fn default() -> Self {
         Self::new()

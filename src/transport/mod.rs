@@ -54,6 +54,20 @@ pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Star
     Ok(Started { transports, node })
 }
 
+/// Fill `buf` with random bytes from the kernel (secrets, segment names,
+/// job ids); should the kernel refuse, with the time and process id
+/// mixed, so names still differ (creation is exclusive anyway).
+pub fn random_bytes(buf: &mut [u8]) {
+    // SAFETY: getrandom writes at most buf.len() bytes into our buffer.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n != buf.len() as isize {
+        let t = crate::core::runtime::wtime().to_bits() ^ u64::from(std::process::id());
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (t >> (8 * (i % 8))) as u8 ^ i as u8;
+        }
+    }
+}
+
 /// What a record is. Every record carries a [`Header`]; eager data and
 /// stream fragments carry payload bytes after it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

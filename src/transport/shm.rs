@@ -53,6 +53,7 @@ const ALIGN: usize = 64;
 const RING_BUDGET: usize = 32 << 20;
 const RING_MAX: usize = 256 << 10;
 const RING_MIN: usize = 16 << 10;
+const LINK_BUDGET: usize = 8 << 20;
 /// Record kind of the filler before a wrap-around (0 means "not written").
 const SKIP: u32 = u32::MAX;
 
@@ -81,8 +82,8 @@ fn round_up(n: usize) -> usize {
     n.div_ceil(ALIGN) * ALIGN
 }
 
-fn segment_size(nlocal: usize, cap: usize) -> usize {
-    coll_area(nlocal, cap) + nlocal * COLL_CHANNELS * size_of::<CollSlot>()
+fn segment_size(nlocal: usize, cap: usize, channels: usize) -> usize {
+    coll_area(nlocal, cap) + nlocal * channels * size_of::<CollSlot>()
 }
 
 /// Offset of the collective slots.
@@ -112,6 +113,17 @@ fn ring_capacity(nlocal: usize) -> usize {
     }
     let pairs = (nlocal * nlocal.saturating_sub(1)).max(1);
     round_up((RING_BUDGET / pairs).clamp(RING_MIN, RING_MAX))
+}
+
+/// Ring size of a link between jobs: a smaller budget than the node
+/// segment's, since a process may hold several links.
+fn link_capacity(n: usize) -> usize {
+    let v = crate::core::config::SHM_RING_SIZE.bytes();
+    if v > 0 {
+        return round_up(v.max(4 * ALIGN));
+    }
+    let pairs = (n * n.saturating_sub(1)).max(1);
+    round_up((LINK_BUDGET / pairs).clamp(RING_MIN, RING_MAX))
 }
 
 /// Writer-private state of one outgoing ring.
@@ -157,6 +169,8 @@ pub struct Shm {
     _map: MmapMut,
     base: *mut u8,
     nlocal: usize,
+    /// Collective channels per member (none in a link).
+    channels: usize,
     /// This rank's local index.
     me: usize,
     cap: usize,
@@ -182,13 +196,7 @@ fn err(msg: impl Into<String>) -> io::Error {
 
 fn random_name() -> String {
     let mut bytes = [0u8; 12];
-    // SAFETY: getrandom writes at most bytes.len() bytes into our buffer.
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n != bytes.len() as isize {
-        // Fall back to time and pid; O_EXCL still makes creation safe.
-        let t = runtime::wtime().to_bits() ^ u64::from(std::process::id());
-        bytes[..8].copy_from_slice(&t.to_le_bytes());
-    }
+    super::random_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("/oxmpi-{}-{hex}", std::process::id())
 }
@@ -282,7 +290,7 @@ impl Shm {
         let me = world_of.iter().position(|&r| r == rank).unwrap_or(0);
         let leader = world_of[0];
         let cap = ring_capacity(nlocal);
-        let seg_size = segment_size(nlocal, cap);
+        let seg_size = segment_size(nlocal, cap, COLL_CHANNELS);
         let key = format!("oxmpi-shm-{leader}");
 
         // Phase 1: the leader creates the segment and publishes its name.
@@ -330,34 +338,103 @@ impl Shm {
         if !name.is_empty() {
             shm_unlink(&name);
         }
-        let mut map = attached?;
+        let map = attached?;
         barrier?;
+        let shm = Shm::from_map(map, world_of, me, cap, COLL_CHANNELS);
+        if rank == leader {
+            shm.publish_header();
+        }
+        Ok(Some(shm))
+    }
+
+    /// This process's view of a mapped segment whose members are the
+    /// processes `members` (by index), this one being member `me`.
+    fn from_map(
+        mut map: MmapMut,
+        members: Vec<usize>,
+        me: usize,
+        cap: usize,
+        channels: usize,
+    ) -> Shm {
         let base = map.as_mut_ptr();
-        let mut local_of = vec![None; size];
-        for (i, &r) in world_of.iter().enumerate() {
+        let nlocal = members.len();
+        let mut local_of = vec![None; members.iter().max().map_or(0, |m| m + 1)];
+        for (i, &r) in members.iter().enumerate() {
             local_of[r] = Some(i);
         }
         let shm = Shm {
             _map: map,
             base,
             nlocal,
+            channels,
             me,
             cap,
             local_of,
-            world_of,
+            world_of: members,
             writers: (0..nlocal).map(|_| Mutex::new(Writer::default())).collect(),
             cma: AtomicBool::new(true),
         };
-        let hdr = shm.header();
-        if rank == leader {
-            hdr.nlocal.store(nlocal as u64, Ordering::Relaxed);
-            hdr.ring_cap.store(cap as u64, Ordering::Relaxed);
-            hdr.magic.store(MAGIC, Ordering::Release);
-        }
         shm.bell(me)
             .pid
             .store(std::process::id() as i32, Ordering::Release);
-        Ok(Some(shm))
+        shm
+    }
+
+    /// The creator describes the segment before anyone else looks.
+    fn publish_header(&self) {
+        let hdr = self.header();
+        hdr.nlocal.store(self.nlocal as u64, Ordering::Relaxed);
+        hdr.ring_cap.store(self.cap as u64, Ordering::Relaxed);
+        hdr.magic.store(MAGIC, Ordering::Release);
+    }
+
+    /// Create a link: a segment of rings between `members` (process
+    /// indices, the same processes in the same order for every member,
+    /// though each names them by its own indices), of which this process
+    /// is member `me`. Returns the segment's name, which the other members
+    /// open with [`Shm::open_link`]; the caller unlinks it once all have.
+    pub fn create_link(members: Vec<usize>, me: usize) -> io::Result<(String, Shm)> {
+        let n = members.len();
+        let cap = link_capacity(n);
+        let name = random_name();
+        let file = shm_open(&name, true)?;
+        let size = segment_size(n, cap, 0);
+        reserve(&file, &name, size).map_err(|why| {
+            err(format!(
+                "cannot reserve {} KiB of shared memory in /dev/shm for a connection \
+                 between {n} processes ({why})",
+                size.div_ceil(1024)
+            ))
+        })?;
+        // SAFETY: as in `setup`: a shared mapping whose every access goes
+        // through atomics or the ring protocol.
+        let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }
+            .inspect_err(|_| shm_unlink(&name))?;
+        let shm = Shm::from_map(map, members, me, cap, 0);
+        shm.publish_header();
+        Ok((name, shm))
+    }
+
+    /// Open the link `name` another member created (see `create_link`).
+    pub fn open_link(name: &str, members: Vec<usize>, me: usize) -> io::Result<Shm> {
+        let file = shm_open(name, false)?;
+        let size = file.metadata()?.len() as usize;
+        if size < ALIGN {
+            return Err(err(format!("link segment {name} is empty")));
+        }
+        // SAFETY: as in `create_link`.
+        let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }?;
+        // SAFETY: the segment starts with a SegHeader, only read atomically.
+        let hdr = unsafe { &*(map.as_ptr() as *const SegHeader) };
+        let magic = hdr.magic.load(Ordering::Acquire);
+        let n = hdr.nlocal.load(Ordering::Relaxed) as usize;
+        let cap = hdr.ring_cap.load(Ordering::Relaxed) as usize;
+        if magic != MAGIC || n != members.len() || me >= n || segment_size(n, cap, 0) != size {
+            return Err(err(format!(
+                "link segment {name} does not match the connection"
+            )));
+        }
+        Ok(Shm::from_map(map, members, me, cap, 0))
     }
 
     fn header(&self) -> &SegHeader {
@@ -400,9 +477,9 @@ impl Shm {
 
     /// Local rank `local`'s slot of collective channel `channel`.
     pub fn coll_slot(&self, local: usize, channel: usize) -> &CollSlot {
-        assert!(local < self.nlocal && channel < COLL_CHANNELS);
+        assert!(local < self.nlocal && channel < self.channels);
         let off = coll_area(self.nlocal, self.cap)
-            + (local * COLL_CHANNELS + channel) * size_of::<CollSlot>();
+            + (local * self.channels + channel) * size_of::<CollSlot>();
         // SAFETY: within the mapping by construction of segment_size, 64-byte
         // aligned; the tags are atomics and the payload is only written by
         // its owner while nobody reads it.
@@ -607,7 +684,7 @@ impl Transport for Shm {
 
 /// Bytes of `/dev/shm` the node segment takes for `nlocal` ranks.
 pub fn segment_bytes(nlocal: usize) -> usize {
-    segment_size(nlocal, ring_capacity(nlocal))
+    segment_size(nlocal, ring_capacity(nlocal), COLL_CHANNELS)
 }
 
 /// Size and free bytes of `/dev/shm`.

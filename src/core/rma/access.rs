@@ -199,7 +199,7 @@ impl Window {
         }
     }
 
-    fn reach(&self, world: usize) -> MpiResult<&'static dyn crate::transport::Transport> {
+    fn reach(&self, world: usize) -> MpiResult<crate::core::p2p::Route<'static>> {
         engine()
             .transport_to(world)
             .filter(|t| t.single_copy())
