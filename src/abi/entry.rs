@@ -1,7 +1,7 @@
 //! The one path every C call takes: panics are caught, the library state is
 //! checked, and an error goes to the error handler of the object the call
 //! was about (MPI-4.1 section 9.3; errors without an object go to
-//! `MPI_COMM_SELF`).
+//! `MPI_COMM_SELF`, or `MPI_COMM_WORLD`'s handler if only that was set).
 
 use super::callbacks::*;
 use super::types::*;
@@ -122,9 +122,21 @@ pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
     invoke(func, target, handler, err)
 }
 
+/// Where an error with no object of its own goes: `MPI_COMM_SELF`'s
+/// handler, as MPI-4.1 section 9.3 says; but while that is still the
+/// initial `MPI_ERRORS_ARE_FATAL` and the program changed
+/// `MPI_COMM_WORLD`'s, that one, as programs written for MPICH (which
+/// raises such errors there) expect. Where neither was changed, both rules
+/// agree.
 fn self_target() -> (Target, c_int) {
-    let h = comm::lookup(MPI_COMM_SELF).map_or(MPI_ERRORS_ARE_FATAL, |c| c.errhandler.get());
-    (Target::Comm(MPI_COMM_SELF), h)
+    let handler = |h| comm::lookup(h).map_or(MPI_ERRORS_ARE_FATAL, |c| c.errhandler.get());
+    let own = handler(MPI_COMM_SELF);
+    let world = handler(MPI_COMM_WORLD);
+    if own == MPI_ERRORS_ARE_FATAL && world != MPI_ERRORS_ARE_FATAL {
+        (Target::Comm(MPI_COMM_WORLD), world)
+    } else {
+        (Target::Comm(MPI_COMM_SELF), own)
+    }
 }
 
 /// The object handed to a user error handler.

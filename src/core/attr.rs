@@ -33,7 +33,12 @@ pub fn predefined_comm_attr(keyval: c_int) -> Option<Option<usize>> {
         MPI_IO => &IO,
         MPI_WTIME_IS_GLOBAL => &WTIME_IS_GLOBAL,
         MPI_UNIVERSE_SIZE => {
-            UNIVERSE_SIZE.store(runtime::job().universe_size, Ordering::Relaxed);
+            // Not set when the launcher sets no limit.
+            let n = runtime::job().universe_size;
+            if n <= 0 {
+                return Some(None);
+            }
+            UNIVERSE_SIZE.store(n, Ordering::Relaxed);
             &UNIVERSE_SIZE
         }
         MPI_LASTUSEDCODE => {

@@ -984,12 +984,12 @@ pub(crate) trait Swap: Send + Sync {
 
 impl Link {
     /// Send `mine` to the peer and receive its values, of any length.
-    fn swap(&self, mine: &[u32]) -> MpiResult<Vec<u32>> {
+    pub(crate) fn swap(&self, mine: &[u32]) -> MpiResult<Vec<u32>> {
         let len = self.swap_fixed(&[mine.len() as u32], 1)?;
         self.swap_fixed(mine, len[0] as usize)
     }
 
-    fn swap_fixed(&self, mine: &[u32], n: usize) -> MpiResult<Vec<u32>> {
+    pub(crate) fn swap_fixed(&self, mine: &[u32], n: usize) -> MpiResult<Vec<u32>> {
         use super::p2p::{Envelope, SendBuf, engine};
         use super::request::{ReqKind, Request, SendMode};
         let &Link::Msg {
@@ -1099,7 +1099,7 @@ pub fn intercomm_create(
         ctx: p.ctx,
         me: p.rank,
         peer: remote_leader,
-        peer_world: p.world_rank(remote_leader),
+        peer_world: p.peer_world(remote_leader),
         tag,
     });
     intercomm_over(local, leader, link.as_ref(), false)
@@ -1107,13 +1107,14 @@ pub fn intercomm_create(
 
 /// An intercommunicator of `local`'s group and the group whose leader
 /// this group's `leader` reaches through `link`. The leaders swap their
-/// groups by global name (the groups may belong to different jobs);
-/// `overlap` allows a process in both (a job connecting to itself).
+/// groups by global name (the groups may belong to different jobs).
+/// `connected`: the groups were just connected (`core::dpm`), so links
+/// are made and a process may be in both (a job connecting to itself).
 pub(crate) fn intercomm_over(
     local: &Comm,
     leader: c_int,
     link: Option<&Link>,
-    overlap: bool,
+    connected: bool,
 ) -> MpiResult<c_int> {
     let mut theirs = match link {
         Some(l) => l.swap(&names_of(&local.group))?,
@@ -1121,15 +1122,25 @@ pub(crate) fn intercomm_over(
     };
     bcast_u32s(local, &mut theirs, leader)?;
     let remote = group_named(&theirs);
-    if !overlap && let Some(w) = remote.iter().find(|&w| local.group.rank_of(w).is_some()) {
+    if !connected && let Some(w) = remote.iter().find(|&w| local.group.rank_of(w).is_some()) {
         return Err(MpiError::new(
             MPI_ERR_COMM,
             format!("world rank {w} is in both groups of the intercommunicator"),
         ));
     }
-    let private = private_copy(local)?;
-    let ctx = agree_ctx_across(&private, leader, link)?;
-    Ok(install_inter(local, ctx, Arc::new(remote), private))
+    // Groups of jobs connected in pieces may need a link first.
+    let made = if connected {
+        None
+    } else {
+        super::dpm::link_groups(local, leader, link, &remote)?
+    };
+    let inter = (|| {
+        let private = private_copy(local)?;
+        let ctx = agree_ctx_across(&private, leader, link)?;
+        Ok(install_inter(local, ctx, Arc::new(remote), private))
+    })();
+    super::dpm::made_with(made);
+    inter
 }
 
 /// A group's members by global name, as words to send to another process.

@@ -22,6 +22,8 @@ pub enum Kind {
     Bytes,
     /// One of a fixed list of names; the value is its index.
     Choice(&'static [&'static str]),
+    /// A whole number of seconds.
+    Seconds,
     /// Free text (read by the compiler wrappers, not by the library).
     Text,
 }
@@ -139,6 +141,9 @@ pub struct Setting {
     pub category: Category,
     /// One line: what the setting does.
     pub doc: &'static str,
+    /// Other programs' names for the same setting, read when this one is
+    /// not set (MPICH's, so environments written for MPICH still apply).
+    pub aliases: &'static [&'static str],
     /// 0 until first read, then `Source as u8 + 1`.
     state: AtomicU8,
     value: AtomicI64,
@@ -176,9 +181,15 @@ impl Setting {
             audience,
             category,
             doc,
+            aliases: &[],
             state: AtomicU8::new(UNREAD),
             value: AtomicI64::new(0),
         }
+    }
+
+    /// The same setting, also read from the environment as `aliases`.
+    const fn also(self, aliases: &'static [&'static str]) -> Setting {
+        Setting { aliases, ..self }
     }
 
     /// Whether the library reads this setting (it is then a control
@@ -225,7 +236,7 @@ impl Setting {
     pub fn display(&self) -> String {
         match self.kind {
             Kind::Bool => u8::from(self.on()).to_string(),
-            Kind::Bytes => self.get().to_string(),
+            Kind::Bytes | Kind::Seconds => self.get().to_string(),
             Kind::Choice(_) => self.choice().to_string(),
             Kind::Text => std::env::var(self.name).unwrap_or_else(|_| self.default_text.into()),
         }
@@ -240,7 +251,7 @@ impl Setting {
         }
         let ok = match self.kind {
             Kind::Bool => true,
-            Kind::Bytes => v >= 0,
+            Kind::Bytes | Kind::Seconds => v >= 0,
             Kind::Choice(names) => usize::try_from(v).is_ok_and(|i| i < names.len()),
             Kind::Text => false,
         };
@@ -258,7 +269,10 @@ impl Setting {
     /// (with a warning on stderr, once). Racing first readers compute the
     /// same value.
     fn load_environment(&self) {
-        let (value, source) = match std::env::var(self.name) {
+        let set = std::iter::once(self.name)
+            .chain(self.aliases.iter().copied())
+            .find_map(|n| std::env::var(n).ok());
+        let (value, source) = match set.ok_or(()) {
             Err(_) => (self.default, Source::Default),
             Ok(text) => match parse(self.kind, &text) {
                 Some(v) => (v, Source::Environment),
@@ -289,6 +303,7 @@ fn expected(kind: Kind) -> String {
     match kind {
         Kind::Bool => "0 or 1".into(),
         Kind::Bytes => "a size in bytes (a K, M or G suffix allowed)".into(),
+        Kind::Seconds => "a number of seconds".into(),
         Kind::Choice(names) => format!("one of {}", names.join(", ")),
         Kind::Text => "text".into(),
     }
@@ -313,6 +328,7 @@ pub fn parse(kind: Kind, text: &str) -> Option<i64> {
             let n: i64 = digits.trim().parse().ok()?;
             (n >= 0).then(|| n.checked_mul(1 << shift)).flatten()
         }
+        Kind::Seconds => t.parse().ok().filter(|&n: &i64| n >= 0),
         Kind::Choice(names) => names
             .iter()
             .position(|n| n.eq_ignore_ascii_case(t))
@@ -419,6 +435,23 @@ pub static COLL_CHECK: Setting = Setting::new(
      one small exchange per collective).",
 );
 
+pub static CONNECT_TIMEOUT: Setting = Setting::new(
+    "OXMPI_CONNECT_TIMEOUT",
+    Seconds,
+    60,
+    "60",
+    Library,
+    Anytime,
+    User,
+    Transport,
+    "How long MPI_Comm_connect waits for the other side to accept before it fails with \
+     MPI_ERR_PORT (MPICH's MPIR_CVAR_CH4_COMM_CONNECT_TIMEOUT is honoured too).",
+)
+.also(&[
+    "MPIR_CVAR_CH4_COMM_CONNECT_TIMEOUT",
+    "MPIR_CVAR_CH3_COMM_CONNECT_TIMEOUT",
+]);
+
 pub static CC: Setting = Setting::new(
     "OXMPI_CC",
     Text,
@@ -456,7 +489,7 @@ pub static FC: Setting = Setting::new(
 );
 
 /// Every setting, in the order every list shows them.
-pub static ALL: [&Setting; 10] = [
+pub static ALL: [&Setting; 11] = [
     &DEBUG,
     &EAGER_MAX,
     &SHM_CMA,
@@ -464,6 +497,7 @@ pub static ALL: [&Setting; 10] = [
     &SHM_COLL,
     &BCAST,
     &COLL_CHECK,
+    &CONNECT_TIMEOUT,
     &CC,
     &CXX,
     &FC,
@@ -489,6 +523,7 @@ pub fn markdown() -> String {
             match s.kind {
                 Bool => "0 or 1".to_string(),
                 Bytes => "bytes".to_string(),
+                Seconds => "seconds".to_string(),
                 Choice(names) => names.join(" | "),
                 Text => "command".to_string(),
             },

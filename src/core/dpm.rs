@@ -44,12 +44,15 @@ use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const PREFIX: &str = "oxmpi-port:";
+
 /// How long a connecting root waits for an accept, and a root for its
-/// peer's next word once they met.
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// peer's next word once they met (`OXMPI_CONNECT_TIMEOUT`).
+fn timeout() -> Duration {
+    Duration::from_secs(super::config::CONNECT_TIMEOUT.get().max(1) as u64)
+}
 
 struct Port {
     listener: TcpListener,
@@ -62,6 +65,9 @@ static PORTS: Mutex<Option<FxHashMap<String, Arc<Port>>>> = Mutex::new(None);
 struct LinkUse {
     id: u64,
     procs: Vec<usize>,
+    /// Its connection is still being made: no communicator names its
+    /// processes yet, but it must stay.
+    making: bool,
 }
 
 static LINKS: Mutex<Vec<LinkUse>> = Mutex::new(Vec::new());
@@ -344,10 +350,12 @@ fn spawn(
     bcast_text(c, &mut text, root)?;
     let (head, why) = text.split_once('\n').unwrap_or((&text, ""));
     let mut w = head.split(' ');
+    let mut started = 0;
     let result = match w.next() {
         Some("ok") => {
             port = w.next().unwrap_or_default().to_string();
             let codes: Vec<c_int> = w.map(|x| x.parse().unwrap_or(MPI_ERR_SPAWN)).collect();
+            started = codes.len();
             // SAFETY: the caller passes room for one code per process
             // (the standard's contract), or MPI_ERRCODES_IGNORE.
             unsafe { errcodes.store(&codes) };
@@ -368,7 +376,15 @@ fn spawn(
             .err()
             .unwrap_or_else(|| MpiError::new(MPI_ERR_INTERN, "garbled spawn outcome"))),
     };
-    let made = result.and_then(|()| connect_groups(c, root, How::Accept(Some(&port))));
+    let made = result.and_then(|()| connect_groups(c, root, How::AcceptSpawned(&port)));
+    if let Err(e) = &made
+        && e.code == MPI_ERR_SPAWN
+        && started > 0
+    {
+        // The launcher said they started, but they never connected.
+        // SAFETY: as above.
+        unsafe { errcodes.store(&vec![MPI_ERR_SPAWN; started]) };
+    }
     if c.rank == root && !port.is_empty() {
         let _ = close_port(&port);
     }
@@ -414,6 +430,8 @@ static PARENT: AtomicI32 = AtomicI32::new(MPI_COMM_NULL);
 pub fn connect_parent(port: &str) -> MpiResult<()> {
     let mut ic = MPI_COMM_NULL;
     comm_connect(Some(port), MPI_INFO_NULL, 0, MPI_COMM_WORLD, &mut ic)?;
+    // The standard's name for it.
+    *comm::get(ic)?.name.lock() = "MPI_COMM_PARENT".into();
     PARENT.store(ic, Ordering::Release);
     Ok(())
 }
@@ -444,7 +462,7 @@ fn checked_root(c: &Comm, root: c_int) -> MpiResult<c_int> {
 pub fn collect_links() {
     let mut links = LINKS.lock();
     links.retain(|l| {
-        let used = comm::any_member(|p| l.procs.contains(&p));
+        let used = l.making || comm::any_member(|p| l.procs.contains(&p));
         if !used {
             engine().drop_link(l.id);
         }
@@ -454,6 +472,10 @@ pub fn collect_links() {
 
 enum How<'a> {
     Accept(Option<&'a str>),
+    /// Accept the processes just spawned: they connect from `MPI_Init`,
+    /// so waiting longer than the connect timeout means they never will
+    /// (a launcher that could not start them and did not say so).
+    AcceptSpawned(&'a str),
     Connect(Option<&'a str>),
     Join(TcpStream),
 }
@@ -464,7 +486,7 @@ struct Wire(Mutex<TcpStream>);
 impl Wire {
     fn new(s: TcpStream) -> Wire {
         let _ = s.set_nonblocking(false);
-        let _ = s.set_read_timeout(Some(TIMEOUT));
+        let _ = s.set_read_timeout(Some(timeout()));
         let _ = s.set_nodelay(true);
         Wire(Mutex::new(s))
     }
@@ -664,10 +686,32 @@ fn connect_groups(c: &Comm, root: c_int, how: How<'_>) -> MpiResult<c_int> {
     bcast_text(c, &mut text, root)?;
     let meeting = Meeting::decode(&text)?;
     let (wire, created) = match met.take() {
-        Some(Ok(m)) => (Some(m.wire), m.created),
+        Some(Ok(m)) => (Some(Link::Other(m.wire as Arc<dyn Swap>)), m.created),
         _ => (None, None),
     };
-    // Step 2: map the link and route through it what nothing reaches.
+    let id = attach(c, root, &meeting, created, wire.as_ref())?;
+    // Step 4.
+    let made = comm::intercomm_over(c, root, wire.as_ref(), true);
+    made_with(id);
+    if made.is_err() {
+        collect_links();
+    }
+    made
+}
+
+/// Steps 2 and 3 over `c` (one of the two groups; `root` talks to the
+/// other group's root through `peer`): map the link `meeting` names (or
+/// the one this root `created`) and route through it the processes of the
+/// other group that nothing reaches yet; fails everywhere unless every
+/// member of both groups managed. The link's id, while it is being made
+/// (see `made_with`).
+fn attach(
+    c: &Comm,
+    root: c_int,
+    meeting: &Meeting,
+    created: Option<Shm>,
+    peer: Option<&Link>,
+) -> MpiResult<Option<u64>> {
     let me_in_link = if meeting.acceptor {
         c.rank as usize
     } else {
@@ -702,8 +746,8 @@ fn connect_groups(c: &Comm, root: c_int, how: How<'_>) -> MpiResult<c_int> {
     };
     // Step 3: everyone mapped it, in both groups.
     let mut ok = all(c, attached.is_ok())?;
-    if let Some(w) = &wire {
-        let theirs = w.swap_fixed(&[u32::from(ok)], 1).map(|v| v[0] == 1);
+    if let Some(p) = peer {
+        let theirs = p.swap_fixed(&[u32::from(ok)], 1).map(|v| v[0] == 1);
         ok = ok && theirs.unwrap_or(false);
         if meeting.acceptor {
             unlink_shared(&meeting.link);
@@ -721,25 +765,133 @@ fn connect_groups(c: &Comm, root: c_int, how: How<'_>) -> MpiResult<c_int> {
             ));
         }
     };
-    if let Some(shm) = shm {
+    Ok(shm.map(|shm| {
         let id = engine().add_link(Arc::new(shm), &needed);
-        LINKS.lock().push(LinkUse { id, procs: needed });
+        LINKS.lock().push(LinkUse {
+            id,
+            procs: needed,
+            making: true,
+        });
+        id
+    }))
+}
+
+/// The communicator that link `id` was made for exists now (or failed):
+/// from here on the link lives as long as communicators name its processes.
+pub(crate) fn made_with(id: Option<u64>) {
+    if let Some(id) = id {
+        LINKS
+            .lock()
+            .iter_mut()
+            .filter(|l| l.id == id)
+            .for_each(|l| l.making = false);
     }
-    // Step 4.
-    let link = wire.map(|w| Link::Other(w as Arc<dyn Swap>));
-    let made = comm::intercomm_over(c, root, link.as_ref(), true);
-    if made.is_err() {
-        collect_links();
+}
+
+/// Before an intercommunicator of `local` and `remote` is made (whose
+/// leaders talk through `peer`): if some member cannot reach some member
+/// of the other group (groups of jobs that were connected in pieces: a
+/// job spawned from `MPI_COMM_SELF` meeting the spawner's whole world),
+/// the two groups make a link as `MPI_Comm_connect` does, the leader of
+/// the group with the lowest global name creating it. Returns the link's
+/// id for `made_with`.
+pub(crate) fn link_groups(
+    local: &Comm,
+    leader: c_int,
+    peer: Option<&Link>,
+    remote: &super::group::Group,
+) -> MpiResult<Option<u64>> {
+    let ours: Vec<Gpid> = local.group.iter().map(procs::gpid).collect();
+    let theirs: Vec<Gpid> = remote.iter().map(procs::gpid).collect();
+    // Within one job the node segment reaches everyone: nothing to agree.
+    let job = procs::job_of(ours[0]);
+    if ours.iter().chain(&theirs).all(|&g| procs::job_of(g) == job) {
+        return Ok(None);
     }
-    made
+    let mut ok = all(local, remote.iter().all(|p| engine().reaches(p)))?;
+    if let Some(p) = peer {
+        ok = ok && p.swap_fixed(&[u32::from(ok)], 1)?[0] == 1;
+    }
+    let mut flag = [c_int::from(ok)];
+    coll::bcast_blocking(local, flag.as_mut_ptr() as usize, 4, leader)?;
+    if flag[0] == 1 {
+        return Ok(None);
+    }
+    let first = ours.iter().min() < theirs.iter().min();
+    let (a, b) = if first {
+        (ours, theirs)
+    } else {
+        (theirs, ours)
+    };
+    let mut created = None;
+    let mut text = String::new();
+    if let Some(p) = peer {
+        let made = first.then(|| {
+            let members = a.iter().chain(&b).map(|&g| procs::index(g)).collect();
+            Shm::create_link(members, local.rank as usize)
+                .map_err(|e| io_err("cannot create a shared segment between the groups", e))
+        });
+        let mine = match made {
+            Some(Ok((name, shm))) => {
+                created = Some(shm);
+                format!("ok {name}")
+            }
+            Some(Err(e)) => encode_err(&e),
+            None => String::new(),
+        };
+        let got = p.swap(&text_words(&mine))?;
+        text = if first { mine } else { words_text(&got) };
+    }
+    bcast_text(local, &mut text, leader)?;
+    let link = match text.strip_prefix("ok ") {
+        Some(name) => name.to_string(),
+        None => {
+            return Err(Meeting::decode(&text)
+                .err()
+                .unwrap_or_else(|| MpiError::new(MPI_ERR_INTERN, "garbled link name")));
+        }
+    };
+    let meeting = Meeting {
+        acceptor: first,
+        a,
+        b,
+        link,
+    };
+    attach(local, leader, &meeting, created, peer)
+}
+
+/// A text as words for `Link::swap`, and back.
+fn text_words(t: &str) -> Vec<u32> {
+    t.as_bytes()
+        .chunks(4)
+        .map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        })
+        .collect()
+}
+
+fn words_text(w: &[u32]) -> String {
+    let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
+    String::from_utf8_lossy(&bytes)
+        .trim_end_matches('\0')
+        .to_string()
 }
 
 /// Step 1 at a root.
 fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
     let ours = Group::ours(c);
     match how {
-        How::Accept(name) => {
-            let name = name.ok_or_else(|| MpiError::arg("the root's port name is NULL"))?;
+        How::Accept(_) | How::AcceptSpawned(_) => {
+            let (name, deadline) = match how {
+                How::AcceptSpawned(name) => (name, Some(Instant::now() + timeout())),
+                How::Accept(name) => (
+                    name.ok_or_else(|| MpiError::arg("the root's port name is NULL"))?,
+                    None,
+                ),
+                _ => unreachable!(),
+            };
             let port = PORTS
                 .lock()
                 .get_or_insert_with(Default::default)
@@ -747,7 +899,7 @@ fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
                 .cloned()
                 .ok_or_else(|| port_err(format!("{name:?} is not a port this process opened")))?;
             loop {
-                let wire = Arc::new(Wire::new(next_connection(&port)?));
+                let wire = Arc::new(Wire::new(next_connection(&port, deadline)?));
                 // A connection that fails to say the secret is turned away.
                 let Ok(hello) = wire.recv_text() else {
                     continue;
@@ -766,7 +918,7 @@ fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
         How::Connect(name) => {
             let name = name.ok_or_else(|| MpiError::arg("the root's port name is NULL"))?;
             let (addr, secret) = parse_port(name)?;
-            let stream = TcpStream::connect_timeout(&addr, TIMEOUT)
+            let stream = TcpStream::connect_timeout(&addr, timeout())
                 .map_err(|e| port_err(format!("cannot connect to port {name:?}: {e}")))?;
             let wire = Arc::new(Wire::new(stream));
             wire.send_text(&format!("hello {secret} {}", ours.encode()))?;
@@ -796,13 +948,23 @@ fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
     }
 }
 
-/// Wait for the next connection to `port`, keeping this process's
-/// communication moving meanwhile.
-fn next_connection(port: &Port) -> MpiResult<TcpStream> {
+/// Wait for the next connection to `port` (until `deadline`, if any),
+/// keeping this process's communication moving meanwhile.
+fn next_connection(port: &Port, deadline: Option<Instant>) -> MpiResult<TcpStream> {
     port.listener
         .set_nonblocking(true)
         .map_err(|e| io_err("port", e))?;
     loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(MpiError::new(
+                MPI_ERR_SPAWN,
+                format!(
+                    "the spawned processes did not connect within {} s \
+                     (OXMPI_CONNECT_TIMEOUT): the launcher could not start them",
+                    timeout().as_secs()
+                ),
+            ));
+        }
         match port.listener.accept() {
             Ok((s, _)) => return Ok(s),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

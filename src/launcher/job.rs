@@ -64,6 +64,8 @@ struct Rank {
     /// Not our child (a singleton we serve): it has ended when its PMI
     /// connection closes.
     external: bool,
+    /// Its zombie is collected already.
+    reaped: bool,
 }
 
 /// What one process to start runs, and as whom.
@@ -87,10 +89,9 @@ pub struct SpawnConfig {
     /// with the command line's `-genv` settings).
     pub env: Vec<(OsString, OsString)>,
     /// The universe size the user set (`-usize`, `MPIEXEC_UNIVERSE_SIZE`):
-    /// the limit on processes alive at once; `None`: no limit.
-    pub limit: Option<u32>,
-    /// The universe size reported to spawned jobs.
-    pub universe: u32,
+    /// the limit on processes alive at once, reported to spawned jobs too;
+    /// `None`: no limit.
+    pub universe: Option<u32>,
 }
 
 struct Teardown {
@@ -145,6 +146,7 @@ impl Job {
             proc,
             name: "the singleton".into(),
             external: true,
+            reaped: true,
         });
     }
 
@@ -246,6 +248,7 @@ impl Job {
             proc: l.proc,
             name: l.name,
             external: false,
+            reaped: false,
         });
         if let Err(e) = self.server.serve(l.proc, ours) {
             debug!("proc {}: cannot start its PMI thread: {e}", l.proc);
@@ -295,7 +298,7 @@ impl Job {
         let Some(cfg) = &self.spawn else {
             return Err((n, "this launcher does not spawn".into()));
         };
-        if let Some(limit) = cfg.limit {
+        if let Some(limit) = cfg.universe {
             let alive = self.ranks.iter().filter(|r| r.exit.is_none()).count() as u32;
             if alive + total > limit {
                 return Err((
@@ -360,6 +363,7 @@ impl Job {
                         sys::kill_pid(r.pid, libc::SIGKILL);
                         sys::reap(r.pid);
                         r.exit = Some(Exit::Code(0));
+                        r.reaped = true;
                     }
                     let prog = program.display();
                     return Err((n, format!("cannot execute '{prog}': {}", sys::describe(&e))));
@@ -412,6 +416,13 @@ impl Job {
             }
             for i in ended {
                 self.judge(i);
+                // A process that does not hold the group id needs no
+                // zombie: collect it now (spawning jobs may start many).
+                let r = &mut self.ranks[i];
+                if r.pid != self.pgid && !r.reaped {
+                    sys::reap(r.pid);
+                    r.reaped = true;
+                }
             }
 
             if let Some(t) = &self.teardown
@@ -531,7 +542,7 @@ impl Job {
     /// the job's group, reap the ranks, and let their output drain.
     pub fn finish(&mut self) {
         sys::kill_group(self.pgid, libc::SIGKILL);
-        for r in self.ranks.iter().filter(|r| !r.external) {
+        for r in self.ranks.iter().filter(|r| !r.reaped) {
             sys::reap(r.pid);
         }
         self.tracker.wait_all(Duration::from_secs(2));

@@ -78,7 +78,6 @@ pub fn main(args: &[OsString]) -> i32 {
         }
     }
 
-    let size = opts.size();
     let appnums: Vec<u32> = opts
         .apps
         .iter()
@@ -87,8 +86,9 @@ pub fn main(args: &[OsString]) -> i32 {
         .collect();
     let server = pmi_server::Server::new();
     let kvsname = format!("kvs_{}_0", std::process::id());
-    let limit = opts.universe_size.or_else(universe_from_env);
-    let universe = limit.unwrap_or(size);
+    // Without a universe size from the user there is no limit, and none
+    // is reported (spawning oversubscribes as readily as mpiexec -n).
+    let universe = opts.universe_size.or_else(universe_from_env);
     let first = server.add_group(kvsname, &appnums, universe, &[]);
 
     // Catch signals before the first fork so no rank can be orphaned.
@@ -96,7 +96,6 @@ pub fn main(args: &[OsString]) -> i32 {
     let mut job = job::Job::new(server, first);
     job.allow_spawn(job::SpawnConfig {
         env: job::global_env(&opts),
-        limit,
         universe,
     });
     job.launch(&opts);
@@ -134,8 +133,7 @@ fn serve_singleton(args: &[OsString]) -> i32 {
     // SAFETY: the singleton handed us this socket for our exclusive use.
     let sock = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
     let server = pmi_server::Server::new();
-    let limit = universe_from_env();
-    let universe = limit.unwrap_or(1);
+    let universe = universe_from_env();
     let kvsname = format!("kvs_{}_0", std::process::id());
     let first = server.add_group(kvsname, &[0], universe, &[]);
     if let Err(e) = server.serve(first, sock) {
@@ -152,11 +150,10 @@ fn serve_singleton(args: &[OsString]) -> i32 {
         genv_list: Vec::new(),
         prepend_rank: false,
         timeout: None,
-        universe_size: limit,
+        universe_size: universe,
     };
     job.allow_spawn(job::SpawnConfig {
         env: job::global_env(&opts),
-        limit,
         universe,
     });
     let status = job.run(None);

@@ -37,7 +37,8 @@ struct Proc {
 struct Group {
     kvsname: String,
     members: Vec<usize>,
-    universe_size: u32,
+    /// -1: not known (no limit).
+    universe_size: i64,
     barrier_count: usize,
 }
 
@@ -120,7 +121,7 @@ impl Server {
         &self,
         kvsname: String,
         appnums: &[u32],
-        universe_size: u32,
+        universe_size: Option<u32>,
         preput: &[(String, String)],
     ) -> usize {
         let mut st = self.lock();
@@ -150,7 +151,7 @@ impl Server {
         st.groups.push(Group {
             kvsname,
             members: (first..first + appnums.len()).collect(),
-            universe_size,
+            universe_size: universe_size.map_or(-1, i64::from),
             barrier_count: 0,
         });
         first

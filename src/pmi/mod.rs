@@ -19,6 +19,8 @@ pub struct JobInfo {
     pub rank: i32,
     pub size: i32,
     pub appnum: i32,
+    /// How many processes the launcher says can usefully run; 0: it does
+    /// not say (no limit), and `MPI_UNIVERSE_SIZE` is not set.
     pub universe_size: i32,
     pub kvsname: String,
     pub spawned: bool,
@@ -81,7 +83,7 @@ impl Bootstrap {
                 rank: 0,
                 size: 1,
                 appnum: 0,
-                universe_size: 1,
+                universe_size: 0,
                 kvsname: format!("singleton-{}", std::process::id()),
                 spawned: false,
             };
@@ -142,7 +144,7 @@ impl Pmi1 {
             .get("size")
             .and_then(|v| v.parse().ok())
             .filter(|&n: &i32| n > 0)
-            .unwrap_or(size);
+            .unwrap_or(0);
         let spawned = env_int("PMI_SPAWNED")?.unwrap_or(0) != 0;
         let info = JobInfo {
             rank,
