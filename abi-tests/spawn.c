@@ -120,6 +120,36 @@ int main(int argc, char **argv)
         return errs != 0;
     }
 
+    if (argc > 1 && !strcmp(argv[1], "--universe-2")) {
+        /* Under mpiexec -usize 2 -n 1: three more do not fit, so a spawn
+         * of 3 fails, and one with soft=1:3 starts the one that fits. */
+        MPI_Comm ic = MPI_COMM_SELF;
+        int codes[3] = {-1, -1, -1}, cls, rsize = -1;
+        char *args[] = {"child", "1", NULL};
+        MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+        int rc = MPI_Comm_spawn(argv[0], args, 3, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &ic, codes);
+        MPI_Error_class(rc, &cls);
+        CHECK(cls == MPI_ERR_SPAWN, "3 processes in a universe of 2: class %d", cls);
+        CHECK(codes[0] == MPI_ERR_SPAWN && codes[2] == MPI_ERR_SPAWN, "errcodes %d %d",
+              codes[0], codes[2]);
+        MPI_Info info;
+        MPI_Info_create(&info);
+        MPI_Info_set(info, "soft", "1:3");
+        rc = MPI_Comm_spawn(argv[0], args, 3, info, 0, MPI_COMM_WORLD, &ic, codes);
+        MPI_Info_free(&info);
+        CHECK(rc == MPI_SUCCESS, "soft spawn failed: %d", rc);
+        CHECK(codes[0] == MPI_SUCCESS && codes[1] == MPI_ERR_SPAWN, "soft errcodes %d %d",
+              codes[0], codes[1]);
+        if (rc == MPI_SUCCESS) {
+            MPI_Comm_remote_size(ic, &rsize);
+            CHECK(rsize == 1, "soft spawn started %d", rsize);
+            talk_to_children(ic, 1);
+        }
+        if (errs == 0) printf("spawn: OK\n");
+        MPI_Finalize();
+        return errs != 0;
+    }
+
     MPI_Comm parent;
     MPI_Comm_get_parent(&parent);
     CHECK(parent == MPI_COMM_NULL, "the first job has a parent");

@@ -334,11 +334,17 @@ fn spawn(
     errcodes: OutInts,
 ) -> MpiResult<c_int> {
     let mut port = String::new();
+    let mut cmds_soft = false;
     let mut text = match plan {
         None => String::new(),
-        Some(plan) => match plan.and_then(|cmds| launch(&cmds, &mut port)) {
+        Some(plan) => match plan.and_then(|cmds| {
+            cmds_soft = cmds.iter().any(|c| c.info.iter().any(|(k, _)| k == "soft"));
+            launch(&cmds, &mut port)
+        }) {
             Ok((codes, why)) => {
-                let mut t = format!("ok {port}");
+                // Under `soft`, fewer processes than asked for is success.
+                let soft = cmds_soft && codes.contains(&MPI_SUCCESS);
+                let mut t = format!("ok {port} {}", u8::from(soft));
                 for code in codes {
                     t += &format!(" {code}");
                 }
@@ -354,12 +360,13 @@ fn spawn(
     let result = match w.next() {
         Some("ok") => {
             port = w.next().unwrap_or_default().to_string();
+            let soft = w.next() == Some("1");
             let codes: Vec<c_int> = w.map(|x| x.parse().unwrap_or(MPI_ERR_SPAWN)).collect();
-            started = codes.len();
+            started = codes.iter().filter(|&&x| x == MPI_SUCCESS).count();
             // SAFETY: the caller passes room for one code per process
             // (the standard's contract), or MPI_ERRCODES_IGNORE.
             unsafe { errcodes.store(&codes) };
-            if codes.iter().all(|&x| x == MPI_SUCCESS) {
+            if soft || codes.iter().all(|&x| x == MPI_SUCCESS) {
                 Ok(())
             } else {
                 Err(MpiError::new(

@@ -37,8 +37,10 @@ Global options:
   -f, -machinefile FILE   file listing hosts, one \"host[:n]\" per line
   -ppn N                  processes per node (ignored: one node)
   -timeout, --timeout S   kill the job after S seconds (also MPIEXEC_TIMEOUT)
-  -usize N                universe size reported to the job (default: the
-                          number of processes)
+  -usize N                universe size: reported to the job as
+                          MPI_UNIVERSE_SIZE, and the most processes
+                          MPI_Comm_spawn may have alive at once (also
+                          MPIEXEC_UNIVERSE_SIZE; default: not set, no limit)
   -h, --help              show this help
   --version               show the version
 

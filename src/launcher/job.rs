@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::cli::{App, EnvMode, Options};
 use super::output::{self, Stream, Tracker};
-use super::pmi_server::{Server, SpawnPart};
+use super::pmi_server::{Server, SpawnPart, SpawnRequest};
 use super::sys::{self, Exit};
 
 /// Polling period of the monitor loop.
@@ -22,6 +22,9 @@ const TICK: Duration = Duration::from_millis(20);
 const GRACE: Duration = Duration::from_secs(1);
 /// How long to wait for an exited rank's last PMI messages (an abort).
 const PMI_DRAIN: Duration = Duration::from_millis(250);
+
+/// How long a spawn request may wait for room in the universe.
+const ROOM_WAIT: Duration = Duration::from_secs(5);
 
 /// Exit status when the wall-time limit expires (as coreutils `timeout`).
 pub const TIMEOUT_STATUS: i32 = 124;
@@ -66,6 +69,8 @@ struct Rank {
     external: bool,
     /// Its zombie is collected already.
     reaped: bool,
+    /// Started by `MPI_Comm_spawn`.
+    spawned: bool,
 }
 
 /// What one process to start runs, and as whom.
@@ -114,6 +119,8 @@ pub struct Job {
     spawn: Option<SpawnConfig>,
     /// Jobs spawned so far.
     spawned_jobs: usize,
+    /// Spawn requests waiting for room in the universe, since when.
+    waiting: Vec<(Instant, SpawnRequest)>,
 }
 
 impl Job {
@@ -129,6 +136,7 @@ impl Job {
             worst: 0,
             spawn: None,
             spawned_jobs: 0,
+            waiting: Vec::new(),
         }
     }
 
@@ -147,6 +155,7 @@ impl Job {
             name: "the singleton".into(),
             external: true,
             reaped: true,
+            spawned: false,
         });
     }
 
@@ -249,6 +258,7 @@ impl Job {
             name: l.name,
             external: false,
             reaped: false,
+            spawned: l.spawned,
         });
         if let Err(e) = self.server.serve(l.proc, ours) {
             debug!("proc {}: cannot start its PMI thread: {e}", l.proc);
@@ -269,9 +279,29 @@ impl Job {
     /// its own (key-value space, barrier) in the same process group, so it
     /// is watched, counted and torn down like the first.
     fn serve_spawns(&mut self) {
-        for req in self.server.take_spawns() {
+        let mut requests = std::mem::take(&mut self.waiting);
+        requests.extend(
+            self.server
+                .take_spawns()
+                .into_iter()
+                .map(|r| (Instant::now(), r)),
+        );
+        for (since, req) in requests {
+            // A request the universe has no room for yet waits a while for
+            // processes to end (a pool that was just shut down).
+            if self.over_limit(&req.parts)
+                && since.elapsed() < ROOM_WAIT
+                && self.ranks.iter().any(|r| r.exit.is_none() && r.spawned)
+            {
+                self.waiting.push((since, req));
+                continue;
+            }
             let reply = match self.spawn_job(&req.parts) {
-                Ok(n) => format!("cmd=spawn_result rc=0 errcodes={}", vec!["0"; n].join(",")),
+                Ok((started, asked)) => {
+                    let mut codes = vec!["0"; started];
+                    codes.resize(asked, "1");
+                    format!("cmd=spawn_result rc=0 errcodes={}", codes.join(","))
+                }
                 Err((n, why)) => {
                     debug!("cannot spawn: {why}");
                     format!(
@@ -287,9 +317,21 @@ impl Job {
         }
     }
 
-    /// Start the processes of one spawn request; how many were started,
-    /// or how many were asked for and why none was.
-    fn spawn_job(&mut self, parts: &[SpawnPart]) -> Result<usize, (usize, String)> {
+    /// Whether `parts` would take more processes than the universe size
+    /// leaves room for.
+    fn over_limit(&self, parts: &[SpawnPart]) -> bool {
+        let Some(limit) = self.spawn.as_ref().and_then(|c| c.universe) else {
+            return false;
+        };
+        let total: u32 = parts.iter().map(|p| p.nprocs).sum();
+        let alive = self.ranks.iter().filter(|r| r.exit.is_none()).count() as u32;
+        alive + total > limit
+    }
+
+    /// Start the processes of one spawn request; how many were started
+    /// (fewer than asked for under `soft`) of how many asked for, or how
+    /// many were asked for and why none was.
+    fn spawn_job(&mut self, parts: &[SpawnPart]) -> Result<(usize, usize), (usize, String)> {
         let total: u32 = parts.iter().map(|p| p.nprocs).sum();
         let n = total as usize;
         if self.teardown.is_some() {
@@ -298,18 +340,39 @@ impl Job {
         let Some(cfg) = &self.spawn else {
             return Err((n, "this launcher does not spawn".into()));
         };
+        let mut parts = parts.to_vec();
         if let Some(limit) = cfg.universe {
             let alive = self.ranks.iter().filter(|r| r.exit.is_none()).count() as u32;
             if alive + total > limit {
-                return Err((
-                    n,
-                    format!(
-                        "{total} more processes would exceed the universe size {limit} \
-                         ({alive} running)"
-                    ),
-                ));
+                // A single command with the `soft` key starts as many as
+                // it allows and the universe has room for.
+                let room = limit.saturating_sub(alive);
+                let soft = match parts.as_slice() {
+                    [p] => p.info.iter().find(|(k, _)| k == "soft").map(|(_, v)| v),
+                    _ => None,
+                };
+                let fits = soft.and_then(|v| {
+                    soft_counts(v)
+                        .into_iter()
+                        .filter(|&c| c > 0 && c <= room)
+                        .max()
+                });
+                match fits {
+                    Some(c) => parts[0].nprocs = c,
+                    None => {
+                        return Err((
+                            n,
+                            format!(
+                                "{total} more processes would exceed the universe size \
+                                 {limit} ({alive} running)"
+                            ),
+                        ));
+                    }
+                }
             }
         }
+        let parts = parts.as_slice();
+        let total: u32 = parts.iter().map(|p| p.nprocs).sum();
         // Check every command before starting anything, so a bad one
         // leaves nothing running.
         let mut programs = Vec::new();
@@ -371,7 +434,7 @@ impl Job {
                 rank += 1;
             }
         }
-        Ok(n)
+        Ok((total as usize, n))
     }
 
     /// Watch the job until every rank has exited; returns mpiexec's status.
@@ -547,6 +610,25 @@ impl Job {
         }
         self.tracker.wait_all(Duration::from_secs(2));
     }
+}
+
+/// The process counts a `soft` info value allows: a comma-separated list
+/// of counts `a`, ranges `a:b` and strided ranges `a:b:s`.
+fn soft_counts(spec: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for item in spec.split(',') {
+        let nums: Vec<u32> = item
+            .split(':')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
+        match nums.as_slice() {
+            [a] => out.push(*a),
+            [a, b] => out.extend(*a..=*b),
+            [a, b, s] if *s > 0 => out.extend((*a..=*b).step_by(*s as usize)),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The program a spawn command runs (searched in the `path` info

@@ -79,11 +79,18 @@ impl Bootstrap {
                     .map_err(|e| bad(format!("cannot connect to PMI_PORT={port}: {e}")))?,
             )
         } else {
+            // A launcher started later (to spawn) keeps to the universe
+            // size the user gave the way mpiexec takes it.
+            let universe_size = env_int("MPIEXEC_UNIVERSE_SIZE")
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+                .max(0);
             let info = JobInfo {
                 rank: 0,
                 size: 1,
                 appnum: 0,
-                universe_size: 0,
+                universe_size,
                 kvsname: format!("singleton-{}", std::process::id()),
                 spawned: false,
             };
