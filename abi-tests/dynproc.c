@@ -6,6 +6,8 @@
  *   dynproc server FILE     accept a job started separately (writes the
  *                           port name to FILE)
  *   dynproc client FILE     connect to the server whose port is in FILE
+ *   dynproc nserver NAME    the same, publishing the port as NAME (run both
+ *   dynproc nclient NAME    with mpiexec -nameserver: a shared name server)
  *
  * On every intercommunicator: point-to-point both ways, a broadcast, an
  * allreduce, a merge and an allreduce on it, checked against their values;
@@ -181,7 +183,36 @@ int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
-    if (argc == 3 && (!strcmp(argv[1], "server") || !strcmp(argv[1], "client"))) {
+    if (argc == 3 && (!strcmp(argv[1], "nserver") || !strcmp(argv[1], "nclient"))) {
+        int server = !strcmp(argv[1], "nserver");
+        char port[MPI_MAX_PORT_NAME] = "";
+        MPI_Comm ic;
+        if (server) {
+            if (wrank == 0) {
+                MPI_Open_port(MPI_INFO_NULL, port);
+                MPI_Publish_name(argv[2], MPI_INFO_NULL, port);
+            }
+            MPI_Comm_accept(port, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &ic);
+            if (wrank == 0) {
+                MPI_Unpublish_name(argv[2], MPI_INFO_NULL, port);
+                MPI_Close_port(port);
+            }
+        } else {
+            if (wrank == 0) {
+                /* Until the server has published it. */
+                MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+                int rc = MPI_ERR_NAME;
+                for (int i = 0; i < 600 && rc != MPI_SUCCESS; i++) {
+                    rc = MPI_Lookup_name(argv[2], MPI_INFO_NULL, port);
+                    if (rc != MPI_SUCCESS) usleep(50000);
+                }
+                CHECK(rc == MPI_SUCCESS, "the name was never published");
+                MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+            }
+            MPI_Comm_connect(port, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &ic);
+        }
+        exercise(ic, server ? 0 : 1, server ? "nserver" : "nclient");
+    } else if (argc == 3 && (!strcmp(argv[1], "server") || !strcmp(argv[1], "client"))) {
         int server = !strcmp(argv[1], "server");
         char port[MPI_MAX_PORT_NAME] = "";
         MPI_Comm ic;

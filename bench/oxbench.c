@@ -34,6 +34,7 @@
 #include <time.h>
 
 static int rank, nranks;
+static const char *self_path;
 static double budget = 0.02;
 
 static void fail(const char *what, long iter, long at)
@@ -666,6 +667,27 @@ static void run_test(const char *test, const char *list)
         }
         MPI_Type_free(&every_other);
         free(pbuf);
+    } else if (!strcmp(test, "spawn")) {
+        /* MPI_Comm_spawn of N copies of this program from rank 0 alone,
+         * then MPI_Comm_disconnect: the children disconnect at once. Mean
+         * wall time of a few rounds after one discarded round. */
+        for (size_t k = 0; k < nsizes; k++) {
+            int n = (int)sizes[k], rounds = 3;
+            double total = 0;
+            for (int r = 0; r <= rounds; r++) {
+                MPI_Comm ic;
+                int *codes = xmalloc(n * sizeof(int));
+                double t0 = MPI_Wtime();
+                if (MPI_Comm_spawn(self_path, MPI_ARGV_NULL, n, MPI_INFO_NULL, 0, MPI_COMM_SELF,
+                                   &ic, codes) != MPI_SUCCESS)
+                    fail("spawn", r, n);
+                MPI_Comm_disconnect(&ic);
+                if (r > 0)
+                    total += MPI_Wtime() - t0;
+                free(codes);
+            }
+            report("spawn_disconnect_ms", (size_t)n, total / rounds * 1e3);
+        }
     } else if (!strcmp(test, "latency")) {
         pbuf = xmalloc(maxsize);
         /* A discarded first sweep point: first-touch and connection setup. */
@@ -743,6 +765,15 @@ int main(int argc, char **argv)
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    self_path = argv[0];
+    MPI_Comm parent;
+    MPI_Comm_get_parent(&parent);
+    if (parent != MPI_COMM_NULL) {
+        /* Started by the spawn test: only connect and leave. */
+        MPI_Comm_disconnect(&parent);
+        MPI_Finalize();
+        return 0;
+    }
     int tests = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-t") && i + 1 < argc) {

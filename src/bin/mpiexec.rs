@@ -1,4 +1,5 @@
-//! The `mpiexec` (and `mpirun`) launcher; see src/launcher.
+//! The `mpiexec` (and `mpirun`) launcher, and `oxmpi-nameserver`; see
+//! src/launcher.
 
 // Included by path rather than through the library so the launcher stays
 // out of libmpi.so and builds whatever state the library is in.
@@ -11,5 +12,12 @@ mod config;
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // Installed also as `oxmpi-nameserver`, which the name it is run by
+    // selects.
+    let name = std::env::args_os().next().unwrap_or_default();
+    let base = std::path::Path::new(&name).file_name().unwrap_or_default();
+    if base == "oxmpi-nameserver" {
+        std::process::exit(launcher::nameserver::main(&args));
+    }
     std::process::exit(launcher::main(&args));
 }

@@ -37,6 +37,9 @@ Global options:
   -f, -machinefile FILE   file listing hosts, one \"host[:n]\" per line
   -ppn N                  processes per node (ignored: one node)
   -timeout, --timeout S   kill the job after S seconds (also MPIEXEC_TIMEOUT)
+  -nameserver HOST[:PORT] publish and look up names (MPI_Publish_name) at
+                          this oxmpi-nameserver, shared with other mpiexec
+                          runs (default: mpiexec's own table, for this run)
   -usize N                universe size: reported to the job as
                           MPI_UNIVERSE_SIZE, and the most processes
                           MPI_Comm_spawn may have alive at once (also
@@ -84,6 +87,8 @@ pub struct Options {
     pub prepend_rank: bool,
     pub timeout: Option<Duration>,
     pub universe_size: Option<u32>,
+    /// `-nameserver HOST[:PORT]`: where names are published.
+    pub nameserver: Option<String>,
 }
 
 impl Options {
@@ -129,6 +134,7 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
         prepend_rank: false,
         timeout: None,
         universe_size: None,
+        nameserver: None,
     };
     let mut hosts: Vec<String> = Vec::new();
     let mut timeout: Option<u64> = None;
@@ -197,6 +203,9 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
                 }
                 "timeout" => timeout = Some(number(s, value(args, &mut i, s)?, 0)?.into()),
                 "usize" => opts.universe_size = Some(number(s, value(args, &mut i, s)?, 1)?),
+                "nameserver" => {
+                    opts.nameserver = Some(text(s, value(args, &mut i, s)?)?.to_string())
+                }
                 _ => return Err(usage(format!("unknown option '{s}' (see mpiexec --help)"))),
             }
         };

@@ -23,6 +23,7 @@ macro_rules! debug {
 
 mod cli;
 mod job;
+pub mod nameserver;
 mod output;
 mod pmi_server;
 mod sys;
@@ -90,6 +91,7 @@ pub fn main(args: &[OsString]) -> i32 {
     // is reported (spawning oversubscribes as readily as mpiexec -n).
     let universe = opts.universe_size.or_else(universe_from_env);
     let first = server.add_group(kvsname, &appnums, universe, &[]);
+    server.set_nameserver(opts.nameserver.clone());
 
     // Catch signals before the first fork so no rank can be orphaned.
     sys::catch_job_signals();
@@ -151,6 +153,7 @@ fn serve_singleton(args: &[OsString]) -> i32 {
         prepend_rank: false,
         timeout: None,
         universe_size: universe,
+        nameserver: None,
     };
     job.allow_spawn(job::SpawnConfig {
         env: job::global_env(&opts),

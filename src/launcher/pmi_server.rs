@@ -7,6 +7,7 @@
 //! name publishing will add a table next to the KVS, both dispatched from
 //! `Server::handle`.
 
+use super::nameserver;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -49,6 +50,8 @@ struct State {
     kvs: HashMap<String, HashMap<String, String>>,
     /// The name service: service -> port (`MPI_Publish_name`).
     names: HashMap<String, String>,
+    /// An `oxmpi-nameserver` that keeps the names instead (`-nameserver`).
+    nameserver: Option<String>,
     /// Commands of a spawn still arriving, per process.
     spawning: HashMap<usize, Vec<SpawnPart>>,
     /// Complete spawn requests the main loop has not taken yet.
@@ -349,20 +352,8 @@ impl Server {
                 self.lock().procs[proc].finalized = true;
                 Some("cmd=finalize_ack rc=0".to_string())
             }
-            "publish_name" => Some(self.publish(field("service"), field("port"))),
-            "unpublish_name" => {
-                let found = field("service").and_then(|k| self.lock().names.remove(k));
-                Some(match found {
-                    Some(_) => "cmd=unpublish_result rc=0 info=ok".to_string(),
-                    None => "cmd=unpublish_result rc=1 info=service_not_published".to_string(),
-                })
-            }
-            "lookup_name" => {
-                let found = field("service").and_then(|k| self.lock().names.get(k).cloned());
-                Some(match found {
-                    Some(port) => format!("cmd=lookup_result rc=0 info=ok port={port}"),
-                    None => "cmd=lookup_result rc=1 info=unknown_service".to_string(),
-                })
+            "publish_name" | "unpublish_name" | "lookup_name" => {
+                Some(self.name_service(cmd, field("service"), field("port")))
             }
             "abort" => {
                 // No reply: the client exits right after sending this.
@@ -384,16 +375,57 @@ impl Server {
         }
     }
 
-    fn publish(&self, service: Option<&str>, port: Option<&str>) -> String {
-        let (Some(service), Some(port)) = (service, port) else {
-            return "cmd=publish_result rc=1 info=missing_service_or_port".to_string();
+    /// Where names are kept: an `oxmpi-nameserver` shared with other
+    /// mpiexec runs, or (`None`) this launcher's own table.
+    pub fn set_nameserver(&self, addr: Option<String>) {
+        self.lock().nameserver = addr;
+    }
+
+    /// `publish_name`, `unpublish_name` and `lookup_name`, answered from
+    /// our table or the name server's.
+    fn name_service(&self, cmd: &str, service: Option<&str>, port: Option<&str>) -> String {
+        let reply = cmd.replace("_name", "_result");
+        let Some(service) = service.filter(|s| !s.is_empty()) else {
+            return format!("cmd={reply} rc=1 info=missing_service");
         };
-        let mut st = self.lock();
-        if st.names.contains_key(service) {
-            return "cmd=publish_result rc=1 info=service_already_published".to_string();
+        let server = self.lock().nameserver.clone();
+        let answer: Result<String, String> = match (cmd, server) {
+            ("publish_name", _) if port.is_none_or(str::is_empty) => Err("missing_port".into()),
+            ("publish_name", Some(ns)) => {
+                nameserver::ask(&ns, &format!("publish {service} {}", port.unwrap_or("")))
+            }
+            ("unpublish_name", Some(ns)) => nameserver::ask(&ns, &format!("unpublish {service}")),
+            ("lookup_name", Some(ns)) => nameserver::ask(&ns, &format!("lookup {service}")),
+            ("publish_name", None) => {
+                let mut st = self.lock();
+                if st.names.contains_key(service) {
+                    Err("service_already_published".into())
+                } else {
+                    st.names
+                        .insert(service.to_string(), port.unwrap_or("").to_string());
+                    Ok(String::new())
+                }
+            }
+            ("unpublish_name", None) => self
+                .lock()
+                .names
+                .remove(service)
+                .map(|_| String::new())
+                .ok_or_else(|| "service_not_published".into()),
+            _ => self
+                .lock()
+                .names
+                .get(service)
+                .cloned()
+                .ok_or_else(|| "unknown_service".into()),
+        };
+        match answer {
+            Ok(found) if cmd == "lookup_name" => {
+                format!("cmd={reply} rc=0 info=ok port={found}")
+            }
+            Ok(_) => format!("cmd={reply} rc=0 info=ok"),
+            Err(why) => format!("cmd={reply} rc=1 info={why}"),
         }
-        st.names.insert(service.to_string(), port.to_string());
-        "cmd=publish_result rc=0 info=ok".to_string()
     }
 
     fn init(&self, proc: usize, version: Option<&str>) -> String {
