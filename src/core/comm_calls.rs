@@ -136,6 +136,9 @@ pub fn comm_disconnect(comm: &mut MPI_Comm) -> MpiResult<()> {
     let c = comm::get(*comm)?;
     let n = c.size;
     let inter = c.is_inter();
+    // Pending communication completes first, then everyone meets.
+    let peers: Vec<usize> = c.remote.as_ref().unwrap_or(&c.group).iter().collect();
+    super::p2p::engine().settle(*comm, &peers);
     super::sched::run(&c, |s| {
         if inter {
             coll::inter_barrier(s, n)
@@ -143,6 +146,8 @@ pub fn comm_disconnect(comm: &mut MPI_Comm) -> MpiResult<()> {
             coll::barrier(s, n)
         }
     })?;
+    // The barrier's own last messages are written out too.
+    super::p2p::engine().settle(*comm, &peers);
     comm_free(comm)?;
     super::dpm::collect_links();
     Ok(())

@@ -1183,6 +1183,18 @@ impl Engine {
         });
     }
 
+    /// `MPI_Comm_disconnect`: wait until no send or receive of
+    /// communicator `comm` is still in flight here and nothing queued for
+    /// `peers` is left unwritten, so taking their link down loses nothing.
+    pub fn settle(&self, comm: c_int, peers: &[usize]) {
+        self.wait_until(|| {
+            let st = self.st.lock();
+            !st.sends.values().any(|s| s.req.comm == comm)
+                && !st.recvs.values().any(|r| r.req.comm == comm)
+                && !peers.iter().any(|p| st.outq.contains_key(p))
+        });
+    }
+
     /// Wake every thread of this process that sleeps in a wait (after a
     /// request was completed from outside the engine).
     pub fn wake(&self) {
