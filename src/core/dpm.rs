@@ -121,11 +121,7 @@ pub fn comm_accept(
     newcomm: &mut MPI_Comm,
 ) -> MpiResult<()> {
     let _ = info; // no hints yet
-    let c = comm::get(comm)?;
-    let root = checked_root(&c, root)?;
-    new_handle(newcomm, MPI_COMM_NULL, || {
-        connect_groups(&c, root, How::Accept(port_name))
-    })
+    meet_over(comm, root, newcomm, How::Accept(port_name))
 }
 
 #[doc(alias = "MPI_Comm_connect")]
@@ -137,11 +133,14 @@ pub fn comm_connect(
     newcomm: &mut MPI_Comm,
 ) -> MpiResult<()> {
     let _ = info; // no hints yet
+    meet_over(comm, root, newcomm, How::Connect(port_name))
+}
+
+/// Accept or connect over `comm`, the new intercommunicator in `newcomm`.
+fn meet_over(comm: MPI_Comm, root: c_int, newcomm: &mut MPI_Comm, how: How<'_>) -> MpiResult<()> {
     let c = comm::get(comm)?;
     let root = checked_root(&c, root)?;
-    new_handle(newcomm, MPI_COMM_NULL, || {
-        connect_groups(&c, root, How::Connect(port_name))
-    })
+    new_handle(newcomm, MPI_COMM_NULL, || connect_groups(&c, root, how))
 }
 
 #[doc(alias = "MPI_Comm_join")]

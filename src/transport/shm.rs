@@ -107,23 +107,24 @@ pub type CollSlot = Slot<AtomicU64, UnsafeCell<[u8; COLL_CELL_DATA]>, COLL_CELLS
 const _: () = assert!(size_of::<CollSlot>().is_multiple_of(ALIGN));
 
 fn ring_capacity(nlocal: usize) -> usize {
-    let v = crate::core::config::SHM_RING_SIZE.bytes();
-    if v > 0 {
-        return round_up(v.max(4 * ALIGN));
-    }
-    let pairs = (nlocal * nlocal.saturating_sub(1)).max(1);
-    round_up((RING_BUDGET / pairs).clamp(RING_MIN, RING_MAX))
+    ring_size(nlocal, RING_BUDGET)
 }
 
 /// Ring size of a link between jobs: a smaller budget than the node
 /// segment's, since a process may hold several links.
 fn link_capacity(n: usize) -> usize {
+    ring_size(n, LINK_BUDGET)
+}
+
+/// `OXMPI_SHM_RING_SIZE`, or `budget` shared by the rings between `n`
+/// members.
+fn ring_size(n: usize, budget: usize) -> usize {
     let v = crate::core::config::SHM_RING_SIZE.bytes();
     if v > 0 {
         return round_up(v.max(4 * ALIGN));
     }
     let pairs = (n * n.saturating_sub(1)).max(1);
-    round_up((LINK_BUDGET / pairs).clamp(RING_MIN, RING_MAX))
+    round_up((budget / pairs).clamp(RING_MIN, RING_MAX))
 }
 
 /// Writer-private state of one outgoing ring.
