@@ -118,8 +118,12 @@ int main(int argc, char **argv)
     /* Predefined attributes. */
     MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &attr, &flag);
     CHECK(flag && *(int *)attr >= 32767, "TAG_UB");
+    /* Set only when the user gave one (mpiexec -usize N; argv[1] says N). */
     MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_UNIVERSE_SIZE, &attr, &flag);
-    CHECK(flag && *(int *)attr >= size, "UNIVERSE_SIZE");
+    if (argc > 1)
+        CHECK(flag && *(int *)attr == atoi(argv[1]), "UNIVERSE_SIZE is not %s", argv[1]);
+    else
+        CHECK(!flag, "UNIVERSE_SIZE set though nobody gave one");
     MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_APPNUM, &attr, &flag);
     CHECK(flag && *(int *)attr == 0, "APPNUM");
     MPI_Comm_get_attr(MPI_COMM_WORLD, MPI_WTIME_IS_GLOBAL, &attr, &flag);
