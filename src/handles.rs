@@ -127,6 +127,11 @@ impl<T> Table<T> {
         self.slots.read().objs.iter().flatten().any(|o| f(o))
     }
 
+    /// Call `f` on every live object.
+    pub fn each(&self, mut f: impl FnMut(&T)) {
+        self.slots.read().objs.iter().flatten().for_each(|o| f(o));
+    }
+
     pub fn len(&self) -> usize {
         let slots = self.slots.read();
         slots.objs.len() - slots.free.len()

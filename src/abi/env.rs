@@ -10,7 +10,7 @@ use super::types::*;
 use super::util::{out, put};
 use crate::abi::consts::*;
 use crate::core::error::{MpiError, MpiResult};
-use crate::core::{comm, info, runtime};
+use crate::core::{info, runtime};
 use std::ffi::{c_char, c_int, c_void};
 
 pub(crate) unsafe fn init(_argc: *mut c_int, _argv: *mut *mut *mut c_char) -> MpiResult<()> {
@@ -33,20 +33,7 @@ pub(crate) fn finalize() -> MpiResult<()> {
 }
 
 pub(crate) fn abort(comm: MPI_Comm, errorcode: c_int) -> MpiResult<()> {
-    let who = match runtime::phase() {
-        runtime::Phase::Initialized => {
-            // An invalid communicator still aborts: the user asked to stop.
-            let name =
-                comm::lookup(comm).map_or_else(|| format!("0x{comm:x}"), |c| c.name.lock().clone());
-            format!(
-                "rank {} called MPI_Abort({name}, {errorcode})",
-                runtime::job().rank
-            )
-        }
-        _ => format!("MPI_Abort({errorcode}) called outside of MPI_Init/MPI_Finalize"),
-    };
-    runtime::report(&format!("{who}: aborting the job"));
-    runtime::abort_job(errorcode, &who)
+    runtime::abort(comm, errorcode)
 }
 
 /// Alignment of `MPI_Alloc_mem` memory: a cache line, which also suits

@@ -160,6 +160,24 @@ fn describe_predefined(handle: c_int) -> Arc<Comm> {
 }
 
 /// The communicator behind a handle, if it is valid.
+/// Where processes `procs` (indices) are point-to-point peers: the
+/// (context id, rank) pairs by which messages from them match, for every
+/// communicator's point-to-point and collective traffic. The engine fails
+/// receives these name once the processes have ended.
+pub fn peers_named(procs: &[usize]) -> Vec<(u32, c_int)> {
+    let mut at = Vec::new();
+    USER.each(|c| {
+        let peers = c.remote.as_ref().unwrap_or(&c.group);
+        for i in 0..peers.size() {
+            if procs.contains(&peers.world(i)) {
+                at.push((c.ctx, i as c_int));
+                at.push((c.coll_ctx(), i as c_int));
+            }
+        }
+    });
+    at
+}
+
 pub fn lookup(handle: c_int) -> Option<Arc<Comm>> {
     // The predefined communicators belong to the world model; sessions
     // make their own.

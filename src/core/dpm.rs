@@ -463,6 +463,27 @@ fn checked_root(c: &Comm, root: c_int) -> MpiResult<c_int> {
     Ok(root)
 }
 
+/// Kill the processes of other jobs among `c`'s members (both groups of
+/// an intercommunicator), for `MPI_Abort`: their launchers see them die
+/// and end their jobs.
+pub fn kill_far(c: &Comm) {
+    let groups = std::iter::once(&c.group).chain(c.remote.as_ref());
+    for g in groups {
+        for i in 0..g.size() {
+            let p = g.world(i);
+            if procs::in_my_job(p) {
+                continue;
+            }
+            if let Some(pid) = engine().transport_to(p).and_then(|t| t.pid(p))
+                && pid > 0
+            {
+                // SAFETY: kill takes a pid and a signal number.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
 /// `MPI_Comm_disconnect` is done with a communicator: links no
 /// communicator needs any more are taken down.
 pub fn collect_links() {

@@ -31,7 +31,7 @@ use crate::core::consts::*;
 use crate::transport::bell::Bell;
 use crate::transport::{FLAG_CANCELLED, FLAG_NO_CMA, FLAG_SYNC, Header, RecordKind, Transport};
 use parking_lot::{Mutex, RwLock};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -221,6 +221,8 @@ struct SendOp {
 /// A receive being filled by stream fragments.
 struct RecvOp {
     req: Arc<Request>,
+    /// The sending process.
+    peer: usize,
     buf: usize,
     cap: usize,
     got: usize,
@@ -287,6 +289,37 @@ struct State {
     cancels: HashMap<u64, PendingCancel>,
     next_id: u64,
     stats: Stats,
+    /// Processes of other jobs found ended (see `Engine::look_for_departed`).
+    departed: Departed,
+}
+
+/// What the engine knows of ended processes of other jobs: their indices,
+/// and the (context, rank) pairs by which their messages would match.
+#[derive(Default)]
+struct Departed {
+    procs: HashSet<usize>,
+    at: HashSet<(u32, c_int)>,
+    ctxs: HashSet<u32>,
+}
+
+impl Departed {
+    /// Whether a receive of (`ctx`, `src`) can no longer be matched by a
+    /// new message: its source has ended (or, `MPI_ANY_SOURCE`, a process
+    /// it could come from has: MPI's fault-tolerance rule, so a wildcard
+    /// receive does not wait forever on a group that has ended).
+    fn blocks(&self, ctx: u32, src: c_int) -> bool {
+        !self.at.is_empty()
+            && (self.at.contains(&(ctx, src)) || src == MPI_ANY_SOURCE && self.ctxs.contains(&ctx))
+    }
+}
+
+/// The status of an operation with a process that has ended.
+fn departed_status(source: c_int) -> Status {
+    Status {
+        source,
+        error: MPI_ERR_PROC_ABORTED,
+        ..Status::empty()
+    }
 }
 
 /// How many copy-out buffers of unexpected messages are kept for reuse.
@@ -328,6 +361,10 @@ pub struct Engine {
     links: RwLock<Links>,
     /// `links` is not empty (checked before taking its lock).
     has_links: AtomicBool,
+    /// When links are next looked at for ended processes: nanoseconds
+    /// since `born`.
+    next_look: AtomicU64,
+    born: std::time::Instant,
     /// Which transport's bell peers ring for us; `None`: our own bell,
     /// rung only by our threads.
     sleep_on: Option<usize>,
@@ -387,6 +424,12 @@ fn process_progress() -> bool {
     moved
 }
 
+/// Whether the process engine has seen a process that messages of
+/// context `ctx` come from end (false before `MPI_Init`).
+pub fn lost_peer_in(ctx: u32) -> bool {
+    ENGINE.get().is_some_and(|e| e.lost_peer_in(ctx))
+}
+
 pub fn engine() -> &'static Engine {
     ENGINE
         .get()
@@ -426,6 +469,8 @@ impl Engine {
             route,
             links: RwLock::new(Links::default()),
             has_links: AtomicBool::new(false),
+            next_look: AtomicU64::new(0),
+            born: std::time::Instant::now(),
             sleep_on,
             own_bell: Bell::new(),
             nap: if all_ring { NAP } else { POLL_NAP },
@@ -555,6 +600,12 @@ impl Engine {
         };
         let sync = mode == SendMode::Sync;
         let mut st = self.st.lock();
+        if !st.departed.procs.is_empty() && st.departed.procs.contains(&peer) {
+            return Err(MpiError::new(
+                MPI_ERR_PROC_ABORTED,
+                format!("process {peer} has ended: nothing can be sent to it"),
+            ));
+        }
         let size = buf.len;
         let mut hdr = Header {
             kind: RecordKind::Eager as u32,
@@ -645,6 +696,7 @@ impl Engine {
         req: Arc<Request>,
     ) {
         let mut st = self.st.lock();
+        let st = &mut *st;
         let q = st.queues.entry(ctx).or_default();
         match q
             .unexpected
@@ -654,9 +706,10 @@ impl Engine {
             Some(i) => {
                 let u = q.unexpected.remove(i).expect("index found above");
                 st.stats.unexpected_len -= 1;
-                self.deliver(&mut st, &req, buf, cap, &u.incoming());
+                self.deliver(st, &req, buf, cap, &u.incoming());
                 st.recycle(u);
             }
+            None if st.departed.blocks(ctx, src) => self.finish(&req, departed_status(src)),
             None => q.posted.push_back(Posted {
                 req,
                 src,
@@ -676,6 +729,8 @@ impl Engine {
 
     /// The status of the first queued message matching (`src`, `tag`), and,
     /// if `take`, the message itself, removed from the queue.
+    /// When none can come any more (see `Departed::blocks`), a status
+    /// with the error and no message.
     pub fn iprobe(
         &self,
         ctx: u32,
@@ -685,11 +740,19 @@ impl Engine {
     ) -> Option<(Status, Option<Unexpected>)> {
         self.progress();
         let mut st = self.st.lock();
-        let q = st.queues.get_mut(&ctx)?;
-        let i = q
-            .unexpected
-            .iter()
-            .position(|u| matches(src, tag, u.src, u.tag))?;
+        let found = st.queues.get_mut(&ctx).and_then(|q| {
+            q.unexpected
+                .iter()
+                .position(|u| matches(src, tag, u.src, u.tag))
+        });
+        let Some(i) = found else {
+            // Nothing can come any more: say so by the status's error.
+            return st
+                .departed
+                .blocks(ctx, src)
+                .then(|| (departed_status(src), None));
+        };
+        let q = st.queues.get_mut(&ctx).expect("found above");
         let status = q.unexpected[i].status();
         let msg = if take { q.unexpected.remove(i) } else { None };
         if msg.is_some() {
@@ -1055,6 +1118,7 @@ impl Engine {
             id,
             RecvOp {
                 req: req.clone(),
+                peer: m.peer,
                 buf,
                 cap,
                 got: 0,
@@ -1073,6 +1137,9 @@ impl Engine {
     /// One pass of progress: read every channel, push queued records.
     /// Returns whether anything happened.
     pub fn progress(&self) -> bool {
+        if self.has_links.load(Ordering::Acquire) {
+            self.look_for_departed();
+        }
         let moved = self.progress_transports();
         (self.also)() || moved
     }
@@ -1110,6 +1177,99 @@ impl Engine {
         }
         st.outq.retain(|_, q| !q.is_empty());
         n > 0
+    }
+
+    /// Every `LOOK_EVERY`, ask the links whether processes of other jobs
+    /// have ended (the launcher ends our job when one of ours does, but
+    /// not when another job's process does). What an ended process sent
+    /// is still delivered; then every operation that waits on it fails
+    /// with `MPI_ERR_PROC_ABORTED`, and so do new ones, so nothing hangs.
+    fn look_for_departed(&self) {
+        const LOOK_EVERY: u64 = 50_000_000;
+        let now = self.born.elapsed().as_nanos() as u64;
+        let next = self.next_look.load(Ordering::Relaxed);
+        if now < next
+            || self
+                .next_look
+                .compare_exchange(next, now + LOOK_EVERY, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let gone: Vec<usize> = self
+            .link_list()
+            .iter()
+            .flat_map(|t| t.departed())
+            .filter(|&p| self.route.get(p).is_none())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        // Records it wrote before it went are in the channels: take them.
+        self.progress_transports();
+        let at = super::comm::peers_named(&gone);
+        let mut st = self.st.lock();
+        let st = &mut *st;
+        let d = &mut st.departed;
+        d.procs.extend(gone.iter().copied());
+        d.ctxs.extend(at.iter().map(|a| a.0));
+        d.at.extend(at);
+        let mut failed = Vec::new();
+        for (&ctx, q) in st.queues.iter_mut() {
+            q.posted.retain(|p| {
+                let hit = d.blocks(ctx, p.src);
+                if hit {
+                    failed.push((p.req.clone(), p.src));
+                }
+                !hit
+            });
+        }
+        let gone_here = |p: &usize| gone.contains(p);
+        st.sends.retain(|_, s| {
+            let hit = gone_here(&s.peer);
+            if hit {
+                failed.push((s.req.clone(), MPI_ANY_SOURCE));
+            }
+            !hit
+        });
+        st.recvs.retain(|_, r| {
+            let hit = gone_here(&r.peer);
+            if hit {
+                failed.push((r.req.clone(), r.status.source));
+            }
+            !hit
+        });
+        st.cancels.retain(|_, c| {
+            let hit = gone_here(&c.req.wire_peer.load(Ordering::Relaxed));
+            if hit {
+                failed.push((c.req.clone(), MPI_ANY_SOURCE));
+            }
+            !hit
+        });
+        for p in &gone {
+            for out in st.outq.remove(p).into_iter().flatten() {
+                match out.data {
+                    OutData::Eager { done: Some(r), .. } | OutData::Stream { req: r, .. } => {
+                        failed.push((r, MPI_ANY_SOURCE));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (r, src) in failed {
+            self.finish(&r, departed_status(src));
+        }
+    }
+
+    /// Whether a process that messages of context `ctx` come from has
+    /// ended (looking again now).
+    pub fn lost_peer_in(&self, ctx: u32) -> bool {
+        if !self.has_links.load(Ordering::Acquire) {
+            return false;
+        }
+        self.next_look.store(0, Ordering::Relaxed);
+        self.look_for_departed();
+        self.st.lock().departed.ctxs.contains(&ctx)
     }
 
     /// Drive progress until `done()` holds: spin, then yield, then sleep on

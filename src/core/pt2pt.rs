@@ -461,9 +461,19 @@ pub fn iprobe(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<Option<Status
     if source == MPI_PROC_NULL {
         return Ok(Some(Status::proc_null()));
     }
-    Ok(engine()
-        .iprobe(cm.ctx, source, tag, false)
-        .map(|(st, _)| st))
+    Ok(probed(&cm, engine().iprobe(cm.ctx, source, tag, false))?.map(|(st, _)| st))
+}
+
+/// A probe's outcome, or its error: the processes it could match have
+/// ended (the engine's answer then carries no message).
+fn probed(
+    cm: &Comm,
+    hit: Option<(Status, Option<Unexpected>)>,
+) -> MpiResult<Option<(Status, Option<Unexpected>)>> {
+    if let Some((st, _)) = &hit {
+        st.result(cm.handle)?;
+    }
+    Ok(hit)
 }
 
 pub fn probe(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<Status> {
@@ -471,7 +481,7 @@ pub fn probe(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<Status> {
     if source == MPI_PROC_NULL {
         return Ok(Status::proc_null());
     }
-    Ok(probe_until(&cm, source, tag, false).map_or_else(Status::empty, |(st, _)| st))
+    Ok(probed(&cm, probe_until(&cm, source, tag, false))?.map_or_else(Status::empty, |(st, _)| st))
 }
 
 /// Probe until a message matches (taking it off the queue if `take`).
@@ -520,7 +530,7 @@ pub fn improbe(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<Option<(MPI_
     }
     Ok(message_handle(
         &cm,
-        engine().iprobe(cm.ctx, source, tag, true),
+        probed(&cm, engine().iprobe(cm.ctx, source, tag, true))?,
     ))
 }
 
@@ -529,7 +539,7 @@ pub fn mprobe(source: c_int, tag: c_int, c: MPI_Comm) -> MpiResult<(MPI_Message,
     if source == MPI_PROC_NULL {
         return Ok((MPI_MESSAGE_NO_PROC, Status::proc_null()));
     }
-    let found = probe_until(&cm, source, tag, true);
+    let found = probed(&cm, probe_until(&cm, source, tag, true))?;
     Ok(message_handle(&cm, found).unwrap_or((MPI_MESSAGE_NULL, Status::empty())))
 }
 

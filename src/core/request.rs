@@ -81,10 +81,10 @@ impl Status {
         if self.error == MPI_SUCCESS {
             return Ok(());
         }
-        let what = if self.error == MPI_ERR_TRUNCATE {
-            "message truncated: the receive buffer is smaller than the message"
-        } else {
-            "the operation failed"
+        let what = match self.error {
+            MPI_ERR_TRUNCATE => "message truncated: the receive buffer is smaller than the message",
+            MPI_ERR_PROC_ABORTED => "a process this operation involves has ended",
+            _ => "the operation failed",
         };
         Err(MpiError::new(self.error, what).on_comm(comm))
     }

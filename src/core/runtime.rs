@@ -339,6 +339,30 @@ pub fn report(msg: &str) {
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// `MPI_Abort`: end the processes of `comm` (an invalid communicator still
+/// aborts: the user asked to stop). Those of other jobs (connected or
+/// spawned) are killed first, since our launcher does not reach them all;
+/// then our own job ends, as MPICH does.
+#[doc(alias = "MPI_Abort")]
+pub fn abort(comm: c_int, errorcode: c_int) -> ! {
+    let who = match phase() {
+        Phase::Initialized => {
+            let c = super::comm::lookup(comm);
+            if let Some(c) = &c {
+                super::dpm::kill_far(c);
+            }
+            let name = c
+                .map(|c| c.name.lock().clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("0x{comm:x}"));
+            format!("rank {} called MPI_Abort({name}, {errorcode})", job().rank)
+        }
+        _ => format!("MPI_Abort({errorcode}) called outside of MPI_Init/MPI_Finalize"),
+    };
+    report(&format!("{who}: aborting the job"));
+    abort_job(errorcode, &who)
+}
+
 /// End the whole job with `code`: tell the launcher, then exit. Never returns.
 pub fn abort_job(code: c_int, msg: &str) -> ! {
     let _ = std::io::stdout().flush();

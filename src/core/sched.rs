@@ -23,7 +23,7 @@ use super::group::Group;
 use super::op;
 use super::p2p::{Envelope, SendBuf, engine};
 use super::request::{ReqKind, Request, SendMode, Status};
-use crate::core::consts::MPI_ERR_TRUNCATE;
+use crate::core::consts::{MPI_ERR_PROC_ABORTED, MPI_ERR_TRUNCATE};
 use crate::core::types::{MPI_Datatype, MPI_Op};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
@@ -379,8 +379,22 @@ impl Sched {
     /// Record the first failure. The schedule still runs to its end, so
     /// that no other member is left waiting for its messages, but its
     /// later messages are spoiled (`spoiled`).
+    ///
+    /// A spoiled message may also come from a member that lost a process
+    /// of another job: when one of ours has ended, that is the error.
     fn fail(&mut self, e: MpiError) {
-        self.error.get_or_insert(e.on_comm(self.handle));
+        if self.error.is_some() {
+            return;
+        }
+        let e = if e.code == MPI_ERR_TRUNCATE && super::p2p::lost_peer_in(self.ctx) {
+            MpiError::new(
+                MPI_ERR_PROC_ABORTED,
+                "a process of this communicator has ended",
+            )
+        } else {
+            e
+        };
+        self.error = Some(e.on_comm(self.handle));
     }
 
     /// What a send carries: its bytes, or, once the schedule has failed

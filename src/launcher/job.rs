@@ -69,8 +69,9 @@ struct Rank {
     external: bool,
     /// Its zombie is collected already.
     reaped: bool,
-    /// Started by `MPI_Comm_spawn`.
-    spawned: bool,
+    /// Which job it belongs to: 0 for the one started from the command
+    /// line (or the singleton), `n` for the `n`th spawned.
+    job: usize,
 }
 
 /// What one process to start runs, and as whom.
@@ -82,7 +83,8 @@ struct Launch<'a> {
     rank: u32,
     size: u32,
     proc: usize,
-    spawned: bool,
+    /// As `Rank::job`.
+    job: usize,
     name: String,
     label: Option<String>,
     stdin: bool,
@@ -119,6 +121,8 @@ pub struct Job {
     spawn: Option<SpawnConfig>,
     /// Jobs spawned so far.
     spawned_jobs: usize,
+    /// Spawned jobs ended because a member failed (`end_spawned_job`).
+    failed_jobs: Vec<usize>,
     /// Spawn requests waiting for room in the universe, since when.
     waiting: Vec<(Instant, SpawnRequest)>,
 }
@@ -136,6 +140,7 @@ impl Job {
             worst: 0,
             spawn: None,
             spawned_jobs: 0,
+            failed_jobs: Vec::new(),
             waiting: Vec::new(),
         }
     }
@@ -155,7 +160,7 @@ impl Job {
             name: "the singleton".into(),
             external: true,
             reaped: true,
-            spawned: false,
+            job: 0,
         });
     }
 
@@ -176,7 +181,7 @@ impl Job {
                     rank,
                     size,
                     proc: self.first_proc + rank as usize,
-                    spawned: false,
+                    job: 0,
                     name: format!("rank {rank}"),
                     label: opts.prepend_rank.then(|| format!("[{rank}] ")),
                     stdin: forward_stdin && rank == 0,
@@ -206,7 +211,7 @@ impl Job {
             .env("PMI_FD", child_fd.to_string())
             .env("PMI_RANK", l.rank.to_string())
             .env("PMI_SIZE", l.size.to_string())
-            .env("PMI_SPAWNED", if l.spawned { "1" } else { "0" })
+            .env("PMI_SPAWNED", if l.job > 0 { "1" } else { "0" })
             .env("MPI_LOCALNRANKS", l.size.to_string())
             .env("MPI_LOCALRANKID", l.rank.to_string())
             .stdin(if l.stdin {
@@ -258,7 +263,7 @@ impl Job {
             name: l.name,
             external: false,
             reaped: false,
-            spawned: l.spawned,
+            job: l.job,
         });
         if let Err(e) = self.server.serve(l.proc, ours) {
             debug!("proc {}: cannot start its PMI thread: {e}", l.proc);
@@ -291,7 +296,7 @@ impl Job {
             // processes to end (a pool that was just shut down).
             if self.over_limit(&req.parts)
                 && since.elapsed() < ROOM_WAIT
-                && self.ranks.iter().any(|r| r.exit.is_none() && r.spawned)
+                && self.ranks.iter().any(|r| r.exit.is_none() && r.job > 0)
             {
                 self.waiting.push((since, req));
                 continue;
@@ -414,7 +419,7 @@ impl Job {
                     rank,
                     size: total,
                     proc: first + rank as usize,
-                    spawned: true,
+                    job,
                     name: format!("rank {rank} of spawned job {job}"),
                     label: None,
                     stdin: false,
@@ -535,7 +540,8 @@ impl Job {
             self.check_abort();
         }
         debug!("{name} (pid {pid}) ended: {exit:?}, {status:?}");
-        if self.teardown.is_some() {
+        let job = self.ranks[i].job;
+        if self.teardown.is_some() || self.failed_jobs.contains(&job) {
             // Deaths by our own signals are not news; codes still count.
             if let Exit::Code(code) = exit {
                 self.worst = self.worst.max(code);
@@ -550,7 +556,9 @@ impl Job {
                     sys::signal_name(sig)
                 );
                 self.worst = self.worst.max(128 + sig);
-                if others_running {
+                if job > 0 {
+                    self.end_spawned_job(job);
+                } else if others_running {
                     self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
                 }
             }
@@ -561,15 +569,36 @@ impl Job {
                 // that quits before finalizing would hang its peers.
                 let broken = !status.finalized && (code != 0 || status.initialized);
                 if broken && others_running {
+                    let what = if job > 0 { "its job" } else { "the job" };
                     if code == 0 {
-                        say!("{name} (pid {pid}) exited without finalizing MPI; killing the job");
+                        say!("{name} (pid {pid}) exited without finalizing MPI; ending {what}");
                         self.worst = self.worst.max(1);
                     } else {
-                        say!("{name} (pid {pid}) exited with code {code}; killing the job");
+                        say!("{name} (pid {pid}) exited with code {code}; ending {what}");
                     }
-                    self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
+                    if job > 0 {
+                        self.end_spawned_job(job);
+                    } else {
+                        self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
+                    }
                 }
             }
+        }
+    }
+
+    /// A rank of spawned job `job` failed: the rest of that job cannot go
+    /// on (its world has lost a member), so it ends now. The jobs it is
+    /// connected to go on: their operations with it fail with
+    /// `MPI_ERR_PROC_ABORTED` (the library watches processes of other
+    /// jobs), and their error handlers decide.
+    fn end_spawned_job(&mut self, job: usize) {
+        self.failed_jobs.push(job);
+        for r in self
+            .ranks
+            .iter()
+            .filter(|r| r.job == job && r.exit.is_none() && !r.external)
+        {
+            sys::kill_pid(r.pid, libc::SIGKILL);
         }
     }
 

@@ -20,6 +20,7 @@ pub mod cells;
 #[cfg(test)]
 pub mod loopback;
 pub mod shm;
+pub mod watch;
 
 use bell::Bell;
 use std::io;
@@ -194,6 +195,17 @@ pub trait Transport: Send + Sync {
     /// channel, so a waiting rank may sleep on it. `None`: this transport
     /// wakes nobody, and a waiting rank must keep looking (it naps briefly).
     fn bell(&self) -> Option<&Bell> {
+        None
+    }
+
+    /// Capability: peers that have ended since the last call (a link
+    /// watches the processes of other jobs; see `watch`). Each is reported
+    /// once.
+    fn departed(&self) -> Vec<usize> {
+        Vec::new()
+    }
+    /// The process id of `peer`, when the transport knows it.
+    fn pid(&self, _peer: usize) -> Option<i32> {
         None
     }
 }

@@ -37,6 +37,7 @@
 
 use super::bell::Bell;
 use super::cells::Slot;
+use super::watch::Watch;
 use super::{Exchange, HEADER_SIZE, Header, Transport};
 use crate::core::runtime;
 use memmap2::MmapMut;
@@ -183,6 +184,11 @@ pub struct Shm {
     writers: Vec<Mutex<Writer>>,
     /// Single-copy reads work (cleared the first time the kernel refuses).
     cma: AtomicBool,
+    /// A link: the other members, watched for their exit (made on the
+    /// first look, once every member has mapped the segment and published
+    /// its pid). `None`: the node segment, whose members the launcher
+    /// watches.
+    watches: Option<Mutex<Vec<(usize, Watch)>>>,
 }
 
 // SAFETY: the raw base pointer refers to the mapping owned by `_map`, which
@@ -374,6 +380,7 @@ impl Shm {
             world_of: members,
             writers: (0..nlocal).map(|_| Mutex::new(Writer::default())).collect(),
             cma: AtomicBool::new(true),
+            watches: None,
         };
         shm.bell(me)
             .pid
@@ -411,8 +418,9 @@ impl Shm {
         // through atomics or the ring protocol.
         let map = unsafe { memmap2::MmapOptions::new().len(size).map_mut(&file) }
             .inspect_err(|_| shm_unlink(&name))?;
-        let shm = Shm::from_map(map, members, me, cap, 0);
+        let mut shm = Shm::from_map(map, members, me, cap, 0);
         shm.publish_header();
+        shm.watches = Some(Mutex::new(Vec::new()));
         Ok((name, shm))
     }
 
@@ -435,7 +443,9 @@ impl Shm {
                 "link segment {name} does not match the connection"
             )));
         }
-        Ok(Shm::from_map(map, members, me, cap, 0))
+        let mut shm = Shm::from_map(map, members, me, cap, 0);
+        shm.watches = Some(Mutex::new(Vec::new()));
+        Ok(shm)
     }
 
     fn header(&self) -> &SegHeader {
@@ -677,6 +687,26 @@ impl Transport for Shm {
 
     fn bell(&self) -> Option<&Bell> {
         Some(self.my_bell())
+    }
+
+    fn departed(&self) -> Vec<usize> {
+        let Some(w) = &self.watches else {
+            return Vec::new();
+        };
+        let mut w = w.lock();
+        if w.is_empty() {
+            *w = (0..self.nlocal)
+                .filter(|&l| l != self.me)
+                .map(|l| (self.world_of[l], Watch::new(self.pid_of(l))))
+                .collect();
+        }
+        w.iter_mut()
+            .filter_map(|(p, w)| w.newly_gone().then_some(*p))
+            .collect()
+    }
+
+    fn pid(&self, peer: usize) -> Option<i32> {
+        self.local(peer).map(|l| self.pid_of(l))
     }
 }
 
