@@ -139,13 +139,16 @@ pub fn comm_disconnect(comm: &mut MPI_Comm) -> MpiResult<()> {
     // Pending communication completes first, then everyone meets.
     let peers: Vec<usize> = c.remote.as_ref().unwrap_or(&c.group).iter().collect();
     super::p2p::engine().settle(*comm, &peers);
-    super::sched::run(&c, |s| {
+    let met = super::sched::run(&c, |s| {
         if inter {
             coll::inter_barrier(s, n)
         } else {
             coll::barrier(s, n)
         }
-    })?;
+    });
+    // A member has ended: the error goes to the communicator's handler,
+    // so it stays valid (the program may free it).
+    met?;
     // The barrier's own last messages are written out too.
     super::p2p::engine().settle(*comm, &peers);
     comm_free(comm)?;
