@@ -7,6 +7,8 @@
  *   dynfail [return]          spawn 2 children, one dies; check the errors
  *   dynfail fatal             the same with the default handler: the job ends
  *   dynfail child             (the spawned ones)
+ *   dynfail parentdies        spawn 2 children, then die: they must end too
+ *   dynfail orphan            (the children of parentdies)
  *   dynfail server FILE       accept over the port written to FILE; the
  *                             client dies; check the errors
  *   dynfail client FILE       connect, then die
@@ -145,6 +147,28 @@ int main(int argc, char **argv)
         MPI_Recv(&v, 1, MPI_INT, 0, 99, parent, MPI_STATUS_IGNORE);
         MPI_Finalize();
         return 0;
+    }
+    if (!strcmp(mode, "orphan")) {
+        /* A spawned child whose parent died: waits for a message never sent
+         * (its launcher must end it). */
+        MPI_Comm parent;
+        MPI_Comm_get_parent(&parent);
+        int v = 1;
+        MPI_Send(&v, 1, MPI_INT, 0, 7, parent);
+        MPI_Recv(&v, 1, MPI_INT, 0, 99, parent, MPI_STATUS_IGNORE);
+        MPI_Finalize();
+        return 0;
+    }
+    if (!strcmp(mode, "parentdies")) {
+        MPI_Comm ic;
+        char *args[] = {"orphan", NULL};
+        MPI_Comm_spawn(argv[0], args, 2, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &ic,
+                       MPI_ERRCODES_IGNORE);
+        int v;
+        for (int i = 0; i < 2; i++) MPI_Recv(&v, 1, MPI_INT, i, 7, ic, MPI_STATUS_IGNORE);
+        printf("dynfail: children ready\n");
+        fflush(stdout);
+        raise(SIGKILL);
     }
     if (!strcmp(mode, "client")) {
         connect_to(file);

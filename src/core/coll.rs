@@ -865,6 +865,19 @@ pub fn bcast_blocking(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiRe
     sched::run(comm, |s| bcast(s, comm.size, buf, len, root))
 }
 
+/// Broadcast a vector of plain values whose length only the root knows.
+pub fn bcast_vec<T: Copy + Default>(comm: &Comm, v: &mut Vec<T>, root: c_int) -> MpiResult<()> {
+    let mut len = [v.len() as u64];
+    bcast_blocking(comm, len.as_mut_ptr() as usize, 8, root)?;
+    v.resize(len[0] as usize, T::default());
+    bcast_blocking(
+        comm,
+        v.as_mut_ptr() as usize,
+        size_of::<T>() * v.len(),
+        root,
+    )
+}
+
 pub fn allreduce_blocking(comm: &Comm, send: usize, recv: usize, r: Red) -> MpiResult<()> {
     sched::run(comm, |s| allreduce(s, comm.size, send, recv, r))
 }

@@ -234,6 +234,9 @@ fn with_ctx_map<T>(f: impl FnOnce(&mut Vec<u32>) -> T) -> T {
 }
 
 fn release_ctx(ctx: u32) {
+    // What the engine remembers of ended peers under this context must
+    // not outlive it: a new communicator may take the id.
+    super::p2p::forget_ctx(ctx);
     let pair = (ctx / 2) as usize;
     with_ctx_map(|m| m[pair / 32] |= 1 << (pair % 32));
 }
@@ -397,14 +400,9 @@ impl Drop for Agreement {
 
 /// A word that differs from call to call and process to process.
 fn random_word() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish() as u32
+    let mut b = [0u8; 4];
+    crate::transport::random_bytes(&mut b);
+    u32::from_ne_bytes(b)
 }
 
 /// The agreement loop of `agree_ctx`, with `and` computing the AND of every
@@ -1049,13 +1047,6 @@ impl Link {
     }
 }
 
-/// Broadcast `v` (any length) from `root` over an intracommunicator.
-fn bcast_u32s(comm: &Comm, v: &mut Vec<u32>, root: c_int) -> MpiResult<()> {
-    let mut len = [v.len() as u32];
-    coll::bcast_blocking(comm, len.as_mut_ptr() as usize, 4, root)?;
-    v.resize(len[0] as usize, 0);
-    coll::bcast_blocking(comm, v.as_mut_ptr() as usize, 4 * v.len(), root)
-}
 
 /// A context id pair free on every process of both groups: each group ANDs
 /// its maps, the leaders swap the results, and each broadcasts the AND of
@@ -1067,7 +1058,7 @@ fn agree_ctx_across(local: &Comm, leader: c_int, link: Option<&Link>) -> MpiResu
             let theirs = l.swap_fixed(&common, common.len())?;
             common.iter_mut().zip(theirs).for_each(|(a, b)| *a &= b);
         }
-        bcast_u32s(local, &mut common, leader)?;
+        coll::bcast_vec(local, &mut common, leader)?;
         Ok(common)
     })
 }
@@ -1138,7 +1129,7 @@ pub(crate) fn intercomm_over(
         Some(l) => l.swap(&names_of(&local.group))?,
         None => Vec::new(),
     };
-    bcast_u32s(local, &mut theirs, leader)?;
+    coll::bcast_vec(local, &mut theirs, leader)?;
     let remote = group_named(&theirs);
     if !connected && let Some(w) = remote.iter().find(|&w| local.group.rank_of(w).is_some()) {
         return Err(MpiError::new(
@@ -1230,7 +1221,7 @@ pub fn merge(ic: &Comm, high: bool) -> MpiResult<c_int> {
         Some(l) => l.swap(&[high as u32])?,
         None => Vec::new(),
     };
-    bcast_u32s(&local, &mut theirs, 0)?;
+    coll::bcast_vec(&local, &mut theirs, 0)?;
     let remote_high = theirs.first().is_some_and(|&h| h != 0);
     let first = if high != remote_high {
         !high
@@ -1288,7 +1279,7 @@ fn split_inter(ic: &Comm, color: c_int, key: c_int) -> MpiResult<c_int> {
         Some(l) => l.swap(&ours.iter().map(|&x| x as u32).collect::<Vec<_>>())?,
         None => Vec::new(),
     };
-    bcast_u32s(&private, &mut theirs, 0)?;
+    coll::bcast_vec(&private, &mut theirs, 0)?;
     let theirs: Vec<c_int> = theirs.iter().map(|&x| x as c_int).collect();
     // This side's part of each color, with a private communicator of it.
     let sub = split(&private, color, key)?;
@@ -1323,7 +1314,7 @@ fn create_inter(ic: &Comm, group: Arc<Group>) -> MpiResult<c_int> {
         Some(l) => l.swap(&names_of(&group))?,
         None => Vec::new(),
     };
-    bcast_u32s(&private, &mut theirs, 0)?;
+    coll::bcast_vec(&private, &mut theirs, 0)?;
     let sub = create(&private, group)?;
     let sub = USER.remove(sub);
     let ctx = agree_ctx_across(&private, 0, leaders(ic, TAG_AGREE).as_ref())?;

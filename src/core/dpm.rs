@@ -570,19 +570,19 @@ impl Swap for Wire {
     }
 }
 
-/// Who a root's group is: its job (id and key-value space name, which
+/// One side of a connection, as its root describes it: its job (id and key-value space name, which
 /// tell a job connecting to itself from two jobs whose random ids met),
 /// host and members by global name.
-struct Group {
+struct Side {
     job: u32,
     kvs: String,
     host: String,
     members: Vec<Gpid>,
 }
 
-impl Group {
-    fn ours(c: &Comm) -> Group {
-        Group {
+impl Side {
+    fn ours(c: &Comm) -> Side {
+        Side {
             job: procs::job(),
             kvs: runtime::job().kvsname.clone(),
             host: runtime::processor_name(),
@@ -598,8 +598,8 @@ impl Group {
         s
     }
 
-    fn decode<'a>(words: &mut impl Iterator<Item = &'a str>) -> Option<Group> {
-        Some(Group {
+    fn decode<'a>(words: &mut impl Iterator<Item = &'a str>) -> Option<Side> {
+        Some(Side {
             job: words.next()?.parse().ok()?,
             kvs: words.next()?.to_string(),
             host: words.next()?.to_string(),
@@ -608,7 +608,7 @@ impl Group {
     }
 
     /// Whether a group that says it is `other` can be connected to us.
-    fn check(&self, other: &Group) -> Result<(), MpiError> {
+    fn check(&self, other: &Side) -> Result<(), MpiError> {
         if other.host != self.host {
             return Err(MpiError::new(
                 MPI_ERR_UNSUPPORTED_OPERATION,
@@ -908,7 +908,7 @@ fn words_text(w: &[u32]) -> String {
 
 /// Step 1 at a root.
 fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
-    let ours = Group::ours(c);
+    let ours = Side::ours(c);
     match how {
         How::Accept(_) | How::AcceptSpawned(_) => {
             let (name, deadline) = match how {
@@ -936,7 +936,7 @@ fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
                     let _ = wire.send_text("refused 0 wrong secret");
                     continue;
                 }
-                let Some(theirs) = Group::decode(&mut w) else {
+                let Some(theirs) = Side::decode(&mut w) else {
                     continue;
                 };
                 return welcome(c, &ours, theirs, wire);
@@ -962,7 +962,7 @@ fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
             let their_nonce: Option<u64> = (w.next() == Some("join"))
                 .then(|| w.next()?.parse().ok())
                 .flatten();
-            let (Some(n), Some(theirs)) = (their_nonce, Group::decode(&mut w)) else {
+            let (Some(n), Some(theirs)) = (their_nonce, Side::decode(&mut w)) else {
                 return Err(MpiError::arg("the other end of the socket is not joining"));
             };
             // The lower (name, nonce) accepts.
@@ -1009,7 +1009,7 @@ fn next_connection(port: &Port, deadline: Option<Instant>) -> MpiResult<TcpStrea
 }
 
 /// The accepting root's side of step 1, once it knows the other group.
-fn welcome(c: &Comm, ours: &Group, theirs: Group, wire: Arc<Wire>) -> MpiResult<Met> {
+fn welcome(c: &Comm, ours: &Side, theirs: Side, wire: Arc<Wire>) -> MpiResult<Met> {
     let made = ours.check(&theirs).and_then(|()| {
         let members: Vec<usize> = ours
             .members
@@ -1042,7 +1042,7 @@ fn welcome(c: &Comm, ours: &Group, theirs: Group, wire: Arc<Wire>) -> MpiResult<
 }
 
 /// The connecting root's side of step 1: the acceptor's answer.
-fn answer(ours: &Group, wire: Arc<Wire>) -> MpiResult<Met> {
+fn answer(ours: &Side, wire: Arc<Wire>) -> MpiResult<Met> {
     let t = wire.recv_text()?;
     let mut w = t.split(' ');
     match w.next() {
@@ -1057,7 +1057,7 @@ fn answer(ours: &Group, wire: Arc<Wire>) -> MpiResult<Met> {
         _ => return Err(port_err("the other side is not an OxMPI port")),
     }
     let link = w.next().unwrap_or_default().to_string();
-    let theirs = Group::decode(&mut w).ok_or_else(|| port_err("garbled answer"))?;
+    let theirs = Side::decode(&mut w).ok_or_else(|| port_err("garbled answer"))?;
     ours.check(&theirs)?;
     Ok(Met {
         meeting: Meeting {
@@ -1081,11 +1081,8 @@ fn parse_port(name: &str) -> MpiResult<(std::net::SocketAddr, &str)> {
 
 /// Broadcast a text from `root` over `c`.
 fn bcast_text(c: &Comm, t: &mut String, root: c_int) -> MpiResult<()> {
-    let mut len = [t.len() as u64];
-    coll::bcast_blocking(c, len.as_mut_ptr() as usize, 8, root)?;
     let mut bytes = std::mem::take(t).into_bytes();
-    bytes.resize(len[0] as usize, 0);
-    coll::bcast_blocking(c, bytes.as_mut_ptr() as usize, bytes.len(), root)?;
+    coll::bcast_vec(c, &mut bytes, root)?;
     *t = String::from_utf8(bytes).map_err(|_| MpiError::new(MPI_ERR_INTERN, "garbled text"))?;
     Ok(())
 }

@@ -289,8 +289,6 @@ struct State {
     cancels: HashMap<u64, PendingCancel>,
     next_id: u64,
     stats: Stats,
-    /// Processes of other jobs found ended (see `Engine::look_for_departed`).
-    departed: Departed,
 }
 
 /// What the engine knows of ended processes of other jobs: their indices,
@@ -361,6 +359,11 @@ pub struct Engine {
     links: RwLock<Links>,
     /// `links` is not empty (checked before taking its lock).
     has_links: AtomicBool,
+    /// Processes of other jobs found ended (`look_for_departed`); taken
+    /// after `st` when both are held.
+    departed: Mutex<Departed>,
+    /// `departed` has ever had an entry (checked before taking its lock).
+    has_departed: AtomicBool,
     /// When links are next looked at for ended processes: nanoseconds
     /// since `born`.
     next_look: AtomicU64,
@@ -424,6 +427,18 @@ fn process_progress() -> bool {
     moved
 }
 
+/// A communicator's context pair (`ctx`, `ctx + 1`) is given back: forget
+/// which of its ranks had ended.
+pub fn forget_ctx(ctx: u32) {
+    if let Some(e) = ENGINE.get() {
+        let mut d = e.departed.lock();
+        if !d.ctxs.is_empty() {
+            d.at.retain(|&(c, _)| c != ctx && c != ctx + 1);
+            d.ctxs.retain(|&c| c != ctx && c != ctx + 1);
+        }
+    }
+}
+
 /// Whether the process engine has seen a process that messages of
 /// context `ctx` come from end (false before `MPI_Init`).
 pub fn lost_peer_in(ctx: u32) -> bool {
@@ -469,6 +484,8 @@ impl Engine {
             route,
             links: RwLock::new(Links::default()),
             has_links: AtomicBool::new(false),
+            departed: Mutex::new(Departed::default()),
+            has_departed: AtomicBool::new(false),
             next_look: AtomicU64::new(0),
             born: std::time::Instant::now(),
             sleep_on,
@@ -600,7 +617,7 @@ impl Engine {
         };
         let sync = mode == SendMode::Sync;
         let mut st = self.st.lock();
-        if !st.departed.procs.is_empty() && st.departed.procs.contains(&peer) {
+        if self.any_departed() && self.departed.lock().procs.contains(&peer) {
             return Err(MpiError::new(
                 MPI_ERR_PROC_ABORTED,
                 format!("process {peer} has ended: nothing can be sent to it"),
@@ -709,7 +726,7 @@ impl Engine {
                 self.deliver(st, &req, buf, cap, &u.incoming());
                 st.recycle(u);
             }
-            None if st.departed.blocks(ctx, src) => self.finish(&req, departed_status(src)),
+            None if self.blocked(ctx, src) => self.finish(&req, departed_status(src)),
             None => q.posted.push_back(Posted {
                 req,
                 src,
@@ -747,9 +764,8 @@ impl Engine {
         });
         let Some(i) = found else {
             // Nothing can come any more: say so by the status's error.
-            return st
-                .departed
-                .blocks(ctx, src)
+            return self
+                .blocked(ctx, src)
                 .then(|| (departed_status(src), None));
         };
         let q = st.queues.get_mut(&ctx).expect("found above");
@@ -1207,13 +1223,19 @@ impl Engine {
         }
         // Records it wrote before it went are in the channels: take them.
         self.progress_transports();
-        let at = super::comm::peers_named(&gone);
+        {
+            // Held while the communicators are read, so a context given
+            // back meanwhile (`forget_ctx`) is forgotten after this.
+            let mut d = self.departed.lock();
+            let at = super::comm::peers_named(&gone);
+            d.procs.extend(gone.iter().copied());
+            d.ctxs.extend(at.iter().map(|a| a.0));
+            d.at.extend(at);
+            self.has_departed.store(true, Ordering::Relaxed);
+        }
         let mut st = self.st.lock();
         let st = &mut *st;
-        let d = &mut st.departed;
-        d.procs.extend(gone.iter().copied());
-        d.ctxs.extend(at.iter().map(|a| a.0));
-        d.at.extend(at);
+        let d = self.departed.lock();
         let mut failed = Vec::new();
         for (&ctx, q) in st.queues.iter_mut() {
             q.posted.retain(|p| {
@@ -1261,6 +1283,15 @@ impl Engine {
         }
     }
 
+    fn any_departed(&self) -> bool {
+        self.has_departed.load(Ordering::Relaxed)
+    }
+
+    /// See `Departed::blocks`.
+    fn blocked(&self, ctx: u32, src: c_int) -> bool {
+        self.any_departed() && self.departed.lock().blocks(ctx, src)
+    }
+
     /// Whether a process that messages of context `ctx` come from has
     /// ended (looking again now).
     pub fn lost_peer_in(&self, ctx: u32) -> bool {
@@ -1269,7 +1300,7 @@ impl Engine {
         }
         self.next_look.store(0, Ordering::Relaxed);
         self.look_for_departed();
-        self.st.lock().departed.ctxs.contains(&ctx)
+        self.departed.lock().ctxs.contains(&ctx)
     }
 
     /// Drive progress until `done()` holds: spin, then yield, then sleep on
