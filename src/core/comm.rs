@@ -1047,7 +1047,6 @@ impl Link {
     }
 }
 
-
 /// A context id pair free on every process of both groups: each group ANDs
 /// its maps, the leaders swap the results, and each broadcasts the AND of
 /// both (so the two groups retry or pick in lockstep).

@@ -764,9 +764,7 @@ impl Engine {
         });
         let Some(i) = found else {
             // Nothing can come any more: say so by the status's error.
-            return self
-                .blocked(ctx, src)
-                .then(|| (departed_status(src), None));
+            return self.blocked(ctx, src).then(|| (departed_status(src), None));
         };
         let q = st.queues.get_mut(&ctx).expect("found above");
         let status = q.unexpected[i].status();
