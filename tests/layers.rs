@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Current ceiling for `scripts/abi-lines`; lower it whenever code leaves
 /// `src/abi`.
-const ABI_LINES_CEILING: usize = 2666;
+const ABI_LINES_CEILING: usize = 2620;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

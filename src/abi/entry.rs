@@ -108,7 +108,11 @@ pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
             Some(comm) => (Target::Comm(c), comm.errhandler.get()),
             None => self_target(),
         },
-        ErrObj::File(f) if f.is_null() => (Target::File(f), errhandler::FILE_DEFAULT.get()),
+        // An invalid file handle: the default file handler, as ROMIO does.
+        ErrObj::File(f) => (
+            Target::File(f),
+            crate::core::io::errhandler_of(f).unwrap_or_else(|| errhandler::FILE_DEFAULT.get()),
+        ),
         ErrObj::Session(s) => match crate::core::session::get(s) {
             Ok(session) => (Target::Session(s), session.errhandler.get()),
             Err(_) => self_target(),
@@ -117,7 +121,7 @@ pub fn raise(func: &str, obj: ErrObj, err: MpiError) -> c_int {
             Some(h) => (Target::Win(w), h),
             None => self_target(),
         },
-        ErrObj::None | ErrObj::File(_) => self_target(),
+        ErrObj::None => self_target(),
     };
     invoke(func, target, handler, err)
 }
@@ -176,6 +180,8 @@ pub fn invoke(func: &str, target: Target, handler: c_int, err: MpiError) -> c_in
                     Target::File(mut fh) if user.kind == ObjKind::File => {
                         let f: Fn_MPI_File_errhandler_function = std::mem::transmute(user.func);
                         f(&mut fh, &mut code);
+                        // The code the handler leaves is the call's (ROMIO's rule).
+                        return code;
                     }
                     Target::Session(mut s) if user.kind == ObjKind::Session => {
                         let f: Fn_MPI_Session_errhandler_function = std::mem::transmute(user.func);

@@ -124,38 +124,10 @@ pub(crate) fn win_call_errhandler(win: MPI_Win, errorcode: c_int) -> MpiResult<(
     )
 }
 
-fn file_slot(file: MPI_File) -> MpiResult<&'static errhandler::Slot> {
-    if file.is_null() {
-        Ok(&errhandler::FILE_DEFAULT)
-    } else {
-        Err(MpiError::new(
-            MPI_ERR_FILE,
-            format!("invalid file handle {file:p}"),
-        ))
-    }
-}
-
-pub(crate) fn file_set_errhandler(file: MPI_File, errhandler: MPI_Errhandler) -> MpiResult<()> {
-    let slot = file_slot(file)?;
-    errhandler::check(errhandler, ObjKind::File)?;
-    slot.set(errhandler);
-    Ok(())
-}
-
-pub(crate) unsafe fn file_get_errhandler(
-    file: MPI_File,
-    errhandler: *mut MPI_Errhandler,
-) -> MpiResult<()> {
-    let slot = file_slot(file)?;
-    *unsafe { out(errhandler, "errhandler") }? = slot.get_retained();
-    Ok(())
-}
-
 pub(crate) fn file_call_errhandler(fh: MPI_File, errorcode: c_int) -> MpiResult<()> {
-    let slot = file_slot(fh)?;
     call(
         Target::File(fh),
-        slot.get(),
+        crate::core::io::with_errhandler(fh, |s| s.get())?,
         "MPI_File_call_errhandler",
         errorcode,
     )

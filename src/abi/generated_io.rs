@@ -40,12 +40,12 @@ pub unsafe extern "C" fn PMPI_File_call_errhandler(fh: MPI_File, errorcode: c_in
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_close(fh: *mut MPI_File) -> c_int {
-    guard("MPI_File_close", false, ErrObj::None, || Err(MpiError::unsupported("MPI_File_close")))
+    guard("MPI_File_close", false, ErrObj::File(unsafe { fh.as_ref() }.copied().unwrap_or(MPI_FILE_NULL)), || unsafe { let fh = out(fh, "fh")?; crate::core::io::file_close(fh) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_close(fh: *mut MPI_File) -> c_int {
-    guard("MPI_File_close", false, ErrObj::None, || Err(MpiError::unsupported("MPI_File_close")))
+    guard("MPI_File_close", false, ErrObj::File(unsafe { fh.as_ref() }.copied().unwrap_or(MPI_FILE_NULL)), || unsafe { let fh = out(fh, "fh")?; crate::core::io::file_close(fh) })
 }
 
 #[unsafe(no_mangle)]
@@ -60,12 +60,12 @@ pub unsafe extern "C" fn PMPI_File_create_errhandler(file_errhandler_fn: *mut MP
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_delete(filename: *const c_char, info: MPI_Info) -> c_int {
-    guard("MPI_File_delete", false, ErrObj::None, || Err(MpiError::unsupported("MPI_File_delete")))
+    guard("MPI_File_delete", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let filename = cstr(filename, "filename")?; crate::core::io::file_delete(filename, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_delete(filename: *const c_char, info: MPI_Info) -> c_int {
-    guard("MPI_File_delete", false, ErrObj::None, || Err(MpiError::unsupported("MPI_File_delete")))
+    guard("MPI_File_delete", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let filename = cstr(filename, "filename")?; crate::core::io::file_delete(filename, info) })
 }
 
 #[unsafe(no_mangle)]
@@ -80,842 +80,842 @@ pub unsafe extern "C" fn PMPI_File_f2c(file: MPI_Fint) -> MPI_File {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_amode(fh: MPI_File, amode: *mut c_int) -> c_int {
-    guard("MPI_File_get_amode", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_amode")))
+    guard("MPI_File_get_amode", false, ErrObj::File(fh), || unsafe { let amode = out(amode, "amode")?; crate::core::io::file_get_amode(fh, amode) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_amode(fh: MPI_File, amode: *mut c_int) -> c_int {
-    guard("MPI_File_get_amode", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_amode")))
+    guard("MPI_File_get_amode", false, ErrObj::File(fh), || unsafe { let amode = out(amode, "amode")?; crate::core::io::file_get_amode(fh, amode) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_atomicity(fh: MPI_File, flag: *mut c_int) -> c_int {
-    guard("MPI_File_get_atomicity", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_atomicity")))
+    guard("MPI_File_get_atomicity", false, ErrObj::File(fh), || unsafe { let flag = out(flag, "flag")?; crate::core::io::file_get_atomicity(fh, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_atomicity(fh: MPI_File, flag: *mut c_int) -> c_int {
-    guard("MPI_File_get_atomicity", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_atomicity")))
+    guard("MPI_File_get_atomicity", false, ErrObj::File(fh), || unsafe { let flag = out(flag, "flag")?; crate::core::io::file_get_atomicity(fh, flag) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_byte_offset(fh: MPI_File, offset: MPI_Offset, disp: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_byte_offset", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_byte_offset")))
+    guard("MPI_File_get_byte_offset", false, ErrObj::File(fh), || unsafe { let disp = out(disp, "disp")?; crate::core::io::access::file_get_byte_offset(fh, offset, disp) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_byte_offset(fh: MPI_File, offset: MPI_Offset, disp: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_byte_offset", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_byte_offset")))
+    guard("MPI_File_get_byte_offset", false, ErrObj::File(fh), || unsafe { let disp = out(disp, "disp")?; crate::core::io::access::file_get_byte_offset(fh, offset, disp) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_errhandler(file: MPI_File, errhandler: *mut MPI_Errhandler) -> c_int {
-    guard("MPI_File_get_errhandler", false, ErrObj::File(file), || unsafe { super::errors::file_get_errhandler(file, errhandler) })
+    guard("MPI_File_get_errhandler", false, ErrObj::File(file), || unsafe { let errhandler = out(errhandler, "errhandler")?; crate::core::io::file_get_errhandler(file, errhandler) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_errhandler(file: MPI_File, errhandler: *mut MPI_Errhandler) -> c_int {
-    guard("MPI_File_get_errhandler", false, ErrObj::File(file), || unsafe { super::errors::file_get_errhandler(file, errhandler) })
+    guard("MPI_File_get_errhandler", false, ErrObj::File(file), || unsafe { let errhandler = out(errhandler, "errhandler")?; crate::core::io::file_get_errhandler(file, errhandler) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_group(fh: MPI_File, group: *mut MPI_Group) -> c_int {
-    guard("MPI_File_get_group", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_group")))
+    guard("MPI_File_get_group", false, ErrObj::File(fh), || unsafe { let group = out(group, "group")?; crate::core::io::file_get_group(fh, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_group(fh: MPI_File, group: *mut MPI_Group) -> c_int {
-    guard("MPI_File_get_group", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_group")))
+    guard("MPI_File_get_group", false, ErrObj::File(fh), || unsafe { let group = out(group, "group")?; crate::core::io::file_get_group(fh, group) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_info(fh: MPI_File, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_File_get_info", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_info")))
+    guard("MPI_File_get_info", false, ErrObj::File(fh), || unsafe { let info_used = out(info_used, "info_used")?; crate::core::io::file_get_info(fh, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_info(fh: MPI_File, info_used: *mut MPI_Info) -> c_int {
-    guard("MPI_File_get_info", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_info")))
+    guard("MPI_File_get_info", false, ErrObj::File(fh), || unsafe { let info_used = out(info_used, "info_used")?; crate::core::io::file_get_info(fh, info_used) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_position(fh: MPI_File, offset: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_position", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_position")))
+    guard("MPI_File_get_position", false, ErrObj::File(fh), || unsafe { let offset = out(offset, "offset")?; crate::core::io::access::file_get_position(fh, offset) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_position(fh: MPI_File, offset: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_position", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_position")))
+    guard("MPI_File_get_position", false, ErrObj::File(fh), || unsafe { let offset = out(offset, "offset")?; crate::core::io::access::file_get_position(fh, offset) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_position_shared(fh: MPI_File, offset: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_position_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_position_shared")))
+    guard("MPI_File_get_position_shared", false, ErrObj::File(fh), || unsafe { let offset = out(offset, "offset")?; crate::core::io::access::file_get_position_shared(fh, offset) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_position_shared(fh: MPI_File, offset: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_position_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_position_shared")))
+    guard("MPI_File_get_position_shared", false, ErrObj::File(fh), || unsafe { let offset = out(offset, "offset")?; crate::core::io::access::file_get_position_shared(fh, offset) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_size(fh: MPI_File, size: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_size", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_size")))
+    guard("MPI_File_get_size", false, ErrObj::File(fh), || unsafe { let size = out(size, "size")?; crate::core::io::file_get_size(fh, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_size(fh: MPI_File, size: *mut MPI_Offset) -> c_int {
-    guard("MPI_File_get_size", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_size")))
+    guard("MPI_File_get_size", false, ErrObj::File(fh), || unsafe { let size = out(size, "size")?; crate::core::io::file_get_size(fh, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_type_extent(fh: MPI_File, datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_File_get_type_extent", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_type_extent")))
+    guard("MPI_File_get_type_extent", false, ErrObj::File(fh), || unsafe { let extent = out(extent, "extent")?; crate::core::io::file_get_type_extent(fh, datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_type_extent(fh: MPI_File, datatype: MPI_Datatype, extent: *mut MPI_Aint) -> c_int {
-    guard("MPI_File_get_type_extent", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_type_extent")))
+    guard("MPI_File_get_type_extent", false, ErrObj::File(fh), || unsafe { let extent = out(extent, "extent")?; crate::core::io::file_get_type_extent(fh, datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_type_extent_c(fh: MPI_File, datatype: MPI_Datatype, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_File_get_type_extent_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_type_extent_c")))
+    guard("MPI_File_get_type_extent_c", false, ErrObj::File(fh), || unsafe { let extent = out(extent, "extent")?; crate::core::io::file_get_type_extent(fh, datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_type_extent_c(fh: MPI_File, datatype: MPI_Datatype, extent: *mut MPI_Count) -> c_int {
-    guard("MPI_File_get_type_extent_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_type_extent_c")))
+    guard("MPI_File_get_type_extent_c", false, ErrObj::File(fh), || unsafe { let extent = out(extent, "extent")?; crate::core::io::file_get_type_extent(fh, datatype, extent) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_get_view(fh: MPI_File, disp: *mut MPI_Offset, etype: *mut MPI_Datatype, filetype: *mut MPI_Datatype, datarep: *mut c_char) -> c_int {
-    guard("MPI_File_get_view", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_view")))
+    guard("MPI_File_get_view", false, ErrObj::File(fh), || unsafe { let disp = out(disp, "disp")?; let etype = out(etype, "etype")?; let filetype = out(filetype, "filetype")?; let datarep = StrOut(c_array_mut(datarep.cast::<u8>(), MPI_MAX_DATAREP_STRING as usize, "datarep")?); crate::core::io::file_get_view(fh, disp, etype, filetype, datarep) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_get_view(fh: MPI_File, disp: *mut MPI_Offset, etype: *mut MPI_Datatype, filetype: *mut MPI_Datatype, datarep: *mut c_char) -> c_int {
-    guard("MPI_File_get_view", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_get_view")))
+    guard("MPI_File_get_view", false, ErrObj::File(fh), || unsafe { let disp = out(disp, "disp")?; let etype = out(etype, "etype")?; let filetype = out(filetype, "filetype")?; let datarep = StrOut(c_array_mut(datarep.cast::<u8>(), MPI_MAX_DATAREP_STRING as usize, "datarep")?); crate::core::io::file_get_view(fh, disp, etype, filetype, datarep) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread")))
+    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread")))
+    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_all")))
+    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_all")))
+    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_all_c")))
+    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_all_c")))
+    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at")))
+    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at")))
+    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at_all")))
+    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at_all")))
+    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at_all_c")))
+    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at_all_c")))
+    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at_c")))
+    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_at_c")))
+    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_c")))
+    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_c")))
+    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_shared")))
+    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_shared")))
+    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_shared_c")))
+    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iread_shared_c")))
+    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite")))
+    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite")))
+    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_all")))
+    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_all")))
+    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_all_c")))
+    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_all_c")))
+    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at")))
+    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at")))
+    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at_all")))
+    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at_all")))
+    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at_all_c")))
+    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at_all_c")))
+    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at_c")))
+    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_at_c")))
+    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_c")))
+    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_c")))
+    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_shared")))
+    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_shared")))
+    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count.into(), datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_shared_c")))
+    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_iwrite_shared_c")))
+    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count, datatype, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_open(comm: MPI_Comm, filename: *const c_char, amode: c_int, info: MPI_Info, fh: *mut MPI_File) -> c_int {
-    guard("MPI_File_open", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_File_open")))
+    guard("MPI_File_open", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let filename = cstr(filename, "filename")?; let fh = out(fh, "fh")?; crate::core::io::file_open(comm, filename, amode, info, fh) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_open(comm: MPI_Comm, filename: *const c_char, amode: c_int, info: MPI_Info, fh: *mut MPI_File) -> c_int {
-    guard("MPI_File_open", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_File_open")))
+    guard("MPI_File_open", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let filename = cstr(filename, "filename")?; let fh = out(fh, "fh")?; crate::core::io::file_open(comm, filename, amode, info, fh) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_preallocate(fh: MPI_File, size: MPI_Offset) -> c_int {
-    guard("MPI_File_preallocate", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_preallocate")))
+    guard("MPI_File_preallocate", false, ErrObj::File(fh), || crate::core::io::file_preallocate(fh, size))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_preallocate(fh: MPI_File, size: MPI_Offset) -> c_int {
-    guard("MPI_File_preallocate", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_preallocate")))
+    guard("MPI_File_preallocate", false, ErrObj::File(fh), || crate::core::io::file_preallocate(fh, size))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read")))
+    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read")))
+    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all")))
+    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all")))
+    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_begin")))
+    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_begin")))
+    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_begin_c")))
+    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_begin_c")))
+    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_c")))
+    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_c")))
+    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_end(fh: MPI_File, buf: *mut c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_end")))
+    guard("MPI_File_read_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_end(fh: MPI_File, buf: *mut c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_all_end")))
+    guard("MPI_File_read_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at")))
+    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at")))
+    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all")))
+    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all")))
+    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_begin")))
+    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_begin")))
+    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_begin_c")))
+    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_begin_c")))
+    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_c")))
+    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_c")))
+    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_end(fh: MPI_File, buf: *mut c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_end")))
+    guard("MPI_File_read_at_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_end(fh: MPI_File, buf: *mut c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_all_end")))
+    guard("MPI_File_read_at_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_c")))
+    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_at_c")))
+    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_c")))
+    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_c")))
+    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered")))
+    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered")))
+    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_begin")))
+    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_begin")))
+    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_begin_c")))
+    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_begin_c")))
+    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_c")))
+    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_c")))
+    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered_end(fh: MPI_File, buf: *mut c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_end")))
+    guard("MPI_File_read_ordered_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered_end(fh: MPI_File, buf: *mut c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_ordered_end")))
+    guard("MPI_File_read_ordered_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_shared")))
+    guard("MPI_File_read_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_shared")))
+    guard("MPI_File_read_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_shared_c")))
+    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_read_shared_c")))
+    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_seek(fh: MPI_File, offset: MPI_Offset, whence: c_int) -> c_int {
-    guard("MPI_File_seek", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_seek")))
+    guard("MPI_File_seek", false, ErrObj::File(fh), || crate::core::io::access::file_seek(fh, offset, whence))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_seek(fh: MPI_File, offset: MPI_Offset, whence: c_int) -> c_int {
-    guard("MPI_File_seek", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_seek")))
+    guard("MPI_File_seek", false, ErrObj::File(fh), || crate::core::io::access::file_seek(fh, offset, whence))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_seek_shared(fh: MPI_File, offset: MPI_Offset, whence: c_int) -> c_int {
-    guard("MPI_File_seek_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_seek_shared")))
+    guard("MPI_File_seek_shared", false, ErrObj::File(fh), || crate::core::io::access::file_seek_shared(fh, offset, whence))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_seek_shared(fh: MPI_File, offset: MPI_Offset, whence: c_int) -> c_int {
-    guard("MPI_File_seek_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_seek_shared")))
+    guard("MPI_File_seek_shared", false, ErrObj::File(fh), || crate::core::io::access::file_seek_shared(fh, offset, whence))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_set_atomicity(fh: MPI_File, flag: c_int) -> c_int {
-    guard("MPI_File_set_atomicity", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_atomicity")))
+    guard("MPI_File_set_atomicity", false, ErrObj::File(fh), || crate::core::io::file_set_atomicity(fh, flag != 0))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_set_atomicity(fh: MPI_File, flag: c_int) -> c_int {
-    guard("MPI_File_set_atomicity", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_atomicity")))
+    guard("MPI_File_set_atomicity", false, ErrObj::File(fh), || crate::core::io::file_set_atomicity(fh, flag != 0))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_set_errhandler(file: MPI_File, errhandler: MPI_Errhandler) -> c_int {
-    guard("MPI_File_set_errhandler", false, ErrObj::File(file), || super::errors::file_set_errhandler(file, errhandler))
+    guard("MPI_File_set_errhandler", false, ErrObj::File(file), || crate::core::io::file_set_errhandler(file, errhandler))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_set_errhandler(file: MPI_File, errhandler: MPI_Errhandler) -> c_int {
-    guard("MPI_File_set_errhandler", false, ErrObj::File(file), || super::errors::file_set_errhandler(file, errhandler))
+    guard("MPI_File_set_errhandler", false, ErrObj::File(file), || crate::core::io::file_set_errhandler(file, errhandler))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_set_info(fh: MPI_File, info: MPI_Info) -> c_int {
-    guard("MPI_File_set_info", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_info")))
+    guard("MPI_File_set_info", false, ErrObj::File(fh), || crate::core::io::file_set_info(fh, info))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_set_info(fh: MPI_File, info: MPI_Info) -> c_int {
-    guard("MPI_File_set_info", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_info")))
+    guard("MPI_File_set_info", false, ErrObj::File(fh), || crate::core::io::file_set_info(fh, info))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_set_size(fh: MPI_File, size: MPI_Offset) -> c_int {
-    guard("MPI_File_set_size", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_size")))
+    guard("MPI_File_set_size", false, ErrObj::File(fh), || crate::core::io::file_set_size(fh, size))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_set_size(fh: MPI_File, size: MPI_Offset) -> c_int {
-    guard("MPI_File_set_size", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_size")))
+    guard("MPI_File_set_size", false, ErrObj::File(fh), || crate::core::io::file_set_size(fh, size))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_set_view(fh: MPI_File, disp: MPI_Offset, etype: MPI_Datatype, filetype: MPI_Datatype, datarep: *const c_char, info: MPI_Info) -> c_int {
-    guard("MPI_File_set_view", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_view")))
+    guard("MPI_File_set_view", false, ErrObj::File(fh), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::file_set_view(fh, disp, etype, filetype, datarep, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_set_view(fh: MPI_File, disp: MPI_Offset, etype: MPI_Datatype, filetype: MPI_Datatype, datarep: *const c_char, info: MPI_Info) -> c_int {
-    guard("MPI_File_set_view", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_set_view")))
+    guard("MPI_File_set_view", false, ErrObj::File(fh), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::file_set_view(fh, disp, etype, filetype, datarep, info) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_sync(fh: MPI_File) -> c_int {
-    guard("MPI_File_sync", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_sync")))
+    guard("MPI_File_sync", false, ErrObj::File(fh), || crate::core::io::file_sync(fh))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_sync(fh: MPI_File) -> c_int {
-    guard("MPI_File_sync", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_sync")))
+    guard("MPI_File_sync", false, ErrObj::File(fh), || crate::core::io::file_sync(fh))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write")))
+    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write")))
+    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all")))
+    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all")))
+    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_begin")))
+    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_begin")))
+    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_begin_c")))
+    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_begin_c")))
+    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_c")))
+    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_c")))
+    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_end(fh: MPI_File, buf: *const c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_end")))
+    guard("MPI_File_write_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_end(fh: MPI_File, buf: *const c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_all_end")))
+    guard("MPI_File_write_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at")))
+    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at")))
+    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all")))
+    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all")))
+    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_begin")))
+    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_begin")))
+    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_begin_c")))
+    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_begin_c")))
+    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_c")))
+    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_c")))
+    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_end(fh: MPI_File, buf: *const c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_end")))
+    guard("MPI_File_write_at_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_end(fh: MPI_File, buf: *const c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_all_end")))
+    guard("MPI_File_write_at_all_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_c")))
+    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_at_c")))
+    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_c")))
+    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_c")))
+    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered")))
+    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered")))
+    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_begin")))
+    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_begin")))
+    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count.into(), datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_begin_c")))
+    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_begin_c")))
+    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count, datatype))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_c")))
+    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_c")))
+    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered_end(fh: MPI_File, buf: *const c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_end")))
+    guard("MPI_File_write_ordered_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered_end(fh: MPI_File, buf: *const c_void, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered_end", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_ordered_end")))
+    guard("MPI_File_write_ordered_end", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_split_end(fh, buf as usize, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_shared")))
+    guard("MPI_File_write_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_shared")))
+    guard("MPI_File_write_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_shared_c")))
+    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || Err(MpiError::unsupported("MPI_File_write_shared_c")))
+    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count, datatype, status_out(status)) })
 }
 
 #[unsafe(no_mangle)]

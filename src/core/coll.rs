@@ -865,6 +865,51 @@ pub fn bcast_blocking(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiRe
     sched::run(comm, |s| bcast(s, comm.size, buf, len, root))
 }
 
+/// A segment of `size` bytes shared by `c`'s members: rank 0 makes it and
+/// tells the others its name; the name is gone once all have it mapped.
+pub fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
+    let mut name = [0u8; 64];
+    let mut made = None;
+    if c.rank == 0 {
+        match crate::transport::shm::create_shared(size) {
+            Ok((n, m)) => {
+                name[..n.len()].copy_from_slice(n.as_bytes());
+                made = Some(m);
+            }
+            Err(e) => {
+                let msg = format!("!{e}");
+                let k = msg.len().min(63);
+                name[..k].copy_from_slice(&msg.as_bytes()[..k]);
+            }
+        }
+    }
+    bcast_blocking(c, name.as_mut_ptr() as usize, name.len(), 0)?;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    let text = String::from_utf8_lossy(&name[..end]).into_owned();
+    if let Some(why) = text.strip_prefix('!') {
+        return Err(super::error::MpiError::new(
+            super::consts::MPI_ERR_NO_MEM,
+            format!("cannot make shared memory: {why}"),
+        ));
+    }
+    let seg = match made {
+        Some(m) => Ok(m),
+        None => crate::transport::shm::open_shared(&text, size).map_err(|e| {
+            super::error::MpiError::new(
+                super::consts::MPI_ERR_NO_MEM,
+                format!("cannot map shared memory: {e}"),
+            )
+        }),
+    };
+    let n = c.size;
+    let barrier = sched::run(c, |s| barrier(s, n));
+    if c.rank == 0 {
+        crate::transport::shm::unlink_shared(&text);
+    }
+    barrier?;
+    seg
+}
+
 /// Broadcast a vector of plain values whose length only the root knows.
 pub fn bcast_vec<T: Copy + Default>(comm: &Comm, v: &mut Vec<T>, root: c_int) -> MpiResult<()> {
     let mut len = [v.len() as u64];

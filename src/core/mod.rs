@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod group;
 pub mod info;
+pub mod io;
 pub mod op;
 pub mod p2p;
 pub mod procs;

@@ -284,6 +284,32 @@ impl MsgBuf {
         }
     }
 
+    /// The data in place, when it is contiguous in memory.
+    pub fn contiguous(&self) -> Option<&[u8]> {
+        match self.layout {
+            None if self.bytes > 0 => {
+                // SAFETY: a checked message buffer holds its bytes.
+                Some(unsafe { std::slice::from_raw_parts(self.addr as *const u8, self.bytes) })
+            }
+            None => Some(&[]),
+            Some(_) => None,
+        }
+    }
+
+    /// The buffer in place, when it is contiguous in memory (to receive
+    /// into).
+    pub fn contiguous_mut(&mut self) -> Option<&mut [u8]> {
+        match self.layout {
+            None if self.bytes > 0 => {
+                // SAFETY: a checked message buffer holds its bytes, and the
+                // caller of a receive lends it to us until it completes.
+                Some(unsafe { std::slice::from_raw_parts_mut(self.addr as *mut u8, self.bytes) })
+            }
+            None => Some(&mut []),
+            Some(_) => None,
+        }
+    }
+
     /// Store received packed bytes (at most `bytes`) into the buffer.
     pub fn unpack_from(&self, data: &[u8]) {
         let data = &data[..data.len().min(self.bytes)];

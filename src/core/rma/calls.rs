@@ -7,7 +7,7 @@ use super::{Epochs, Place, Target, WINDOWS, Window, agent, get};
 use crate::core::args::{StrOut, new_handle};
 use crate::core::attr::{self, Attrs, Object};
 use crate::core::coll;
-use crate::core::comm::{self, Comm};
+use crate::core::comm;
 use crate::core::consts::*;
 use crate::core::errhandler::{self, ObjKind, Slot};
 use crate::core::error::{MpiError, MpiResult};
@@ -18,7 +18,6 @@ use crate::core::request::Status;
 use crate::core::request::{REQUESTS, ReqKind, Request};
 use crate::core::sched;
 use crate::core::types::*;
-use crate::transport::shm;
 use parking_lot::Mutex;
 use std::ffi::c_int;
 use std::sync::Arc;
@@ -173,7 +172,7 @@ fn make(
             };
         }
     }
-    let seg = shared_segment(&c, ctl + agent_len + data.max(1))?;
+    let seg = coll::shared_segment(&c, ctl + agent_len + data.max(1))?;
     let attached: agent::Regions = Arc::new(Mutex::new(match own {
         Some(addr) if size > 0 => vec![(addr, size as usize)],
         _ => Vec::new(),
@@ -231,51 +230,6 @@ fn make(
         attached,
     });
     Ok((handle, base))
-}
-
-/// A segment of `size` bytes shared by `c`'s members: rank 0 makes it and
-/// tells the others its name; the name is gone once all have it mapped.
-fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
-    let mut name = [0u8; 64];
-    let mut made = None;
-    if c.rank == 0 {
-        match shm::create_shared(size) {
-            Ok((n, m)) => {
-                name[..n.len()].copy_from_slice(n.as_bytes());
-                made = Some(m);
-            }
-            Err(e) => {
-                let msg = format!("!{e}");
-                let k = msg.len().min(63);
-                name[..k].copy_from_slice(&msg.as_bytes()[..k]);
-            }
-        }
-    }
-    coll::bcast_blocking(c, name.as_mut_ptr() as usize, name.len(), 0)?;
-    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-    let text = String::from_utf8_lossy(&name[..end]).into_owned();
-    if let Some(why) = text.strip_prefix('!') {
-        return Err(MpiError::new(
-            MPI_ERR_NO_MEM,
-            format!("cannot make the window's shared memory: {why}"),
-        ));
-    }
-    let seg = match made {
-        Some(m) => Ok(m),
-        None => shm::open_shared(&text, size).map_err(|e| {
-            MpiError::new(
-                MPI_ERR_NO_MEM,
-                format!("cannot map the window's shared memory: {e}"),
-            )
-        }),
-    };
-    let n = c.size;
-    let barrier = sched::run(c, |s| coll::barrier(s, n));
-    if c.rank == 0 {
-        shm::unlink_shared(&text);
-    }
-    barrier?;
-    seg
 }
 
 #[doc(alias = "MPI_Win_create")]
