@@ -4,7 +4,9 @@
  * and split collectives; rank 0 then reads the file with plain POSIX
  * calls and checks every int against where the view says it belongs. The
  * shared pointer: write_ordered must lay the ranks' data in rank order,
- * and write_shared from every rank must leave each record exactly once.
+ * and write_shared from every rank must leave each record exactly once;
+ * external32 must be big-endian in the file, and a registered
+ * representation's conversion functions must shape the file's bytes.
  * Block sizes vary from round to round (each rank writes whole blocks). Prints "io_check: OK" at rank 0.
  *
  *   io_check DIR [ROUNDS] */
@@ -153,6 +155,87 @@ static void shared(const char *path, int round)
     free(mine);
 }
 
+/* external32 at rank 0: big-endian in the file, values back through the
+ * view; a type whose external32 size differs from memory's is refused. */
+static void ext32(const char *path)
+{
+    MPI_File fh;
+    int v[4] = {1, 0x01020304, -2, 7}, back[4] = {0, 0, 0, 0};
+    MPI_File_open(MPI_COMM_SELF, path, MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh);
+    MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
+    MPI_File_set_size(fh, 0);
+    MPI_File_set_view(fh, 0, MPI_INT, MPI_INT, "external32", MPI_INFO_NULL);
+    MPI_File_write_at(fh, 0, v, 4, MPI_INT, MPI_STATUS_IGNORE);
+    MPI_File_read_at(fh, 0, back, 4, MPI_INT, MPI_STATUS_IGNORE);
+    for (int i = 0; i < 4; i++) CHECK(back[i] == v[i], "external32 read back %d", back[i]);
+    MPI_File_close(&fh);
+    long n;
+    int *raw = read_raw(path, &n);
+    const unsigned char *b = (const unsigned char *)raw;
+    CHECK(n == 4 && b[3] == 1 && b[4] == 1 && b[5] == 2 && b[6] == 3 && b[7] == 4 &&
+              b[8] == 0xff && b[11] == 0xfe,
+          "external32 bytes in the file: %02x %02x %02x %02x", b[4], b[5], b[6], b[7]);
+    free(raw);
+    /* C long: refused, or (where supported) right both ways. */
+    MPI_File_open(MPI_COMM_SELF, path, MPI_MODE_RDWR, MPI_INFO_NULL, &fh);
+    MPI_File_set_errhandler(fh, MPI_ERRORS_RETURN);
+    int rc = MPI_File_set_view(fh, 0, MPI_LONG, MPI_LONG, "external32", MPI_INFO_NULL), cls;
+    MPI_Error_class(rc, &cls);
+    if (rc == MPI_SUCCESS) {
+        long lv[2] = {-3, 123456789}, lb[2] = {0, 0};
+        MPI_File_write_at(fh, 0, lv, 2, MPI_LONG, MPI_STATUS_IGNORE);
+        MPI_File_read_at(fh, 0, lb, 2, MPI_LONG, MPI_STATUS_IGNORE);
+        CHECK(lb[0] == lv[0] && lb[1] == lv[1], "external32 longs read back %ld %ld", lb[0], lb[1]);
+    } else {
+        CHECK(cls == MPI_ERR_UNSUPPORTED_DATAREP, "external32 view of C long: class %d", cls);
+    }
+    MPI_File_close(&fh);
+}
+
+/* A user data representation: bytes XORed with 0x5a in the file. */
+static int xor_calls;
+static int xor_write(void *user, MPI_Datatype dt, int count, void *file, MPI_Offset pos, void *x)
+{
+    int size;
+    MPI_Type_size(dt, &size);
+    for (long i = 0; i < (long)size * count; i++)
+        ((unsigned char *)file)[i] = ((unsigned char *)user)[i] ^ 0x5a;
+    xor_calls += (x == &xor_calls) && pos == 0;
+    return MPI_SUCCESS;
+}
+static int xor_read(void *user, MPI_Datatype dt, int count, void *file, MPI_Offset pos, void *x)
+{
+    return xor_write(file, dt, count, user, pos, x);
+}
+static int xor_extent(MPI_Datatype dt, MPI_Aint *extent, void *x)
+{
+    (void)x;
+    int size;
+    MPI_Type_size(dt, &size);
+    *extent = size;
+    return MPI_SUCCESS;
+}
+
+static void user_rep(const char *path)
+{
+    MPI_File fh;
+    int v[3] = {0x11223344, -1, 5}, back[3] = {0, 0, 0};
+    MPI_Register_datarep("oxmpi-xor", xor_read, xor_write, xor_extent, &xor_calls);
+    MPI_File_open(MPI_COMM_SELF, path, MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh);
+    MPI_File_set_size(fh, 0);
+    MPI_File_set_view(fh, 0, MPI_INT, MPI_INT, "oxmpi-xor", MPI_INFO_NULL);
+    MPI_File_write_at(fh, 0, v, 3, MPI_INT, MPI_STATUS_IGNORE);
+    MPI_File_read_at(fh, 0, back, 3, MPI_INT, MPI_STATUS_IGNORE);
+    MPI_File_close(&fh);
+    for (int i = 0; i < 3; i++) CHECK(back[i] == v[i], "user datarep read back %x", back[i]);
+    CHECK(xor_calls >= 2, "the conversion functions ran %d times", xor_calls);
+    long n;
+    int *raw = read_raw(path, &n);
+    CHECK(n == 3 && raw[0] == (0x11223344 ^ 0x5a5a5a5a) && raw[1] == (-1 ^ 0x5a5a5a5a),
+          "user datarep bytes in the file: %x", raw[0]);
+    free(raw);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -172,6 +255,8 @@ int main(int argc, char **argv)
         interleaved(path, round, blk, k);
         shared(path, round);
     }
+    if (wrank == 0) ext32(path);
+    if (wrank == 0) user_rep(path);
     if (wrank == 0) unlink(path);
     int all = 0;
     MPI_Allreduce(&errs, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

@@ -920,20 +920,20 @@ pub unsafe extern "C" fn PMPI_File_write_shared_c(fh: MPI_File, buf: *const c_vo
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Register_datarep(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function, write_conversion_fn: *mut MPI_Datarep_conversion_function, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Register_datarep")))
+    guard("MPI_Register_datarep", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Register_datarep(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function, write_conversion_fn: *mut MPI_Datarep_conversion_function, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Register_datarep")))
+    guard("MPI_Register_datarep", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Register_datarep_c(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function_c, write_conversion_fn: *mut MPI_Datarep_conversion_function_c, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Register_datarep_c")))
+    guard("MPI_Register_datarep_c", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep_c(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Register_datarep_c(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function_c, write_conversion_fn: *mut MPI_Datarep_conversion_function_c, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep_c", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Register_datarep_c")))
+    guard("MPI_Register_datarep_c", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep_c(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
 }

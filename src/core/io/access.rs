@@ -4,10 +4,11 @@
 //! transfer (`transfer`) moves the bytes between memory and the file's
 //! byte ranges the view selects.
 
+use super::datarep::Rep;
 use super::{File, agree, barrier, get, io_error};
 use crate::core::coll::{self, Red};
 use crate::core::consts::*;
-use crate::core::datatype::MsgBuf;
+use crate::core::datatype::{self, MsgBuf};
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::request::{REQUESTS, ReqKind, Request, Status};
 use crate::core::types::{MPI_Datatype, MPI_File, MPI_Request, MPI_Status};
@@ -52,6 +53,25 @@ fn transfer(
         return Ok(0);
     }
     let runs = v.runs(pos * v.etype_size, m.bytes as i64);
+    if !matches!(v.rep, Rep::Native) {
+        let t = datatype::get_committed(dt)?;
+        v.rep.same_size(&t, &v.datarep)?;
+        let _locked = f.lock(dir == Dir::Write);
+        return match dir {
+            Dir::Write => {
+                let data = v.rep.encode((&t, dt), buf, count, m.bytes)?;
+                write_runs(f, &runs, &data)?;
+                Ok(m.bytes)
+            }
+            Dir::Read => {
+                let mut data = vec![0u8; m.bytes];
+                let got = read_runs(f, &runs, &mut data)?;
+                let whole = got - got % (t.size().max(1) as usize);
+                v.rep.decode((&t, dt), &mut data[..whole], buf)?;
+                Ok(got)
+            }
+        };
+    }
     let _locked = f.lock(dir == Dir::Write);
     match dir {
         Dir::Write => {
@@ -63,13 +83,7 @@ fn transfer(
                     &packed
                 }
             };
-            let mut at = 0;
-            for (off, n) in runs {
-                let n = n as usize;
-                f.fd.write_all_at(&data[at..at + n], off as u64)
-                    .map_err(|e| io_error("cannot write the file", &e))?;
-                at += n;
-            }
+            write_runs(f, &runs, data)?;
             Ok(m.bytes)
         }
         Dir::Read => {
@@ -79,21 +93,40 @@ fn transfer(
                 Some(d) => d,
                 None => &mut staged,
             };
-            let mut got = 0;
-            for (off, n) in runs {
-                let n = n as usize;
-                let k = read_at(f, &mut data[got..got + n], off as u64)?;
-                got += k;
-                if k < n {
-                    break;
-                }
-            }
+            let got = read_runs(f, &runs, data)?;
             if !in_place {
                 m.unpack_from(&staged[..got]);
             }
             Ok(got)
         }
     }
+}
+
+/// Write `data` to the file's byte ranges `runs`, in order.
+fn write_runs(f: &File, runs: &[(i64, i64)], data: &[u8]) -> MpiResult<()> {
+    let mut at = 0;
+    for &(off, n) in runs {
+        let n = n as usize;
+        f.fd.write_all_at(&data[at..at + n], off as u64)
+            .map_err(|e| io_error("cannot write the file", &e))?;
+        at += n;
+    }
+    Ok(())
+}
+
+/// Fill `data` from the file's byte ranges `runs`, in order; the bytes
+/// read (fewer at the end of the file).
+fn read_runs(f: &File, runs: &[(i64, i64)], data: &mut [u8]) -> MpiResult<usize> {
+    let mut got = 0;
+    for &(off, n) in runs {
+        let n = n as usize;
+        let k = read_at(f, &mut data[got..got + n], off as u64)?;
+        got += k;
+        if k < n {
+            break;
+        }
+    }
+    Ok(got)
 }
 
 /// Read as much of `buf` as the file holds from `off` on.

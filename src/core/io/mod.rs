@@ -15,6 +15,7 @@
 //! handle (a nonzero integer), which is also its Fortran handle.
 
 pub mod access;
+pub mod datarep;
 pub mod view;
 
 use super::args::StrOut;

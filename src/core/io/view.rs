@@ -4,14 +4,12 @@
 //! data stream (the bytes the filetype selects, in typemap order); `runs`
 //! turns a stretch of that stream into the file's byte ranges.
 
+use super::datarep::{self, Rep};
 use crate::core::consts::*;
 use crate::core::datatype::{self, Datatype};
 use crate::core::error::{MpiError, MpiResult};
 use crate::core::types::MPI_Datatype;
 use std::sync::Arc;
-
-/// The data representations this engine reads and writes.
-pub const DATAREPS: [&str; 2] = ["native", "internal"];
 
 #[derive(Clone)]
 pub struct View {
@@ -22,6 +20,7 @@ pub struct View {
     pub etype: Arc<Datatype>,
     pub filetype: Arc<Datatype>,
     pub datarep: String,
+    pub rep: Rep,
     /// Bytes of one etype.
     pub etype_size: i64,
     /// Data bytes and extent of one filetype.
@@ -41,6 +40,7 @@ impl View {
             etype: byte.clone(),
             filetype: byte,
             datarep: "native".into(),
+            rep: Rep::Native,
             etype_size: 1,
             ft_size: 1,
             ft_extent: 1,
@@ -62,15 +62,6 @@ impl View {
                 format!("negative view displacement {disp}"),
             ));
         }
-        if !DATAREPS.contains(&datarep) {
-            return Err(MpiError::new(
-                MPI_ERR_UNSUPPORTED_DATAREP,
-                format!(
-                    "data representation '{datarep}' is not supported by this version of OxMPI \
-                     (use native or internal)"
-                ),
-            ));
-        }
         let (et, etype_size, _, et_runs) = shape(etype, "etype")?;
         in_order(&et_runs, "etype", writable)?;
         if etype_size <= 0 {
@@ -87,11 +78,13 @@ impl View {
             ));
         }
         in_order(&ft_runs, "filetype", writable)?;
+        let rep = datarep::for_view(datarep, &[&et, &ft])?;
         Ok(View {
             disp,
             etype: et,
             filetype: ft,
             datarep: datarep.into(),
+            rep,
             etype_size,
             ft_size,
             ft_extent,
