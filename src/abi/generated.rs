@@ -600,22 +600,22 @@ pub unsafe extern "C" fn PMPI_Buffer_detach_c(buffer_addr: *mut c_void, size: *m
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_flush() -> c_int {
-    guard("MPI_Buffer_flush", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_flush")))
+    guard("MPI_Buffer_flush", false, ErrObj::None, || crate::core::pt2pt_calls::buffer_flush())
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_flush() -> c_int {
-    guard("MPI_Buffer_flush", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_flush")))
+    guard("MPI_Buffer_flush", false, ErrObj::None, || crate::core::pt2pt_calls::buffer_flush())
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Buffer_iflush(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Buffer_iflush", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_iflush")))
+    guard("MPI_Buffer_iflush", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::buffer_iflush(request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Buffer_iflush(request: *mut MPI_Request) -> c_int {
-    guard("MPI_Buffer_iflush", false, ErrObj::None, || Err(MpiError::unsupported("MPI_Buffer_iflush")))
+    guard("MPI_Buffer_iflush", false, ErrObj::None, || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::buffer_iflush(request) })
 }
 
 #[unsafe(no_mangle)]
@@ -730,22 +730,22 @@ pub unsafe extern "C" fn PMPI_Comm_accept(port_name: *const c_char, info: MPI_In
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_attach_buffer(comm: MPI_Comm, buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Comm_attach_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_attach_buffer")))
+    guard("MPI_Comm_attach_buffer", false, ErrObj::Comm(comm), || crate::core::pt2pt_calls::comm_attach_buffer(comm, buffer as usize, size.into()))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_attach_buffer(comm: MPI_Comm, buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Comm_attach_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_attach_buffer")))
+    guard("MPI_Comm_attach_buffer", false, ErrObj::Comm(comm), || crate::core::pt2pt_calls::comm_attach_buffer(comm, buffer as usize, size.into()))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_attach_buffer_c(comm: MPI_Comm, buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Comm_attach_buffer_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_attach_buffer_c")))
+    guard("MPI_Comm_attach_buffer_c", false, ErrObj::Comm(comm), || crate::core::pt2pt_calls::comm_attach_buffer(comm, buffer as usize, size))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_attach_buffer_c(comm: MPI_Comm, buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Comm_attach_buffer_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_attach_buffer_c")))
+    guard("MPI_Comm_attach_buffer_c", false, ErrObj::Comm(comm), || crate::core::pt2pt_calls::comm_attach_buffer(comm, buffer as usize, size))
 }
 
 #[unsafe(no_mangle)]
@@ -840,22 +840,22 @@ pub unsafe extern "C" fn PMPI_Comm_delete_attr(comm: MPI_Comm, comm_keyval: c_in
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_detach_buffer(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_detach_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_detach_buffer")))
+    guard("MPI_Comm_detach_buffer", false, ErrObj::Comm(comm), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::pt2pt_calls::comm_detach_buffer(comm, buffer_addr, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_detach_buffer(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Comm_detach_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_detach_buffer")))
+    guard("MPI_Comm_detach_buffer", false, ErrObj::Comm(comm), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::pt2pt_calls::comm_detach_buffer(comm, buffer_addr, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_detach_buffer_c(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Comm_detach_buffer_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_detach_buffer_c")))
+    guard("MPI_Comm_detach_buffer_c", false, ErrObj::Comm(comm), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; crate::core::pt2pt_calls::comm_detach_buffer(comm, buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_detach_buffer_c(comm: MPI_Comm, buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Comm_detach_buffer_c", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_detach_buffer_c")))
+    guard("MPI_Comm_detach_buffer_c", false, ErrObj::Comm(comm), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; crate::core::pt2pt_calls::comm_detach_buffer(comm, buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -890,12 +890,12 @@ pub unsafe extern "C" fn PMPI_Comm_dup_with_info(comm: MPI_Comm, info: MPI_Info,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_flush_buffer(comm: MPI_Comm) -> c_int {
-    guard("MPI_Comm_flush_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_flush_buffer")))
+    guard("MPI_Comm_flush_buffer", false, ErrObj::Comm(comm), || crate::core::pt2pt_calls::comm_flush_buffer(comm))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_flush_buffer(comm: MPI_Comm) -> c_int {
-    guard("MPI_Comm_flush_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_flush_buffer")))
+    guard("MPI_Comm_flush_buffer", false, ErrObj::Comm(comm), || crate::core::pt2pt_calls::comm_flush_buffer(comm))
 }
 
 #[unsafe(no_mangle)]
@@ -1000,12 +1000,12 @@ pub unsafe extern "C" fn PMPI_Comm_idup_with_info(comm: MPI_Comm, info: MPI_Info
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Comm_iflush_buffer(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Comm_iflush_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_iflush_buffer")))
+    guard("MPI_Comm_iflush_buffer", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::comm_iflush_buffer(comm, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Comm_iflush_buffer(comm: MPI_Comm, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Comm_iflush_buffer", false, ErrObj::Comm(comm), || Err(MpiError::unsupported("MPI_Comm_iflush_buffer")))
+    guard("MPI_Comm_iflush_buffer", false, ErrObj::Comm(comm), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::comm_iflush_buffer(comm, request) })
 }
 
 #[unsafe(no_mangle)]
@@ -4040,22 +4040,22 @@ pub unsafe extern "C" fn PMPI_Sendrecv_replace_c(buf: *mut c_void, count: MPI_Co
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_attach_buffer(session: MPI_Session, buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Session_attach_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_attach_buffer")))
+    guard("MPI_Session_attach_buffer", true, ErrObj::Session(session), || crate::core::pt2pt_calls::session_attach_buffer(session, buffer as usize, size.into()))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_attach_buffer(session: MPI_Session, buffer: *mut c_void, size: c_int) -> c_int {
-    guard("MPI_Session_attach_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_attach_buffer")))
+    guard("MPI_Session_attach_buffer", true, ErrObj::Session(session), || crate::core::pt2pt_calls::session_attach_buffer(session, buffer as usize, size.into()))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_attach_buffer_c(session: MPI_Session, buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Session_attach_buffer_c", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_attach_buffer_c")))
+    guard("MPI_Session_attach_buffer_c", true, ErrObj::Session(session), || crate::core::pt2pt_calls::session_attach_buffer(session, buffer as usize, size))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_attach_buffer_c(session: MPI_Session, buffer: *mut c_void, size: MPI_Count) -> c_int {
-    guard("MPI_Session_attach_buffer_c", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_attach_buffer_c")))
+    guard("MPI_Session_attach_buffer_c", true, ErrObj::Session(session), || crate::core::pt2pt_calls::session_attach_buffer(session, buffer as usize, size))
 }
 
 #[unsafe(no_mangle)]
@@ -4080,22 +4080,22 @@ pub unsafe extern "C" fn PMPI_Session_create_errhandler(session_errhandler_fn: *
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_detach_buffer(session: MPI_Session, buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Session_detach_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_detach_buffer")))
+    guard("MPI_Session_detach_buffer", true, ErrObj::Session(session), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::pt2pt_calls::session_detach_buffer(session, buffer_addr, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_detach_buffer(session: MPI_Session, buffer_addr: *mut c_void, size: *mut c_int) -> c_int {
-    guard("MPI_Session_detach_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_detach_buffer")))
+    guard("MPI_Session_detach_buffer", true, ErrObj::Session(session), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; let mut size_wide = 0; let r = crate::core::pt2pt_calls::session_detach_buffer(session, buffer_addr, &mut size_wide); if r.is_ok() { *size = narrow(size_wide); } r })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_detach_buffer_c(session: MPI_Session, buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Session_detach_buffer_c", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_detach_buffer_c")))
+    guard("MPI_Session_detach_buffer_c", true, ErrObj::Session(session), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; crate::core::pt2pt_calls::session_detach_buffer(session, buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_detach_buffer_c(session: MPI_Session, buffer_addr: *mut c_void, size: *mut MPI_Count) -> c_int {
-    guard("MPI_Session_detach_buffer_c", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_detach_buffer_c")))
+    guard("MPI_Session_detach_buffer_c", true, ErrObj::Session(session), || unsafe { let buffer_addr = out(buffer_addr.cast::<usize>(), "buffer_addr")?; let size = out(size, "size")?; crate::core::pt2pt_calls::session_detach_buffer(session, buffer_addr, size) })
 }
 
 #[unsafe(no_mangle)]
@@ -4110,12 +4110,12 @@ pub unsafe extern "C" fn PMPI_Session_finalize(session: *mut MPI_Session) -> c_i
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_flush_buffer(session: MPI_Session) -> c_int {
-    guard("MPI_Session_flush_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_flush_buffer")))
+    guard("MPI_Session_flush_buffer", true, ErrObj::Session(session), || crate::core::pt2pt_calls::session_flush_buffer(session))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_flush_buffer(session: MPI_Session) -> c_int {
-    guard("MPI_Session_flush_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_flush_buffer")))
+    guard("MPI_Session_flush_buffer", true, ErrObj::Session(session), || crate::core::pt2pt_calls::session_flush_buffer(session))
 }
 
 #[unsafe(no_mangle)]
@@ -4170,12 +4170,12 @@ pub unsafe extern "C" fn PMPI_Session_get_pset_info(session: MPI_Session, pset_n
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Session_iflush_buffer(session: MPI_Session, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Session_iflush_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_iflush_buffer")))
+    guard("MPI_Session_iflush_buffer", true, ErrObj::Session(session), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::session_iflush_buffer(session, request) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Session_iflush_buffer(session: MPI_Session, request: *mut MPI_Request) -> c_int {
-    guard("MPI_Session_iflush_buffer", true, ErrObj::Session(session), || Err(MpiError::unsupported("MPI_Session_iflush_buffer")))
+    guard("MPI_Session_iflush_buffer", true, ErrObj::Session(session), || unsafe { let request = out(request, "request")?; crate::core::pt2pt_calls::session_iflush_buffer(session, request) })
 }
 
 #[unsafe(no_mangle)]

@@ -18,7 +18,6 @@ use crate::core::group;
 use crate::core::info::{self, Info};
 use crate::core::session::{self, PSETS};
 use std::ffi::{c_char, c_int};
-use std::sync::Arc;
 
 pub(crate) unsafe fn session_init(
     info: MPI_Info,
@@ -118,11 +117,10 @@ pub(crate) unsafe fn group_from_session_pset(
     pset_name: *const c_char,
     newgroup: *mut MPI_Group,
 ) -> MpiResult<()> {
-    session::get(session)?;
     // SAFETY: a NUL-terminated string from the caller.
     let name = unsafe { cstr(pset_name, "pset_name") }?;
-    let g = session::pset(name)?;
-    unsafe { put(newgroup, "newgroup", group::handle(Arc::new(g))) }
+    let g = session::group_from_pset(session, name)?;
+    unsafe { put(newgroup, "newgroup", group::handle(g)) }
 }
 
 /// The error handler a communicator made from a group starts with.

@@ -57,6 +57,11 @@ pub struct Comm {
     pub coll_seq: AtomicU32,
     /// The collective algorithms its members agreed on at creation.
     pub algorithms: Algorithms,
+    /// The buffer attached for its buffered sends (`MPI_Comm_attach_buffer`).
+    pub bsend: super::bsend::Buffer,
+    /// The session it was made from (through its group), whose buffer its
+    /// buffered sends use when it has none of its own.
+    pub session: Option<c_int>,
 }
 
 impl Comm {
@@ -156,6 +161,8 @@ fn describe_predefined(handle: c_int) -> Arc<Comm> {
         hints: Mutex::default(),
         coll_seq: AtomicU32::new(0),
         algorithms,
+        bsend: Default::default(),
+        session: None,
     })
 }
 
@@ -552,7 +559,9 @@ fn install(parent: &Comm, ctx: Agreed, rank: c_int, group: Arc<Group>, attrs: At
 /// A communicator object (not yet registered) inheriting `parent`'s error
 /// handler.
 fn make(handle: c_int, parent: &Comm, ctx: Agreed, rank: c_int, group: Arc<Group>) -> Comm {
-    make_with(handle, parent.errhandler.get(), ctx, rank, group)
+    let mut c = make_with(handle, parent.errhandler.get(), ctx, rank, group);
+    c.session = parent.session;
+    c
 }
 
 /// A communicator object (not yet registered) with error handler `eh`.
@@ -574,6 +583,8 @@ fn make_with(handle: c_int, eh: c_int, ctx: Agreed, rank: c_int, group: Arc<Grou
         hints: Mutex::default(),
         coll_seq: AtomicU32::new(0),
         algorithms: ctx.algorithms,
+        bsend: Default::default(),
+        session: None,
     }
 }
 
@@ -936,7 +947,12 @@ pub fn create_from_group(group: Arc<Group>, stringtag: &str, eh: c_int) -> MpiRe
             Sched::among(FROM_GROUP_CTX, group.clone(), rank, tag)
         })?
     };
-    Ok(USER.insert_with(|handle| make_with(handle, eh, ctx, rank, group)))
+    let session = super::session::of_group(&group);
+    Ok(USER.insert_with(|handle| {
+        let mut c = make_with(handle, eh, ctx, rank, group);
+        c.session = session;
+        c
+    }))
 }
 
 /// `MPI_Intercomm_create_from_groups`: each group makes a communicator of

@@ -4,6 +4,7 @@
 pub mod algorithms;
 pub(crate) mod args;
 pub mod attr;
+pub mod bsend;
 #[rustfmt::skip]
 pub mod callbacks;
 pub mod coll;

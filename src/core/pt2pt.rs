@@ -20,7 +20,6 @@ use super::error::{MpiError, MpiResult};
 use super::p2p::{Envelope, SendBuf, Unexpected, engine};
 use super::request::{Generalized, Mode, Persistent, REQUESTS, ReqKind, Request, SendMode, Status};
 use super::types::{MPI_Comm, MPI_Datatype, MPI_Message, MPI_Request, MPI_Status};
-use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -160,69 +159,21 @@ fn recv_args(
 // ---------------------------------------------------------------------------
 // Starting operations
 
-/// Space of the buffer attached for buffered sends, and the sends using it.
-struct Attached {
-    addr: usize,
-    size: usize,
-    used: usize,
-    pending: Vec<(Arc<Request>, usize)>,
-}
-
-static BSEND: Mutex<Option<Attached>> = Mutex::new(None);
-
-impl Attached {
-    fn reclaim(&mut self) {
-        let mut freed = 0;
-        self.pending.retain(|(r, n)| {
-            let done = r.is_done();
-            if done {
-                freed += n;
-            }
-            !done
-        });
-        self.used -= freed;
-    }
-}
-
-/// Account a buffered send against the attached buffer, copy the message
-/// and send the copy; returns the engine's request for it.
+/// Copy the message of a buffered send, drawing on the buffer that serves
+/// its communicator (`core::bsend`), and send the copy; returns the
+/// engine's request for it.
 fn start_bsend(a: &SendArgs, world: usize, env: Envelope) -> MpiResult<Arc<Request>> {
-    let need = a.buf.bytes + MPI_BSEND_OVERHEAD as usize;
-    let mut guard = BSEND.lock();
-    let att = guard.as_mut().ok_or_else(|| {
-        MpiError::new(
-            MPI_ERR_BUFFER,
-            "buffered send without an attached buffer (MPI_Buffer_attach)",
-        )
-    })?;
-    att.reclaim();
-    // Completions of earlier buffered sends may still wait unread in the
-    // rings: take them in before saying there is no room.
-    while att.used + need > att.size && engine().progress() {
-        att.reclaim();
-    }
-    if att.used + need > att.size {
-        return Err(MpiError::new(
-            MPI_ERR_BUFFER,
-            format!(
-                "the attached buffer has {} of {} bytes free; this buffered send needs {need}",
-                att.size - att.used,
-                att.size
-            ),
-        ));
-    }
-    let data = a.buf.packed();
-    let inner = Request::new(ReqKind::Send, a.comm.handle);
-    engine().isend(
-        env,
-        world,
-        SendBuf::owned(data),
-        SendMode::Standard,
-        inner.clone(),
-    )?;
-    att.used += need;
-    att.pending.push((inner.clone(), need));
-    Ok(inner)
+    super::bsend::draw(&a.comm, a.buf.bytes, || {
+        let inner = Request::new(ReqKind::Send, a.comm.handle);
+        engine().isend(
+            env,
+            world,
+            SendBuf::owned(a.buf.packed()),
+            SendMode::Standard,
+            inner.clone(),
+        )?;
+        Ok(inner)
+    })
 }
 
 fn start_send(a: &SendArgs, mode: SendMode, req: &Arc<Request>) -> MpiResult<()> {
@@ -593,47 +544,6 @@ fn mrecv_started(
     m: &mut MPI_Message,
 ) -> MpiResult<MPI_Request> {
     Ok(REQUESTS.insert(start_mrecv(buf, count, dt, m)?))
-}
-
-// ---------------------------------------------------------------------------
-// Buffered-send buffer
-
-pub fn buffer_attach(addr: usize, size: i64) -> MpiResult<()> {
-    if size < 0 {
-        return Err(MpiError::new(
-            MPI_ERR_ARG,
-            format!("negative buffer size {size}"),
-        ));
-    }
-    if size > 0 && addr == 0 {
-        return Err(MpiError::new(MPI_ERR_BUFFER, "null buffer"));
-    }
-    let mut b = BSEND.lock();
-    if b.is_some() {
-        return Err(MpiError::new(
-            MPI_ERR_BUFFER,
-            "a buffer is already attached (MPI_Buffer_detach it first)",
-        ));
-    }
-    *b = Some(Attached {
-        addr,
-        size: size as usize,
-        used: 0,
-        pending: Vec::new(),
-    });
-    Ok(())
-}
-
-/// Detach after every buffered send using the buffer has gone out; the
-/// buffer's address and size (0, 0 when none was attached).
-pub fn buffer_detach() -> MpiResult<(usize, usize)> {
-    let pending: Vec<Arc<Request>> = match BSEND.lock().as_ref() {
-        Some(a) => a.pending.iter().map(|(r, _)| r.clone()).collect(),
-        None => return Ok((0, 0)),
-    };
-    engine().wait_until(|| pending.iter().all(|r| r.is_done()));
-    let a = BSEND.lock().take();
-    Ok(a.map_or((0, 0), |a| (a.addr, a.size)))
 }
 
 // ---------------------------------------------------------------------------

@@ -1,15 +1,20 @@
 //! The point-to-point calls that are not send or receive families: probes,
-//! the buffered-send buffer, single requests, generalized and partitioned
+//! the buffered-send buffers (`core::bsend`), single requests, generalized and partitioned
 //! requests. Typed arguments; `scripts/gen-abi` binds each by its
 //! `doc(alias)`. The semantics are `core::pt2pt`'s.
 
 use super::args::info_arg;
+use super::bsend;
+use super::comm;
 use super::error::{MpiError, MpiResult};
 use super::pt2pt;
-use super::request::Status;
+use super::request::{REQUESTS, ReqKind, Request, Status};
+use super::session;
 use super::types::MPI_Status;
-use super::types::{MPI_Comm, MPI_Count, MPI_Datatype, MPI_Info, MPI_Message, MPI_Request};
-use crate::core::consts::MPI_ERR_COUNT;
+use super::types::{
+    MPI_Comm, MPI_Count, MPI_Datatype, MPI_Info, MPI_Message, MPI_Request, MPI_Session,
+};
+use crate::core::consts::{MPI_COMM_SELF, MPI_ERR_COUNT};
 use std::ffi::{c_int, c_void};
 
 /// Fill a status the caller did not ignore.
@@ -80,17 +85,100 @@ pub fn mprobe(
 
 #[doc(alias = "MPI_Buffer_attach")]
 pub fn buffer_attach(buffer: usize, size: MPI_Count) -> MpiResult<()> {
-    pt2pt::buffer_attach(buffer, size)
+    bsend::PROCESS.attach(buffer, size)
 }
 
-/// `MPI_Buffer_detach`: `buffer_addr` is the caller's `void *` slot.
-#[doc(alias = "MPI_Buffer_detach")]
-pub fn buffer_detach(buffer_addr: &mut usize, size: &mut MPI_Count) -> MpiResult<()> {
-    let (a, n) = pt2pt::buffer_detach()?;
+/// A detached buffer's address and size, into the caller's slots
+/// (`buffer_addr` is the caller's `void *` slot).
+fn detached(
+    (a, n): (usize, usize),
+    buffer_addr: &mut usize,
+    size: &mut MPI_Count,
+) -> MpiResult<()> {
     *buffer_addr = a;
     *size = MPI_Count::try_from(n)
         .map_err(|_| MpiError::new(MPI_ERR_COUNT, "buffer size overflows"))?;
     Ok(())
+}
+
+#[doc(alias = "MPI_Buffer_detach")]
+pub fn buffer_detach(buffer_addr: &mut usize, size: &mut MPI_Count) -> MpiResult<()> {
+    detached(bsend::PROCESS.detach()?, buffer_addr, size)
+}
+
+#[doc(alias = "MPI_Comm_attach_buffer")]
+pub fn comm_attach_buffer(comm: MPI_Comm, buffer: usize, size: MPI_Count) -> MpiResult<()> {
+    comm::get(comm)?.bsend.attach(buffer, size)
+}
+
+#[doc(alias = "MPI_Comm_detach_buffer")]
+pub fn comm_detach_buffer(
+    comm: MPI_Comm,
+    buffer_addr: &mut usize,
+    size: &mut MPI_Count,
+) -> MpiResult<()> {
+    detached(comm::get(comm)?.bsend.detach()?, buffer_addr, size)
+}
+
+#[doc(alias = "MPI_Session_attach_buffer")]
+pub fn session_attach_buffer(
+    session: MPI_Session,
+    buffer: usize,
+    size: MPI_Count,
+) -> MpiResult<()> {
+    session::get(session)?.bsend.attach(buffer, size)
+}
+
+#[doc(alias = "MPI_Session_detach_buffer")]
+pub fn session_detach_buffer(
+    session: MPI_Session,
+    buffer_addr: &mut usize,
+    size: &mut MPI_Count,
+) -> MpiResult<()> {
+    detached(session::get(session)?.bsend.detach()?, buffer_addr, size)
+}
+
+/// A request that completes once the buffered sends drawing on `b` so
+/// far have gone out.
+fn iflush(b: &bsend::Buffer, request: &mut MPI_Request) -> MpiResult<()> {
+    let own = comm::get(MPI_COMM_SELF)?;
+    let req = Request::new(ReqKind::Coll, MPI_COMM_SELF);
+    b.iflush(own, req.clone());
+    *request = REQUESTS.insert(req);
+    Ok(())
+}
+
+#[doc(alias = "MPI_Buffer_flush")]
+pub fn buffer_flush() -> MpiResult<()> {
+    bsend::PROCESS.flush();
+    Ok(())
+}
+
+#[doc(alias = "MPI_Buffer_iflush")]
+pub fn buffer_iflush(request: &mut MPI_Request) -> MpiResult<()> {
+    iflush(&bsend::PROCESS, request)
+}
+
+#[doc(alias = "MPI_Comm_flush_buffer")]
+pub fn comm_flush_buffer(comm: MPI_Comm) -> MpiResult<()> {
+    comm::get(comm)?.bsend.flush();
+    Ok(())
+}
+
+#[doc(alias = "MPI_Comm_iflush_buffer")]
+pub fn comm_iflush_buffer(comm: MPI_Comm, request: &mut MPI_Request) -> MpiResult<()> {
+    iflush(&comm::get(comm)?.bsend, request)
+}
+
+#[doc(alias = "MPI_Session_flush_buffer")]
+pub fn session_flush_buffer(session: MPI_Session) -> MpiResult<()> {
+    session::get(session)?.bsend.flush();
+    Ok(())
+}
+
+#[doc(alias = "MPI_Session_iflush_buffer")]
+pub fn session_iflush_buffer(session: MPI_Session, request: &mut MPI_Request) -> MpiResult<()> {
+    iflush(&session::get(session)?.bsend, request)
 }
 
 #[doc(alias = "MPI_Request_free")]

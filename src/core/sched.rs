@@ -290,6 +290,11 @@ impl Sched {
         self.on_success.push(Box::new(f));
     }
 
+    /// Also end only once `r` (an operation started elsewhere) completes.
+    pub fn wait_for(&mut self, r: Arc<Request>) {
+        self.pending.push((r, None));
+    }
+
     /// Keep `x` alive until the schedule ends.
     pub fn keep(&mut self, x: impl Send + 'static) {
         self.keep.push(Box::new(x));

@@ -9,11 +9,15 @@ use super::group::Group;
 use super::runtime;
 use crate::core::consts::*;
 use crate::handles::{Kind, Table};
+use parking_lot::Mutex;
 use std::ffi::c_int;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 pub struct Session {
     pub errhandler: Slot,
+    /// The buffer attached for buffered sends on its communicators
+    /// (`MPI_Session_attach_buffer`).
+    pub bsend: super::bsend::Buffer,
 }
 
 impl Drop for Session {
@@ -33,6 +37,7 @@ pub fn init(eh: c_int) -> MpiResult<c_int> {
     errhandler::retain(eh);
     Ok(SESSIONS.insert(Session {
         errhandler: Slot::new(eh),
+        bsend: Default::default(),
     }))
 }
 
@@ -47,6 +52,29 @@ pub fn get(h: c_int) -> MpiResult<Arc<Session>> {
             },
         )
     })
+}
+
+/// Groups made from a session's process sets, and the session (weakly:
+/// a group's life is its own).
+static PSET_GROUPS: Mutex<Vec<(Weak<Group>, c_int)>> = Mutex::new(Vec::new());
+
+/// `MPI_Group_from_session_pset`: the group, remembered as the session's.
+pub fn group_from_pset(session: c_int, name: &str) -> MpiResult<Arc<Group>> {
+    get(session)?;
+    let g = Arc::new(pset(name)?);
+    let mut all = PSET_GROUPS.lock();
+    all.retain(|(w, _)| w.strong_count() > 0);
+    all.push((Arc::downgrade(&g), session));
+    Ok(g)
+}
+
+/// The session `group` came from, if it is a process set's group.
+pub fn of_group(group: &Arc<Group>) -> Option<c_int> {
+    PSET_GROUPS
+        .lock()
+        .iter()
+        .find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(group)))
+        .map(|(_, s)| *s)
 }
 
 /// `MPI_Session_finalize`.
