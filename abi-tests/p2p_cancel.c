@@ -72,6 +72,30 @@ int main(int argc, char **argv) {
         MPI_Send(&x, 1, MPI_INT, 0, 3, MPI_COMM_WORLD);
         check(x == 10, "the message whose cancel came too late did not arrive");
     }
+    /* A partitioned send not all of whose partitions are ready has not
+     * started: cancelling it ends it. The send half of an Isendrecv is
+     * withdrawn with its receive. */
+    if (rank == 0) {
+        int parts[4] = {1, 2, 3, 4};
+        MPI_Request p;
+        MPI_Psend_init(parts, 4, 1, MPI_INT, 1, 9, MPI_COMM_WORLD, MPI_INFO_NULL, &p);
+        MPI_Start(&p);
+        MPI_Pready(0, p);
+        check(cancelled(&p), "a partitioned send not yet started was not cancelled");
+        MPI_Request_free(&p);
+        int out = 5, in = 0;
+        MPI_Request sr;
+        MPI_Isendrecv(&out, 1, MPI_INT, 1, 11, &in, 1, MPI_INT, 1, 12, MPI_COMM_WORLD, &sr);
+        check(cancelled(&sr), "an unmatched Isendrecv was not cancelled");
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 1) {
+        int flag;
+        MPI_Iprobe(0, 11, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        check(!flag, "the send half of a cancelled Isendrecv can still be received");
+        MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+        check(!flag, "a message of a cancelled partitioned send arrived");
+    }
     free(large);
     int all;
     MPI_Allreduce(&errs, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

@@ -898,6 +898,26 @@ pub fn cancel(h: MPI_Request) -> MpiResult<()> {
     match r.kind {
         ReqKind::Recv => {
             engine().cancel_recv(&r);
+            // `MPI_Isendrecv`: its send half too.
+            if let Some(send) = &r.also {
+                engine().cancel_send(send);
+            }
+        }
+        ReqKind::Send if matches!(r.persistent, Some(Persistent::PartSend { .. })) => {
+            // A partitioned send whose partitions are not all ready has not
+            // started: it ends cancelled here and now. Otherwise the whole
+            // message is out, and is withdrawn as any send.
+            let unsent = {
+                let mut ready = r.ready.lock();
+                let unsent = !ready.is_empty();
+                ready.clear();
+                unsent
+            };
+            if unsent {
+                engine().complete(&r, Status::cancelled());
+            } else {
+                engine().cancel_send(&r);
+            }
         }
         ReqKind::Send => {
             engine().cancel_send(&r);
