@@ -200,202 +200,202 @@ pub unsafe extern "C" fn PMPI_File_get_view(fh: MPI_File, disp: *mut MPI_Offset,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iread_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count.into(), datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iread_shared(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iread_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count, datatype, request, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_at(fh, offset, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count.into(), datatype, request) })
+    guard("MPI_File_iwrite_shared", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count.into(), datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iwrite_shared(fh, buf as usize, count, datatype, request) })
+    guard("MPI_File_iwrite_shared_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_shared(fh, buf as usize, count, datatype, request, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -420,52 +420,52 @@ pub unsafe extern "C" fn PMPI_File_preallocate(fh: MPI_File, size: MPI_Offset) -
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count.into(), datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_read_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count.into(), datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count, datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_all_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_read_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count, datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
@@ -480,52 +480,52 @@ pub unsafe extern "C" fn PMPI_File_read_all_end(fh: MPI_File, buf: *mut c_void, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
+    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count.into(), datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
+    guard("MPI_File_read_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count.into(), datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count, datatype))
+    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count, datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_at_all_begin(fh, offset, buf as usize, count, datatype))
+    guard("MPI_File_read_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count, datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
@@ -540,62 +540,62 @@ pub unsafe extern "C" fn PMPI_File_read_at_all_end(fh: MPI_File, buf: *mut c_voi
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count.into(), datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered_begin(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_read_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count.into(), datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count, datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered_begin_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_read_ordered_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_read_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count, datatype, false))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_ordered_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_ordered_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_ordered(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
@@ -610,22 +610,22 @@ pub unsafe extern "C" fn PMPI_File_read_ordered_end(fh: MPI_File, buf: *mut c_vo
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_shared(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_read_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count.into(), datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_shared_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_read_shared(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_read_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count, datatype, status_out(status), false) })
 }
 
 #[unsafe(no_mangle)]
@@ -710,52 +710,52 @@ pub unsafe extern "C" fn PMPI_File_sync(fh: MPI_File) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count.into(), datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_write_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count.into(), datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count, datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_all_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_write_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_all_begin(fh, buf as usize, count, datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
@@ -770,52 +770,52 @@ pub unsafe extern "C" fn PMPI_File_write_all_end(fh: MPI_File, buf: *const c_voi
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
+    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count.into(), datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_begin(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count.into(), datatype))
+    guard("MPI_File_write_at_all_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count.into(), datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count, datatype))
+    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count, datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_begin_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_at_all_begin(fh, offset, buf as usize, count, datatype))
+    guard("MPI_File_write_at_all_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_at_all_begin(fh, offset, buf as usize, count, datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
@@ -830,62 +830,62 @@ pub unsafe extern "C" fn PMPI_File_write_at_all_end(fh: MPI_File, buf: *const c_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_at(fh, offset, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_ordered", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count.into(), datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered_begin(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count.into(), datatype))
+    guard("MPI_File_write_ordered_begin", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count.into(), datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count, datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered_begin_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype) -> c_int {
-    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_write_ordered_begin(fh, buf as usize, count, datatype))
+    guard("MPI_File_write_ordered_begin_c", false, ErrObj::File(fh), || crate::core::io::access::file_access_ordered_begin(fh, buf as usize, count, datatype, true))
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_ordered_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_ordered_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_ordered(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_ordered_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_ordered(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
@@ -900,40 +900,40 @@ pub unsafe extern "C" fn PMPI_File_write_ordered_end(fh: MPI_File, buf: *const c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_shared(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count.into(), datatype, status_out(status)) })
+    guard("MPI_File_write_shared", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count.into(), datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_shared_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_write_shared(fh, buf as usize, count, datatype, status_out(status)) })
+    guard("MPI_File_write_shared_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_shared(fh, buf as usize, count, datatype, status_out(status), true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Register_datarep(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function, write_conversion_fn: *mut MPI_Datarep_conversion_function, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
+    guard("MPI_Register_datarep", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Register_datarep(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function, write_conversion_fn: *mut MPI_Datarep_conversion_function, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
+    guard("MPI_Register_datarep", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_Register_datarep_c(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function_c, write_conversion_fn: *mut MPI_Datarep_conversion_function_c, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep_c", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep_c(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
+    guard("MPI_Register_datarep_c", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_Register_datarep_c(datarep: *const c_char, read_conversion_fn: *mut MPI_Datarep_conversion_function_c, write_conversion_fn: *mut MPI_Datarep_conversion_function_c, dtype_file_extent_fn: *mut MPI_Datarep_extent_function, extra_state: *mut c_void) -> c_int {
-    guard("MPI_Register_datarep_c", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep_c(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize) })
+    guard("MPI_Register_datarep_c", false, ErrObj::File(MPI_FILE_NULL), || unsafe { let datarep = cstr(datarep, "datarep")?; crate::core::io::datarep::register_datarep(datarep, read_conversion_fn as usize, write_conversion_fn as usize, dtype_file_extent_fn as usize, extra_state as usize, true) })
 }

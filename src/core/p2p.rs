@@ -757,16 +757,19 @@ impl Engine {
     ) -> Option<(Status, Option<Unexpected>)> {
         self.progress();
         let mut st = self.st.lock();
-        let found = st.queues.get_mut(&ctx).and_then(|q| {
-            q.unexpected
-                .iter()
-                .position(|u| matches(src, tag, u.src, u.tag))
-        });
-        let Some(i) = found else {
-            // Nothing can come any more: say so by the status's error.
-            return self.blocked(ctx, src).then(|| (departed_status(src), None));
+        // Nothing queued, and nothing can come any more: say so by the
+        // status's error.
+        let none = || self.blocked(ctx, src).then(|| (departed_status(src), None));
+        let Some(q) = st.queues.get_mut(&ctx) else {
+            return none();
         };
-        let q = st.queues.get_mut(&ctx).expect("found above");
+        let Some(i) = q
+            .unexpected
+            .iter()
+            .position(|u| matches(src, tag, u.src, u.tag))
+        else {
+            return none();
+        };
         let status = q.unexpected[i].status();
         let msg = if take { q.unexpected.remove(i) } else { None };
         if msg.is_some() {

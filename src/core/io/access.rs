@@ -218,33 +218,39 @@ fn etypes_of(f: &File, count: i64, dt: MPI_Datatype) -> MpiResult<i64> {
     Ok(bytes / f.view.read().etype_size)
 }
 
+/// Which way a call moves the bytes: `write` is given by the C function
+/// called (`scripts/gen-abi`: the `MPI_File_write*` and `MPI_File_iwrite*`
+/// forms), so a read and its write share one implementation.
+fn dir(write: bool) -> Dir {
+    if write { Dir::Write } else { Dir::Read }
+}
+
+/// A blocking access at `at` of `fh`; its status goes to `status`.
 fn blocking(
     fh: MPI_File,
     at: At,
-    buf: usize,
-    count: i64,
-    dt: MPI_Datatype,
+    (buf, count, dt): (usize, i64, MPI_Datatype),
     status: Option<&mut MPI_Status>,
-    dir: Dir,
+    write: bool,
 ) -> MpiResult<()> {
     let f = get(fh)?;
-    let st = access(&f, at, buf, count, dt, dir)?;
+    let st = access(&f, at, buf, count, dt, dir(write))?;
     fill(status, &st);
     Ok(())
 }
 
+/// A nonblocking access: the transfer happens now, the request is
+/// complete.
 fn started(
     fh: MPI_File,
     at: At,
-    buf: usize,
-    count: i64,
-    dt: MPI_Datatype,
+    (buf, count, dt): (usize, i64, MPI_Datatype),
     request: &mut MPI_Request,
-    dir: Dir,
+    write: bool,
 ) -> MpiResult<()> {
     *request = MPI_REQUEST_NULL;
     let f = get(fh)?;
-    let st = access(&f, at, buf, count, dt, dir)?;
+    let st = access(&f, at, buf, count, dt, dir(write))?;
     completed(request, st);
     Ok(())
 }
@@ -253,85 +259,45 @@ fn started(
 
 #[doc(alias = "MPI_File_read_at")]
 #[doc(alias = "MPI_File_read_at_all")]
-pub fn file_read_at(
-    fh: MPI_File,
-    offset: i64,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-    status: Option<&mut MPI_Status>,
-) -> MpiResult<()> {
-    blocking(
-        fh,
-        At::Offset(offset),
-        buf,
-        count,
-        datatype,
-        status,
-        Dir::Read,
-    )
-}
-
 #[doc(alias = "MPI_File_write_at")]
 #[doc(alias = "MPI_File_write_at_all")]
-pub fn file_write_at(
+pub fn file_access_at(
     fh: MPI_File,
     offset: i64,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
     status: Option<&mut MPI_Status>,
+    write: bool,
 ) -> MpiResult<()> {
     blocking(
         fh,
         At::Offset(offset),
-        buf,
-        count,
-        datatype,
+        (buf, count, datatype),
         status,
-        Dir::Write,
+        write,
     )
 }
 
 #[doc(alias = "MPI_File_iread_at")]
 #[doc(alias = "MPI_File_iread_at_all")]
-pub fn file_iread_at(
-    fh: MPI_File,
-    offset: i64,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-    request: &mut MPI_Request,
-) -> MpiResult<()> {
-    started(
-        fh,
-        At::Offset(offset),
-        buf,
-        count,
-        datatype,
-        request,
-        Dir::Read,
-    )
-}
-
 #[doc(alias = "MPI_File_iwrite_at")]
 #[doc(alias = "MPI_File_iwrite_at_all")]
-pub fn file_iwrite_at(
+pub fn file_iaccess_at(
     fh: MPI_File,
     offset: i64,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
     request: &mut MPI_Request,
+    write: bool,
 ) -> MpiResult<()> {
     started(
         fh,
         At::Offset(offset),
-        buf,
-        count,
-        datatype,
+        (buf, count, datatype),
         request,
-        Dir::Write,
+        write,
     )
 }
 
@@ -339,50 +305,32 @@ pub fn file_iwrite_at(
 
 #[doc(alias = "MPI_File_read")]
 #[doc(alias = "MPI_File_read_all")]
-pub fn file_read(
-    fh: MPI_File,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-    status: Option<&mut MPI_Status>,
-) -> MpiResult<()> {
-    blocking(fh, At::Own, buf, count, datatype, status, Dir::Read)
-}
-
 #[doc(alias = "MPI_File_write")]
 #[doc(alias = "MPI_File_write_all")]
-pub fn file_write(
+pub fn file_access(
     fh: MPI_File,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
     status: Option<&mut MPI_Status>,
+    write: bool,
 ) -> MpiResult<()> {
-    blocking(fh, At::Own, buf, count, datatype, status, Dir::Write)
+    blocking(fh, At::Own, (buf, count, datatype), status, write)
 }
 
 #[doc(alias = "MPI_File_iread")]
 #[doc(alias = "MPI_File_iread_all")]
-pub fn file_iread(
-    fh: MPI_File,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-    request: &mut MPI_Request,
-) -> MpiResult<()> {
-    started(fh, At::Own, buf, count, datatype, request, Dir::Read)
-}
-
 #[doc(alias = "MPI_File_iwrite")]
 #[doc(alias = "MPI_File_iwrite_all")]
-pub fn file_iwrite(
+pub fn file_iaccess(
     fh: MPI_File,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
     request: &mut MPI_Request,
+    write: bool,
 ) -> MpiResult<()> {
-    started(fh, At::Own, buf, count, datatype, request, Dir::Write)
+    started(fh, At::Own, (buf, count, datatype), request, write)
 }
 
 /// The position `offset` from `whence` names, in etypes of the view.
@@ -438,47 +386,29 @@ pub fn file_get_byte_offset(fh: MPI_File, offset: i64, disp: &mut i64) -> MpiRes
 // --- the shared file pointer -------------------------------------------------
 
 #[doc(alias = "MPI_File_read_shared")]
-pub fn file_read_shared(
-    fh: MPI_File,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-    status: Option<&mut MPI_Status>,
-) -> MpiResult<()> {
-    blocking(fh, At::Shared, buf, count, datatype, status, Dir::Read)
-}
-
 #[doc(alias = "MPI_File_write_shared")]
-pub fn file_write_shared(
+pub fn file_access_shared(
     fh: MPI_File,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
     status: Option<&mut MPI_Status>,
+    write: bool,
 ) -> MpiResult<()> {
-    blocking(fh, At::Shared, buf, count, datatype, status, Dir::Write)
+    blocking(fh, At::Shared, (buf, count, datatype), status, write)
 }
 
 #[doc(alias = "MPI_File_iread_shared")]
-pub fn file_iread_shared(
-    fh: MPI_File,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-    request: &mut MPI_Request,
-) -> MpiResult<()> {
-    started(fh, At::Shared, buf, count, datatype, request, Dir::Read)
-}
-
 #[doc(alias = "MPI_File_iwrite_shared")]
-pub fn file_iwrite_shared(
+pub fn file_iaccess_shared(
     fh: MPI_File,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
     request: &mut MPI_Request,
+    write: bool,
 ) -> MpiResult<()> {
-    started(fh, At::Shared, buf, count, datatype, request, Dir::Write)
+    started(fh, At::Shared, (buf, count, datatype), request, write)
 }
 
 /// A collective access through the shared file pointer in rank order:
@@ -509,26 +439,16 @@ fn ordered(fh: MPI_File, buf: usize, count: i64, dt: MPI_Datatype, dir: Dir) -> 
 }
 
 #[doc(alias = "MPI_File_read_ordered")]
-pub fn file_read_ordered(
-    fh: MPI_File,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-    status: Option<&mut MPI_Status>,
-) -> MpiResult<()> {
-    fill(status, &ordered(fh, buf, count, datatype, Dir::Read)?);
-    Ok(())
-}
-
 #[doc(alias = "MPI_File_write_ordered")]
-pub fn file_write_ordered(
+pub fn file_access_ordered(
     fh: MPI_File,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
     status: Option<&mut MPI_Status>,
+    write: bool,
 ) -> MpiResult<()> {
-    fill(status, &ordered(fh, buf, count, datatype, Dir::Write)?);
+    fill(status, &ordered(fh, buf, count, datatype, dir(write))?);
     Ok(())
 }
 
@@ -576,80 +496,46 @@ fn end(fh: MPI_File, status: Option<&mut MPI_Status>) -> MpiResult<()> {
     Ok(())
 }
 
-fn begin_at(
+#[doc(alias = "MPI_File_read_at_all_begin")]
+#[doc(alias = "MPI_File_write_at_all_begin")]
+pub fn file_access_at_all_begin(
     fh: MPI_File,
-    at: At,
+    offset: i64,
     buf: usize,
     count: i64,
-    dt: MPI_Datatype,
-    dir: Dir,
+    datatype: MPI_Datatype,
+    write: bool,
 ) -> MpiResult<()> {
     let f = get(fh)?;
-    begin(&f, || access(&f, at, buf, count, dt, dir))
-}
-
-#[doc(alias = "MPI_File_read_at_all_begin")]
-pub fn file_read_at_all_begin(
-    fh: MPI_File,
-    offset: i64,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-) -> MpiResult<()> {
-    begin_at(fh, At::Offset(offset), buf, count, datatype, Dir::Read)
-}
-
-#[doc(alias = "MPI_File_write_at_all_begin")]
-pub fn file_write_at_all_begin(
-    fh: MPI_File,
-    offset: i64,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-) -> MpiResult<()> {
-    begin_at(fh, At::Offset(offset), buf, count, datatype, Dir::Write)
+    begin(&f, || {
+        access(&f, At::Offset(offset), buf, count, datatype, dir(write))
+    })
 }
 
 #[doc(alias = "MPI_File_read_all_begin")]
-pub fn file_read_all_begin(
-    fh: MPI_File,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-) -> MpiResult<()> {
-    begin_at(fh, At::Own, buf, count, datatype, Dir::Read)
-}
-
 #[doc(alias = "MPI_File_write_all_begin")]
-pub fn file_write_all_begin(
+pub fn file_access_all_begin(
     fh: MPI_File,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
+    write: bool,
 ) -> MpiResult<()> {
-    begin_at(fh, At::Own, buf, count, datatype, Dir::Write)
+    let f = get(fh)?;
+    begin(&f, || access(&f, At::Own, buf, count, datatype, dir(write)))
 }
 
 #[doc(alias = "MPI_File_read_ordered_begin")]
-pub fn file_read_ordered_begin(
-    fh: MPI_File,
-    buf: usize,
-    count: i64,
-    datatype: MPI_Datatype,
-) -> MpiResult<()> {
-    let f = get(fh)?;
-    begin(&f, || ordered(fh, buf, count, datatype, Dir::Read))
-}
-
 #[doc(alias = "MPI_File_write_ordered_begin")]
-pub fn file_write_ordered_begin(
+pub fn file_access_ordered_begin(
     fh: MPI_File,
     buf: usize,
     count: i64,
     datatype: MPI_Datatype,
+    write: bool,
 ) -> MpiResult<()> {
     let f = get(fh)?;
-    begin(&f, || ordered(fh, buf, count, datatype, Dir::Write))
+    begin(&f, || ordered(fh, buf, count, datatype, dir(write)))
 }
 
 #[doc(alias = "MPI_File_read_at_all_end")]

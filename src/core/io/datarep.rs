@@ -200,14 +200,17 @@ fn callback_result(rc: c_int, what: &str) -> MpiResult<()> {
     }
 }
 
-fn register(
-    name: &str,
-    read: usize,
-    write: usize,
-    extent: usize,
-    extra: usize,
+#[doc(alias = "MPI_Register_datarep")]
+#[doc(alias = "MPI_Register_datarep_c")]
+pub fn register_datarep(
+    datarep: &str,
+    read_conversion_fn: usize,
+    write_conversion_fn: usize,
+    dtype_file_extent_fn: usize,
+    extra_state: usize,
     large: bool,
 ) -> MpiResult<()> {
+    let name = datarep;
     if name.is_empty() || name.len() >= MPI_MAX_DATAREP_STRING as usize {
         return Err(MpiError::new(
             MPI_ERR_ARG,
@@ -221,7 +224,7 @@ fn register(
             format!("data representation '{name}' is already defined"),
         ));
     }
-    if extent == 0 {
+    if dtype_file_extent_fn == 0 {
         return Err(MpiError::new(
             MPI_ERR_ARG,
             "a data representation needs an extent function",
@@ -230,48 +233,12 @@ fn register(
     reg.push((
         name.to_string(),
         Arc::new(UserRep {
-            read,
-            write,
-            extent,
-            extra,
+            read: read_conversion_fn,
+            write: write_conversion_fn,
+            extent: dtype_file_extent_fn,
+            extra: extra_state,
             large,
         }),
     ));
     Ok(())
-}
-
-#[doc(alias = "MPI_Register_datarep")]
-pub fn register_datarep(
-    datarep: &str,
-    read_conversion_fn: usize,
-    write_conversion_fn: usize,
-    dtype_file_extent_fn: usize,
-    extra_state: usize,
-) -> MpiResult<()> {
-    register(
-        datarep,
-        read_conversion_fn,
-        write_conversion_fn,
-        dtype_file_extent_fn,
-        extra_state,
-        false,
-    )
-}
-
-#[doc(alias = "MPI_Register_datarep_c")]
-pub fn register_datarep_c(
-    datarep: &str,
-    read_conversion_fn: usize,
-    write_conversion_fn: usize,
-    dtype_file_extent_fn: usize,
-    extra_state: usize,
-) -> MpiResult<()> {
-    register(
-        datarep,
-        read_conversion_fn,
-        write_conversion_fn,
-        dtype_file_extent_fn,
-        extra_state,
-        true,
-    )
 }

@@ -436,8 +436,8 @@ pub fn file_delete(filename: &str, info: MPI_Info) -> MpiResult<()> {
         .map_err(|e| io_error(&format!("cannot delete {filename}"), &e))
 }
 
-#[doc(alias = "MPI_File_set_size")]
-pub fn file_set_size(fh: MPI_File, size: i64) -> MpiResult<()> {
+/// A size change of the file, done once (by the lowest rank) for all.
+fn resize(fh: MPI_File, size: i64, change: impl FnOnce(&File) -> MpiResult<()>) -> MpiResult<()> {
     let f = get(fh)?;
     f.writable()?;
     if size < 0 {
@@ -446,40 +446,30 @@ pub fn file_set_size(fh: MPI_File, size: i64) -> MpiResult<()> {
             format!("negative file size {size}"),
         ));
     }
-    let mine = if f.comm.rank == 0 {
+    let mine = if f.comm.rank == 0 { change(&f) } else { Ok(()) };
+    agree(&f.comm, mine)
+}
+
+#[doc(alias = "MPI_File_set_size")]
+pub fn file_set_size(fh: MPI_File, size: i64) -> MpiResult<()> {
+    resize(fh, size, |f| {
         f.fd.set_len(size as u64)
             .map_err(|e| io_error("cannot set the file's size", &e))
-    } else {
-        Ok(())
-    };
-    agree(&f.comm, mine)
+    })
 }
 
 #[doc(alias = "MPI_File_preallocate")]
 pub fn file_preallocate(fh: MPI_File, size: i64) -> MpiResult<()> {
-    let f = get(fh)?;
-    f.writable()?;
-    if size < 0 {
-        return Err(MpiError::new(
-            MPI_ERR_ARG,
-            format!("negative file size {size}"),
-        ));
-    }
-    let mine = if f.comm.rank == 0 {
+    resize(fh, size, |f| {
         // SAFETY: posix_fallocate on a descriptor we own.
-        let rc = unsafe { libc::posix_fallocate(f.fd.as_raw_fd(), 0, size) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io_error(
+        match unsafe { libc::posix_fallocate(f.fd.as_raw_fd(), 0, size) } {
+            0 => Ok(()),
+            rc => Err(io_error(
                 "cannot preallocate the file",
                 &std::io::Error::from_raw_os_error(rc),
-            ))
+            )),
         }
-    } else {
-        Ok(())
-    };
-    agree(&f.comm, mine)
+    })
 }
 
 #[doc(alias = "MPI_File_get_size")]
