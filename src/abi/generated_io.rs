@@ -200,82 +200,82 @@ pub unsafe extern "C" fn PMPI_File_get_view(fh: MPI_File, disp: *mut MPI_Offset,
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false) })
+    guard("MPI_File_iread_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iread_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iread_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false) })
+    guard("MPI_File_iread_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, false, false) })
 }
 
 #[unsafe(no_mangle)]
@@ -300,82 +300,82 @@ pub unsafe extern "C" fn PMPI_File_iread_shared_c(fh: MPI_File, buf: *mut c_void
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count.into(), datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite_at", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true) })
+    guard("MPI_File_iwrite_at_all", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count.into(), datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_at_all_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_at_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess_at(fh, offset, buf as usize, count, datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_iwrite_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_iwrite_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, request: *mut MPI_Request) -> c_int {
-    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true) })
+    guard("MPI_File_iwrite_c", false, ErrObj::File(fh), || unsafe { let request = out(request, "request")?; crate::core::io::access::file_iaccess(fh, buf as usize, count, datatype, request, true, false) })
 }
 
 #[unsafe(no_mangle)]
@@ -420,22 +420,22 @@ pub unsafe extern "C" fn PMPI_File_preallocate(fh: MPI_File, size: MPI_Offset) -
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all(fh: MPI_File, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -460,12 +460,12 @@ pub unsafe extern "C" fn PMPI_File_read_all_begin_c(fh: MPI_File, buf: *mut c_vo
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_all_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -480,22 +480,22 @@ pub unsafe extern "C" fn PMPI_File_read_all_end(fh: MPI_File, buf: *mut c_void, 
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false) })
+    guard("MPI_File_read_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -520,12 +520,12 @@ pub unsafe extern "C" fn PMPI_File_read_at_all_begin_c(fh: MPI_File, offset: MPI
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -540,22 +540,22 @@ pub unsafe extern "C" fn PMPI_File_read_at_all_end(fh: MPI_File, buf: *mut c_voi
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_at_c(fh: MPI_File, offset: MPI_Offset, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_read_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_read_c(fh: MPI_File, buf: *mut c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false) })
+    guard("MPI_File_read_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), false, false) })
 }
 
 #[unsafe(no_mangle)]
@@ -710,22 +710,22 @@ pub unsafe extern "C" fn PMPI_File_sync(fh: MPI_File) -> c_int {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all(fh: MPI_File, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count.into(), datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -750,12 +750,12 @@ pub unsafe extern "C" fn PMPI_File_write_all_begin_c(fh: MPI_File, buf: *const c
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_all_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -770,22 +770,22 @@ pub unsafe extern "C" fn PMPI_File_write_all_end(fh: MPI_File, buf: *const c_voi
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write_at", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: c_int, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true) })
+    guard("MPI_File_write_at_all", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count.into(), datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -810,12 +810,12 @@ pub unsafe extern "C" fn PMPI_File_write_at_all_begin_c(fh: MPI_File, offset: MP
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_all_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_at_all_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true, true) })
 }
 
 #[unsafe(no_mangle)]
@@ -830,22 +830,22 @@ pub unsafe extern "C" fn PMPI_File_write_at_all_end(fh: MPI_File, buf: *const c_
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_at_c(fh: MPI_File, offset: MPI_Offset, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_at_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access_at(fh, offset, buf as usize, count, datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn MPI_File_write_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn PMPI_File_write_c(fh: MPI_File, buf: *const c_void, count: MPI_Count, datatype: MPI_Datatype, status: *mut MPI_Status) -> c_int {
-    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true) })
+    guard("MPI_File_write_c", false, ErrObj::File(fh), || unsafe { crate::core::io::access::file_access(fh, buf as usize, count, datatype, status_out(status), true, false) })
 }
 
 #[unsafe(no_mangle)]

@@ -5,11 +5,14 @@
 //! byte ranges the view selects.
 
 use super::datarep::Rep;
-use super::{File, agree, barrier, get, io_error};
+use super::twophase::{self, Run, Settings};
+use super::view::View;
+use super::{File, agree, barrier, get, io_error, worker};
 use crate::core::coll::{self, Red};
 use crate::core::consts::*;
 use crate::core::datatype::{self, MsgBuf};
 use crate::core::error::{MpiError, MpiResult};
+use crate::core::p2p::engine;
 use crate::core::request::{REQUESTS, ReqKind, Request, Status};
 use crate::core::types::{MPI_Datatype, MPI_File, MPI_Request, MPI_Status};
 use std::ffi::c_int;
@@ -23,56 +26,39 @@ enum Dir {
     Write,
 }
 
+/// A user buffer: address, count, datatype.
+type Buf = (usize, i64, MPI_Datatype);
+
 /// Move `count` elements of `dt` at `buf` to or from the view's data at
 /// etype `pos`; returns the bytes moved (a read stops at the end of the
-/// file).
-fn transfer(
-    f: &File,
-    pos: i64,
-    buf: usize,
-    count: i64,
-    dt: MPI_Datatype,
-    dir: Dir,
-) -> MpiResult<usize> {
-    let mut m = MsgBuf::new(buf, count, dt)?;
-    match dir {
-        Dir::Read => f.readable()?,
-        Dir::Write => f.writable()?,
-    }
+/// file). `coll`: every member of the file's group makes this call
+/// together (a member whose arguments fail still joins, moving nothing).
+fn transfer(f: &File, pos: i64, (buf, count, dt): Buf, dir: Dir, coll: bool) -> MpiResult<usize> {
     let v = f.view.read();
-    if m.bytes as i64 % v.etype_size != 0 {
-        return Err(MpiError::new(
-            MPI_ERR_TYPE,
-            format!(
-                "{} bytes are not a whole number of etypes ({} bytes each)",
-                m.bytes, v.etype_size
-            ),
-        ));
-    }
-    if m.bytes == 0 {
-        return Ok(0);
-    }
-    let runs = v.runs(pos * v.etype_size, m.bytes as i64);
+    let m = joined(f, check(f, &v, (buf, count, dt), dir), dir, coll)?;
     if !matches!(v.rep, Rep::Native) {
+        let runs = v.runs(pos * v.etype_size, m.bytes as i64);
         let t = datatype::get_committed(dt)?;
-        v.rep.same_size(&t, &v.datarep)?;
-        let _locked = f.lock(dir == Dir::Write);
         return match dir {
             Dir::Write => {
                 let data = v.rep.encode((&t, dt), buf, count, m.bytes)?;
-                write_runs(f, &runs, &data)?;
-                Ok(m.bytes)
+                move_bytes(f, &runs, Bytes::Out(&data), coll)
             }
             Dir::Read => {
                 let mut data = vec![0u8; m.bytes];
-                let got = read_runs(f, &runs, &mut data)?;
+                let got = move_bytes(f, &runs, Bytes::In(&mut data), coll)?;
                 let whole = got - got % (t.size().max(1) as usize);
                 v.rep.decode((&t, dt), &mut data[..whole], buf)?;
                 Ok(got)
             }
         };
     }
-    let _locked = f.lock(dir == Dir::Write);
+    native(f, &v, pos, m, dir, coll)
+}
+
+/// The rest of `transfer` on a `native` view, memory checked (`m`).
+fn native(f: &File, v: &View, pos: i64, mut m: MsgBuf, dir: Dir, coll: bool) -> MpiResult<usize> {
+    let runs = v.runs(pos * v.etype_size, m.bytes as i64);
     match dir {
         Dir::Write => {
             let packed;
@@ -83,8 +69,7 @@ fn transfer(
                     &packed
                 }
             };
-            write_runs(f, &runs, data)?;
-            Ok(m.bytes)
+            move_bytes(f, &runs, Bytes::Out(data), coll)
         }
         Dir::Read => {
             let in_place = m.layout.is_none();
@@ -93,7 +78,7 @@ fn transfer(
                 Some(d) => d,
                 None => &mut staged,
             };
-            let got = read_runs(f, &runs, data)?;
+            let got = move_bytes(f, &runs, Bytes::In(data), coll)?;
             if !in_place {
                 m.unpack_from(&staged[..got]);
             }
@@ -102,8 +87,58 @@ fn transfer(
     }
 }
 
+/// The checks of one access; the memory side of it.
+fn check(f: &File, v: &View, (buf, count, dt): Buf, dir: Dir) -> MpiResult<MsgBuf> {
+    let m = MsgBuf::new(buf, count, dt)?;
+    match dir {
+        Dir::Read => f.readable()?,
+        Dir::Write => f.writable()?,
+    }
+    if m.bytes as i64 % v.etype_size != 0 {
+        return Err(MpiError::new(
+            MPI_ERR_TYPE,
+            format!(
+                "{} bytes are not a whole number of etypes ({} bytes each)",
+                m.bytes, v.etype_size
+            ),
+        ));
+    }
+    if !matches!(v.rep, Rep::Native) && m.bytes > 0 {
+        let t = datatype::get_committed(dt)?;
+        v.rep.same_size(&t, &v.datarep)?;
+    }
+    Ok(m)
+}
+
+/// The data stream of an access: bytes going to the file, or room for
+/// bytes coming from it.
+enum Bytes<'a> {
+    Out(&'a [u8]),
+    In(&'a mut [u8]),
+}
+
+/// Move the stream to or from the file's byte ranges `runs` (in stream
+/// order, so by offset); the bytes moved. A collective access may go
+/// through aggregators (`twophase`); otherwise this member makes its own
+/// calls, under the file lock in atomic mode.
+fn move_bytes(f: &File, runs: &[Run], bytes: Bytes, coll: bool) -> MpiResult<usize> {
+    let write = matches!(bytes, Bytes::Out(_));
+    let s = Settings::from_hints(&f.hints.lock(), write);
+    if coll && let Some(plan) = twophase::plan(f, runs, &s)? {
+        return match bytes {
+            Bytes::Out(d) => twophase::write(f, &plan, runs, d).map(|_| d.len()),
+            Bytes::In(d) => twophase::read(f, &plan, runs, d, s.sieve),
+        };
+    }
+    let _locked = f.lock(write);
+    match bytes {
+        Bytes::Out(d) => write_runs(f, runs, d).map(|_| d.len()),
+        Bytes::In(d) => read_runs(f, runs, d, s.sieve),
+    }
+}
+
 /// Write `data` to the file's byte ranges `runs`, in order.
-fn write_runs(f: &File, runs: &[(i64, i64)], data: &[u8]) -> MpiResult<()> {
+fn write_runs(f: &File, runs: &[Run], data: &[u8]) -> MpiResult<()> {
     let mut at = 0;
     for &(off, n) in runs {
         let n = n as usize;
@@ -114,23 +149,102 @@ fn write_runs(f: &File, runs: &[(i64, i64)], data: &[u8]) -> MpiResult<()> {
     Ok(())
 }
 
+/// The longest gap a sieving read reads through, and its longest read
+/// (ROMIO's `ind_rd_buffer_size`).
+const SIEVE_GAP: i64 = 64 << 10;
+const SIEVE_SPAN: i64 = 4 << 20;
+
+/// Consecutive runs (sorted by offset) one read covers: first run, end
+/// of the group (exclusive), and the file span. Without sieving only
+/// touching runs share a read.
+fn groups(runs: &[Run], sieve: bool) -> Vec<(usize, usize, i64, i64)> {
+    let gap = if sieve { SIEVE_GAP } else { 0 };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < runs.len() {
+        let start = runs[i].0;
+        let mut end = start + runs[i].1;
+        let mut k = i + 1;
+        while k < runs.len() {
+            let (o, n) = runs[k];
+            if o - end > gap || (o + n).max(end) - start > SIEVE_SPAN.max(end - start) {
+                break;
+            }
+            end = end.max(o + n);
+            k += 1;
+        }
+        out.push((i, k, start, end));
+        i = k;
+    }
+    out
+}
+
 /// Fill `data` from the file's byte ranges `runs`, in order; the bytes
-/// read (fewer at the end of the file).
-fn read_runs(f: &File, runs: &[(i64, i64)], data: &mut [u8]) -> MpiResult<usize> {
+/// read (fewer at the end of the file). Runs close together are read
+/// by one call when `sieve` (data sieving).
+fn read_runs(f: &File, runs: &[Run], data: &mut [u8], sieve: bool) -> MpiResult<usize> {
     let mut got = 0;
-    for &(off, n) in runs {
-        let n = n as usize;
-        let k = read_at(f, &mut data[got..got + n], off as u64)?;
-        got += k;
-        if k < n {
-            break;
+    let mut span = Vec::new();
+    for (first, last, start, end) in groups(runs, sieve) {
+        if last - first == 1 {
+            let n = runs[first].1 as usize;
+            let k = read_at(f, &mut data[got..got + n], start as u64)?;
+            got += k;
+            if k < n {
+                break;
+            }
+            continue;
+        }
+        span.clear();
+        span.resize((end - start) as usize, 0u8);
+        let have = read_at(f, &mut span, start as u64)? as i64;
+        for &(o, n) in &runs[first..last] {
+            let rel = o - start;
+            let k = (have - rel).clamp(0, n) as usize;
+            data[got..got + k].copy_from_slice(&span[rel as usize..rel as usize + k]);
+            got += k;
+            if k < n as usize {
+                return Ok(got);
+            }
         }
     }
     Ok(got)
 }
 
+/// Read the file's `spans` (sorted, disjoint) into `buf`, which stands
+/// for the file's bytes from `base` on (bytes past the end of the file
+/// are left as they are); with `sieve`, spans close together are read
+/// by one call, the gap with them.
+pub(super) fn read_spans(
+    f: &File,
+    spans: &[Run],
+    base: i64,
+    buf: &mut [u8],
+    sieve: bool,
+) -> MpiResult<()> {
+    for (_, _, start, end) in groups(spans, sieve) {
+        let at = (start - base) as usize;
+        read_at(f, &mut buf[at..at + (end - start) as usize], start as u64)?;
+    }
+    Ok(())
+}
+
+/// How much of the stream `runs` describe a file of `eof` bytes holds:
+/// up to the first run the end of the file cuts.
+pub(super) fn valid_prefix(runs: &[Run], eof: i64) -> usize {
+    let mut got = 0;
+    for &(o, n) in runs {
+        let k = (eof - o).clamp(0, n);
+        got += k as usize;
+        if k < n {
+            break;
+        }
+    }
+    got
+}
+
 /// Read as much of `buf` as the file holds from `off` on.
-fn read_at(f: &File, buf: &mut [u8], off: u64) -> MpiResult<usize> {
+pub(super) fn read_at(f: &File, buf: &mut [u8], off: u64) -> MpiResult<usize> {
     let mut got = 0;
     while got < buf.len() {
         match f.fd.read_at(&mut buf[got..], off + got as u64) {
@@ -181,35 +295,46 @@ enum At {
     Shared,
 }
 
-/// One access at `at`; its status.
-fn access(
-    f: &File,
-    at: At,
-    buf: usize,
-    count: i64,
-    dt: MPI_Datatype,
-    dir: Dir,
-) -> MpiResult<Status> {
+/// One access at `at`; its status. `coll`: a collective call, which a
+/// member whose arguments fail still joins (moving nothing), so the
+/// others do not wait for it.
+fn access(f: &File, at: At, buf: Buf, dir: Dir, coll: bool) -> MpiResult<Status> {
     let bytes = match at {
         At::Offset(o) => {
-            f.not_sequential("access at an explicit offset")?;
-            check_offset(o)?;
-            transfer(f, o, buf, count, dt, dir)?
+            let checked = f
+                .not_sequential("access at an explicit offset")
+                .and_then(|_| check_offset(o));
+            joined(f, checked, dir, coll)?;
+            transfer(f, o, buf, dir, coll)?
         }
         At::Own => {
-            f.not_sequential("access through the individual file pointer")?;
+            let checked = f.not_sequential("access through the individual file pointer");
+            joined(f, checked, dir, coll)?;
             let mut pos = f.pos.lock();
-            let n = transfer(f, *pos, buf, count, dt, dir)?;
+            let n = transfer(f, *pos, buf, dir, coll)?;
             *pos += n as i64 / f.view.read().etype_size;
             n
         }
         At::Shared => {
-            let want = etypes_of(f, count, dt)?;
+            let want = joined(f, etypes_of(f, buf.1, buf.2), dir, coll)?;
             let pos = f.shared_ptr().fetch_add(want, Ordering::AcqRel);
-            transfer(f, pos, buf, count, dt, dir)?
+            transfer(f, pos, buf, dir, coll)?
         }
     };
     Ok(done(bytes))
+}
+
+/// `checked`, after a failing member of a collective access has joined
+/// the others with nothing to move.
+fn joined<T>(f: &File, checked: MpiResult<T>, dir: Dir, coll: bool) -> MpiResult<T> {
+    if checked.is_err() && coll {
+        let bytes = match dir {
+            Dir::Write => Bytes::Out(&[]),
+            Dir::Read => Bytes::In(&mut []),
+        };
+        move_bytes(f, &[], bytes, coll)?;
+    }
+    checked
 }
 
 /// How many etypes `count` elements of `dt` are.
@@ -220,7 +345,8 @@ fn etypes_of(f: &File, count: i64, dt: MPI_Datatype) -> MpiResult<i64> {
 
 /// Which way a call moves the bytes: `write` is given by the C function
 /// called (`scripts/gen-abi`: the `MPI_File_write*` and `MPI_File_iwrite*`
-/// forms), so a read and its write share one implementation.
+/// forms), so a read and its write share one implementation; so is
+/// `coll` (the `_all` forms).
 fn dir(write: bool) -> Dir {
     if write { Dir::Write } else { Dir::Read }
 }
@@ -229,30 +355,79 @@ fn dir(write: bool) -> Dir {
 fn blocking(
     fh: MPI_File,
     at: At,
-    (buf, count, dt): (usize, i64, MPI_Datatype),
+    buf: Buf,
     status: Option<&mut MPI_Status>,
-    write: bool,
+    (write, coll): (bool, bool),
 ) -> MpiResult<()> {
     let f = get(fh)?;
-    let st = access(&f, at, buf, count, dt, dir(write))?;
+    let st = access(&f, at, buf, dir(write), coll)?;
     fill(status, &st);
     Ok(())
 }
 
-/// A nonblocking access: the transfer happens now, the request is
-/// complete.
+/// A nonblocking access. An independent one on a `native` view is
+/// positioned and checked now and moved by the I/O thread (`worker`),
+/// which completes the request; a collective one (its exchanges are
+/// ordered with the members' other collective calls) and one converting
+/// data are done now, the request complete.
 fn started(
     fh: MPI_File,
     at: At,
-    (buf, count, dt): (usize, i64, MPI_Datatype),
+    buf: Buf,
     request: &mut MPI_Request,
-    write: bool,
+    (write, coll): (bool, bool),
 ) -> MpiResult<()> {
     *request = MPI_REQUEST_NULL;
     let f = get(fh)?;
-    let st = access(&f, at, buf, count, dt, dir(write))?;
-    completed(request, st);
+    let dir = dir(write);
+    if coll || !matches!(f.view.read().rep, Rep::Native) {
+        let st = access(&f, at, buf, dir, coll)?;
+        completed(request, st);
+        return Ok(());
+    }
+    let m = check(&f, &f.view.read(), buf, dir)?;
+    let want = m.bytes as i64 / f.view.read().etype_size;
+    // The pointers move by the data asked for, now (MPI-4.1 14.4.3).
+    let pos = match at {
+        At::Offset(o) => {
+            f.not_sequential("access at an explicit offset")?;
+            check_offset(o)?;
+            o
+        }
+        At::Own => {
+            f.not_sequential("access through the individual file pointer")?;
+            let mut p = f.pos.lock();
+            *p += want;
+            *p - want
+        }
+        At::Shared => f.shared_ptr().fetch_add(want, Ordering::AcqRel),
+    };
+    let r = Request::new(ReqKind::Coll, MPI_COMM_SELF);
+    *request = REQUESTS.insert(r.clone());
+    let job = Box::new(move || {
+        let moved = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            native(&f, &f.view.read(), pos, m, dir, false)
+        }));
+        let st = match moved {
+            Ok(Ok(n)) => done(n),
+            Ok(Err(e)) => failed(e.code),
+            Err(_) => failed(MPI_ERR_INTERN),
+        };
+        r.complete(st);
+        engine().wake();
+    });
+    if let Err(job) = worker::submit(job) {
+        job();
+    }
     Ok(())
+}
+
+/// The status of an access that failed with class `code`.
+fn failed(code: c_int) -> Status {
+    Status {
+        error: code,
+        ..Status::empty()
+    }
 }
 
 // --- explicit offsets ------------------------------------------------------
@@ -261,6 +436,7 @@ fn started(
 #[doc(alias = "MPI_File_read_at_all")]
 #[doc(alias = "MPI_File_write_at")]
 #[doc(alias = "MPI_File_write_at_all")]
+#[allow(clippy::too_many_arguments)] // the C arguments, and which form was called
 pub fn file_access_at(
     fh: MPI_File,
     offset: i64,
@@ -269,13 +445,14 @@ pub fn file_access_at(
     datatype: MPI_Datatype,
     status: Option<&mut MPI_Status>,
     write: bool,
+    coll: bool,
 ) -> MpiResult<()> {
     blocking(
         fh,
         At::Offset(offset),
         (buf, count, datatype),
         status,
-        write,
+        (write, coll),
     )
 }
 
@@ -283,6 +460,7 @@ pub fn file_access_at(
 #[doc(alias = "MPI_File_iread_at_all")]
 #[doc(alias = "MPI_File_iwrite_at")]
 #[doc(alias = "MPI_File_iwrite_at_all")]
+#[allow(clippy::too_many_arguments)] // the C arguments, and which form was called
 pub fn file_iaccess_at(
     fh: MPI_File,
     offset: i64,
@@ -291,13 +469,14 @@ pub fn file_iaccess_at(
     datatype: MPI_Datatype,
     request: &mut MPI_Request,
     write: bool,
+    coll: bool,
 ) -> MpiResult<()> {
     started(
         fh,
         At::Offset(offset),
         (buf, count, datatype),
         request,
-        write,
+        (write, coll),
     )
 }
 
@@ -314,8 +493,9 @@ pub fn file_access(
     datatype: MPI_Datatype,
     status: Option<&mut MPI_Status>,
     write: bool,
+    coll: bool,
 ) -> MpiResult<()> {
-    blocking(fh, At::Own, (buf, count, datatype), status, write)
+    blocking(fh, At::Own, (buf, count, datatype), status, (write, coll))
 }
 
 #[doc(alias = "MPI_File_iread")]
@@ -329,8 +509,9 @@ pub fn file_iaccess(
     datatype: MPI_Datatype,
     request: &mut MPI_Request,
     write: bool,
+    coll: bool,
 ) -> MpiResult<()> {
-    started(fh, At::Own, (buf, count, datatype), request, write)
+    started(fh, At::Own, (buf, count, datatype), request, (write, coll))
 }
 
 /// The position `offset` from `whence` names, in etypes of the view.
@@ -395,7 +576,13 @@ pub fn file_access_shared(
     status: Option<&mut MPI_Status>,
     write: bool,
 ) -> MpiResult<()> {
-    blocking(fh, At::Shared, (buf, count, datatype), status, write)
+    blocking(
+        fh,
+        At::Shared,
+        (buf, count, datatype),
+        status,
+        (write, false),
+    )
 }
 
 #[doc(alias = "MPI_File_iread_shared")]
@@ -408,7 +595,13 @@ pub fn file_iaccess_shared(
     request: &mut MPI_Request,
     write: bool,
 ) -> MpiResult<()> {
-    started(fh, At::Shared, (buf, count, datatype), request, write)
+    started(
+        fh,
+        At::Shared,
+        (buf, count, datatype),
+        request,
+        (write, false),
+    )
 }
 
 /// A collective access through the shared file pointer in rank order:
@@ -433,9 +626,9 @@ fn ordered(fh: MPI_File, buf: usize, count: i64, dt: MPI_Datatype, dir: Dir) -> 
         base[0] = f.shared_ptr().fetch_add(all.iter().sum(), Ordering::AcqRel);
     }
     coll::bcast_blocking(c, base.as_mut_ptr() as usize, 8, 0)?;
-    mine?;
+    joined(&f, mine, dir, true)?;
     let pos = base[0] + all[..c.rank as usize].iter().sum::<i64>();
-    Ok(done(transfer(&f, pos, buf, count, dt, dir)?))
+    Ok(done(transfer(&f, pos, (buf, count, dt), dir, true)?))
 }
 
 #[doc(alias = "MPI_File_read_ordered")]
@@ -508,7 +701,13 @@ pub fn file_access_at_all_begin(
 ) -> MpiResult<()> {
     let f = get(fh)?;
     begin(&f, || {
-        access(&f, At::Offset(offset), buf, count, datatype, dir(write))
+        access(
+            &f,
+            At::Offset(offset),
+            (buf, count, datatype),
+            dir(write),
+            true,
+        )
     })
 }
 
@@ -522,7 +721,9 @@ pub fn file_access_all_begin(
     write: bool,
 ) -> MpiResult<()> {
     let f = get(fh)?;
-    begin(&f, || access(&f, At::Own, buf, count, datatype, dir(write)))
+    begin(&f, || {
+        access(&f, At::Own, (buf, count, datatype), dir(write), true)
+    })
 }
 
 #[doc(alias = "MPI_File_read_ordered_begin")]

@@ -7,16 +7,19 @@
 //! access into the file's byte ranges (`view::View::runs`), memory is
 //! packed or unpacked by the datatype engine. The shared file pointer is
 //! a counter in a small shared segment of the members. Collective calls
-//! do what the independent ones do, in order; nonblocking calls complete
-//! their transfer when started, so nothing waits for the program to call
-//! MPI again. Split collectives keep the status for their `_end`.
+//! may go through aggregators (`twophase`). Independent nonblocking
+//! calls are moved by the I/O thread (`worker`); collective ones, and
+//! split collectives (which keep the status for their `_end`), move
+//! their bytes when started.
 //!
 //! `MPI_File` is a pointer in the MPICH ABI; ours carry the file's table
 //! handle (a nonzero integer), which is also its Fortran handle.
 
 pub mod access;
 pub mod datarep;
+pub mod twophase;
 pub mod view;
+pub mod worker;
 
 use super::args::StrOut;
 use super::coll::{self, Red};
