@@ -280,9 +280,27 @@ fn exchange(
     })
 }
 
-/// Send each member its block of `msgs` (one message per member) and
-/// receive theirs, sizes exchanged first.
-fn all_to_all(c: &Comm, msgs: &[Vec<u8>]) -> MpiResult<Vec<Vec<u8>>> {
+/// What every member sent this one: their messages end to end.
+struct Received {
+    buf: Vec<u8>,
+    blocks: Vec<Block>,
+}
+
+impl Received {
+    /// Member `i`'s message.
+    fn from(&self, i: usize) -> &[u8] {
+        let (o, l) = self.blocks[i];
+        &self.buf[o..o + l]
+    }
+
+    fn each(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.blocks.len()).map(|i| self.from(i))
+    }
+}
+
+/// Send each member its message of `msgs` and receive theirs, sizes
+/// exchanged first.
+fn all_to_all(c: &Comm, msgs: &[Vec<u8>]) -> MpiResult<Received> {
     let n = msgs.len();
     let sizes: Vec<i64> = msgs.iter().map(|m| m.len() as i64).collect();
     let mut theirs = vec![0i64; n];
@@ -295,17 +313,14 @@ fn all_to_all(c: &Comm, msgs: &[Vec<u8>]) -> MpiResult<Vec<Vec<u8>>> {
         &eight,
     )?;
     let (send, sblocks) = layout(msgs.iter().map(|m| m.len()));
-    let (rlen, rblocks) = layout(theirs.iter().map(|&s| s as usize));
+    let (rlen, blocks) = layout(theirs.iter().map(|&s| s as usize));
     let mut sendbuf = Vec::with_capacity(send);
     for m in msgs {
         sendbuf.extend_from_slice(m);
     }
-    let mut recv = vec![0u8; rlen];
-    exchange(c, &sendbuf, &sblocks, &mut recv, &rblocks)?;
-    Ok(rblocks
-        .iter()
-        .map(|&(o, l)| recv[o..o + l].to_vec())
-        .collect())
+    let mut buf = vec![0u8; rlen];
+    exchange(c, &sendbuf, &sblocks, &mut buf, &blocks)?;
+    Ok(Received { buf, blocks })
 }
 
 /// Blocks laid end to end: total length and (offset, length) of each.
@@ -385,7 +400,7 @@ pub fn write(f: &File, plan: &Plan, runs: &[Run], data: &[u8]) -> MpiResult<()> 
         // Every member's pieces in rank order, then by offset (a later
         // member's bytes win where pieces overlap, as if in rank order).
         let mut all: Vec<(i64, i64, &[u8])> = Vec::new();
-        for msg in &got {
+        for msg in got.each() {
             for p in decode(msg) {
                 all.push((p.off, p.len, &msg[p.at..p.at + p.len as usize]));
             }
@@ -444,7 +459,7 @@ pub fn read(f: &File, plan: &Plan, runs: &[Run], data: &mut [u8], sieve: bool) -
             let mut at = 0usize;
             for p in pieces {
                 let take = (p.len as usize).min(valid.saturating_sub(p.at));
-                let bytes = &back[src];
+                let bytes = back.from(src);
                 if at + take <= bytes.len() {
                     data[p.at..p.at + take].copy_from_slice(&bytes[at..at + take]);
                 }
@@ -458,8 +473,8 @@ pub fn read(f: &File, plan: &Plan, runs: &[Run], data: &mut [u8], sieve: bool) -
 
 /// An aggregator's part of a read round: read what the members asked for
 /// and put each member's bytes, piece by piece, in its reply.
-fn serve(f: &File, asked: &[Vec<u8>], replies: &mut [Vec<u8>], sieve: bool) -> MpiResult<()> {
-    let each: Vec<Vec<Piece>> = asked.iter().map(|m| decode(m)).collect();
+fn serve(f: &File, asked: &Received, replies: &mut [Vec<u8>], sieve: bool) -> MpiResult<()> {
+    let each: Vec<Vec<Piece>> = asked.each().map(decode).collect();
     let mut all: Vec<(i64, i64)> = each.iter().flatten().map(|p| (p.off, p.len)).collect();
     if all.is_empty() {
         return Ok(());
