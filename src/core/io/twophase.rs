@@ -222,41 +222,120 @@ impl<'a> Runs<'a> {
     }
 }
 
-/// A member's message to an aggregator: the piece count, the pieces
-/// (offset, length), then (for a write) their bytes.
-fn encode(pieces: &[Piece], data: Option<&[u8]>, out: &mut Vec<u8>) {
-    out.extend_from_slice(&(pieces.len() as i64).to_ne_bytes());
+/// Pieces as they travel: `count` pieces of `len` bytes, `stride`
+/// apart from `off` (a view's regular pattern is one group per window).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Group {
+    off: i64,
+    len: i64,
+    stride: i64,
+    count: i64,
+}
+
+impl Group {
+    fn pieces(self) -> impl Iterator<Item = (i64, i64)> {
+        (0..self.count).map(move |k| (self.off + k * self.stride, self.len))
+    }
+
+    /// The pieces touch: one span.
+    fn dense(&self) -> bool {
+        self.count == 1 || self.stride == self.len
+    }
+
+    fn bytes(&self) -> usize {
+        (self.len * self.count) as usize
+    }
+
+    fn end(&self) -> i64 {
+        self.off + (self.count - 1) * self.stride + self.len
+    }
+}
+
+/// Consecutive pieces (sorted by offset) of one length and one stride,
+/// grouped.
+fn group(pieces: &[Piece]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
     for p in pieces {
-        out.extend_from_slice(&p.off.to_ne_bytes());
-        out.extend_from_slice(&p.len.to_ne_bytes());
+        if let Some(g) = out.last_mut()
+            && g.len == p.len
+        {
+            if g.count == 1 {
+                g.stride = p.off - g.off;
+                g.count = 2;
+                continue;
+            }
+            if p.off == g.off + g.count * g.stride {
+                g.count += 1;
+                continue;
+            }
+        }
+        out.push(Group {
+            off: p.off,
+            len: p.len,
+            stride: 0,
+            count: 1,
+        });
+    }
+    out
+}
+
+/// A member's message to an aggregator: the group count, the groups,
+/// then (for a write) the pieces' bytes in order.
+fn encode(pieces: &[Piece], data: Option<&[u8]>, out: &mut Vec<u8>) {
+    let groups = group(pieces);
+    out.extend_from_slice(&(groups.len() as i64).to_ne_bytes());
+    for g in &groups {
+        for w in [g.off, g.len, g.stride, g.count] {
+            out.extend_from_slice(&w.to_ne_bytes());
+        }
     }
     if let Some(d) = data {
+        // Pieces next to each other in the stream go in one copy.
+        let mut span: Option<(usize, usize)> = None;
         for p in pieces {
-            out.extend_from_slice(&d[p.at..p.at + p.len as usize]);
+            span = match span {
+                Some((a, b)) if b == p.at => Some((a, b + p.len as usize)),
+                Some((a, b)) => {
+                    out.extend_from_slice(&d[a..b]);
+                    Some((p.at, p.at + p.len as usize))
+                }
+                None => Some((p.at, p.at + p.len as usize)),
+            };
+        }
+        if let Some((a, b)) = span {
+            out.extend_from_slice(&d[a..b]);
         }
     }
 }
 
-/// The pieces of one member's message, with where each one's bytes
-/// start in the message (`at`; only meaningful when the bytes follow).
-fn decode(msg: &[u8]) -> Vec<Piece> {
-    let word = |i: usize| i64::from_ne_bytes(msg[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+/// One member's message, read: its groups, and (for a write) their
+/// bytes.
+struct Msg<'a> {
+    groups: Vec<Group>,
+    bytes: &'a [u8],
+}
+
+fn decode(msg: &[u8]) -> Msg<'_> {
     if msg.is_empty() {
-        return Vec::new();
+        return Msg {
+            groups: Vec::new(),
+            bytes: msg,
+        };
     }
+    let word = |i: usize| i64::from_ne_bytes(msg[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
     let n = word(0) as usize;
-    let mut at = 8 + 16 * n;
-    (0..n)
-        .map(|k| {
-            let p = Piece {
-                off: word(1 + 2 * k),
-                len: word(2 + 2 * k),
-                at,
-            };
-            at += p.len as usize;
-            p
+    let groups = (0..n)
+        .map(|k| Group {
+            off: word(1 + 4 * k),
+            len: word(2 + 4 * k),
+            stride: word(3 + 4 * k),
+            count: word(4 + 4 * k),
         })
-        .collect()
+        .collect();
+    Msg {
+        groups,
+        bytes: &msg[8 + 32 * n..],
+    }
 }
 
 /// `send` (blocks by destination) to every member; what each member sent
@@ -370,16 +449,69 @@ fn round_msgs(
     (msgs, pieces)
 }
 
-/// The file spans covering sorted pieces, touching pieces merged.
-fn spans(sorted: &[(i64, i64)]) -> Vec<(i64, i64)> {
-    let mut out: Vec<(i64, i64)> = Vec::new();
-    for &(o, n) in sorted {
-        match out.last_mut() {
-            Some(last) if o <= last.0 + last.1 => last.1 = last.1.max(o + n - last.0),
-            _ => out.push((o, n)),
+/// Which bytes of a window some piece covers, a bit per byte from
+/// `base`: the aggregator's view of a window, found without sorting the
+/// members' pieces.
+struct Coverage {
+    base: i64,
+    /// Bytes from `base` to the end of the last piece.
+    len: usize,
+    bits: Vec<u64>,
+}
+
+impl Coverage {
+    /// The coverage of `groups`; `None` if there are none.
+    fn of<'a>(groups: impl Iterator<Item = &'a Group> + Clone) -> Option<Coverage> {
+        let base = groups.clone().map(|g| g.off).min()?;
+        let end = groups.clone().map(|g| g.end()).max()?;
+        let len = (end - base) as usize;
+        let mut c = Coverage {
+            base,
+            len,
+            bits: vec![0; len.div_ceil(64)],
+        };
+        for g in groups {
+            if g.dense() {
+                c.mark(g.off, g.end() - g.off);
+            } else {
+                g.pieces().for_each(|(o, n)| c.mark(o, n));
+            }
+        }
+        Some(c)
+    }
+
+    fn mark(&mut self, off: i64, len: i64) {
+        let (mut i, end) = ((off - self.base) as usize, (off + len - self.base) as usize);
+        while i < end {
+            let (w, b) = (i / 64, i % 64);
+            let n = (64 - b).min(end - i);
+            self.bits[w] |= if n == 64 { !0 } else { ((1u64 << n) - 1) << b };
+            i += n;
         }
     }
-    out
+
+    /// The covered spans (offset, length), in order.
+    fn spans(&self) -> Vec<Run> {
+        let mut out = Vec::new();
+        let mut start: Option<usize> = None;
+        let mut edge = |i: usize, on: bool| match (on, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((self.base + s as i64, (i - s) as i64));
+                start = None;
+            }
+            _ => {}
+        };
+        for (w, &word) in self.bits.iter().enumerate() {
+            match word {
+                0 => edge(w * 64, false),
+                u64::MAX => edge(w * 64, true),
+                _ => (0..64).for_each(|b| edge(w * 64 + b, word >> b & 1 == 1)),
+            }
+        }
+        edge(self.bits.len() * 64, false);
+        out
+    }
 }
 
 /// A collective write of `data` (this member's stream) to `runs`.
@@ -397,25 +529,30 @@ pub fn write(f: &File, plan: &Plan, runs: &[Run], data: &[u8]) -> MpiResult<()> 
         if wlo >= whi || failed.is_err() {
             continue;
         }
-        // Every member's pieces in rank order, then by offset (a later
-        // member's bytes win where pieces overlap, as if in rank order).
-        let mut all: Vec<(i64, i64, &[u8])> = Vec::new();
-        for msg in got.each() {
-            for p in decode(msg) {
-                all.push((p.off, p.len, &msg[p.at..p.at + p.len as usize]));
-            }
-        }
-        if all.is_empty() {
+        // Every member's pieces, in rank order: where pieces overlap, a
+        // later member's bytes win, as if the members wrote in order.
+        let each: Vec<Msg> = got.each().map(decode).collect();
+        let Some(cover) = Coverage::of(each.iter().flat_map(|m| m.groups.iter())) else {
             continue;
-        }
-        all.sort_by_key(|p| p.0);
-        let covered = spans(&all.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>());
-        let base = covered[0].0;
-        let end = covered.last().map_or(base, |s| s.0 + s.1);
-        let mut buf = vec![0u8; (end - base) as usize];
-        for (off, len, bytes) in &all {
-            let at = (off - base) as usize;
-            buf[at..at + *len as usize].copy_from_slice(bytes);
+        };
+        let covered = cover.spans();
+        let base = cover.base;
+        let mut buf = vec![0u8; cover.len];
+        for m in &each {
+            let (msg, mut at) = (m.bytes, 0);
+            for g in &m.groups {
+                if g.dense() {
+                    let o = (g.off - base) as usize;
+                    buf[o..o + g.bytes()].copy_from_slice(&msg[at..at + g.bytes()]);
+                    at += g.bytes();
+                    continue;
+                }
+                for (off, len) in g.pieces() {
+                    let o = (off - base) as usize;
+                    buf[o..o + len as usize].copy_from_slice(&msg[at..at + len as usize]);
+                    at += len as usize;
+                }
+            }
         }
         for (o, l) in covered {
             let at = (o - base) as usize;
@@ -474,21 +611,24 @@ pub fn read(f: &File, plan: &Plan, runs: &[Run], data: &mut [u8], sieve: bool) -
 /// An aggregator's part of a read round: read what the members asked for
 /// and put each member's bytes, piece by piece, in its reply.
 fn serve(f: &File, asked: &Received, replies: &mut [Vec<u8>], sieve: bool) -> MpiResult<()> {
-    let each: Vec<Vec<Piece>> = asked.each().map(decode).collect();
-    let mut all: Vec<(i64, i64)> = each.iter().flatten().map(|p| (p.off, p.len)).collect();
-    if all.is_empty() {
+    let each: Vec<Vec<Group>> = asked.each().map(|m| decode(m).groups).collect();
+    let Some(cover) = Coverage::of(each.iter().flatten()) else {
         return Ok(());
-    }
-    all.sort_unstable();
-    let covered = spans(&all);
-    let base = covered[0].0;
-    let end = covered.last().map_or(base, |s| s.0 + s.1);
-    let mut buf = vec![0u8; (end - base) as usize];
-    read_spans(f, &covered, base, &mut buf, sieve)?;
-    for (pieces, reply) in each.iter().zip(replies.iter_mut()) {
-        for p in pieces {
-            let at = (p.off - base) as usize;
-            reply.extend_from_slice(&buf[at..at + p.len as usize]);
+    };
+    let base = cover.base;
+    let mut buf = vec![0u8; cover.len];
+    read_spans(f, &cover.spans(), base, &mut buf, sieve)?;
+    for (groups, reply) in each.iter().zip(replies.iter_mut()) {
+        for g in groups {
+            if g.dense() {
+                let o = (g.off - base) as usize;
+                reply.extend_from_slice(&buf[o..o + g.bytes()]);
+                continue;
+            }
+            for (off, len) in g.pieces() {
+                let o = (off - base) as usize;
+                reply.extend_from_slice(&buf[o..o + len as usize]);
+            }
         }
     }
     Ok(())
@@ -559,34 +699,67 @@ mod tests {
         assert_eq!(r.pieces((5, 6)).len(), 2);
     }
 
-    #[test]
-    fn messages_round_trip() {
-        let data: Vec<u8> = (0..20).collect();
-        let pieces = [
-            Piece {
-                off: 100,
-                len: 3,
-                at: 5,
-            },
-            Piece {
-                off: 200,
-                len: 2,
-                at: 0,
-            },
-        ];
-        let mut msg = Vec::new();
-        encode(&pieces, Some(&data), &mut msg);
-        let back = decode(&msg);
-        assert_eq!((back[0].off, back[0].len), (100, 3));
-        assert_eq!(&msg[back[0].at..back[0].at + 3], &[5, 6, 7]);
-        assert_eq!(&msg[back[1].at..back[1].at + 2], &[0, 1]);
+    fn piece(off: i64, len: i64, at: usize) -> Piece {
+        Piece { off, len, at }
     }
 
     #[test]
-    fn spans_merge_touching_and_overlapping() {
+    fn regular_pieces_travel_as_one_group_with_their_bytes() {
+        let data: Vec<u8> = (0..20).collect();
+        let pieces = [
+            piece(100, 2, 0),
+            piece(110, 2, 2),
+            piece(120, 2, 4),
+            piece(125, 3, 9),
+            piece(200, 3, 12),
+        ];
+        let mut msg = Vec::new();
+        encode(&pieces, Some(&data), &mut msg);
+        let Msg { groups, bytes } = decode(&msg);
         assert_eq!(
-            spans(&[(0, 2), (2, 2), (3, 5), (10, 1)]),
-            vec![(0, 8), (10, 1)]
+            groups,
+            vec![
+                Group {
+                    off: 100,
+                    len: 2,
+                    stride: 10,
+                    count: 3
+                },
+                Group {
+                    off: 125,
+                    len: 3,
+                    stride: 75,
+                    count: 2
+                },
+            ]
+        );
+        assert_eq!(bytes, &[0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14]);
+        let all: Vec<(i64, i64)> = groups.iter().flat_map(|g| g.pieces()).collect();
+        assert_eq!(all, vec![(100, 2), (110, 2), (120, 2), (125, 3), (200, 3)]);
+    }
+
+    #[test]
+    fn coverage_merges_touching_and_overlapping_pieces_in_any_order() {
+        let g = |off, len| Group {
+            off,
+            len,
+            stride: 0,
+            count: 1,
+        };
+        let groups = [g(10, 1), g(2, 2), g(0, 2), g(3, 5), g(200, 70), g(130, 70)];
+        let c = Coverage::of(groups.iter()).unwrap();
+        assert_eq!(c.spans(), vec![(0, 8), (10, 1), (130, 140)]);
+        assert_eq!(c.len, 270);
+        assert!(Coverage::of([].iter()).is_none());
+        let strided = [Group {
+            off: 0,
+            len: 2,
+            stride: 8,
+            count: 3,
+        }];
+        assert_eq!(
+            Coverage::of(strided.iter()).unwrap().spans(),
+            vec![(0, 2), (8, 2), (16, 2)]
         );
     }
 }
