@@ -5,7 +5,7 @@
 //! byte ranges the view selects.
 
 use super::datarep::Rep;
-use super::twophase::{self, Run, Settings};
+use super::twophase::{self, Run};
 use super::view::View;
 use super::{File, agree, barrier, get, io_error, worker};
 use crate::core::coll::{self, Red};
@@ -123,7 +123,7 @@ enum Bytes<'a> {
 /// calls, under the file lock in atomic mode.
 fn move_bytes(f: &File, runs: &[Run], bytes: Bytes, coll: bool) -> MpiResult<usize> {
     let write = matches!(bytes, Bytes::Out(_));
-    let s = Settings::from_hints(&f.hints.lock(), write);
+    let s = f.settings(write);
     if coll && let Some(plan) = twophase::plan(f, runs, &s)? {
         return match bytes {
             Bytes::Out(d) => twophase::write(f, &plan, runs, d).map(|_| d.len()),
@@ -299,17 +299,10 @@ enum At {
 /// member whose arguments fail still joins (moving nothing), so the
 /// others do not wait for it.
 fn access(f: &File, at: At, buf: Buf, dir: Dir, coll: bool) -> MpiResult<Status> {
+    joined(f, check_at(f, at), dir, coll)?;
     let bytes = match at {
-        At::Offset(o) => {
-            let checked = f
-                .not_sequential("access at an explicit offset")
-                .and_then(|_| check_offset(o));
-            joined(f, checked, dir, coll)?;
-            transfer(f, o, buf, dir, coll)?
-        }
+        At::Offset(o) => transfer(f, o, buf, dir, coll)?,
         At::Own => {
-            let checked = f.not_sequential("access through the individual file pointer");
-            joined(f, checked, dir, coll)?;
             let mut pos = f.pos.lock();
             let n = transfer(f, *pos, buf, dir, coll)?;
             *pos += n as i64 / f.view.read().etype_size;
@@ -322,6 +315,17 @@ fn access(f: &File, at: At, buf: Buf, dir: Dir, coll: bool) -> MpiResult<Status>
         }
     };
     Ok(done(bytes))
+}
+
+/// The checks of where an access starts.
+fn check_at(f: &File, at: At) -> MpiResult<()> {
+    match at {
+        At::Offset(o) => f
+            .not_sequential("access at an explicit offset")
+            .and_then(|_| check_offset(o)),
+        At::Own => f.not_sequential("access through the individual file pointer"),
+        At::Shared => Ok(()),
+    }
 }
 
 /// `checked`, after a failing member of a collective access has joined
@@ -388,14 +392,10 @@ fn started(
     let m = check(&f, &f.view.read(), buf, dir)?;
     let want = m.bytes as i64 / f.view.read().etype_size;
     // The pointers move by the data asked for, now (MPI-4.1 14.4.3).
+    check_at(&f, at)?;
     let pos = match at {
-        At::Offset(o) => {
-            f.not_sequential("access at an explicit offset")?;
-            check_offset(o)?;
-            o
-        }
+        At::Offset(o) => o,
         At::Own => {
-            f.not_sequential("access through the individual file pointer")?;
             let mut p = f.pos.lock();
             *p += want;
             *p - want

@@ -41,6 +41,7 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use twophase::Settings;
 use view::View;
 
 /// One open file, as a member sees it.
@@ -60,6 +61,9 @@ pub struct File {
     atomic: AtomicBool,
     pub errhandler: Slot,
     hints: Mutex<Vec<(String, String)>>,
+    /// What the hints choose for reads and for writes (collective
+    /// buffering, sieving), worked out when they change.
+    settings: Mutex<[Settings; 2]>,
     /// The status a split collective's `_begin` left for its `_end`.
     split: Mutex<Option<Status>>,
 }
@@ -156,6 +160,19 @@ impl File {
             ));
         }
         Ok(())
+    }
+
+    /// Apply the hints of `info`.
+    fn set_hints(&self, info: MPI_Info) -> MpiResult<()> {
+        let mut hints = self.hints.lock();
+        apply_hints(&mut hints, info)?;
+        *self.settings.lock() = settings_of(&hints);
+        Ok(())
+    }
+
+    /// What the hints choose for a read or a write.
+    fn settings(&self, write: bool) -> Settings {
+        self.settings.lock()[usize::from(write)]
     }
 
     fn not_sequential(&self, what: &str) -> MpiResult<()> {
@@ -317,6 +334,11 @@ const RESERVED: [&str; 13] = [
     "striping_unit",
 ];
 
+/// The settings `hints` make for reads and for writes.
+fn settings_of(hints: &[(String, String)]) -> [Settings; 2] {
+    [false, true].map(|write| Settings::from_hints(hints, write))
+}
+
 /// The hints in effect after applying `info` to `cur` (known keys only,
 /// as the standard allows).
 fn apply_hints(cur: &mut Vec<(String, String)>, info: MPI_Info) -> MpiResult<()> {
@@ -404,6 +426,7 @@ pub fn file_open(
         shared,
         atomic: AtomicBool::new(false),
         errhandler: Slot::new(errhandler::FILE_DEFAULT.get_retained()),
+        settings: Mutex::new(settings_of(&hints)),
         hints: Mutex::new(hints),
         split: Mutex::new(None),
     });
@@ -500,7 +523,7 @@ pub fn file_get_group(fh: MPI_File, group: &mut MPI_Group) -> MpiResult<()> {
 #[doc(alias = "MPI_File_set_info")]
 pub fn file_set_info(fh: MPI_File, info: MPI_Info) -> MpiResult<()> {
     let f = get(fh)?;
-    apply_hints(&mut f.hints.lock(), info)
+    f.set_hints(info)
 }
 
 #[doc(alias = "MPI_File_get_info")]
@@ -557,7 +580,7 @@ pub fn file_set_view(
     };
     let writable = f.amode & MPI_MODE_RDONLY == 0;
     let view = agree(&f.comm, View::new(disp, etype, filetype, datarep, writable))?;
-    apply_hints(&mut f.hints.lock(), info)?;
+    f.set_hints(info)?;
     *f.view.write() = view;
     // Both file pointers go back to the view's start.
     *f.pos.lock() = 0;
