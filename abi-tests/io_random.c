@@ -316,7 +316,7 @@ static MPI_File open_file(rng_t *g, const char *path)
     MPI_Info_set(info, "romio_cb_read", modes[draw(g, 3)]);
     MPI_Info_set(info, "cb_buffer_size", bufs[draw(g, 4)]);
     snprintf(nodes, sizeof nodes, "%ld", 1 + draw(g, nprocs));
-    MPI_Info_set(info, "cb_nodes", nodes);
+    if (draw(g, 4)) MPI_Info_set(info, "cb_nodes", nodes);
     if (draw(g, 4) == 0) MPI_Info_set(info, "romio_ds_read", "disable");
     MPI_File fh;
     int rc = MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR, info, &fh);

@@ -17,6 +17,14 @@
  *               block): MB/s, and that throughput over memcpy's of 4 MiB
  *   ncpingpong  one-way latency of a strided message of SIZES bytes (blocks
  *               of one double, stride two), microseconds
+ *   iowrite, ioread, iowrite_indep
+ *               MPI-IO: 4 MiB a rank through a view interleaving the ranks
+ *               in blocks of SIZES bytes (4 MiB: one contiguous block a
+ *               rank), written or read collectively
+ *               (write_at_all, read_at_all) or written independently
+ *               (write_at): aggregate MB/s; the file is in /tmp (local
+ *               disk), or in /dev/shm (tmpfs) for the same tests named
+ *               with a _shm suffix
  *   idle        CPU seconds rank 1 burns waiting 2 s in MPI_Recv
  *   hello       names the library loaded (startup is timed by the caller)
  *
@@ -30,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -439,6 +448,78 @@ static void report(const char *figure, size_t bytes, double value)
     }
 }
 
+/* --- MPI-IO ----------------------------------------------------------------
+ * One file in /tmp seen by every rank through an interleaved view: blocks
+ * of n bytes, one per rank in turn, IO_BYTES per rank. One iteration is a
+ * collective write (iowrite) or read (ioread) of the whole file, or every
+ * rank's independent write of its blocks (iowrite_indep). */
+
+#define IO_BYTES (4 << 20)
+static MPI_File iofile;
+static unsigned char *iobuf;
+
+static void io_view(size_t n)
+{
+    MPI_Datatype block, tile;
+    MPI_Type_contiguous((int)n, MPI_BYTE, &block);
+    MPI_Type_create_resized(block, 0, (MPI_Aint)n * nranks, &tile);
+    MPI_Type_commit(&tile);
+    MPI_File_set_view(iofile, (MPI_Offset)rank * n, MPI_BYTE, tile, "native", MPI_INFO_NULL);
+    MPI_Type_free(&block);
+    MPI_Type_free(&tile);
+}
+
+static double iowrite_body(long iters, size_t n)
+{
+    (void)n;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < iters; i++)
+        MPI_File_write_at_all(iofile, 0, iobuf, IO_BYTES, MPI_BYTE, MPI_STATUS_IGNORE);
+    return MPI_Wtime() - t0;
+}
+
+static double iowrite_indep_body(long iters, size_t n)
+{
+    (void)n;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < iters; i++)
+        MPI_File_write_at(iofile, 0, iobuf, IO_BYTES, MPI_BYTE, MPI_STATUS_IGNORE);
+    MPI_Barrier(MPI_COMM_WORLD);
+    return MPI_Wtime() - t0;
+}
+
+static double ioread_body(long iters, size_t n)
+{
+    (void)n;
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (long i = 0; i < iters; i++)
+        MPI_File_read_at_all(iofile, 0, iobuf, IO_BYTES, MPI_BYTE, MPI_STATUS_IGNORE);
+    return MPI_Wtime() - t0;
+}
+
+/* Write this rank's pattern, read the file back through a plain byte
+ * view at rank 0 and check every block's owner and bytes. */
+static void verify_io(size_t n)
+{
+    fill(iobuf, IO_BYTES, (unsigned)rank + 1);
+    MPI_File_write_at_all(iofile, 0, iobuf, IO_BYTES, MPI_BYTE, MPI_STATUS_IGNORE);
+    MPI_File_sync(iofile);
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_File_sync(iofile);
+    unsigned char *mine = xmalloc(IO_BYTES), *want = xmalloc(IO_BYTES);
+    MPI_File_read_at_all(iofile, 0, mine, IO_BYTES, MPI_BYTE, MPI_STATUS_IGNORE);
+    fill(want, IO_BYTES, (unsigned)rank + 1);
+    for (size_t i = 0; i < IO_BYTES; i++)
+        if (mine[i] != want[i])
+            fail("io read back", 0, (long)i);
+    free(mine);
+    free(want);
+    (void)n;
+}
+
 /* --- one-sided ---------------------------------------------------------------
  * A window from MPI_Win_allocate (each library's best flavour) on every rank;
  * rank 0 is the origin, rank 1 the target (the counter of fop is on rank 0). */
@@ -688,6 +769,33 @@ static void run_test(const char *test, const char *list)
             }
             report("spawn_disconnect_ms", (size_t)n, total / rounds * 1e3);
         }
+    } else if (!strncmp(test, "iowrite", 7) || !strncmp(test, "ioread", 6)) {
+        char path[64], kind[32];
+        size_t len = strlen(test);
+        int shm = len > 4 && !strcmp(test + len - 4, "_shm");
+        snprintf(kind, sizeof kind, "%.*s", (int)(shm ? len - 4 : len), test);
+        if (strcmp(kind, "iowrite") && strcmp(kind, "ioread") && strcmp(kind, "iowrite_indep")) {
+            fprintf(stderr, "oxbench: unknown test %s\n", test);
+            MPI_Abort(MPI_COMM_WORLD, 2);
+        }
+        long id = (long)getpid();
+        MPI_Bcast(&id, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+        snprintf(path, sizeof path, "%s/oxbench-io.%ld", shm ? "/dev/shm" : "/tmp", id);
+        MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR | MPI_MODE_DELETE_ON_CLOSE,
+                      MPI_INFO_NULL, &iofile);
+        iobuf = xmalloc(IO_BYTES);
+        body_fn body = !strcmp(kind, "iowrite") ? iowrite_body
+                       : !strcmp(kind, "ioread") ? ioread_body
+                                                 : iowrite_indep_body;
+        char figure[64];
+        snprintf(figure, sizeof figure, "%s_MBps", test);
+        for (size_t k = 0; k < nsizes; k++) {
+            io_view(sizes[k]);
+            verify_io(sizes[k]);
+            report(figure, sizes[k], (double)IO_BYTES * nranks / measure(body, sizes[k]) / 1e6);
+        }
+        MPI_File_close(&iofile);
+        free(iobuf);
     } else if (!strcmp(test, "latency")) {
         pbuf = xmalloc(maxsize);
         /* A discarded first sweep point: first-touch and connection setup. */

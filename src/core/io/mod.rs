@@ -66,6 +66,8 @@ pub struct File {
     settings: Mutex<[Settings; 2]>,
     /// The status a split collective's `_begin` left for its `_end`.
     split: Mutex<Option<Status>>,
+    /// Buffers two-phase access keeps between calls.
+    scratch: twophase::Pool,
 }
 
 static FILES: Table<File> = Table::new(Kind::File);
@@ -306,10 +308,10 @@ fn open_path(path: &PathBuf, amode: c_int, create: bool) -> std::io::Result<std:
     o.open(path)
 }
 
-/// The hints this engine knows, with the values it uses.
-const HINTS: [(&str, &str); 6] = [
+/// The hints this engine knows, with the values it uses (and `cb_nodes`,
+/// reported as the group's size when not set).
+const HINTS: [(&str, &str); 5] = [
     ("cb_buffer_size", "16777216"),
-    ("cb_nodes", "1"),
     ("romio_cb_read", "automatic"),
     ("romio_cb_write", "automatic"),
     ("romio_ds_read", "automatic"),
@@ -429,6 +431,7 @@ pub fn file_open(
         settings: Mutex::new(settings_of(&hints)),
         hints: Mutex::new(hints),
         split: Mutex::new(None),
+        scratch: twophase::Pool::default(),
     });
     let f = FILES.get(handle).expect("just inserted");
     f.shared_ptr().store(start, Ordering::Relaxed);
@@ -528,7 +531,12 @@ pub fn file_set_info(fh: MPI_File, info: MPI_Info) -> MpiResult<()> {
 
 #[doc(alias = "MPI_File_get_info")]
 pub fn file_get_info(fh: MPI_File, info_used: &mut MPI_Info) -> MpiResult<()> {
-    let pairs = get(fh)?.hints.lock().clone();
+    let f = get(fh)?;
+    let mut pairs = f.hints.lock().clone();
+    if !pairs.iter().any(|(k, _)| k == "cb_nodes") {
+        // Unset, every member may aggregate (twophase::decide).
+        pairs.insert(1, ("cb_nodes".into(), f.comm.size.to_string()));
+    }
     *info_used = info::create(info::Info::from_pairs(pairs));
     Ok(())
 }

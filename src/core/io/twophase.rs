@@ -12,8 +12,14 @@
 //! undo another process's write to bytes outside it.
 //!
 //! The hints decide, as ROMIO's do: `romio_cb_write`/`romio_cb_read`
-//! (`enable`, `disable`, `automatic`: aggregate when the members'
-//! ranges interleave), `cb_buffer_size`, `cb_nodes` (aggregators). In
+//! (`enable`, `disable`, `automatic`), `cb_buffer_size`, `cb_nodes`
+//! (aggregators). `automatic` aggregates when the members' ranges
+//! interleave and their pieces are small (under a page on average):
+//! pieces of a page or more already reach the file system as whole
+//! pages, and moving them through an aggregator only adds copies.
+//! Without `cb_nodes` every member may aggregate (on one node the page
+//! cache is shared, so more aggregators only share the copying), but no
+//! aggregator gets less than `MIN_DOMAIN` bytes. In
 //! atomic mode every member accesses its own ranges under the file lock.
 
 use super::File;
@@ -23,7 +29,9 @@ use crate::core::coll::{self, Block};
 use crate::core::comm::Comm;
 use crate::core::error::MpiResult;
 use crate::core::sched;
+use parking_lot::Mutex;
 use std::ffi::c_int;
+use std::ops::{Deref, DerefMut};
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::Ordering;
 
@@ -44,8 +52,9 @@ pub struct Settings {
     pub choice: Choice,
     /// Bytes an aggregator moves per window.
     pub buffer: i64,
-    /// How many aggregators.
-    pub nodes: usize,
+    /// How many aggregators (`None`: as many as the access is large,
+    /// up to every member).
+    pub nodes: Option<usize>,
     /// Whether reads may read through small gaps (`romio_ds_read`).
     pub sieve: bool,
 }
@@ -78,7 +87,9 @@ impl Settings {
         Settings {
             choice,
             buffer: positive("cb_buffer_size", 16 << 20),
-            nodes: positive("cb_nodes", 1) as usize,
+            nodes: get("cb_nodes")
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&v| v > 0),
             sieve: get("romio_ds_read") != Some("disable"),
         }
     }
@@ -109,9 +120,17 @@ impl Plan {
     }
 }
 
-/// Decide from every member's extent and the settings (rank 0's choice
-/// counts); `None`: each member accesses its own ranges.
-pub fn decide(extents: &[(i64, i64)], s: &Settings, atomic: bool) -> Option<Plan> {
+/// `automatic` leaves pieces of this many bytes or more (on average)
+/// to their members.
+const LARGE_PIECE: i64 = 4096;
+/// The least span an aggregator is given (fewer aggregators for small
+/// accesses: fewer messages).
+const MIN_DOMAIN: i64 = 256 << 10;
+
+/// Decide from every member's extent, the mean length of the members'
+/// pieces and the settings (rank 0's choice counts); `None`: each member
+/// accesses its own ranges.
+pub fn decide(extents: &[(i64, i64)], mean: i64, s: &Settings, atomic: bool) -> Option<Plan> {
     let used: Vec<(i64, i64)> = extents.iter().copied().filter(|e| e.0 < e.1).collect();
     let lo = used.iter().map(|e| e.0).min()?;
     let hi = used.iter().map(|e| e.1).max()?;
@@ -121,14 +140,17 @@ pub fn decide(extents: &[(i64, i64)], s: &Settings, atomic: bool) -> Option<Plan
         Choice::Automatic => {
             let mut sorted = used.clone();
             sorted.sort_unstable();
-            sorted.windows(2).any(|w| w[1].0 < w[0].1)
+            mean < LARGE_PIECE && sorted.windows(2).any(|w| w[1].0 < w[0].1)
         }
     };
     if atomic || !wanted {
         return None;
     }
     let n = extents.len();
-    let a = s.nodes.clamp(1, n);
+    let a = match s.nodes {
+        Some(k) => k.clamp(1, n),
+        None => ((hi - lo) / MIN_DOMAIN).clamp(1, n as i64) as usize,
+    };
     let aggs = (0..a).map(|j| (j * n / a) as c_int).collect();
     let domain = (hi - lo + a as i64 - 1) / a as i64;
     Some(Plan {
@@ -140,30 +162,35 @@ pub fn decide(extents: &[(i64, i64)], s: &Settings, atomic: bool) -> Option<Plan
     })
 }
 
-/// Every member's extent of `runs` (sorted by offset) and rank 0's
-/// choice, then the plan. Collective over the file's group.
+/// Every member's extent of `runs` (sorted by offset), run count and
+/// bytes, and rank 0's choice, then the plan. Collective over the file's
+/// group.
 pub fn plan(f: &File, runs: &[Run], s: &Settings) -> MpiResult<Option<Plan>> {
+    const W: usize = 5;
     let c = f.comm();
     let n = c.size as usize;
     let lo = runs.first().map_or(i64::MAX, |r| r.0);
     let hi = runs.iter().map(|r| r.0 + r.1).max().unwrap_or(i64::MIN);
-    let mine = [lo, hi, s.choice as i64];
-    let mut all = vec![0i64; 3 * n];
-    let blocks: Vec<Block> = (0..n).map(|i| (i * 24, 24)).collect();
+    let bytes = runs.iter().map(|r| r.1).sum::<i64>();
+    let mine = [lo, hi, runs.len() as i64, bytes, s.choice as i64];
+    let mut all = vec![0i64; W * n];
+    let blocks: Vec<Block> = (0..n).map(|i| (i * W * 8, W * 8)).collect();
     coll::allgatherv_blocking(
         c,
-        Some((mine.as_ptr() as usize, 24)),
+        Some((mine.as_ptr() as usize, W * 8)),
         all.as_mut_ptr() as usize,
         &blocks,
     )?;
-    let extents: Vec<(i64, i64)> = all.chunks(3).map(|e| (e[0], e[1])).collect();
-    let choice = match all[2] {
+    let extents: Vec<(i64, i64)> = all.chunks(W).map(|e| (e[0], e[1])).collect();
+    let pieces = all.chunks(W).map(|e| e[2]).sum::<i64>().max(1);
+    let mean = all.chunks(W).map(|e| e[3]).sum::<i64>() / pieces;
+    let choice = match all[W - 1] {
         1 => Choice::Enable,
         2 => Choice::Disable,
         _ => Choice::Automatic,
     };
     let s = Settings { choice, ..*s };
-    Ok(decide(&extents, &s, f.atomic.load(Ordering::Relaxed)))
+    Ok(decide(&extents, mean, &s, f.atomic.load(Ordering::Relaxed)))
 }
 
 /// One member's piece of a window: file offset, length, and where its
@@ -308,6 +335,85 @@ fn encode(pieces: &[Piece], data: Option<&[u8]>, out: &mut Vec<u8>) {
     }
 }
 
+/// Buffers a file lends its collective calls, kept between calls: a
+/// window's pages are faulted in once, not on every call.
+#[derive(Default)]
+pub struct Pool(Mutex<Vec<Vec<u8>>>);
+
+/// How many buffers a pool keeps (a call uses at most four at once), and
+/// the largest it keeps.
+const POOL_KEEPS: usize = 4;
+const POOL_LARGEST: usize = 64 << 20;
+
+/// A buffer from the file's pool, empty when lent, back in the pool when
+/// dropped.
+struct Scratch<'a> {
+    pool: &'a Pool,
+    buf: Vec<u8>,
+}
+
+impl<'a> Scratch<'a> {
+    fn new(f: &'a File) -> Scratch<'a> {
+        let mut buf = f.scratch.0.lock().pop().unwrap_or_default();
+        buf.clear();
+        Scratch {
+            pool: &f.scratch,
+            buf,
+        }
+    }
+
+    /// Lent and `len` zero bytes long.
+    fn zeroed(f: &'a File, len: usize) -> Scratch<'a> {
+        let mut s = Scratch::new(f);
+        s.buf.resize(len, 0);
+        s
+    }
+}
+
+impl Drop for Scratch<'_> {
+    fn drop(&mut self) {
+        let mut pool = self.pool.0.lock();
+        if pool.len() < POOL_KEEPS && self.buf.capacity() <= POOL_LARGEST {
+            pool.push(std::mem::take(&mut self.buf));
+        }
+    }
+}
+
+impl Deref for Scratch<'_> {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.buf
+    }
+}
+
+impl DerefMut for Scratch<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+}
+
+/// Messages to every member laid end to end in one buffer.
+struct Outgoing<'a> {
+    buf: Scratch<'a>,
+    blocks: Vec<Block>,
+}
+
+impl<'a> Outgoing<'a> {
+    fn new(f: &'a File, n: usize) -> Outgoing<'a> {
+        Outgoing {
+            buf: Scratch::new(f),
+            blocks: vec![(0, 0); n],
+        }
+    }
+
+    /// Append the message to `dest` (each member at most once).
+    fn to(&mut self, dest: usize, fill: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.buf.len();
+        fill(&mut self.buf);
+        self.blocks[dest] = (start, self.buf.len() - start);
+    }
+}
+
 /// One member's message, read: its groups, and (for a write) their
 /// bytes.
 struct Msg<'a> {
@@ -360,12 +466,12 @@ fn exchange(
 }
 
 /// What every member sent this one: their messages end to end.
-struct Received {
-    buf: Vec<u8>,
+struct Received<'a> {
+    buf: Scratch<'a>,
     blocks: Vec<Block>,
 }
 
-impl Received {
+impl Received<'_> {
     /// Member `i`'s message.
     fn from(&self, i: usize) -> &[u8] {
         let (o, l) = self.blocks[i];
@@ -377,11 +483,12 @@ impl Received {
     }
 }
 
-/// Send each member its message of `msgs` and receive theirs, sizes
-/// exchanged first.
-fn all_to_all(c: &Comm, msgs: &[Vec<u8>]) -> MpiResult<Received> {
-    let n = msgs.len();
-    let sizes: Vec<i64> = msgs.iter().map(|m| m.len() as i64).collect();
+/// Send each member its message and receive theirs, sizes exchanged
+/// first.
+fn all_to_all<'a>(f: &'a File, out: &Outgoing) -> MpiResult<Received<'a>> {
+    let c = f.comm();
+    let n = out.blocks.len();
+    let sizes: Vec<i64> = out.blocks.iter().map(|b| b.1 as i64).collect();
     let mut theirs = vec![0i64; n];
     let eight: Vec<Block> = (0..n).map(|i| (i * 8, 8)).collect();
     exchange(
@@ -391,14 +498,9 @@ fn all_to_all(c: &Comm, msgs: &[Vec<u8>]) -> MpiResult<Received> {
         bytes_of_mut(&mut theirs),
         &eight,
     )?;
-    let (send, sblocks) = layout(msgs.iter().map(|m| m.len()));
     let (rlen, blocks) = layout(theirs.iter().map(|&s| s as usize));
-    let mut sendbuf = Vec::with_capacity(send);
-    for m in msgs {
-        sendbuf.extend_from_slice(m);
-    }
-    let mut buf = vec![0u8; rlen];
-    exchange(c, &sendbuf, &sblocks, &mut buf, &blocks)?;
+    let mut buf = Scratch::zeroed(f, rlen);
+    exchange(c, &out.buf, &out.blocks, &mut buf, &blocks)?;
     Ok(Received { buf, blocks })
 }
 
@@ -432,21 +534,22 @@ fn my_agg(plan: &Plan, rank: c_int) -> Option<usize> {
 
 /// The messages of one round: for each member, this member's pieces in
 /// the window of the aggregator it is (empty for the others).
-fn round_msgs(
+fn round_msgs<'a>(
+    f: &'a File,
     plan: &Plan,
     runs: &Runs,
     r: i64,
-    n: usize,
     data: Option<&[u8]>,
-) -> (Vec<Vec<u8>>, Vec<Vec<Piece>>) {
-    let mut msgs = vec![Vec::new(); n];
+) -> (Outgoing<'a>, Vec<Vec<Piece>>) {
+    let n = f.comm().size as usize;
+    let mut out = Outgoing::new(f, n);
     let mut pieces = vec![Vec::new(); n];
     for (j, &a) in plan.aggs.iter().enumerate() {
         let p = runs.pieces(plan.window(j, r));
-        encode(&p, data, &mut msgs[a as usize]);
+        out.to(a as usize, |buf| encode(&p, data, buf));
         pieces[a as usize] = p;
     }
-    (msgs, pieces)
+    (out, pieces)
 }
 
 /// Which bytes of a window some piece covers, a bit per byte from
@@ -517,13 +620,13 @@ impl Coverage {
 /// A collective write of `data` (this member's stream) to `runs`.
 pub fn write(f: &File, plan: &Plan, runs: &[Run], data: &[u8]) -> MpiResult<()> {
     let c = f.comm();
-    let n = c.size as usize;
     let runs = Runs::new(runs);
     let me = my_agg(plan, c.rank);
     let mut failed = Ok(());
     for r in 0..plan.rounds() {
-        let (msgs, _) = round_msgs(plan, &runs, r, n, Some(data));
-        let got = all_to_all(c, &msgs)?;
+        let (out, _) = round_msgs(f, plan, &runs, r, Some(data));
+        let got = all_to_all(f, &out)?;
+        drop(out);
         let Some(j) = me else { continue };
         let (wlo, whi) = plan.window(j, r);
         if wlo >= whi || failed.is_err() {
@@ -537,7 +640,7 @@ pub fn write(f: &File, plan: &Plan, runs: &[Run], data: &[u8]) -> MpiResult<()> 
         };
         let covered = cover.spans();
         let base = cover.base;
-        let mut buf = vec![0u8; cover.len];
+        let mut buf = Scratch::zeroed(f, cover.len);
         for m in &each {
             let (msg, mut at) = (m.bytes, 0);
             for g in &m.groups {
@@ -580,9 +683,10 @@ pub fn read(f: &File, plan: &Plan, runs: &[Run], data: &mut [u8], sieve: bool) -
         .map(|_| ())
         .map_err(|e| io_error("cannot read the file's size", &e));
     for r in 0..plan.rounds() {
-        let (msgs, mine) = round_msgs(plan, &the_runs, r, n, None);
-        let asked = all_to_all(c, &msgs)?;
-        let mut replies = vec![Vec::new(); n];
+        let (out, mine) = round_msgs(f, plan, &the_runs, r, None);
+        let asked = all_to_all(f, &out)?;
+        drop(out);
+        let mut replies = Outgoing::new(f, n);
         if let Some(j) = me {
             let (wlo, whi) = plan.window(j, r);
             if wlo < whi
@@ -591,7 +695,9 @@ pub fn read(f: &File, plan: &Plan, runs: &[Run], data: &mut [u8], sieve: bool) -
                 failed = Err(e);
             }
         }
-        let back = all_to_all(c, &replies)?;
+        drop(asked);
+        let back = all_to_all(f, &replies)?;
+        drop(replies);
         for (src, pieces) in mine.iter().enumerate() {
             let mut at = 0usize;
             for p in pieces {
@@ -610,26 +716,28 @@ pub fn read(f: &File, plan: &Plan, runs: &[Run], data: &mut [u8], sieve: bool) -
 
 /// An aggregator's part of a read round: read what the members asked for
 /// and put each member's bytes, piece by piece, in its reply.
-fn serve(f: &File, asked: &Received, replies: &mut [Vec<u8>], sieve: bool) -> MpiResult<()> {
+fn serve(f: &File, asked: &Received, replies: &mut Outgoing, sieve: bool) -> MpiResult<()> {
     let each: Vec<Vec<Group>> = asked.each().map(|m| decode(m).groups).collect();
     let Some(cover) = Coverage::of(each.iter().flatten()) else {
         return Ok(());
     };
     let base = cover.base;
-    let mut buf = vec![0u8; cover.len];
+    let mut buf = Scratch::zeroed(f, cover.len);
     read_spans(f, &cover.spans(), base, &mut buf, sieve)?;
-    for (groups, reply) in each.iter().zip(replies.iter_mut()) {
-        for g in groups {
-            if g.dense() {
-                let o = (g.off - base) as usize;
-                reply.extend_from_slice(&buf[o..o + g.bytes()]);
-                continue;
+    for (member, groups) in each.iter().enumerate() {
+        replies.to(member, |reply| {
+            for g in groups {
+                if g.dense() {
+                    let o = (g.off - base) as usize;
+                    reply.extend_from_slice(&buf[o..o + g.bytes()]);
+                    continue;
+                }
+                for (off, len) in g.pieces() {
+                    let o = (off - base) as usize;
+                    reply.extend_from_slice(&buf[o..o + len as usize]);
+                }
             }
-            for (off, len) in g.pieces() {
-                let o = (off - base) as usize;
-                reply.extend_from_slice(&buf[o..o + len as usize]);
-            }
-        }
+        });
     }
     Ok(())
 }
@@ -638,7 +746,7 @@ fn serve(f: &File, asked: &Received, replies: &mut [Vec<u8>], sieve: bool) -> Mp
 mod tests {
     use super::*;
 
-    fn settings(choice: Choice, buffer: i64, nodes: usize) -> Settings {
+    fn settings(choice: Choice, buffer: i64, nodes: Option<usize>) -> Settings {
         Settings {
             choice,
             buffer,
@@ -649,19 +757,34 @@ mod tests {
 
     #[test]
     fn automatic_aggregates_only_interleaved_ranges() {
-        let s = settings(Choice::Automatic, 100, 1);
-        assert!(decide(&[(0, 10), (10, 20)], &s, false).is_none());
-        assert!(decide(&[(0, 10), (5, 20)], &s, false).is_some());
-        assert!(decide(&[(i64::MAX, i64::MIN), (5, 20)], &s, false).is_none());
-        assert!(decide(&[(0, 10), (5, 20)], &s, true).is_none());
-        let s = settings(Choice::Enable, 100, 1);
-        assert!(decide(&[(0, 10), (10, 20)], &s, false).is_some());
+        let s = settings(Choice::Automatic, 100, Some(1));
+        assert!(decide(&[(0, 10), (10, 20)], 8, &s, false).is_none());
+        assert!(decide(&[(0, 10), (5, 20)], 8, &s, false).is_some());
+        assert!(decide(&[(i64::MAX, i64::MIN), (5, 20)], 8, &s, false).is_none());
+        assert!(decide(&[(0, 10), (5, 20)], 8, &s, true).is_none());
+        // Pieces of a page or more stay with their members.
+        let big = [(0, 1 << 20), (4096, 1 << 20)];
+        assert!(decide(&big, LARGE_PIECE - 1, &s, false).is_some());
+        assert!(decide(&big, LARGE_PIECE, &s, false).is_none());
+        let s = settings(Choice::Enable, 100, Some(1));
+        assert!(decide(&[(0, 10), (10, 20)], 1 << 20, &s, false).is_some());
+    }
+
+    #[test]
+    fn aggregators_get_at_least_the_least_domain() {
+        let s = settings(Choice::Enable, 1 << 20, None);
+        let p = decide(&[(0, 100), (50, 200), (0, 0)], 8, &s, false).unwrap();
+        assert_eq!(p.aggs, vec![0]);
+        let p = decide(&[(0, MIN_DOMAIN * 2), (0, 0), (5, 9)], 8, &s, false).unwrap();
+        assert_eq!(p.aggs, vec![0, 1]);
+        let p = decide(&[(0, MIN_DOMAIN * 9), (0, 0), (5, 9)], 8, &s, false).unwrap();
+        assert_eq!(p.aggs, vec![0, 1, 2]);
     }
 
     #[test]
     fn domains_and_windows_cover_the_span_once() {
-        let s = settings(Choice::Enable, 7, 3);
-        let p = decide(&[(3, 40), (10, 50), (0, 0), (20, 21)], &s, false).unwrap();
+        let s = settings(Choice::Enable, 7, Some(3));
+        let p = decide(&[(3, 40), (10, 50), (0, 0), (20, 21)], 8, &s, false).unwrap();
         assert_eq!(p.aggs, vec![0, 1, 2]);
         let mut seen = Vec::new();
         for j in 0..3 {
