@@ -8,6 +8,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::placement::Bind;
 use super::sys;
 
 pub const HELP: &str = "\
@@ -36,6 +37,13 @@ Global options:
   -hosts, -host H1,H2     hosts to run on (H or H:N); only this node for now
   -f, -machinefile FILE   file listing hosts, one \"host[:n]\" per line
   -ppn N                  processes per node (ignored: one node)
+  -bind-to none|core|hwthread
+                          bind each rank to a core (every hardware thread
+                          of it) or to one hardware thread; by default, in
+                          a job of two or more ranks, each rank gets a core
+                          of its own (OMP_NUM_THREADS cores if set) when
+                          they fit, and none is bound otherwise
+  -report-bindings        say where each rank is bound
   -timeout, --timeout S   kill the job after S seconds (also MPIEXEC_TIMEOUT)
   -nameserver HOST[:PORT] publish and look up names (MPI_Publish_name) at
                           this oxmpi-nameserver, shared with other mpiexec
@@ -89,6 +97,8 @@ pub struct Options {
     pub universe_size: Option<u32>,
     /// `-nameserver HOST[:PORT]`: where names are published.
     pub nameserver: Option<String>,
+    pub bind: Bind,
+    pub report_bindings: bool,
 }
 
 impl Options {
@@ -135,6 +145,8 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
         timeout: None,
         universe_size: None,
         nameserver: None,
+        bind: Bind::Auto,
+        report_bindings: false,
     };
     let mut hosts: Vec<String> = Vec::new();
     let mut timeout: Option<u64> = None;
@@ -203,6 +215,15 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
                 }
                 "timeout" => timeout = Some(number(s, value(args, &mut i, s)?, 0)?.into()),
                 "usize" => opts.universe_size = Some(number(s, value(args, &mut i, s)?, 1)?),
+                "bind-to" | "binding" => {
+                    let v = text(s, value(args, &mut i, s)?)?;
+                    opts.bind = Bind::parse(v).ok_or_else(|| {
+                        usage(format!(
+                            "invalid value '{v}' for '{s}' (none, core or hwthread)"
+                        ))
+                    })?;
+                }
+                "report-bindings" => opts.report_bindings = true,
                 "nameserver" => {
                     opts.nameserver = Some(text(s, value(args, &mut i, s)?)?.to_string())
                 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::cli::{App, EnvMode, Options};
 use super::output::{self, Stream, Tracker};
+use super::placement::{self, CpuSet};
 use super::pmi_server::{Server, SpawnPart, SpawnRequest};
 use super::sys::{self, Exit};
 
@@ -88,6 +89,8 @@ struct Launch<'a> {
     name: String,
     label: Option<String>,
     stdin: bool,
+    /// Where the rank runs (`None`: wherever the scheduler puts it).
+    cpus: Option<CpuSet>,
 }
 
 /// What the launcher needs to start processes for `MPI_Comm_spawn`.
@@ -169,6 +172,7 @@ impl Job {
     pub fn launch(&mut self, opts: &Options) {
         let size = opts.size();
         let forward_stdin = !sys::stdin_is_background_tty();
+        let places = placement::plan(opts.bind, size, placement::threads_per_rank());
         for app in &opts.apps {
             let env = app_env(opts, app);
             for _ in 0..app.nprocs {
@@ -185,7 +189,14 @@ impl Job {
                     name: format!("rank {rank}"),
                     label: opts.prepend_rank.then(|| format!("[{rank}] ")),
                     stdin: forward_stdin && rank == 0,
+                    cpus: places[rank as usize],
                 };
+                if opts.report_bindings {
+                    match places[rank as usize] {
+                        Some(set) => say!("rank {rank} bound to CPU {}", set.describe()),
+                        None => say!("rank {rank} not bound"),
+                    }
+                }
                 if let Err(e) = self.start(launch) {
                     let prog = app.program.to_string_lossy();
                     say!("cannot execute '{prog}': {}", sys::describe(&e));
@@ -229,6 +240,7 @@ impl Job {
             cmd.current_dir(dir);
         }
         let parent = std::process::id() as libc::pid_t;
+        let cpus = l.cpus;
         // SAFETY: fcntl, prctl and getppid are async-signal-safe, and the
         // closure allocates nothing.
         unsafe {
@@ -245,6 +257,10 @@ impl Job {
                     || libc::getppid() != parent
                 {
                     return Err(io::Error::last_os_error());
+                }
+                // A binding the kernel refuses leaves the rank unbound.
+                if let Some(set) = cpus {
+                    let _ = set.apply();
                 }
                 Ok(())
             });
@@ -423,6 +439,7 @@ impl Job {
                     name: format!("rank {rank} of spawned job {job}"),
                     label: None,
                     stdin: false,
+                    cpus: None,
                 };
                 if let Err(e) = self.start(launch) {
                     // All or nothing: the ones started would wait for the

@@ -25,6 +25,7 @@ mod cli;
 mod job;
 pub mod nameserver;
 mod output;
+mod placement;
 mod pmi_server;
 mod sys;
 
@@ -154,6 +155,8 @@ fn serve_singleton(args: &[OsString]) -> i32 {
         timeout: None,
         universe_size: universe,
         nameserver: None,
+        bind: placement::Bind::None,
+        report_bindings: false,
     };
     job.allow_spawn(job::SpawnConfig {
         env: job::global_env(&opts),
