@@ -395,6 +395,19 @@ pub static SHM_RING_SIZE: Setting = Setting::new(
      with many ranks per node.",
 );
 
+pub static NETMOD: Setting = Setting::new(
+    "OXMPI_NETMOD",
+    Choice(&["auto", "all", "off"]),
+    0,
+    "auto",
+    Library,
+    StartupAgreed,
+    Tuner,
+    Transport,
+    "Which peers the network transport (libfabric) carries: auto (ranks on other nodes), all \
+     (every other rank, also on this node: for testing it) or off.",
+);
+
 pub static SHM_COLL: Setting = Setting::new(
     "OXMPI_SHM_COLL",
     Bool,
@@ -489,11 +502,12 @@ pub static FC: Setting = Setting::new(
 );
 
 /// Every setting, in the order every list shows them.
-pub static ALL: [&Setting; 11] = [
+pub static ALL: [&Setting; 12] = [
     &DEBUG,
     &EAGER_MAX,
     &SHM_CMA,
     &SHM_RING_SIZE,
+    &NETMOD,
     &SHM_COLL,
     &BCAST,
     &COLL_CHECK,

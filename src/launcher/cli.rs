@@ -34,9 +34,12 @@ Global options:
   -genvnone               forward no environment variables (PATH is kept)
   -genvlist A,B,...       forward only the listed variables (and PATH)
   -l, -prepend-rank       prefix each line of output with \"[rank] \"
-  -hosts, -host H1,H2     hosts to run on (H or H:N); only this node for now
+  -hosts, -host H1,H2     hosts to run on (H or H:N slots); ranks fill each
+                          host's slots in turn, round and round the list
   -f, -machinefile FILE   file listing hosts, one \"host[:n]\" per line
-  -ppn N                  processes per node (ignored: one node)
+  -ppn N                  processes per host (every host's slot count)
+  -launcher-exec CMD      start a proxy on another host as `CMD HOST
+                          COMMAND` (default: ssh; also -bootstrap-exec)
   -bind-to none|core|hwthread
                           bind each rank to a core (every hardware thread
                           of it) or to one hardware thread; by default, in
@@ -99,6 +102,11 @@ pub struct Options {
     pub nameserver: Option<String>,
     pub bind: Bind,
     pub report_bindings: bool,
+    /// `-hosts`/`-f` entries (`host[:n]`); empty: this node only.
+    pub hosts: Vec<String>,
+    pub ppn: Option<u32>,
+    /// How a proxy is started on another host (`-launcher-exec`).
+    pub launcher: String,
 }
 
 impl Options {
@@ -147,6 +155,9 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
         nameserver: None,
         bind: Bind::Auto,
         report_bindings: false,
+        hosts: Vec::new(),
+        ppn: None,
+        launcher: "ssh".into(),
     };
     let mut hosts: Vec<String> = Vec::new();
     let mut timeout: Option<u64> = None;
@@ -210,9 +221,19 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
                 "f" | "machinefile" | "hostfile" => {
                     hosts.extend(read_host_file(value(args, &mut i, s)?)?);
                 }
-                "ppn" => {
-                    number(s, value(args, &mut i, s)?, 1)?;
+                "ppn" => opts.ppn = Some(number(s, value(args, &mut i, s)?, 1)?),
+                "launcher-exec" | "bootstrap-exec" => {
+                    opts.launcher = text(s, value(args, &mut i, s)?)?.to_string()
                 }
+                "launcher" | "bootstrap" => match text(s, value(args, &mut i, s)?)? {
+                    "ssh" => opts.launcher = "ssh".into(),
+                    "rsh" => opts.launcher = "rsh".into(),
+                    v => {
+                        return Err(usage(format!(
+                            "launcher '{v}' is not supported (ssh, rsh, or -launcher-exec CMD)"
+                        )));
+                    }
+                },
                 "timeout" => timeout = Some(number(s, value(args, &mut i, s)?, 0)?.into()),
                 "usize" => opts.universe_size = Some(number(s, value(args, &mut i, s)?, 1)?),
                 "bind-to" | "binding" => {
@@ -257,8 +278,9 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
         }
     }
     for host in &hosts {
-        check_host(host)?;
+        super::hosts::parse_entry(host).map_err(usage)?;
     }
+    opts.hosts = hosts;
     if timeout.is_none()
         && let Some(v) = std::env::var_os("MPIEXEC_TIMEOUT")
     {
@@ -328,34 +350,6 @@ fn read_host_file(path: &OsStr) -> Result<Vec<String>, CliError> {
         .collect())
 }
 
-/// Only this node is supported: accept its loopback names and its own host
-/// name (full or short), optionally with a `:count` suffix.
-fn check_host(entry: &str) -> Result<(), CliError> {
-    // A single ':' separates a slot count; more than one means an IPv6 literal.
-    let host = match entry.split_once(':') {
-        Some((h, n)) if !n.contains(':') => {
-            if n.parse::<u32>().is_err() {
-                return Err(usage(format!("invalid host entry '{entry}'")));
-            }
-            h
-        }
-        _ => entry,
-    };
-    let local = ["localhost", "localhost.localdomain", "127.0.0.1", "::1"];
-    if local.iter().any(|l| host.eq_ignore_ascii_case(l)) {
-        return Ok(());
-    }
-    if let Some(me) = sys::hostname() {
-        let short = |h: &str| h.split('.').next().unwrap_or("").to_ascii_lowercase();
-        if host.eq_ignore_ascii_case(&me) || short(host) == short(&me) {
-            return Ok(());
-        }
-    }
-    Err(failure(format!(
-        "launching on remote host '{host}' is not supported yet"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,10 +382,9 @@ mod tests {
         assert_eq!(run(&["-xyz", "a"]).unwrap_err().code, 2);
         assert_eq!(run(&[]).unwrap_err().code, 2);
         assert_eq!(run(&["-n", "2", "a", ":"]).unwrap_err().code, 2);
-        assert_eq!(
-            run(&["-hosts", "far.away.example", "a"]).unwrap_err().code,
-            1
-        );
+        assert_eq!(run(&["-hosts", "a:x", "a"]).unwrap_err().code, 2);
         assert!(run(&["-hosts", "localhost:4,127.0.0.1", "a"]).is_ok());
+        let o = run(&["-hosts", "far.away.example", "-ppn", "2", "a"]).unwrap();
+        assert_eq!((o.hosts.len(), o.ppn), (1, Some(2)));
     }
 }

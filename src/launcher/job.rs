@@ -12,9 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::cli::{App, EnvMode, Options};
+use super::hosts;
 use super::output::{self, Stream, Tracker};
 use super::placement::{self, CpuSet};
-use super::pmi_server::{Server, SpawnPart, SpawnRequest};
+use super::pmi_server::{self, Server, SpawnPart, SpawnRequest};
+use super::proxy::{self, Proxy};
 use super::sys::{self, Exit};
 
 /// Polling period of the monitor loop.
@@ -73,6 +75,8 @@ struct Rank {
     /// Which job it belongs to: 0 for the one started from the command
     /// line (or the singleton), `n` for the `n`th spawned.
     job: usize,
+    /// On another host: the proxy that started it (`pid` is 0).
+    proxy: Option<usize>,
 }
 
 /// What one process to start runs, and as whom.
@@ -128,6 +132,8 @@ pub struct Job {
     failed_jobs: Vec<usize>,
     /// Spawn requests waiting for room in the universe, since when.
     waiting: Vec<(Instant, SpawnRequest)>,
+    /// One per other host the job runs on.
+    proxies: Vec<Proxy>,
 }
 
 impl Job {
@@ -145,6 +151,7 @@ impl Job {
             spawned_jobs: 0,
             failed_jobs: Vec::new(),
             waiting: Vec::new(),
+            proxies: Vec::new(),
         }
     }
 
@@ -164,6 +171,7 @@ impl Job {
             external: true,
             reaped: true,
             job: 0,
+            proxy: None,
         });
     }
 
@@ -171,6 +179,17 @@ impl Job {
     /// begins the teardown of the ranks already running.
     pub fn launch(&mut self, opts: &Options) {
         let size = opts.size();
+        let hosts = match hosts::hosts(&opts.hosts, opts.ppn) {
+            Ok(h) => h,
+            Err(e) => {
+                say!("{e}");
+                self.begin_teardown(libc::SIGTERM, Reason::LaunchFailed(2));
+                return;
+            }
+        };
+        if hosts.iter().any(|h| !h.local) {
+            return self.launch_hosts(opts, &hosts);
+        }
         let forward_stdin = !sys::stdin_is_background_tty();
         let places = placement::plan(opts.bind, size, placement::threads_per_rank());
         for app in &opts.apps {
@@ -198,15 +217,196 @@ impl Job {
                     }
                 }
                 if let Err(e) = self.start(launch) {
-                    let prog = app.program.to_string_lossy();
-                    say!("cannot execute '{prog}': {}", sys::describe(&e));
-                    let status = match e.kind() {
-                        io::ErrorKind::NotFound => 127,
-                        io::ErrorKind::PermissionDenied => 126,
-                        _ => 1,
-                    };
-                    self.begin_teardown(libc::SIGTERM, Reason::LaunchFailed(status));
+                    self.launch_failed(&app.program.to_string_lossy(), &e);
                     return;
+                }
+            }
+        }
+    }
+
+    fn launch_failed(&mut self, what: &str, e: &io::Error) {
+        say!("cannot execute '{what}': {}", sys::describe(e));
+        let status = match e.kind() {
+            io::ErrorKind::NotFound => 127,
+            io::ErrorKind::PermissionDenied => 126,
+            _ => 1,
+        };
+        self.begin_teardown(libc::SIGTERM, Reason::LaunchFailed(status));
+    }
+
+    /// Start a job spread over `hosts`: the ranks placed on this node
+    /// directly, the others through a proxy per host. Every rank reaches
+    /// the PMI server over TCP or its socket, and learns the address its
+    /// peers reach it at (`OXMPI_NET_ADDR`). Ranks are not bound.
+    fn launch_hosts(&mut self, opts: &Options, hosts: &[hosts::Host]) {
+        let size = opts.size() as usize;
+        let at = hosts::place(hosts, size);
+        self.server
+            .set_mapping(self.first_proc, hosts::process_mapping(&at));
+        let port = match self.server.listen() {
+            Ok(p) => p,
+            Err(e) => {
+                say!(
+                    "cannot listen for ranks on other hosts: {}",
+                    sys::describe(&e)
+                );
+                self.begin_teardown(libc::SIGTERM, Reason::LaunchFailed(1));
+                return;
+            }
+        };
+        // Each host's address as the others see it, and ours towards it.
+        let addr_of = |h: &hosts::Host| {
+            if h.local {
+                hosts
+                    .iter()
+                    .find(|o| !o.local)
+                    .and_then(|o| hosts::route_to(&o.name))
+            } else {
+                hosts::resolve(&h.name)
+            }
+        };
+        let forward_stdin = !sys::stdin_is_background_tty();
+        let mut specs: Vec<proxy::Spec> = hosts.iter().map(|_| proxy::Spec::default()).collect();
+        let mut rank = 0usize;
+        for app in &opts.apps {
+            for _ in 0..app.nprocs {
+                let h = at[rank];
+                let host = &hosts[h];
+                let mut env = app_env(opts, app);
+                let on_host: Vec<usize> = (0..size).filter(|&r| at[r] == h).collect();
+                env.push(("MPI_LOCALNRANKS".into(), on_host.len().to_string().into()));
+                let local_id = on_host.iter().position(|&r| r == rank).unwrap_or(0);
+                env.push(("MPI_LOCALRANKID".into(), local_id.to_string().into()));
+                if let Some(ip) = addr_of(host) {
+                    env.push(("OXMPI_NET_ADDR".into(), ip.to_string().into()));
+                }
+                let proc = self.first_proc + rank;
+                if host.local {
+                    let launch = Launch {
+                        program: &app.program,
+                        args: &app.args,
+                        env: &env,
+                        wdir: app.wdir.as_deref(),
+                        rank: rank as u32,
+                        size: size as u32,
+                        proc,
+                        job: 0,
+                        name: format!("rank {rank}"),
+                        label: opts.prepend_rank.then(|| format!("[{rank}] ")),
+                        stdin: forward_stdin && rank == 0,
+                        cpus: None,
+                    };
+                    if let Err(e) = self.start(launch) {
+                        self.launch_failed(&app.program.to_string_lossy(), &e);
+                        return;
+                    }
+                } else {
+                    let Some(me) = hosts::route_to(&host.name) else {
+                        say!(
+                            "cannot find host '{}' (no address, or no route to it)",
+                            host.name
+                        );
+                        self.begin_teardown(libc::SIGTERM, Reason::LaunchFailed(1));
+                        return;
+                    };
+                    let spec = &mut specs[h];
+                    spec.pmi_port = std::net::SocketAddr::new(me, port).to_string();
+                    spec.label = opts.prepend_rank;
+                    spec.ranks.push(proxy::RankSpec {
+                        id: proc,
+                        rank: rank as u32,
+                        program: app.program.clone(),
+                        args: app.args.clone(),
+                        env,
+                        wdir: app.wdir.as_ref().map(|d| d.clone().into_os_string()),
+                    });
+                    self.ranks.push(Rank {
+                        pid: 0,
+                        exit: None,
+                        proc,
+                        name: format!("rank {rank} (on {})", host.name),
+                        external: false,
+                        reaped: true,
+                        job: 0,
+                        proxy: None,
+                    });
+                }
+                rank += 1;
+            }
+        }
+        for (h, spec) in specs.iter().enumerate() {
+            if spec.ranks.is_empty() {
+                continue;
+            }
+            let name = &hosts[h].name;
+            match Proxy::start(&opts.launcher, name, spec, &self.tracker) {
+                Ok(p) => {
+                    let n = self.proxies.len();
+                    debug!("proxy for {name}: pid {}", p.pid);
+                    self.proxies.push(p);
+                    for r in self.ranks.iter_mut() {
+                        if spec.ranks.iter().any(|s| s.id == r.proc) {
+                            r.proxy = Some(n);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.launch_failed(&format!("{} {name}", opts.launcher), &e);
+                    return;
+                }
+            }
+        }
+        // Ranks of a host whose proxy never started count as lost.
+        for r in self
+            .ranks
+            .iter_mut()
+            .filter(|r| r.pid == 0 && r.proxy.is_none() && !r.external)
+        {
+            r.exit = Some(Exit::Code(1));
+        }
+    }
+
+    /// Proxies that ended: any of their ranks not reported ended is lost,
+    /// which ends the job (a host, or the link to it, went away).
+    fn check_proxies(&mut self) {
+        for n in 0..self.proxies.len() {
+            if self.proxies[n].exit.is_some() {
+                continue;
+            }
+            let Some(e) = sys::peek_exit(self.proxies[n].pid) else {
+                continue;
+            };
+            sys::reap(self.proxies[n].pid);
+            self.proxies[n].exit = Some(e);
+            // Its last reports may still be on their way.
+            let deadline = Instant::now() + PMI_DRAIN;
+            let open = |job: &Job| {
+                job.ranks.iter().any(|r| {
+                    r.proxy == Some(n) && r.exit.is_none() && job.server.exit_of(r.proc).is_none()
+                })
+            };
+            while open(self) && Instant::now() < deadline {
+                self.server.wait(TICK);
+            }
+            if open(self) && self.teardown.is_none() {
+                say!(
+                    "the proxy on host {} ended ({}) with ranks still running; ending the job",
+                    self.proxies[n].host,
+                    match e {
+                        Exit::Code(c) => format!("exit code {c}"),
+                        Exit::Signal(s) => format!("signal {s}, {}", sys::signal_name(s)),
+                    }
+                );
+                self.worst = self.worst.max(1);
+                self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
+            }
+            for r in self
+                .ranks
+                .iter_mut()
+                .filter(|r| r.proxy == Some(n) && r.exit.is_none())
+            {
+                if self.server.exit_of(r.proc).is_none() {
+                    r.exit = Some(Exit::Signal(libc::SIGKILL));
                 }
             }
         }
@@ -280,8 +480,9 @@ impl Job {
             external: false,
             reaped: false,
             job: l.job,
+            proxy: None,
         });
-        if let Err(e) = self.server.serve(l.proc, ours) {
+        if let Err(e) = self.server.serve(l.proc, pmi_server::Conn::Unix(ours)) {
             debug!("proc {}: cannot start its PMI thread: {e}", l.proc);
         }
         if let Some(out) = child.stdout.take() {
@@ -481,12 +682,17 @@ impl Job {
             self.check_abort();
 
             self.serve_spawns();
+            self.check_proxies();
             // Collect all exits first, so ranks ending together do not see
             // each other as still running.
             let mut ended = Vec::new();
             for (i, r) in self.ranks.iter_mut().enumerate() {
                 if r.exit.is_none() {
-                    r.exit = if r.external {
+                    r.exit = if r.proxy.is_some() {
+                        self.server
+                            .exit_of(r.proc)
+                            .map(|(sig, v)| if sig { Exit::Signal(v) } else { Exit::Code(v) })
+                    } else if r.external {
                         self.server.closed(r.proc).then(|| {
                             let finalized = self.server.status(r.proc).finalized;
                             Exit::Code(if finalized { 0 } else { 1 })
@@ -504,7 +710,7 @@ impl Job {
                 // A process that does not hold the group id needs no
                 // zombie: collect it now (spawning jobs may start many).
                 let r = &mut self.ranks[i];
-                if r.pid != self.pgid && !r.reaped {
+                if r.pid != 0 && r.pid != self.pgid && !r.reaped {
                     sys::reap(r.pid);
                     r.reaped = true;
                 }
@@ -517,7 +723,9 @@ impl Job {
                 debug!("ranks still alive after {GRACE:?}, sending SIGKILL");
                 self.kill_all(libc::SIGKILL);
             }
-            if self.ranks.iter().all(|r| r.exit.is_some()) {
+            if self.ranks.iter().all(|r| r.exit.is_some())
+                && self.proxies.iter().all(|p| p.exit.is_some())
+            {
                 break;
             }
             self.server.wait(TICK);
@@ -632,13 +840,18 @@ impl Job {
 
     /// Signal the job's group and, in case one left it, every running rank.
     fn kill_all(&mut self, sig: i32) {
-        sys::kill_group(self.pgid, sig);
+        if self.pgid != 0 {
+            sys::kill_group(self.pgid, sig);
+        }
         for r in self
             .ranks
             .iter()
-            .filter(|r| r.exit.is_none() && !r.external)
+            .filter(|r| r.exit.is_none() && !r.external && r.pid != 0)
         {
             sys::kill_pid(r.pid, sig);
+        }
+        for p in &mut self.proxies {
+            p.stop(sig);
         }
         if sig == libc::SIGKILL
             && let Some(t) = &mut self.teardown
@@ -650,7 +863,12 @@ impl Job {
     /// After every rank has exited: kill whatever the ranks left behind in
     /// the job's group, reap the ranks, and let their output drain.
     pub fn finish(&mut self) {
-        sys::kill_group(self.pgid, libc::SIGKILL);
+        if self.pgid != 0 {
+            sys::kill_group(self.pgid, libc::SIGKILL);
+        }
+        for p in &mut self.proxies {
+            p.stop(libc::SIGKILL);
+        }
         for r in self.ranks.iter().filter(|r| !r.reaped) {
             sys::reap(r.pid);
         }

@@ -22,11 +22,13 @@ macro_rules! debug {
 }
 
 mod cli;
+mod hosts;
 mod job;
 pub mod nameserver;
 mod output;
 mod placement;
 mod pmi_server;
+mod proxy;
 mod sys;
 
 use std::ffi::OsString;
@@ -40,6 +42,9 @@ pub(crate) fn debug_enabled() -> bool {
 pub fn main(args: &[OsString]) -> i32 {
     if args.first().is_some_and(|a| a == "--singleton") {
         return serve_singleton(&args[1..]);
+    }
+    if args.first().is_some_and(|a| a == "--proxy") {
+        return proxy::serve();
     }
     let opts = match cli::parse(args) {
         Ok(cli::Command::Run(opts)) => opts,
@@ -139,7 +144,7 @@ fn serve_singleton(args: &[OsString]) -> i32 {
     let universe = universe_from_env();
     let kvsname = format!("kvs_{}_0", std::process::id());
     let first = server.add_group(kvsname, &[0], universe, &[]);
-    if let Err(e) = server.serve(first, sock) {
+    if let Err(e) = server.serve(first, pmi_server::Conn::Unix(sock)) {
         say!("cannot serve the singleton: {e}");
         return 1;
     }
@@ -157,6 +162,9 @@ fn serve_singleton(args: &[OsString]) -> i32 {
         nameserver: None,
         bind: placement::Bind::None,
         report_bindings: false,
+        hosts: Vec::new(),
+        ppn: None,
+        launcher: String::new(),
     };
     job.allow_spawn(job::SpawnConfig {
         env: job::global_env(&opts),

@@ -9,7 +9,8 @@
 
 use super::nameserver;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -19,7 +20,47 @@ const KVSNAME_MAX: usize = 256;
 const KEYLEN_MAX: usize = 256;
 const VALLEN_MAX: usize = 1024;
 
-type Writer = Arc<Mutex<UnixStream>>;
+type Writer = Arc<Mutex<Conn>>;
+
+/// A connection to a process: the socket it inherited (`PMI_FD`) or one
+/// it opened to our port (`PMI_PORT`, ranks on other hosts).
+pub enum Conn {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Conn {
+    fn try_clone(&self) -> std::io::Result<Conn> {
+        Ok(match self {
+            Conn::Unix(s) => Conn::Unix(s.try_clone()?),
+            Conn::Tcp(s) => Conn::Tcp(s.try_clone()?),
+        })
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.read(buf),
+            Conn::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.write(buf),
+            Conn::Tcp(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Conn::Unix(s) => s.flush(),
+            Conn::Tcp(s) => s.flush(),
+        }
+    }
+}
 
 /// One launched process.
 struct Proc {
@@ -32,6 +73,11 @@ struct Proc {
     /// The connection reached EOF: everything the process sent is handled.
     closed: bool,
     in_barrier: bool,
+    /// How it ended, as its host's proxy reported (ranks on other hosts):
+    /// (killed by a signal, code or signal number).
+    exit: Option<(bool, i32)>,
+    /// A connection claimed this id already (`PMI_PORT`).
+    claimed: bool,
 }
 
 /// Processes that share a KVS and a barrier.
@@ -140,6 +186,8 @@ impl Server {
                 finalized: false,
                 closed: false,
                 in_barrier: false,
+                exit: None,
+                claimed: false,
             });
         }
         // Everything runs on this node; MPICH reads this Hydra-style map to
@@ -161,7 +209,7 @@ impl Server {
     }
 
     /// Serve process `proc` over `sock` on a new thread.
-    pub fn serve(self: &Arc<Self>, proc: usize, sock: UnixStream) -> std::io::Result<()> {
+    pub fn serve(self: &Arc<Self>, proc: usize, sock: Conn) -> std::io::Result<()> {
         let writer = Arc::new(Mutex::new(sock.try_clone()?));
         self.lock().procs[proc].writer = Some(writer.clone());
         let server = self.clone();
@@ -202,6 +250,103 @@ impl Server {
                 server.changed.notify_all();
             })?;
         Ok(())
+    }
+
+    /// Accept `PMI_PORT` connections (ranks and proxies on other hosts) on
+    /// every address; returns the port.
+    pub fn listen(self: &Arc<Self>) -> std::io::Result<u16> {
+        let l = TcpListener::bind(("0.0.0.0", 0))?;
+        let port = l.local_addr()?.port();
+        let server = self.clone();
+        thread::Builder::new()
+            .name("pmi-listen".into())
+            .spawn(move || {
+                for s in l.incoming().flatten() {
+                    let server = server.clone();
+                    let _ = thread::Builder::new()
+                        .name("pmi-greet".into())
+                        .spawn(move || server.greet(s));
+                }
+            })?;
+        Ok(port)
+    }
+
+    /// The first line of a `PMI_PORT` connection says who it is: a rank
+    /// (`cmd=initack pmiid=N`: told its rank and size, then served) or a
+    /// host's proxy (`cmd=proxy`: reports how ranks ended).
+    fn greet(self: &Arc<Self>, mut s: TcpStream) {
+        let _ = s.set_nodelay(true);
+        // Read byte by byte: what follows the line belongs to `serve`.
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while line.len() < 4096 {
+            match s.read(&mut b) {
+                Ok(1) if b[0] == b'\n' => break,
+                Ok(1) => line.push(b[0]),
+                _ => return,
+            }
+        }
+        let f = fields_of(&String::from_utf8_lossy(&line));
+        match f.get("cmd").map(String::as_str) {
+            Some("initack") => {
+                let Some(proc) = f.get("pmiid").and_then(|v| v.parse::<usize>().ok()) else {
+                    return;
+                };
+                let reply = {
+                    let mut st = self.lock();
+                    let Some(p) = st.procs.get(proc).filter(|p| !p.claimed) else {
+                        debug!("pmi: refusing a connection claiming id {proc}");
+                        return;
+                    };
+                    let (rank, group) = (p.rank, p.group);
+                    let size = st.groups[group].members.len();
+                    st.procs[proc].claimed = true;
+                    format!(
+                        "cmd=initack\ncmd=set size={size}\ncmd=set rank={rank}\ncmd=set debug=0\n"
+                    )
+                };
+                if s.write_all(reply.as_bytes()).is_ok() {
+                    let _ = self.serve(proc, Conn::Tcp(s));
+                }
+            }
+            Some("proxy") => {
+                let mut r = BufReader::new(s);
+                let mut l = String::new();
+                while matches!(r.read_line(&mut l), Ok(n) if n > 0) {
+                    let f = fields_of(&l);
+                    let num = |k: &str| f.get(k).and_then(|v| v.parse::<i64>().ok());
+                    if let (Some("exited"), Some(proc)) =
+                        (f.get("cmd").map(String::as_str), num("pmiid"))
+                    {
+                        let exit = match (num("code"), num("signal")) {
+                            (_, Some(sig)) => (true, sig as i32),
+                            (code, None) => (false, code.unwrap_or(1) as i32),
+                        };
+                        if let Some(p) = self.lock().procs.get_mut(proc as usize) {
+                            p.exit = Some(exit);
+                        }
+                        self.changed.notify_all();
+                    }
+                    l.clear();
+                }
+            }
+            _ => debug!("pmi: unknown greeting {:?}", String::from_utf8_lossy(&line)),
+        }
+    }
+
+    /// How `proc` (a rank on another host) ended, once its proxy said.
+    pub fn exit_of(&self, proc: usize) -> Option<(bool, i32)> {
+        self.lock().procs[proc].exit
+    }
+
+    /// Replace the group's `PMI_process_mapping` (ranks over several hosts).
+    pub fn set_mapping(&self, first_proc: usize, mapping: String) {
+        let mut st = self.lock();
+        let group = st.procs[first_proc].group;
+        let name = st.groups[group].kvsname.clone();
+        if let Some(kvs) = st.kvs.get_mut(&name) {
+            kvs.insert("PMI_process_mapping".into(), mapping);
+        }
     }
 
     pub fn status(&self, proc: usize) -> ProcStatus {
@@ -523,6 +668,14 @@ impl Server {
             send(w, "cmd=barrier_out rc=0");
         }
     }
+}
+
+/// The `key=value` fields of a line (a value may itself contain '=').
+fn fields_of(line: &str) -> HashMap<String, String> {
+    line.split_whitespace()
+        .filter_map(|t| t.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn send(writer: &Writer, reply: &str) {

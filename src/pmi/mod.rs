@@ -39,6 +39,8 @@ impl<T: io::Read + io::Write + Send> Wire for T {}
 pub struct Pmi1 {
     reader: BufReader<Box<dyn Wire>>,
     kvsname: String,
+    /// Our end's address, when the launcher is reached over TCP.
+    local_ip: Option<std::net::IpAddr>,
 }
 
 fn bad(msg: impl Into<String>) -> io::Error {
@@ -70,14 +72,15 @@ impl Bootstrap {
     /// Connect to the launcher named by the environment, or become a
     /// singleton, and learn rank, size and the job's key-value space.
     pub fn connect() -> io::Result<(Bootstrap, JobInfo)> {
+        let mut local_ip = None;
         let stream: Box<dyn Wire> = if let Some(fd) = env_int("PMI_FD")? {
             // SAFETY: the launcher passed us this open socket for our exclusive use.
             Box::new(unsafe { UnixStream::from_raw_fd(fd) })
         } else if let Ok(port) = env::var("PMI_PORT") {
-            Box::new(
-                TcpStream::connect(port.as_str())
-                    .map_err(|e| bad(format!("cannot connect to PMI_PORT={port}: {e}")))?,
-            )
+            let s = TcpStream::connect(port.as_str())
+                .map_err(|e| bad(format!("cannot connect to PMI_PORT={port}: {e}")))?;
+            local_ip = s.local_addr().ok().map(|a| a.ip());
+            Box::new(s)
         } else {
             // A launcher started later (to spawn) keeps to the universe
             // size the user gave the way mpiexec takes it.
@@ -96,7 +99,8 @@ impl Bootstrap {
             };
             return Ok((Bootstrap::Singleton, info));
         };
-        let (pmi, info) = Pmi1::handshake(stream, env_int("PMI_RANK")?, env_int("PMI_SIZE")?)?;
+        let (mut pmi, info) = Pmi1::handshake(stream, env_int("PMI_RANK")?, env_int("PMI_SIZE")?)?;
+        pmi.local_ip = local_ip;
         Ok((Bootstrap::Pmi1(pmi), info))
     }
 }
@@ -112,6 +116,7 @@ impl Pmi1 {
         let mut pmi = Pmi1 {
             reader: BufReader::new(stream),
             kvsname: String::new(),
+            local_ip: None,
         };
         if env::var("PMI_PORT").is_ok() && env::var("PMI_FD").is_err() {
             // PMI_PORT handshake: identify ourselves, then the server tells
@@ -389,6 +394,10 @@ impl crate::transport::Exchange for Pmi1 {
 
     fn barrier(&mut self) -> io::Result<()> {
         Pmi1::barrier(self)
+    }
+
+    fn local_ip(&self) -> Option<std::net::IpAddr> {
+        self.local_ip
     }
 }
 

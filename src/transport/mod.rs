@@ -8,6 +8,8 @@
 //! engine; a transport only moves records and bytes.
 //!
 //! - `shm`: the ranks on this node, through one shared segment.
+//! - `ofi`: ranks on other nodes, through libfabric (`OXMPI_NETMOD=all`
+//!   sends every rank's messages this way, to test it on one node).
 //! - `loopback` (tests only): ranks that are threads of one process, so
 //!   `cargo test` runs the engine over N ranks.
 //!
@@ -19,6 +21,7 @@ pub mod bell;
 pub mod cells;
 #[cfg(test)]
 pub mod loopback;
+pub mod ofi;
 pub mod shm;
 pub mod watch;
 
@@ -33,6 +36,11 @@ pub trait Exchange {
     fn get(&mut self, key: &str) -> io::Result<String>;
     /// Every process of the job reaches this point.
     fn barrier(&mut self) -> io::Result<()>;
+    /// The local address of a network connection to the launcher, if
+    /// that is how we reached it: an address our peers can reach too.
+    fn local_ip(&self) -> Option<std::net::IpAddr> {
+        None
+    }
 }
 
 /// What `start` set up for this process.
@@ -46,10 +54,45 @@ pub struct Started {
 
 /// Start every transport for world rank `rank` of `size`. Collective over
 /// the job: every process calls it between the same exchange barriers.
+/// Ranks whose host name is ours share the node segment; the others are
+/// reached through the network (`ofi`), which is opened only when some
+/// rank of the job is on another node (the same answer everywhere, so the
+/// barriers match).
 pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Started> {
+    let host = crate::core::runtime::processor_name();
+    ex.put(&format!("oxmpi-host-{rank}"), &host)?;
+    ex.barrier()?;
+    let mut hosts = Vec::with_capacity(size);
+    for r in 0..size {
+        hosts.push(if r == rank {
+            host.clone()
+        } else {
+            ex.get(&format!("oxmpi-host-{r}"))?
+        });
+    }
+    let local: Vec<usize> = (0..size).filter(|&r| hosts[r] == host).collect();
+    let node = shm::Shm::setup(ex, rank, local)?.map(Arc::new);
+    let mode = ofi::mode();
+    let spread = hosts.iter().any(|h| *h != hosts[0]);
     let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
-    let node = shm::Shm::setup(ex, rank, size)?.map(Arc::new);
-    if let Some(n) = &node {
+    if let Some(n) = &node
+        && mode != "all"
+    {
+        transports.push(n.clone());
+    }
+    if size > 1 && (mode == "all" || (spread && mode != "off")) {
+        let reach = (0..size)
+            .map(|r| r != rank && (mode == "all" || hosts[r] != host))
+            .collect();
+        let wake = match &node {
+            Some(n) => ofi::Wake::Node(n.clone()),
+            None => ofi::Wake::Own(Box::default()),
+        };
+        transports.push(ofi::Ofi::setup(ex, rank, size, reach, wake)?);
+    }
+    if let Some(n) = &node
+        && mode == "all"
+    {
         transports.push(n.clone());
     }
     Ok(Started { transports, node })

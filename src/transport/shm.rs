@@ -39,7 +39,6 @@ use super::bell::Bell;
 use super::cells::Slot;
 use super::watch::Watch;
 use super::{Exchange, HEADER_SIZE, Header, Transport};
-use crate::core::runtime;
 use memmap2::MmapMut;
 use parking_lot::Mutex;
 use std::cell::UnsafeCell;
@@ -276,23 +275,14 @@ fn create_segment(name: &str, size: usize, nlocal: usize) -> io::Result<File> {
 
 impl Shm {
     /// Join the node's segment. Collective over the whole job: every rank
-    /// calls it between the same PMI barriers. Returns `None` when this
-    /// rank is alone on its node.
-    pub fn setup(pmi: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Option<Shm>> {
-        let host = runtime::processor_name();
-        pmi.put(&format!("oxmpi-host-{rank}"), &host)?;
-        pmi.barrier()?;
-        let mut world_of = Vec::new();
-        for r in 0..size {
-            let h = if r == rank {
-                host.clone()
-            } else {
-                pmi.get(&format!("oxmpi-host-{r}"))?
-            };
-            if h == host {
-                world_of.push(r);
-            }
-        }
+    /// calls it between the same PMI barriers. `world_of`: the ranks on
+    /// this node, this one among them. Returns `None` when this rank is
+    /// alone on its node.
+    pub fn setup(
+        pmi: &mut dyn Exchange,
+        rank: usize,
+        world_of: Vec<usize>,
+    ) -> io::Result<Option<Shm>> {
         let nlocal = world_of.len();
         let me = world_of.iter().position(|&r| r == rank).unwrap_or(0);
         let leader = world_of[0];
