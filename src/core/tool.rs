@@ -331,7 +331,7 @@ macro_rules! pvar {
     };
 }
 
-static PVARS: [PvarDef; 14] = [
+static PVARS: [PvarDef; 16] = [
     pvar!(
         "eager_messages_sent",
         MPI_T_PVAR_CLASS_COUNTER,
@@ -385,6 +385,24 @@ static PVARS: [PvarDef; 14] = [
         false,
         || counter(|s| s.streamed_bytes),
         "Rendezvous bytes received in fragments through shared memory."
+    ),
+    pvar!(
+        "ofi_bytes_sent",
+        MPI_T_PVAR_CLASS_COUNTER,
+        Transport,
+        false,
+        false,
+        || used(&crate::transport::ofi::BYTES_SENT),
+        "Bytes this process sent through the network transport (libfabric), headers included."
+    ),
+    pvar!(
+        "ofi_bytes_received",
+        MPI_T_PVAR_CLASS_COUNTER,
+        Transport,
+        false,
+        false,
+        || used(&crate::transport::ofi::BYTES_RECEIVED),
+        "Bytes this process received through the network transport (libfabric)."
     ),
     pvar!(
         "unexpected_queue_length",

@@ -106,7 +106,7 @@ pub fn is_local(host: &str) -> bool {
     let Some(ip) = resolve(host) else {
         return false;
     };
-    ip.is_loopback() || local_addresses().contains(&ip)
+    ip.is_loopback() || super::ifaddrs::local_addresses().contains(&ip)
 }
 
 /// The first address `host` resolves to.
@@ -129,41 +129,6 @@ pub fn route_to(host: &str) -> Option<IpAddr> {
     // Connecting a datagram socket sends nothing; it only picks the route.
     s.connect(SocketAddr::new(ip, 9)).ok()?;
     s.local_addr().ok().map(|a| a.ip())
-}
-
-/// Every address of this node's interfaces.
-fn local_addresses() -> Vec<IpAddr> {
-    let mut out = Vec::new();
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs allocates a list we free below.
-    if unsafe { libc::getifaddrs(&mut list) } != 0 {
-        return out;
-    }
-    let mut p = list;
-    while !p.is_null() {
-        // SAFETY: a node of the list getifaddrs returned.
-        let ifa = unsafe { &*p };
-        if !ifa.ifa_addr.is_null() {
-            // SAFETY: ifa_addr points to a sockaddr of the family it says.
-            unsafe {
-                match i32::from((*ifa.ifa_addr).sa_family) {
-                    libc::AF_INET => {
-                        let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in);
-                        out.push(IpAddr::from(sa.sin_addr.s_addr.to_ne_bytes()));
-                    }
-                    libc::AF_INET6 => {
-                        let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
-                        out.push(IpAddr::from(sa.sin6_addr.s6_addr));
-                    }
-                    _ => {}
-                }
-            }
-        }
-        p = ifa.ifa_next;
-    }
-    // SAFETY: the list from getifaddrs, freed once.
-    unsafe { libc::freeifaddrs(list) };
-    out
 }
 
 #[cfg(test)]

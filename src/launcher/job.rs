@@ -23,6 +23,8 @@ use super::sys::{self, Exit};
 const TICK: Duration = Duration::from_millis(20);
 /// Time the ranks get between the polite signal and SIGKILL.
 const GRACE: Duration = Duration::from_secs(1);
+/// How long a proxy may take to start and call back (ssh may be slow).
+const PROXY_START: Duration = Duration::from_secs(30);
 /// How long to wait for an exited rank's last PMI messages (an abort).
 const PMI_DRAIN: Duration = Duration::from_millis(250);
 
@@ -334,11 +336,15 @@ impl Job {
                 rank += 1;
             }
         }
-        for (h, spec) in specs.iter().enumerate() {
-            if spec.ranks.is_empty() {
+        for h in 0..specs.len() {
+            if specs[h].ranks.is_empty() {
                 continue;
             }
             let name = &hosts[h].name;
+            let spec = &proxy::Spec {
+                id: self.proxies.len(),
+                ..std::mem::take(&mut specs[h])
+            };
             match Proxy::start(&opts.launcher, name, spec, &self.tracker) {
                 Ok(p) => {
                     let n = self.proxies.len();
@@ -372,6 +378,27 @@ impl Job {
         for n in 0..self.proxies.len() {
             if self.proxies[n].exit.is_some() {
                 continue;
+            }
+            self.proxies[n].beat();
+            let silent = match self.server.proxy_silence(n) {
+                Some(t) => t > proxy::SILENCE,
+                None => self.proxies[n].started.elapsed() > PROXY_START,
+            };
+            if silent && self.teardown.is_none() {
+                say!(
+                    "lost contact with host {} (its proxy is silent); ending the job",
+                    self.proxies[n].host
+                );
+                self.worst = self.worst.max(1);
+                self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
+                for r in self
+                    .ranks
+                    .iter_mut()
+                    .filter(|r| r.proxy == Some(n) && r.exit.is_none())
+                {
+                    r.exit = Some(Exit::Signal(libc::SIGKILL));
+                }
+                self.proxies[n].stop(libc::SIGKILL);
             }
             let Some(e) = sys::peek_exit(self.proxies[n].pid) else {
                 continue;

@@ -23,6 +23,8 @@ macro_rules! debug {
 
 mod cli;
 mod hosts;
+#[path = "../transport/ifaddrs.rs"]
+mod ifaddrs;
 mod job;
 pub mod nameserver;
 mod output;

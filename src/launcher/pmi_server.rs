@@ -103,6 +103,8 @@ struct State {
     /// Complete spawn requests the main loop has not taken yet.
     spawns: Vec<SpawnRequest>,
     abort: Option<Abort>,
+    /// When each host's proxy (by its id) last said it is alive.
+    proxy_seen: HashMap<usize, Instant>,
 }
 
 /// One command of a spawn request (`mcmd=spawn` ... `endcmd`).
@@ -310,9 +312,15 @@ impl Server {
                 }
             }
             Some("proxy") => {
+                let id = f
+                    .get("id")
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                self.lock().proxy_seen.insert(id, Instant::now());
                 let mut r = BufReader::new(s);
                 let mut l = String::new();
                 while matches!(r.read_line(&mut l), Ok(n) if n > 0) {
+                    self.lock().proxy_seen.insert(id, Instant::now());
                     let f = fields_of(&l);
                     let num = |k: &str| f.get(k).and_then(|v| v.parse::<i64>().ok());
                     if let (Some("exited"), Some(proc)) =
@@ -332,6 +340,11 @@ impl Server {
             }
             _ => debug!("pmi: unknown greeting {:?}", String::from_utf8_lossy(&line)),
         }
+    }
+
+    /// How long since proxy `id` last said it is alive (`None`: never).
+    pub fn proxy_silence(&self, id: usize) -> Option<Duration> {
+        self.lock().proxy_seen.get(&id).map(|t| t.elapsed())
     }
 
     /// How `proc` (a rank on another host) ended, once its proxy said.

@@ -10,10 +10,13 @@
 //! launcher command carries back to the head.
 //!
 //! Lifetime: the head keeps the proxy's standard input open for the whole
-//! job. End of input, or SIGTERM/SIGINT/SIGHUP, makes the proxy end its
-//! ranks (SIGTERM, SIGKILL a second later); a rank whose proxy is killed
-//! outright gets SIGKILL from the kernel (`PR_SET_PDEATHSIG`). So nothing
-//! outlives the job on any host.
+//! job and writes a line to it every `BEAT`; the proxy reports `cmd=alive`
+//! to the head as often. End of input, `SILENCE` without a line from the
+//! head, or SIGTERM/SIGINT/SIGHUP make the proxy end its ranks (SIGTERM,
+//! SIGKILL a second later); a rank whose proxy is killed outright gets
+//! SIGKILL from the kernel (`PR_SET_PDEATHSIG`). The head in turn ends the
+//! job when a proxy exits with ranks running or falls silent (a host or
+//! its network gone). So nothing outlives the job on any host.
 
 use super::output::{self, Stream, Tracker};
 use super::sys::{self, Exit};
@@ -26,6 +29,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// How often the head and each proxy tell each other they are there.
+pub const BEAT: Duration = Duration::from_millis(250);
+/// Without a word for this long, the other side is taken for gone.
+pub const SILENCE: Duration = Duration::from_millis(1500);
 
 /// One rank for a proxy to start.
 #[derive(Default)]
@@ -42,6 +50,8 @@ pub struct RankSpec {
 /// What a proxy is told.
 #[derive(Default)]
 pub struct Spec {
+    /// Which proxy of the job this is (how it names itself to the head).
+    pub id: usize,
     /// The head's PMI server, `address:port`.
     pub pmi_port: String,
     pub label: bool,
@@ -115,6 +125,7 @@ impl Spec {
             let cur = spec.ranks.last_mut();
             match (k, cur) {
                 ("go", _) => return Ok(spec),
+                ("proxy", _) => spec.id = v.parse().unwrap_or(0),
                 ("pmi_port", _) => spec.pmi_port = v.to_string(),
                 ("label", _) => spec.label = v == "1",
                 ("rank", _) => {
@@ -154,6 +165,8 @@ pub struct Proxy {
     pub exit: Option<Exit>,
     /// Its standard input: closing it ends the proxy's ranks.
     input: Option<std::process::ChildStdin>,
+    pub started: Instant,
+    last_beat: Instant,
 }
 
 impl Proxy {
@@ -201,7 +214,22 @@ impl Proxy {
             pid: child.id() as libc::pid_t,
             exit: None,
             input,
+            started: Instant::now(),
+            last_beat: Instant::now(),
         })
+    }
+
+    /// Tell the proxy we are still here (every `BEAT`).
+    pub fn beat(&mut self) {
+        if self.last_beat.elapsed() < BEAT {
+            return;
+        }
+        self.last_beat = Instant::now();
+        if let Some(i) = &mut self.input
+            && i.write_all(b"alive\n").and_then(|_| i.flush()).is_err()
+        {
+            self.input = None;
+        }
     }
 
     /// Ask the proxy to end its ranks.
@@ -217,8 +245,7 @@ impl Proxy {
 /// report how they end, and end them when told. Returns the exit status
 /// (the worst of the ranks').
 pub fn serve() -> i32 {
-    let stdin = io::stdin();
-    let mut input = stdin.lock();
+    let mut input = io::BufReader::new(io::stdin());
     let spec = match Spec::decode(&mut input) {
         Ok(s) => s,
         Err(e) => {
@@ -237,21 +264,27 @@ pub fn serve() -> i32 {
             return 1;
         }
     };
-    let _ = report.write_all(b"cmd=proxy\n");
+    let _ = writeln!(report, "cmd=proxy id={}", spec.id);
     sys::catch_job_signals();
-    // End of input: the head is gone or done with us.
+    // End of input: the head is gone or done with us. Each line it sends
+    // is a sign of life.
+    let born = Instant::now();
     let orphaned = Arc::new(AtomicBool::new(false));
+    let heard = Arc::new(std::sync::atomic::AtomicU64::new(0));
     {
-        let orphaned = orphaned.clone();
+        let (orphaned, heard) = (orphaned.clone(), heard.clone());
         let _ = std::thread::Builder::new()
             .name("proxy-stdin".into())
             .spawn(move || {
-                let mut sink = Vec::new();
-                let _ = io::Read::read_to_end(&mut io::stdin().lock(), &mut sink);
+                let mut line = String::new();
+                while matches!(input.read_line(&mut line), Ok(n) if n > 0) {
+                    heard.store(born.elapsed().as_millis() as u64, Ordering::Relaxed);
+                    line.clear();
+                }
                 orphaned.store(true, Ordering::Relaxed);
             });
     }
-    drop(input);
+    let mut last_report = Instant::now();
     let tracker = Arc::new(Tracker::default());
     let mut pgid = 0;
     let mut kids: Vec<(usize, libc::pid_t, Option<Exit>)> = Vec::new();
@@ -312,7 +345,25 @@ pub fn serve() -> i32 {
     }
     let mut ending: Option<Instant> = None;
     loop {
-        if (sys::take_signal().is_some() || orphaned.load(Ordering::Relaxed)) && ending.is_none() {
+        let silent = born
+            .elapsed()
+            .saturating_sub(Duration::from_millis(heard.load(Ordering::Relaxed)))
+            > SILENCE;
+        if last_report.elapsed() >= BEAT {
+            last_report = Instant::now();
+            if report.write_all(b"cmd=alive\n").is_err() {
+                orphaned.store(true, Ordering::Relaxed);
+            }
+        }
+        if (sys::take_signal().is_some() || orphaned.load(Ordering::Relaxed) || silent)
+            && ending.is_none()
+        {
+            if silent {
+                say!(
+                    "proxy on {}: lost contact with mpiexec; ending the ranks here",
+                    host()
+                );
+            }
             ending = Some(Instant::now());
             signal_all(pgid, &kids, libc::SIGTERM);
         }

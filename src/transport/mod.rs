@@ -19,6 +19,7 @@
 
 pub mod bell;
 pub mod cells;
+pub mod ifaddrs;
 #[cfg(test)]
 pub mod loopback;
 pub mod ofi;

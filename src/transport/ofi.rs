@@ -28,6 +28,7 @@ use super::{Exchange, HEADER_SIZE, Header, Transport};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -496,16 +497,29 @@ fn sockaddr(ip: std::net::IpAddr) -> Vec<u8> {
     }
 }
 
-/// The address this process's peers reach it at: `OXMPI_NET_ADDR` (the
-/// launcher sets it), else the one that reaches the launcher, else
-/// whatever the provider picks.
-fn bind_addr(pmi: Option<std::net::IpAddr>) -> Option<std::net::IpAddr> {
+/// The address this process's peers reach it at: `OXMPI_NET_ADDR` (our
+/// `mpiexec` sets it), else the one that reaches the launcher over TCP,
+/// else the first interface's that is not loopback (under Hydra or
+/// Slurm), else whatever the provider picks.
+fn bind_addr(pmi: Option<IpAddr>) -> Option<IpAddr> {
     if let Ok(v) = std::env::var("OXMPI_NET_ADDR")
         && let Ok(ip) = v.trim().parse()
     {
         return Some(ip);
     }
-    pmi.filter(|ip| !ip.is_loopback() || mode() == "all")
+    if mode() == "all" {
+        return pmi;
+    }
+    pmi.filter(|ip| !ip.is_loopback()).or_else(|| {
+        let all = super::ifaddrs::local_addresses();
+        let usable = |ip: &&IpAddr| match ip {
+            IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_link_local(),
+            IpAddr::V6(v6) => !v6.is_loopback() && (v6.segments()[0] & 0xffc0) != 0xfe80,
+        };
+        // IPv4 first: IPv6 link-local addresses need a scope to be reached.
+        let v4 = all.iter().filter(usable).find(|ip| ip.is_ipv4());
+        v4.or_else(|| all.iter().filter(usable).next()).copied()
+    })
 }
 
 #[cfg(oxmpi_ofi)]
