@@ -30,7 +30,12 @@ fn main() {
 
     println!("\nTransports");
     println!("  shm:           ranks on this node, through a shared segment in /dev/shm");
-    println!("  network:       none in this version (every rank runs on the launching node)");
+    match mpi::transport::ofi::probe() {
+        Ok(p) => {
+            println!("  ofi:           ranks on other hosts, through libfabric (provider {p})")
+        }
+        Err(e) => println!("  ofi:           unavailable: {e} (jobs stay on one host)"),
+    }
 
     println!("\nSingle-copy transfers (large messages read from the sender's memory)");
     let yama = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")

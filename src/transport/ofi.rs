@@ -266,15 +266,17 @@ impl Ofi {
             match read(&self.ep, &mut comps, 500) {
                 Ok(0) => {}
                 Ok(n) => self.completed(&comps[..n]),
-                Err((c, why)) => {
-                    if c.flags & FI_SEND != 0 && c.ctx != 0 {
-                        // SAFETY: a failed send gives its buffer back too.
-                        drop(unsafe { Box::from_raw(c.ctx as *mut Vec<u8>) });
-                    }
-                    self.fail(&why);
-                }
+                Err((c, why)) => self.failed_op(c, &why),
             }
         }
+    }
+
+    fn failed_op(&self, c: Comp, why: &str) {
+        if c.flags & FI_SEND != 0 && c.ctx != 0 {
+            // SAFETY: a failed send gives its buffer back too.
+            drop(unsafe { Box::from_raw(c.ctx as *mut Vec<u8>) });
+        }
+        self.fail(why);
     }
 
     fn completed(&self, comps: &[Comp]) {
@@ -408,6 +410,14 @@ impl Transport for Ofi {
     }
 
     fn poll(&self, f: &mut dyn FnMut(usize, &Header, &[u8])) -> usize {
+        // Progress here too: a rank that is polling anyway need not wait
+        // for the helper thread to notice.
+        let mut comps = [Comp::default(); 16];
+        match read(&self.ep, &mut comps, 0) {
+            Ok(0) => {}
+            Ok(n) => self.completed(&comps[..n]),
+            Err((c, why)) => self.failed_op(c, &why),
+        }
         if !self.pending.load(Ordering::Acquire) {
             return 0;
         }
@@ -449,6 +459,12 @@ impl Transport for Ofi {
     fn bell(&self) -> Option<&Bell> {
         Some(self.wake.bell())
     }
+}
+
+/// Whether the network transport can open here, and through which
+/// provider (`oxmpi-info`).
+pub fn probe() -> Result<String, String> {
+    open(None).map(|(_, provider, _, _)| provider)
 }
 
 fn hex(b: &[u8]) -> String {
