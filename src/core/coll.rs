@@ -865,9 +865,28 @@ pub fn bcast_blocking(comm: &Comm, buf: usize, len: usize, root: c_int) -> MpiRe
     sched::run(comm, |s| bcast(s, comm.size, buf, len, root))
 }
 
+/// Whether some member of `c` is on another host (reached through the
+/// network, not the node segment).
+pub fn spans_hosts(c: &Comm) -> bool {
+    let engine = super::p2p::engine();
+    let node = super::shmcoll::node();
+    c.group.iter().any(|w| {
+        engine.transport_to(w).is_some_and(|t| t.name() == "ofi")
+            && node.is_none_or(|s| s.local(w).is_none())
+    })
+}
+
 /// A segment of `size` bytes shared by `c`'s members: rank 0 makes it and
 /// tells the others its name; the name is gone once all have it mapped.
 pub fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
+    if spans_hosts(c) {
+        // Every member finds the same answer, so all fail alike.
+        return Err(super::error::MpiError::new(
+            super::consts::MPI_ERR_UNSUPPORTED_OPERATION,
+            "the communicator spans several hosts, and memory shared by its members \
+             (windows, shared file pointers) works within one host only in this version",
+        ));
+    }
     let mut name = [0u8; 64];
     let mut made = None;
     if c.rank == 0 {

@@ -401,11 +401,12 @@ pub static NETMOD: Setting = Setting::new(
     0,
     "auto",
     Library,
-    StartupAgreed,
+    StartupSameOnNode,
     Tuner,
     Transport,
     "Which peers the network transport (libfabric) carries: auto (ranks on other nodes), all \
-     (every other rank, also on this node: for testing it) or off.",
+     (every other rank, also on this node: for testing it) or off. Must be the same on every \
+     rank of the job.",
 );
 
 pub static SHM_COLL: Setting = Setting::new(

@@ -239,7 +239,7 @@ impl Job {
     /// Start a job spread over `hosts`: the ranks placed on this node
     /// directly, the others through a proxy per host. Every rank reaches
     /// the PMI server over TCP or its socket, and learns the address its
-    /// peers reach it at (`OXMPI_NET_ADDR`). Ranks are not bound.
+    /// peers reach it at. Ranks are not bound.
     fn launch_hosts(&mut self, opts: &Options, hosts: &[hosts::Host]) {
         let size = opts.size() as usize;
         let at = hosts::place(hosts, size);
@@ -279,8 +279,13 @@ impl Job {
                 env.push(("MPI_LOCALNRANKS".into(), on_host.len().to_string().into()));
                 let local_id = on_host.iter().position(|&r| r == rank).unwrap_or(0);
                 env.push(("MPI_LOCALRANKID".into(), local_id.to_string().into()));
+                // The address peers reach the rank at, under MPICH's name
+                // for it (which Hydra's proxies set too).
                 if let Some(ip) = addr_of(host) {
-                    env.push(("OXMPI_NET_ADDR".into(), ip.to_string().into()));
+                    env.push((
+                        "MPIR_CVAR_CH3_INTERFACE_HOSTNAME".into(),
+                        ip.to_string().into(),
+                    ));
                 }
                 let proc = self.first_proc + rank;
                 if host.local {

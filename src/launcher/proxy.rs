@@ -413,6 +413,7 @@ mod tests {
     #[test]
     fn spec_round_trip() {
         let spec = Spec {
+            id: 1,
             pmi_port: "10.0.0.1:5000".into(),
             label: true,
             ranks: vec![RankSpec {
@@ -426,7 +427,7 @@ mod tests {
         };
         let text = spec.encode();
         let back = Spec::decode(&mut text.as_bytes()).unwrap();
-        assert_eq!(back.pmi_port, spec.pmi_port);
+        assert_eq!((back.id, &back.pmi_port), (1, &spec.pmi_port));
         assert!(back.label);
         let r = &back.ranks[0];
         assert_eq!((r.id, r.rank), (3, 2));

@@ -57,7 +57,9 @@ pub struct File {
     pos: Mutex<i64>,
     /// The shared file pointer: a counter (etypes of the view) in memory
     /// every member maps.
-    shared: memmap2::MmapMut,
+    /// The shared file pointer's cell, in memory the members share; none
+    /// when they are on several hosts.
+    shared: Option<memmap2::MmapMut>,
     atomic: AtomicBool,
     pub errhandler: Slot,
     hints: Mutex<Vec<(String, String)>>,
@@ -138,10 +140,17 @@ impl File {
         &self.comm
     }
 
-    fn shared_ptr(&self) -> &AtomicI64 {
+    fn shared_ptr(&self) -> MpiResult<&AtomicI64> {
+        let seg = self.shared.as_ref().ok_or_else(|| {
+            MpiError::new(
+                MPI_ERR_UNSUPPORTED_OPERATION,
+                "the shared file pointer needs every member of the file's group on one \
+                 host in this version",
+            )
+        })?;
         // SAFETY: the segment is at least 8 bytes, page-aligned, mapped for
         // the file's life, and only accessed through this atomic.
-        unsafe { &*(self.shared.as_ptr() as *const AtomicI64) }
+        Ok(unsafe { &*(seg.as_ptr() as *const AtomicI64) })
     }
 
     fn readable(&self) -> MpiResult<()> {
@@ -404,7 +413,14 @@ pub fn file_open(
             .map_err(|e| io_error(&format!("cannot open {filename}"), &e)),
     });
     let opened = agree(&c, opened);
-    let shared = opened.and_then(|fd| Ok((fd, coll::shared_segment(&c, 8)?)));
+    // Members on several hosts share no memory: no shared file pointer.
+    let spread = coll::spans_hosts(&c);
+    let shared = opened.and_then(|fd| {
+        Ok((
+            fd,
+            (!spread).then(|| coll::shared_segment(&c, 8)).transpose()?,
+        ))
+    });
     let (fd, shared) = match agree(&c, shared) {
         Ok(x) => x,
         Err(e) => {
@@ -434,7 +450,9 @@ pub fn file_open(
         scratch: twophase::Pool::default(),
     });
     let f = FILES.get(handle).expect("just inserted");
-    f.shared_ptr().store(start, Ordering::Relaxed);
+    if let Ok(p) = f.shared_ptr() {
+        p.store(start, Ordering::Relaxed);
+    }
     barrier(&f.comm)?;
     *fh = to_ptr(handle);
     Ok(())
@@ -582,7 +600,7 @@ pub fn file_set_view(
             ));
         }
         let v = f.view.read();
-        v.byte_offset(f.shared_ptr().load(Ordering::Relaxed))
+        v.byte_offset(f.shared_ptr()?.load(Ordering::Relaxed))
     } else {
         disp
     };
@@ -593,7 +611,9 @@ pub fn file_set_view(
     // Both file pointers go back to the view's start.
     *f.pos.lock() = 0;
     barrier(&f.comm)?;
-    f.shared_ptr().store(0, Ordering::Relaxed);
+    if let Ok(p) = f.shared_ptr() {
+        p.store(0, Ordering::Relaxed);
+    }
     barrier(&f.comm)
 }
 
