@@ -88,7 +88,8 @@ impl Spec {
     /// The lines the head writes to the proxy.
     pub fn encode(&self) -> String {
         let mut t = format!(
-            "pmi_port {}\nlabel {}\n",
+            "proxy {}\npmi_port {}\nlabel {}\n",
+            self.id,
             self.pmi_port,
             u8::from(self.label)
         );

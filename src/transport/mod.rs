@@ -72,7 +72,7 @@ pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Star
         });
     }
     let local: Vec<usize> = (0..size).filter(|&r| hosts[r] == host).collect();
-    let node = shm::Shm::setup(ex, rank, local)?.map(Arc::new);
+    let node = shm::Shm::setup(ex, rank, local.clone())?.map(Arc::new);
     let mode = ofi::mode();
     let spread = hosts.iter().any(|h| *h != hosts[0]);
     let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
@@ -89,7 +89,8 @@ pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Star
             Some(n) => ofi::Wake::Node(n.clone()),
             None => ofi::Wake::Own(Box::default()),
         };
-        transports.push(ofi::Ofi::setup(ex, rank, size, reach, wake)?);
+        let nlocal = local.len();
+        transports.push(ofi::Ofi::setup(ex, rank, size, reach, wake, nlocal)?);
     }
     if let Some(n) = &node
         && mode == "all"

@@ -38,6 +38,9 @@ const PREFIX: usize = 8;
 const RECV_SIZE: usize = 64 << 10;
 /// Receive buffers posted at once.
 const NRECV: usize = 64;
+/// A rank that polled within this many microseconds is taken to be
+/// polling still (the helper thread then leaves progress to it).
+const ACTIVE_US: u64 = 200;
 /// Small messages are injected (no completion to wait for) up to this.
 const INJECT_MAX: usize = 1024;
 
@@ -74,6 +77,7 @@ mod ffi {
             src: *const c_void,
             srclen: usize,
             skip: *const c_char,
+            big_eager: c_int,
             out: *mut *mut c_void,
             provname: *mut c_char,
             provlen: usize,
@@ -170,22 +174,31 @@ pub struct Ofi {
     want: AtomicBool,
     /// The first network failure, reported once.
     failed: AtomicBool,
+    /// When a rank last polled (microseconds since `born`).
+    polled: AtomicU64,
+    /// Leave progress to a polling rank (no more ranks than cores here).
+    defer: bool,
+    born: std::time::Instant,
 }
 
 impl Ofi {
     /// Open this process's endpoint and connect it to every rank `reach`
     /// marks (world ranks; `reach[rank]` is false). Collective over the
     /// job, like [`super::start`]: every process calls it, between the same
-    /// barriers, whether or not it opens an endpoint (`open`).
+    /// barriers, whether or not it opens an endpoint (`open`). `nlocal`:
+    /// the ranks on this node.
     pub fn setup(
         ex: &mut dyn Exchange,
         rank: usize,
         size: usize,
         reach: Vec<bool>,
         wake: Wake,
+        nlocal: usize,
     ) -> io::Result<Arc<Ofi>> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let defer = nlocal <= cores;
         let key = |r: usize| format!("oxmpi-ofi-{r}");
-        let opened = open(ex.local_ip());
+        let opened = open(ex.local_ip(), defer);
         let published = match &opened {
             Ok((_, _, _, addr)) => hex(addr),
             Err(e) => format!("!{e}"),
@@ -231,6 +244,9 @@ impl Ofi {
             wake,
             want: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            polled: AtomicU64::new(0),
+            defer,
+            born: std::time::Instant::now(),
         });
         for i in 0..NRECV {
             ofi.post(i)?;
@@ -263,6 +279,16 @@ impl Ofi {
     fn serve(&self) {
         let mut comps = [Comp::default(); 16];
         loop {
+            // While a rank of ours polls, it progresses the endpoint
+            // itself: stay out of its way (a wake-up per message would cost
+            // more than the message). Block on the queue once it stops.
+            // Oversubscribed, a polling rank may lose its core at any time,
+            // so the helper keeps watching.
+            let since = self.born.elapsed().as_micros() as u64;
+            if self.defer && since.saturating_sub(self.polled.load(Ordering::Relaxed)) < ACTIVE_US {
+                std::thread::sleep(std::time::Duration::from_micros(ACTIVE_US));
+                continue;
+            }
             match read(&self.ep, &mut comps, 500) {
                 Ok(0) => {}
                 Ok(n) => self.completed(&comps[..n]),
@@ -412,6 +438,8 @@ impl Transport for Ofi {
     fn poll(&self, f: &mut dyn FnMut(usize, &Header, &[u8])) -> usize {
         // Progress here too: a rank that is polling anyway need not wait
         // for the helper thread to notice.
+        self.polled
+            .store(self.born.elapsed().as_micros() as u64, Ordering::Relaxed);
         let mut comps = [Comp::default(); 16];
         match read(&self.ep, &mut comps, 0) {
             Ok(0) => {}
@@ -464,7 +492,7 @@ impl Transport for Ofi {
 /// Whether the network transport can open here, and through which
 /// provider (`oxmpi-info`).
 pub fn probe() -> Result<String, String> {
-    open(None).map(|(_, provider, _, _)| provider)
+    open(None, false).map(|(_, provider, _, _)| provider)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -556,8 +584,11 @@ fn bind_addr(pmi: Option<IpAddr>) -> Option<IpAddr> {
 use ffi::{Comp, EAGAIN, FI_RECV, FI_SEND};
 
 #[cfg(oxmpi_ofi)]
-fn open(pmi: Option<std::net::IpAddr>) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
-    use std::ffi::{CStr, CString, c_char};
+fn open(
+    pmi: Option<std::net::IpAddr>,
+    big_eager: bool,
+) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
+    use std::ffi::{CStr, CString, c_char, c_int};
     let prov = std::env::var("FI_PROVIDER")
         .ok()
         .and_then(|p| CString::new(p).ok());
@@ -577,6 +608,7 @@ fn open(pmi: Option<std::net::IpAddr>) -> Result<(Endpoint, String, usize, Vec<u
             },
             src.len(),
             c"shm".as_ptr(),
+            c_int::from(big_eager),
             &mut h,
             name.as_mut_ptr(),
             name.len(),
@@ -686,7 +718,10 @@ const FI_SEND: u64 = 1 << 11;
 const EAGAIN: i64 = -(libc::EAGAIN as i64);
 
 #[cfg(not(oxmpi_ofi))]
-fn open(_: Option<std::net::IpAddr>) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
+fn open(
+    _: Option<std::net::IpAddr>,
+    _: bool,
+) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
     Err("this OxMPI was built without libfabric's headers (Debian: libfabric-dev)".into())
 }
 #[cfg(not(oxmpi_ofi))]
