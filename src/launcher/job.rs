@@ -377,6 +377,25 @@ impl Job {
         }
     }
 
+    /// Host `n` is gone (`why`): its ranks not reported ended are lost,
+    /// and the job ends.
+    fn host_lost(&mut self, n: usize, why: &str) {
+        if self.teardown.is_none() {
+            say!("{why}; ending the job");
+            self.worst = self.worst.max(1);
+            self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
+        }
+        for r in self
+            .ranks
+            .iter_mut()
+            .filter(|r| r.proxy == Some(n) && r.exit.is_none())
+        {
+            if self.server.exit_of(r.proc).is_none() {
+                r.exit = Some(Exit::Signal(libc::SIGKILL));
+            }
+        }
+    }
+
     /// Proxies that ended: any of their ranks not reported ended is lost,
     /// which ends the job (a host, or the link to it, went away).
     fn check_proxies(&mut self) {
@@ -390,19 +409,11 @@ impl Job {
                 None => self.proxies[n].started.elapsed() > PROXY_START,
             };
             if silent && self.teardown.is_none() {
-                say!(
-                    "lost contact with host {} (its proxy is silent); ending the job",
-                    self.proxies[n].host
+                let host = self.proxies[n].host.clone();
+                self.host_lost(
+                    n,
+                    &format!("lost contact with host {host} (its proxy is silent)"),
                 );
-                self.worst = self.worst.max(1);
-                self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
-                for r in self
-                    .ranks
-                    .iter_mut()
-                    .filter(|r| r.proxy == Some(n) && r.exit.is_none())
-                {
-                    r.exit = Some(Exit::Signal(libc::SIGKILL));
-                }
                 self.proxies[n].stop(libc::SIGKILL);
             }
             let Some(e) = sys::peek_exit(self.proxies[n].pid) else {
@@ -420,26 +431,16 @@ impl Job {
             while open(self) && Instant::now() < deadline {
                 self.server.wait(TICK);
             }
-            if open(self) && self.teardown.is_none() {
-                say!(
-                    "the proxy on host {} ended ({}) with ranks still running; ending the job",
-                    self.proxies[n].host,
-                    match e {
-                        Exit::Code(c) => format!("exit code {c}"),
-                        Exit::Signal(s) => format!("signal {s}, {}", sys::signal_name(s)),
-                    }
+            if open(self) {
+                let why = match e {
+                    Exit::Code(c) => format!("exit code {c}"),
+                    Exit::Signal(s) => format!("signal {s}, {}", sys::signal_name(s)),
+                };
+                let host = self.proxies[n].host.clone();
+                self.host_lost(
+                    n,
+                    &format!("the proxy on host {host} ended ({why}) with ranks still running"),
                 );
-                self.worst = self.worst.max(1);
-                self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
-            }
-            for r in self
-                .ranks
-                .iter_mut()
-                .filter(|r| r.proxy == Some(n) && r.exit.is_none())
-            {
-                if self.server.exit_of(r.proc).is_none() {
-                    r.exit = Some(Exit::Signal(libc::SIGKILL));
-                }
             }
         }
     }

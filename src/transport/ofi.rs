@@ -801,6 +801,7 @@ mod tests {
                         2,
                         reach,
                         Wake::Own(Box::default()),
+                        2,
                     )
                     .expect("setup");
                     let peer = 1 - rank;
