@@ -8,7 +8,8 @@
 //! place. `-hosts a,b -n 4` alternates; `-hosts a:2,b:2 -n 4` gives a
 //! block to each.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use super::ifaddrs::resolve;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 #[derive(Clone, Debug)]
 pub struct Host {
@@ -107,14 +108,6 @@ pub fn is_local(host: &str) -> bool {
         return false;
     };
     ip.is_loopback() || super::ifaddrs::local_addresses().contains(&ip)
-}
-
-/// The first address `host` resolves to.
-pub fn resolve(host: &str) -> Option<IpAddr> {
-    if let Ok(ip) = host.parse() {
-        return Some(ip);
-    }
-    (host, 0).to_socket_addrs().ok()?.next().map(|a| a.ip())
 }
 
 /// Our address on the way to `host`: what ranks there use to reach us.

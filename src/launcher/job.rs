@@ -264,7 +264,7 @@ impl Job {
                     .find(|o| !o.local)
                     .and_then(|o| hosts::route_to(&o.name))
             } else {
-                hosts::resolve(&h.name)
+                super::ifaddrs::resolve(&h.name)
             }
         };
         let forward_stdin = !sys::stdin_is_background_tty();
@@ -873,9 +873,7 @@ impl Job {
 
     /// Signal the job's group and, in case one left it, every running rank.
     fn kill_all(&mut self, sig: i32) {
-        if self.pgid != 0 {
-            sys::kill_group(self.pgid, sig);
-        }
+        sys::kill_group(self.pgid, sig);
         for r in self
             .ranks
             .iter()
@@ -896,9 +894,7 @@ impl Job {
     /// After every rank has exited: kill whatever the ranks left behind in
     /// the job's group, reap the ranks, and let their output drain.
     pub fn finish(&mut self) {
-        if self.pgid != 0 {
-            sys::kill_group(self.pgid, libc::SIGKILL);
-        }
+        sys::kill_group(self.pgid, libc::SIGKILL);
         for p in &mut self.proxies {
             p.stop(libc::SIGKILL);
         }

@@ -1,7 +1,16 @@
-//! This node's interface addresses (shared by the library's network
-//! transport and, included by path, by `mpiexec`).
+//! This node's interface addresses, and host names to addresses (shared
+//! by the library's network transport and, included by path, by
+//! `mpiexec`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, ToSocketAddrs};
+
+/// The first address `host` (a name or an address) resolves to.
+pub fn resolve(host: &str) -> Option<IpAddr> {
+    if let Ok(ip) = host.parse() {
+        return Some(ip);
+    }
+    (host, 0).to_socket_addrs().ok()?.next().map(|a| a.ip())
+}
 
 /// Every address of this node's interfaces.
 pub fn local_addresses() -> Vec<IpAddr> {

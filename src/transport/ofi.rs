@@ -509,15 +509,6 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 /// Where the launcher says which address peers reach this process at.
 const ADDR_VAR: &str = "MPIR_CVAR_CH3_INTERFACE_HOSTNAME";
 
-/// The first address `host` (a name or an address) resolves to.
-fn resolve(host: &str) -> Option<IpAddr> {
-    use std::net::ToSocketAddrs;
-    if let Ok(ip) = host.parse() {
-        return Some(ip);
-    }
-    (host, 0).to_socket_addrs().ok()?.next().map(|a| a.ip())
-}
-
 /// The address to bind to, as a `sockaddr_in`/`sockaddr_in6`.
 fn sockaddr(ip: std::net::IpAddr) -> Vec<u8> {
     match ip {
@@ -564,7 +555,7 @@ fn bind_addr(pmi: Option<IpAddr>) -> Option<IpAddr> {
         return pmi;
     }
     if let Ok(v) = std::env::var(ADDR_VAR)
-        && let Some(ip) = resolve(v.trim()).filter(|ip| !ip.is_loopback())
+        && let Some(ip) = super::ifaddrs::resolve(v.trim()).filter(|ip| !ip.is_loopback())
     {
         return Some(ip);
     }
