@@ -468,7 +468,7 @@ fn launch(
     match mode {
         Mode::Blocking => {
             st.fill();
-            let mut s = Sched::new(&comm);
+            let mut s = Sched::blocking(&comm);
             build(&mut s);
             s.run()?;
             st.finish();

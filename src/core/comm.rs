@@ -52,9 +52,10 @@ pub struct Comm {
     /// and returned though none changes behaviour yet; `MPI_Comm_dup`
     /// carries them over.
     pub hints: Mutex<Vec<(String, String)>>,
-    /// Collectives started on this communicator so far: each takes the
-    /// next number as its tag (see `core::sched`).
-    pub coll_seq: AtomicU32,
+    /// Collectives started on this communicator so far, nonblocking (and
+    /// persistent) ones first, blocking ones second: each takes the next
+    /// number of its sequence as its tag (see `core::sched`).
+    pub coll_seq: [AtomicU32; 2],
     /// The collective algorithms its members agreed on at creation.
     pub algorithms: Algorithms,
     /// The buffer attached for its buffered sends (`MPI_Comm_attach_buffer`).
@@ -159,7 +160,7 @@ fn describe_predefined(handle: c_int) -> Arc<Comm> {
         part_seq: Mutex::default(),
         topo: OnceLock::new(),
         hints: Mutex::default(),
-        coll_seq: AtomicU32::new(0),
+        coll_seq: Default::default(),
         algorithms,
         bsend: Default::default(),
         session: None,
@@ -581,7 +582,7 @@ fn make_with(handle: c_int, eh: c_int, ctx: Agreed, rank: c_int, group: Arc<Grou
         part_seq: Mutex::default(),
         topo: OnceLock::new(),
         hints: Mutex::default(),
-        coll_seq: AtomicU32::new(0),
+        coll_seq: Default::default(),
         algorithms: ctx.algorithms,
         bsend: Default::default(),
         session: None,

@@ -33,7 +33,8 @@ use std::sync::Arc;
 /// First tag of the collective sequence; lower tags are the library's own
 /// fixed-purpose messages (see `core::comm`).
 const TAG_BASE: c_int = 1 << 10;
-const TAG_SPAN: u32 = 1 << 20;
+/// Tags of each of the two sequences (nonblocking, blocking).
+const TAG_SPAN: u32 = 1 << 19;
 /// Sub-tags (`Sched::send_sub`) sit above the sequence's tags.
 const SUB_SHIFT: u32 = 21;
 pub const MAX_SUB: c_int = 1 << (30 - SUB_SHIFT);
@@ -102,6 +103,11 @@ impl Sched {
     /// An empty schedule for the next collective on `comm`.
     pub fn new(comm: &Comm) -> Sched {
         Sched::tagged(comm, next_tag(comm))
+    }
+
+    /// An empty schedule for the next blocking collective on `comm`.
+    pub fn blocking(comm: &Comm) -> Sched {
+        Sched::tagged(comm, sequence_tag(comm, 1))
     }
 
     /// An empty schedule whose messages carry `tag` (a persistent
@@ -489,14 +495,22 @@ impl Sched {
     }
 }
 
-/// The tag of the next collective on `comm`. Persistent collectives take
-/// theirs when initialized: they match in that order, whatever order
-/// they are started in.
+/// The tag of the next nonblocking collective on `comm`. Persistent
+/// collectives take theirs when initialized: they match in that order,
+/// whatever order they are started in.
 pub fn next_tag(comm: &Comm) -> c_int {
-    let seq = comm
-        .coll_seq
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    TAG_BASE + (seq % TAG_SPAN) as c_int
+    sequence_tag(comm, 0)
+}
+
+/// The next tag of sequence `which` (0 nonblocking, 1 blocking) on
+/// `comm`. Blocking and nonblocking collectives count apart, so a
+/// blocking collective never matches a nonblocking one that members
+/// started in a different place among their blocking calls (a program
+/// that interleaves them so, like mpi4py's `Iagree` fallback, works as
+/// it does on MPICH, whose blocking collectives use their own tags).
+fn sequence_tag(comm: &Comm, which: usize) -> c_int {
+    let seq = comm.coll_seq[which].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    TAG_BASE + (which as u32 * TAG_SPAN + seq % TAG_SPAN) as c_int
 }
 
 /// The tag of a collective among a subgroup that the user tags
@@ -507,7 +521,7 @@ pub fn group_tag(user_tag: c_int) -> c_int {
 
 /// Build and run a blocking collective on `comm`.
 pub fn run(comm: &Comm, build: impl FnOnce(&mut Sched)) -> MpiResult<()> {
-    let mut s = Sched::new(comm);
+    let mut s = Sched::blocking(comm);
     build(&mut s);
     s.run()
 }
