@@ -884,12 +884,23 @@ pub fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
         return Err(super::error::MpiError::new(
             super::consts::MPI_ERR_UNSUPPORTED_OPERATION,
             "the communicator spans several hosts, and memory shared by its members \
-             (windows, shared file pointers) works within one host only in this version",
+             (shared windows, shared file pointers) works within one host only in this version",
         ));
     }
-    let mut name = [0u8; 64];
+    host_segment(c, size, &vec![0; c.size as usize])
+}
+
+/// A segment of `size` bytes per host, shared by the members of `c` with
+/// the same host color (`comm::host_colors`): the first member of each
+/// host makes it, every member learns the names in one all-gather, and
+/// the names are gone once all have theirs mapped. Collective over `c`.
+pub fn host_segment(c: &Comm, size: usize, hosts: &[c_int]) -> MpiResult<memmap2::MmapMut> {
+    const NAME: usize = 64;
+    let me = c.rank as usize;
+    let leader = hosts[me] as usize == me;
+    let mut name = [0u8; NAME];
     let mut made = None;
-    if c.rank == 0 {
+    if leader {
         match crate::transport::shm::create_shared(size) {
             Ok((n, m)) => {
                 name[..n.len()].copy_from_slice(n.as_bytes());
@@ -897,15 +908,31 @@ pub fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
             }
             Err(e) => {
                 let msg = format!("!{e}");
-                let k = msg.len().min(63);
+                let k = msg.len().min(NAME - 1);
                 name[..k].copy_from_slice(&msg.as_bytes()[..k]);
             }
         }
     }
-    bcast_blocking(c, name.as_mut_ptr() as usize, name.len(), 0)?;
-    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-    let text = String::from_utf8_lossy(&name[..end]).into_owned();
-    if let Some(why) = text.strip_prefix('!') {
+    let n = c.size as usize;
+    let mut all = vec![0u8; n * NAME];
+    let blocks: Vec<Block> = (0..n).map(|r| (r * NAME, NAME)).collect();
+    allgatherv_blocking(
+        c,
+        Some((name.as_ptr() as usize, NAME)),
+        all.as_mut_ptr() as usize,
+        &blocks,
+    )?;
+    let text_of = |r: usize| {
+        let b = &all[r * NAME..(r + 1) * NAME];
+        let end = b.iter().position(|&x| x == 0).unwrap_or(NAME);
+        String::from_utf8_lossy(&b[..end]).into_owned()
+    };
+    let text = text_of(hosts[me] as usize);
+    // A failure on any host fails every member alike.
+    if let Some(why) = (0..n)
+        .filter(|&r| hosts[r] as usize == r)
+        .find_map(|r| text_of(r).strip_prefix('!').map(str::to_owned))
+    {
         return Err(super::error::MpiError::new(
             super::consts::MPI_ERR_NO_MEM,
             format!("cannot make shared memory: {why}"),
@@ -920,9 +947,8 @@ pub fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
             )
         }),
     };
-    let n = c.size;
-    let barrier = sched::run(c, |s| barrier(s, n));
-    if c.rank == 0 {
+    let barrier = sched::run(c, |s| barrier(s, c.size));
+    if leader {
         crate::transport::shm::unlink_shared(&text);
     }
     barrier?;

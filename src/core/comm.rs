@@ -813,30 +813,61 @@ pub fn set_topo(handle: c_int, topo: Topo) {
     }
 }
 
-/// `MPI_Comm_split_type`. Every process of a job shares this node's memory
-/// (OxMPI runs jobs on one node), so `MPI_COMM_TYPE_SHARED` and its
-/// `mpi_shared_memory` resource keep everyone; processes are not bound to
-/// cores, so no smaller hardware resource holds a process and the other
-/// resource types give `MPI_COMM_NULL`, as the standard allows.
+/// `MPI_Comm_split_type`. `MPI_COMM_TYPE_SHARED` and the
+/// `mpi_shared_memory` resource keep together the members on one host
+/// (by host name, as the transports decide who shares the node segment);
+/// processes are not bound to cores, so no smaller hardware resource holds
+/// a process and the other resource types give `MPI_COMM_NULL`, as the
+/// standard allows.
 pub fn split_type(
     parent: &Comm,
     split_type: c_int,
     key: c_int,
     resource: Option<&str>,
 ) -> MpiResult<c_int> {
-    let color = match split_type {
-        MPI_UNDEFINED => MPI_UNDEFINED,
-        MPI_COMM_TYPE_SHARED => 0,
-        MPI_COMM_TYPE_HW_GUIDED | MPI_COMM_TYPE_RESOURCE_GUIDED => match resource {
-            Some("mpi_shared_memory") => 0,
-            _ => MPI_UNDEFINED,
-        },
-        MPI_COMM_TYPE_HW_UNGUIDED => MPI_UNDEFINED,
+    let shared = match split_type {
+        MPI_UNDEFINED | MPI_COMM_TYPE_HW_UNGUIDED => false,
+        MPI_COMM_TYPE_SHARED => true,
+        MPI_COMM_TYPE_HW_GUIDED | MPI_COMM_TYPE_RESOURCE_GUIDED => {
+            resource == Some("mpi_shared_memory")
+        }
         other => {
             return Err(MpiError::arg(format!("invalid split type {other}")));
         }
     };
+    // Every member takes part in the exchange, whatever it asked for.
+    let hosts = host_colors(parent)?;
+    let color = if shared {
+        hosts[parent.rank as usize]
+    } else {
+        MPI_UNDEFINED
+    };
     split(parent, color, key)
+}
+
+/// Per member of intracommunicator `c`, the rank of the first member on
+/// the same host.
+pub fn host_colors(c: &Comm) -> MpiResult<Vec<c_int>> {
+    const NAME: usize = 256;
+    let mut mine = [0u8; NAME];
+    let host = super::runtime::processor_name();
+    let len = host.len().min(NAME - 1);
+    mine[..len].copy_from_slice(&host.as_bytes()[..len]);
+    let n = c.size as usize;
+    let mut all = vec![0u8; n * NAME];
+    let blocks: Vec<coll::Block> = (0..n).map(|r| (r * NAME, NAME)).collect();
+    coll::allgatherv_blocking(
+        c,
+        Some((mine.as_ptr() as usize, NAME)),
+        all.as_mut_ptr() as usize,
+        &blocks,
+    )?;
+    let mut first = std::collections::HashMap::new();
+    Ok(all
+        .chunks(NAME)
+        .enumerate()
+        .map(|(r, name)| *first.entry(name).or_insert(r as c_int))
+        .collect())
 }
 
 /// `MPI_Comm_free` of a user communicator: its attributes are deleted

@@ -77,7 +77,6 @@ mod ffi {
             src: *const c_void,
             srclen: usize,
             skip: *const c_char,
-            big_eager: c_int,
             out: *mut *mut c_void,
             provname: *mut c_char,
             provlen: usize,
@@ -198,7 +197,7 @@ impl Ofi {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let defer = nlocal <= cores;
         let key = |r: usize| format!("oxmpi-ofi-{r}");
-        let opened = open(ex.local_ip(), defer);
+        let opened = open(ex.local_ip());
         let published = match &opened {
             Ok((_, _, _, addr)) => hex(addr),
             Err(e) => format!("!{e}"),
@@ -492,7 +491,7 @@ impl Transport for Ofi {
 /// Whether the network transport can open here, and through which
 /// provider (`oxmpi-info`).
 pub fn probe() -> Result<String, String> {
-    open(None, false).map(|(_, provider, _, _)| provider)
+    open(None).map(|(_, provider, _, _)| provider)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -575,11 +574,8 @@ fn bind_addr(pmi: Option<IpAddr>) -> Option<IpAddr> {
 use ffi::{Comp, EAGAIN, FI_RECV, FI_SEND};
 
 #[cfg(oxmpi_ofi)]
-fn open(
-    pmi: Option<std::net::IpAddr>,
-    big_eager: bool,
-) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
-    use std::ffi::{CStr, CString, c_char, c_int};
+fn open(pmi: Option<std::net::IpAddr>) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
+    use std::ffi::{CStr, CString, c_char};
     let prov = std::env::var("FI_PROVIDER")
         .ok()
         .and_then(|p| CString::new(p).ok());
@@ -599,7 +595,6 @@ fn open(
             },
             src.len(),
             c"shm".as_ptr(),
-            c_int::from(big_eager),
             &mut h,
             name.as_mut_ptr(),
             name.len(),
@@ -709,10 +704,7 @@ const FI_SEND: u64 = 1 << 11;
 const EAGAIN: i64 = -(libc::EAGAIN as i64);
 
 #[cfg(not(oxmpi_ofi))]
-fn open(
-    _: Option<std::net::IpAddr>,
-    _: bool,
-) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
+fn open(_: Option<std::net::IpAddr>) -> Result<(Endpoint, String, usize, Vec<u8>), String> {
     Err("this OxMPI was built without libfabric's headers (Debian: libfabric-dev)".into())
 }
 #[cfg(not(oxmpi_ofi))]

@@ -106,12 +106,11 @@ void oxf_close(struct oxf *f)
  * Open a reliable-datagram endpoint for ordered messages. `prov`: a
  * provider name or NULL (libfabric honours FI_PROVIDER itself); `src`,
  * `srclen`: a sockaddr to bind to, or NULL; `skip`: a provider never to
- * use (the same-node one: our own transport serves the node); `big_eager`:
- * the ranks of this node have a core each. On success
+ * use (the same-node one: our own transport serves the node). On success
  * the provider's name and its inject size are returned.
  */
 int oxf_open(const char *prov, const void *src, size_t srclen, const char *skip,
-             int big_eager, struct oxf **out, char *provname, size_t provlen,
+             struct oxf **out, char *provname, size_t provlen,
              size_t *inject, char *err, size_t errlen)
 {
     *out = NULL;
@@ -119,13 +118,14 @@ int oxf_open(const char *prov, const void *src, size_t srclen, const char *skip,
      * rxm (the reliable-datagram layer over tcp and verbs) copies messages
      * up to this size through bounce buffers and rendezvous above it; our
      * records are at most 64 KiB (RECV_SIZE in ofi.rs). Sending each
-     * eagerly measures 2x faster at 64 KiB to 1 MiB, but the bounce
-     * buffers it posts per connection cost memory and cache: only with no
-     * more ranks than cores (`big_eager`). Set before libfabric first
-     * reads its environment, and only when the user has not set it.
+     * eagerly measures 2x faster at 64 KiB to 1 MiB. Every process of the
+     * job must use the same size (a peer's eager message must fit the
+     * bounce buffers we post: with sizes differing between hosts, messages
+     * stall), so it does not depend on anything local. Set before
+     * libfabric first reads its environment, and only when the user has
+     * not set it (for the whole job, then).
      */
-    if (big_eager)
-        setenv("FI_OFI_RXM_BUFFER_SIZE", "65664", 0);
+    setenv("FI_OFI_RXM_BUFFER_SIZE", "65664", 0);
     if (load(err, errlen))
         return -1;
     struct fi_info *hints = p_dupinfo(NULL);

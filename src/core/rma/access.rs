@@ -66,22 +66,8 @@ impl Window {
             // target's memory. Our own regions are checked here; another
             // member's memory is checked by the single-copy access, which
             // fails on addresses its process has not mapped.
-            if rank == self.rank && !runs.is_empty() {
-                let attached = self.attached.lock();
-                let inside = attached.iter().any(|&(base, len)| {
-                    let (b, e) = (base as i64, base as i64 + len as i64);
-                    disp.checked_add(lo).is_some_and(|a| a >= b)
-                        && disp.checked_add(hi).is_some_and(|z| z <= e)
-                });
-                if !inside {
-                    return Err(MpiError::new(
-                        MPI_ERR_RMA_RANGE,
-                        format!(
-                            "address 0x{disp:x} and {count} elements of datatype 0x{dt:x} are \
-                             not inside memory attached to this dynamic window"
-                        ),
-                    ));
-                }
+            if rank == self.rank {
+                self.check_attached(disp, &runs, count, dt)?;
             }
             disp
         } else {
@@ -103,9 +89,77 @@ impl Window {
         })
     }
 
+    /// Is `runs` at address `addr` inside memory attached here (a dynamic
+    /// window)?
+    pub(crate) fn check_attached(
+        &self,
+        addr: i64,
+        runs: &[(i64, usize)],
+        count: i64,
+        dt: MPI_Datatype,
+    ) -> MpiResult<()> {
+        if runs.is_empty() {
+            return Ok(());
+        }
+        let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
+        let hi = runs.iter().map(|r| r.0 + r.1 as i64).max().unwrap_or(0);
+        let attached = self.attached.lock();
+        let inside = attached.iter().any(|&(base, len)| {
+            let (b, e) = (base as i64, base as i64 + len as i64);
+            addr.checked_add(lo).is_some_and(|a| a >= b)
+                && addr.checked_add(hi).is_some_and(|z| z <= e)
+        });
+        if inside {
+            return Ok(());
+        }
+        Err(MpiError::new(
+            MPI_ERR_RMA_RANGE,
+            format!(
+                "address 0x{addr:x} and {count} elements of datatype 0x{dt:x} are not inside \
+                 memory attached to this dynamic window"
+            ),
+        ))
+    }
+
+    /// The span of `runs` at `addr` on our own memory, as an origin on
+    /// another host computed it (`span`), checked as `span` checks it.
+    pub(crate) fn own_span(&self, addr: i64, runs: Vec<(i64, usize)>) -> MpiResult<Span> {
+        let target = self.targets[self.rank];
+        let bytes = runs.iter().map(|r| r.1).sum();
+        if self.flavor == MPI_WIN_FLAVOR_DYNAMIC {
+            self.check_attached(addr, &runs, bytes as i64, MPI_BYTE)?;
+        } else {
+            let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
+            let hi = runs.iter().map(|r| r.0 + r.1 as i64).max().unwrap_or(0);
+            if !runs.is_empty()
+                && (addr.checked_add(lo).is_none_or(|a| a < 0)
+                    || addr.checked_add(hi).is_none_or(|z| z > target.size))
+            {
+                return Err(MpiError::new(
+                    MPI_ERR_RMA_RANGE,
+                    format!(
+                        "{bytes} bytes at offset {addr} fall outside the window of rank {} \
+                         ({} bytes)",
+                        self.rank, target.size
+                    ),
+                ));
+            }
+        }
+        Ok(Span {
+            rank: self.rank,
+            target,
+            addr,
+            runs,
+            bytes,
+        })
+    }
+
     /// Store packed `data` into the span.
     pub(crate) fn store(&self, s: &Span, data: &[u8]) -> MpiResult<()> {
         debug_assert_eq!(data.len(), s.bytes);
+        if self.is_far(s.rank) {
+            return self.far_put(s, data);
+        }
         let mut at = 0;
         for &(off, len) in &s.runs {
             let piece = &data[at..at + len];
@@ -122,6 +176,7 @@ impl Window {
                     let to = (addr as i64 + s.addr + off) as u64;
                     self.remote(s, to, key, Io::Write(piece))?;
                 }
+                Place::Far => unreachable!("served by the target"),
             }
         }
         Ok(())
@@ -137,6 +192,9 @@ impl Window {
     /// The span's bytes, packed into `out` (`s.bytes` long).
     pub(crate) fn load_into(&self, s: &Span, out: &mut [u8]) -> MpiResult<()> {
         debug_assert_eq!(out.len(), s.bytes);
+        if self.is_far(s.rank) {
+            return self.far_get(s, out);
+        }
         let mut at = 0;
         for &(off, len) in &s.runs {
             let piece = &mut out[at..at + len];
@@ -151,6 +209,7 @@ impl Window {
                     let from = (addr as i64 + s.addr + off) as u64;
                     self.remote(s, from, key, Io::Read(piece))?;
                 }
+                Place::Far => unreachable!("served by the target"),
             }
         }
         Ok(())

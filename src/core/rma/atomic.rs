@@ -122,7 +122,7 @@ impl Window {
         }
         match self.targets[t].place {
             Place::Mapped(base) => Some(base),
-            Place::Remote { .. } => None,
+            Place::Remote { .. } | Place::Far => None,
         }
     }
 

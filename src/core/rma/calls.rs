@@ -2,7 +2,7 @@
 //! with `doc(alias)`, for the generated C face).
 
 use super::access::{combine, element_type, packed};
-use super::sync::{control_bytes, reached};
+use super::sync::{COMPLETE, POST, control_bytes, reached};
 use super::{Epochs, Place, Target, WINDOWS, Window, agent, get};
 use crate::core::args::{StrOut, new_handle};
 use crate::core::attr::{self, Attrs, Object};
@@ -113,8 +113,25 @@ fn make(
     let me = c.rank as usize;
     let world: Vec<usize> = (0..n).map(|r| c.group.world(r)).collect();
 
+    // Members on other hosts are served by their window servers (`far`);
+    // the members on each host share a segment.
+    let spread = coll::spans_hosts(&c);
+    if spread && flavor == MPI_WIN_FLAVOR_SHARED {
+        return Err(MpiError::new(
+            MPI_ERR_RMA_SHARED,
+            "MPI_Win_allocate_shared over a communicator whose members are on several hosts, \
+             which share no memory",
+        ));
+    }
+    let hosts = if spread {
+        comm::host_colors(&c)?
+    } else {
+        vec![0; n]
+    };
+    let near = |r: usize| hosts[r] == hosts[me];
+
     // Memory a member brings is exposed through the transport that
-    // reaches the others.
+    // reaches the others on its host.
     let mut mine = Member {
         size,
         disp_unit,
@@ -122,21 +139,20 @@ fn make(
     };
     if let Some(addr) = own {
         mine.addr = addr as u64;
-        if let Some(t) = world
-            .iter()
-            .find(|&&w| w != world[me])
-            .and_then(|&w| engine().transport_to(w))
+        if let Some(t) = (0..n)
+            .find(|&r| r != me && near(r))
+            .and_then(|r| engine().transport_to(world[r]))
         {
             mine.key = t.expose(addr as u64, size as usize).map_err(|e| {
                 MpiError::new(MPI_ERR_OTHER, format!("cannot expose window memory: {e}"))
             })?;
         }
     }
-    mine.reach = world
-        .iter()
-        .filter(|&&w| w != world[me])
-        .all(|&w| engine().transport_to(w).is_some_and(|t| t.single_copy()))
-        as u64;
+    mine.reach = (0..n).filter(|&r| r != me && near(r)).all(|r| {
+        engine()
+            .transport_to(world[r])
+            .is_some_and(|t| t.single_copy())
+    }) as u64;
     let mut all = vec![Member::default(); n];
     let each = std::mem::size_of::<Member>();
     let blocks: Vec<coll::Block> = (0..n).map(|r| (r * each, each)).collect();
@@ -147,13 +163,14 @@ fn make(
         &blocks,
     )?;
 
-    // Window memory in the segment (allocate flavours): where each member's
-    // part starts after the control area.
-    // Memory members brought that some member cannot reach itself is
-    // served by its owner's agent, through an area after the control area.
+    // Window memory in the segment (allocate flavours): where each member
+    // of this host has its part, after the control area.
+    // Memory members of this host brought that some member of it cannot
+    // reach itself is served by its owner's agent, through an area after
+    // the control area.
     let ctl = control_bytes(n);
     let brought = flavor == MPI_WIN_FLAVOR_CREATE || flavor == MPI_WIN_FLAVOR_DYNAMIC;
-    let agent_len = if brought && all.iter().any(|m| m.reach == 0) {
+    let agent_len = if brought && (0..n).any(|r| near(r) && all[r].reach == 0) {
         agent::agent_bytes(n)
     } else {
         0
@@ -161,7 +178,7 @@ fn make(
     let mut offsets = vec![0usize; n];
     let mut data = 0usize;
     if flavor == MPI_WIN_FLAVOR_ALLOCATE || flavor == MPI_WIN_FLAVOR_SHARED {
-        for (r, m) in all.iter().enumerate() {
+        for (r, m) in all.iter().enumerate().filter(|&(r, _)| near(r)) {
             offsets[r] = ctl + agent_len + data;
             let len = m.size as usize;
             data += if flavor == MPI_WIN_FLAVOR_SHARED && !noncontig {
@@ -172,7 +189,7 @@ fn make(
             };
         }
     }
-    let seg = coll::shared_segment(&c, ctl + agent_len + data.max(1))?;
+    let seg = coll::host_segment(&c, ctl + agent_len + data.max(1), &hosts)?;
     let attached: agent::Regions = Arc::new(Mutex::new(match own {
         Some(addr) if size > 0 => vec![(addr, size as usize)],
         _ => Vec::new(),
@@ -184,6 +201,7 @@ fn make(
         .map(|r| {
             let m = all[r];
             let place = match flavor {
+                _ if !near(r) => Place::Far,
                 MPI_WIN_FLAVOR_ALLOCATE | MPI_WIN_FLAVOR_SHARED => Place::Mapped(base_of(r)),
                 _ if r == me => Place::Mapped(m.addr as usize),
                 _ => Place::Remote {
@@ -228,7 +246,35 @@ fn make(
             ..Epochs::default()
         }),
         attached,
+        far_ids: Default::default(),
+        server: Mutex::new(None),
     });
+    if spread {
+        // Collective from here: every member frees the window alike if
+        // any server cannot start.
+        let w = get(handle)?;
+        let started = w.start_server();
+        let failed = [c_int::from(started.is_err())];
+        let mut any = [0 as c_int];
+        let red = coll::Red {
+            count: 1,
+            dt: MPI_INT,
+            size: 4,
+            op: MPI_MAX,
+        };
+        coll::allreduce_blocking(&c, failed.as_ptr() as usize, any.as_mut_ptr() as usize, red)?;
+        if any[0] != 0 {
+            w.stop_server();
+            WINDOWS.remove(handle);
+            comm::free(c.handle)?;
+            return Err(started.err().unwrap_or_else(|| {
+                MpiError::new(
+                    MPI_ERR_OTHER,
+                    "another member could not start its window server",
+                )
+            }));
+        }
+    }
     Ok((handle, base))
 }
 
@@ -351,8 +397,9 @@ pub fn win_free(win: &mut MPI_Win) -> MpiResult<()> {
     let n = w.comm.size;
     sched::run(&w.comm, |s| coll::barrier(s, n))?;
     let result = w.attrs.delete_all(w.handle);
-    // Nobody asks our agent anything after the barrier.
+    // Nobody asks our agent or our server anything after the barrier.
     drop(w.agent.lock().take());
+    w.stop_server();
     WINDOWS.remove(w.handle);
     comm::free(w.comm.handle)?;
     *win = MPI_WIN_NULL;
@@ -607,7 +654,7 @@ pub fn win_lock(lock_type: c_int, rank: c_int, assert: c_int, win: MPI_Win) -> M
         e.locks.insert(t, (lock_type, take));
     }
     if take {
-        w.lock(t, exclusive);
+        w.lock(t, exclusive)?;
     }
     Ok(())
 }
@@ -625,7 +672,7 @@ pub fn win_unlock(rank: c_int, win: MPI_Win) -> MpiResult<()> {
     })?;
     fence(SeqCst);
     if taken {
-        w.unlock(t, kind == MPI_LOCK_EXCLUSIVE);
+        w.unlock(t, kind == MPI_LOCK_EXCLUSIVE)?;
     }
     Ok(())
 }
@@ -649,7 +696,7 @@ pub fn win_lock_all(assert: c_int, win: MPI_Win) -> MpiResult<()> {
     }
     if take {
         for t in 0..w.size() {
-            w.lock(t, false);
+            w.lock(t, false)?;
         }
     }
     Ok(())
@@ -667,7 +714,7 @@ pub fn win_unlock_all(win: MPI_Win) -> MpiResult<()> {
     fence(SeqCst);
     if taken {
         for t in 0..w.size() {
-            w.unlock(t, false);
+            w.unlock(t, false)?;
         }
     }
     Ok(())
@@ -734,7 +781,7 @@ pub fn win_post(group: MPI_Group, assert: c_int, win: MPI_Win) -> MpiResult<()> 
     }
     fence(SeqCst);
     for &o in &origins {
-        w.signal(w.post_count(w.rank, o), o);
+        w.signal(POST, w.rank, o)?;
     }
     Ok(())
 }
@@ -777,7 +824,7 @@ pub fn win_complete(win: MPI_Win) -> MpiResult<()> {
         .ok_or_else(|| rma_sync("MPI_Win_complete without MPI_Win_start"))?;
     fence(SeqCst);
     for t in targets {
-        w.signal(w.complete_count(t, w.rank), t);
+        w.signal(COMPLETE, t, w.rank)?;
     }
     Ok(())
 }
@@ -1042,28 +1089,72 @@ fn get_accumulate_on(
         }
         None => None,
     };
-    if let Some(old) = w.atomic_update(t, &span, elem, op, data.as_deref())? {
-        if let Some(r) = &result {
-            r.unpack_from(&old);
-        }
-        return Ok(());
+    let old = w.accumulate_at(&span, elem, op, data.as_deref(), result.is_some())?;
+    if let (Some(r), Some(old)) = (&result, old) {
+        r.unpack_from(&old);
     }
-    w.atomically(t, || -> MpiResult<()> {
-        let needs_old = result.is_some() || (op != MPI_REPLACE && data.is_some());
-        let mut cur = if needs_old {
-            w.load(&span)?
-        } else {
-            vec![0; span.bytes]
-        };
-        if let Some(r) = &result {
-            r.unpack_from(&cur);
+    Ok(())
+}
+
+impl Window {
+    /// Combine packed `data` (`None`: `MPI_NO_OP`) into the span with `op`,
+    /// atomically; the values before, packed, if `want_old`. A target on
+    /// another host does it itself, asked.
+    pub(crate) fn accumulate_at(
+        &self,
+        span: &super::access::Span,
+        elem: MPI_Datatype,
+        op: MPI_Op,
+        data: Option<&[u8]>,
+        want_old: bool,
+    ) -> MpiResult<Option<Vec<u8>>> {
+        let t = span.rank;
+        if self.is_far(t) {
+            return self.far_accumulate(span, elem, op, data, want_old);
         }
-        if let Some(d) = &data {
-            combine(op, elem, d, &mut cur)?;
-            w.store(&span, &cur)?;
+        if let Some(old) = self.atomic_update(t, span, elem, op, data)? {
+            return Ok(want_old.then_some(old));
         }
-        Ok(())
-    })
+        self.atomically(t, || {
+            let needs_old = want_old || (op != MPI_REPLACE && data.is_some());
+            let mut cur = if needs_old {
+                self.load(span)?
+            } else {
+                vec![0; span.bytes]
+            };
+            let old = want_old.then(|| cur.clone());
+            if let Some(d) = data {
+                combine(op, elem, d, &mut cur)?;
+                self.store(span, &cur)?;
+            }
+            Ok(old)
+        })
+    }
+
+    /// Compare-and-swap of the span's one element of `elem`: the value
+    /// before, packed. A target on another host does it itself, asked.
+    pub(crate) fn compare_swap_at(
+        &self,
+        span: &super::access::Span,
+        elem: MPI_Datatype,
+        new: &[u8],
+        cmp: &[u8],
+    ) -> MpiResult<Vec<u8>> {
+        let t = span.rank;
+        if self.is_far(t) {
+            return self.far_compare_swap(span, elem, new, cmp);
+        }
+        if let Some(old) = self.atomic_cas(t, span, elem, new, cmp) {
+            return Ok(old);
+        }
+        self.atomically(t, || {
+            let cur = self.load(span)?;
+            if cur == cmp {
+                self.store(span, new)?;
+            }
+            Ok(cur)
+        })
+    }
 }
 
 #[doc(alias = "MPI_Accumulate")]
@@ -1267,16 +1358,7 @@ pub fn compare_and_swap(
     let (_, new) = packed(origin_addr, 1, datatype)?;
     let (_, cmp) = packed(compare_addr, 1, datatype)?;
     let result = crate::core::datatype::MsgBuf::new(result_addr, 1, datatype)?;
-    if let Some(old) = w.atomic_cas(t, &span, datatype, &new, &cmp) {
-        result.unpack_from(&old);
-        return Ok(());
-    }
-    w.atomically(t, || -> MpiResult<()> {
-        let cur = w.load(&span)?;
-        result.unpack_from(&cur);
-        if cur == cmp {
-            w.store(&span, &new)?;
-        }
-        Ok(())
-    })
+    let old = w.compare_swap_at(&span, datatype, &new, &cmp)?;
+    result.unpack_from(&old);
+    Ok(())
 }

@@ -1,8 +1,8 @@
 //! One-sided communication (RMA): windows, their epochs and the operations
 //! on them.
 //!
-//! Every window has a segment shared by its members (all on this node in
-//! this version), made when the window is: a control area (per target a
+//! Every window has a segment shared by its members on one host (see
+//! `far` for members on other hosts), made when the window is: a control area (per target a
 //! fair lock for passive-target epochs and a lock that makes accumulates
 //! atomic; per pair of members the counters of post-start-complete-wait),
 //! then, for `MPI_Win_allocate` and `MPI_Win_allocate_shared`, the
@@ -34,6 +34,7 @@ mod access;
 mod agent;
 mod atomic;
 pub mod calls;
+mod far;
 mod sync;
 
 pub use calls::*;
@@ -57,6 +58,9 @@ pub(crate) enum Place {
     Mapped(usize),
     /// At this address in the member's process, exposed under `key`.
     Remote { addr: u64, key: u64 },
+    /// On another host: the member's window server does each operation
+    /// (`far`).
+    Far,
 }
 
 /// One member's window memory, as every member sees it.
@@ -120,6 +124,11 @@ pub struct Window {
     /// buffer, or the regions attached to a dynamic window. Shared with
     /// our agent, which touches nothing else.
     pub(crate) attached: agent::Regions,
+    /// Requests this process sent to window servers on other hosts so
+    /// far (their ids, see `far`).
+    pub(crate) far_ids: std::sync::atomic::AtomicU32,
+    /// Our window server, when the window spans hosts.
+    pub(crate) server: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 static WINDOWS: Table<Window> = Table::new(Kind::Win);

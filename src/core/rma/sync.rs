@@ -12,6 +12,7 @@
 //! bell's own protocol loses no ring between check and sleep.
 
 use super::Window;
+use crate::core::error::MpiResult;
 use crate::core::p2p::engine;
 use crate::core::shmcoll;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst, fence};
@@ -40,6 +41,10 @@ pub(crate) fn control_bytes(n: usize) -> usize {
 }
 
 const HALF: u64 = 1 << 32;
+
+/// Which PSCW counter (`Window::counter`).
+pub(crate) const POST: usize = 0;
+pub(crate) const COMPLETE: usize = 1;
 
 /// Add one to the low (`reader`) or high half of `word`, each half
 /// wrapping on its own; the value before.
@@ -70,7 +75,7 @@ impl Window {
     /// PSCW counters: `post(t, o)` counts the exposure epochs target `t`
     /// opened to origin `o`; `complete(t, o)` the access epochs `o` closed
     /// on `t`.
-    fn counter(&self, which: usize, t: usize, o: usize) -> &AtomicU32 {
+    pub(crate) fn counter(&self, which: usize, t: usize, o: usize) -> &AtomicU32 {
         let n = self.size();
         assert!(t < n && o < n);
         let off = n * CTL + (which * n * n + t * n + o) * 4;
@@ -80,11 +85,11 @@ impl Window {
     }
 
     pub(crate) fn post_count(&self, t: usize, o: usize) -> &AtomicU32 {
-        self.counter(0, t, o)
+        self.counter(POST, t, o)
     }
 
     pub(crate) fn complete_count(&self, t: usize, o: usize) -> &AtomicU32 {
-        self.counter(1, t, o)
+        self.counter(COMPLETE, t, o)
     }
 
     /// Wake member `r`'s sleeping threads.
@@ -115,22 +120,50 @@ impl Window {
     }
 
     /// Take target `t`'s passive-target lock, shared or exclusive, in
-    /// arrival order.
-    pub(crate) fn lock(&self, t: usize, exclusive: bool) {
-        let ctl = self.ctl(t);
-        let mine = bump(&ctl.lock_taken, !exclusive);
+    /// arrival order (a target on another host takes it itself, asked).
+    pub(crate) fn lock(&self, t: usize, exclusive: bool) -> MpiResult<()> {
+        if self.is_far(t) {
+            return self.far_lock(t, exclusive);
+        }
+        let ticket = self.take_ticket(t, exclusive);
+        self.wait_on(t, || self.lock_ready(t, ticket, exclusive));
+        Ok(())
+    }
+
+    /// A ticket for target `t`'s passive-target lock (served in order).
+    pub(crate) fn take_ticket(&self, t: usize, exclusive: bool) -> u64 {
+        bump(&self.ctl(t).lock_taken, !exclusive)
+    }
+
+    /// Is the lock of `ticket` on target `t` held now?
+    pub(crate) fn lock_ready(&self, t: usize, ticket: u64, exclusive: bool) -> bool {
+        let done = self.ctl(t).lock_done.load(SeqCst);
         if exclusive {
             // Every ticket before ours, readers and writers, returned.
-            self.wait_on(t, || ctl.lock_done.load(SeqCst) == mine);
+            done == ticket
         } else {
             // Every writer before us done.
-            self.wait_on(t, || ctl.lock_done.load(SeqCst) / HALF == mine / HALF);
+            done / HALF == ticket / HALF
         }
     }
 
-    pub(crate) fn unlock(&self, t: usize, exclusive: bool) {
+    pub(crate) fn unlock(&self, t: usize, exclusive: bool) -> MpiResult<()> {
+        if self.is_far(t) {
+            return self.far_unlock(t, exclusive);
+        }
         bump(&self.ctl(t).lock_done, !exclusive);
         self.released(t);
+        Ok(())
+    }
+
+    /// Count target `t`'s lock waiters up (waiting for a lock on behalf of
+    /// another host) or down, so releasers ring our bell meanwhile.
+    pub(crate) fn count_waiter(&self, t: usize, up: bool) {
+        if up {
+            self.ctl(t).waiting.fetch_add(1, SeqCst);
+        } else {
+            self.ctl(t).waiting.fetch_sub(1, SeqCst);
+        }
     }
 
     /// Run `f` holding target `t`'s accumulate lock.
@@ -144,11 +177,20 @@ impl Window {
         r
     }
 
-    /// Count one more of `c` (a post or complete) and wake `to`.
-    pub(crate) fn signal(&self, c: &AtomicU32, to: usize) {
-        c.fetch_add(1, SeqCst);
+    /// Count one more post (`POST`: target `t` opened an exposure epoch to
+    /// origin `o`) or complete (`COMPLETE`: `o` closed its access epoch on
+    /// `t`) and wake the member that waits for it (`o`, or `t`). The
+    /// counter lives on the waiter's host: one on another host counts it
+    /// itself, asked.
+    pub(crate) fn signal(&self, which: usize, t: usize, o: usize) -> MpiResult<()> {
+        let to = if which == POST { o } else { t };
+        if self.is_far(to) {
+            return self.far_signal(to, which, t, o);
+        }
+        self.counter(which, t, o).fetch_add(1, SeqCst);
         fence(SeqCst);
         self.ring(to);
+        Ok(())
     }
 
     /// Wait until counter `c` reaches `want` (wrapping).
