@@ -1,11 +1,13 @@
 """What OxMPI's conformance runners share (`mpich-testsuite/run`,
 `scripts/mpi4py-tests`): reading expected-failure lists, sweeping the
 shared-memory segments and processes a run left behind, JUnit XML and
-Markdown summary tables. Tested by `scripts/test_conformance.py`.
+Markdown summary tables, and jobs spread over namespace hosts. Tested by
+`scripts/test_conformance.py`.
 """
 
 import os
 import signal
+import subprocess
 import xml.etree.ElementTree as ET
 
 
@@ -106,3 +108,29 @@ def write_junit(path, name, suites):
             suite.set(k, str(v))
     ET.indent(root)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+NETNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "netns-hosts")
+
+
+def hosts_up(n, mpiexec, work):
+    """Make `n` namespace hosts (`scripts/netns-hosts`, needs root) and a
+    wrapper in `work` that runs `mpiexec` on the first with its job spread
+    over all of them; the wrapper's path. `hosts_down` removes them."""
+    if os.geteuid() != 0:
+        raise SystemExit("--hosts needs root (it makes network namespaces)")
+    subprocess.run([NETNS, "up", str(n)], check=True)
+    hosts = ",".join(f"10.213.0.{i}" for i in range(1, n + 1))
+    wrapper = os.path.join(work, "mpiexec-hosts")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/bash\n"
+                "# OxMPI's mpiexec on namespace host 1, its job spread over all of them.\n"
+                'args=""; for a in "$@"; do args+=" $(printf %q "$a")"; done\n'
+                f"exec {NETNS} run 1 \"{mpiexec} -hosts {hosts} "
+                f"-launcher-exec {NETNS}$args\"\n")
+    os.chmod(wrapper, 0o755)
+    return wrapper
+
+
+def hosts_down():
+    subprocess.run([NETNS, "down"])

@@ -17,7 +17,6 @@ use crate::core::request::{REQUESTS, ReqKind, Request, Status};
 use crate::core::types::{MPI_Datatype, MPI_File, MPI_Request, MPI_Status};
 use std::ffi::c_int;
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::Ordering;
 
 /// Which way the bytes go.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -310,7 +309,7 @@ fn access(f: &File, at: At, buf: Buf, dir: Dir, coll: bool) -> MpiResult<Status>
         }
         At::Shared => {
             let want = joined(f, etypes_of(f, buf.1, buf.2), dir, coll)?;
-            let pos = f.shared_ptr()?.fetch_add(want, Ordering::AcqRel);
+            let pos = f.shared_ptr().fetch_add(want)?;
             transfer(f, pos, buf, dir, coll)?
         }
     };
@@ -400,7 +399,7 @@ fn started(
             *p += want;
             *p - want
         }
-        At::Shared => f.shared_ptr()?.fetch_add(want, Ordering::AcqRel),
+        At::Shared => f.shared_ptr().fetch_add(want)?,
     };
     let r = Request::new(ReqKind::Coll, MPI_COMM_SELF);
     *request = REQUESTS.insert(r.clone());
@@ -608,8 +607,6 @@ pub fn file_iaccess_shared(
 /// each member's data follows the data of the ranks below it.
 fn ordered(fh: MPI_File, buf: usize, count: i64, dt: MPI_Datatype, dir: Dir) -> MpiResult<Status> {
     let f = get(fh)?;
-    // Missing on every member alike (members on several hosts).
-    f.shared_ptr()?;
     let c = f.comm();
     let n = c.size as usize;
     let mine = etypes_of(&f, count, dt);
@@ -625,9 +622,7 @@ fn ordered(fh: MPI_File, buf: usize, count: i64, dt: MPI_Datatype, dir: Dir) -> 
     coll::allreduce_blocking(c, each.as_ptr() as usize, all.as_mut_ptr() as usize, r)?;
     let mut base = [0i64];
     if c.rank == 0 {
-        base[0] = f
-            .shared_ptr()?
-            .fetch_add(all.iter().sum(), Ordering::AcqRel);
+        base[0] = f.shared_ptr().fetch_add(all.iter().sum())?;
     }
     coll::bcast_blocking(c, base.as_mut_ptr() as usize, 8, 0)?;
     joined(&f, mine, dir, true)?;
@@ -654,18 +649,20 @@ pub fn file_seek_shared(fh: MPI_File, offset: i64, whence: c_int) -> MpiResult<(
     let f = get(fh)?;
     // Everyone has finished with the pointer before it moves.
     barrier(f.comm())?;
-    let cur = f.shared_ptr()?.load(Ordering::Acquire);
+    let cur = f.shared_ptr().load()?;
     let to = agree(f.comm(), seek_target(&f, cur, offset, whence))?;
     barrier(f.comm())?;
-    if f.comm().rank == 0 {
-        f.shared_ptr()?.store(to, Ordering::Release);
-    }
-    barrier(f.comm())
+    let stored = if f.comm().rank == 0 {
+        f.shared_ptr().store(to)
+    } else {
+        Ok(())
+    };
+    agree(f.comm(), stored)
 }
 
 #[doc(alias = "MPI_File_get_position_shared")]
 pub fn file_get_position_shared(fh: MPI_File, offset: &mut i64) -> MpiResult<()> {
-    *offset = get(fh)?.shared_ptr()?.load(Ordering::Acquire);
+    *offset = get(fh)?.shared_ptr().load()?;
     Ok(())
 }
 

@@ -55,11 +55,8 @@ pub struct File {
     view: RwLock<View>,
     /// The individual file pointer, in etypes of the view.
     pos: Mutex<i64>,
-    /// The shared file pointer: a counter (etypes of the view) in memory
-    /// every member maps.
-    /// The shared file pointer's cell, in memory the members share; none
-    /// when they are on several hosts.
-    shared: Option<memmap2::MmapMut>,
+    /// The shared file pointer: a counter (etypes of the view).
+    shared: SharedPtr,
     atomic: AtomicBool,
     pub errhandler: Slot,
     hints: Mutex<Vec<(String, String)>>,
@@ -135,22 +132,71 @@ pub fn from_fint(f: MPI_Fint) -> MPI_File {
         .map_or(MPI_FILE_NULL, |file| to_ptr(file.handle))
 }
 
+/// The shared file pointer's counter: in memory the members map, when they
+/// are on one host; otherwise an atomic counter on the first member that
+/// the others reach through its window server (`rma::Counter`).
+enum SharedPtr {
+    Node(memmap2::MmapMut),
+    Hosts(crate::core::rma::Counter),
+}
+
+impl SharedPtr {
+    /// Make it (zero) for the members of `c`: collective.
+    fn new(c: &Comm) -> MpiResult<SharedPtr> {
+        if coll::spans_hosts(c) {
+            crate::core::rma::Counter::new(c).map(SharedPtr::Hosts)
+        } else {
+            coll::shared_segment(c, 8).map(SharedPtr::Node)
+        }
+    }
+
+    fn cell(seg: &memmap2::MmapMut) -> &AtomicI64 {
+        // SAFETY: the segment is at least 8 bytes, page-aligned, mapped for
+        // the file's life, and only accessed through this atomic.
+        unsafe { &*(seg.as_ptr() as *const AtomicI64) }
+    }
+
+    /// Add `n` etypes; the position before.
+    fn fetch_add(&self, n: i64) -> MpiResult<i64> {
+        match self {
+            SharedPtr::Node(seg) => Ok(Self::cell(seg).fetch_add(n, Ordering::AcqRel)),
+            SharedPtr::Hosts(c) => c.fetch_add(n),
+        }
+    }
+
+    fn load(&self) -> MpiResult<i64> {
+        match self {
+            SharedPtr::Node(seg) => Ok(Self::cell(seg).load(Ordering::Acquire)),
+            SharedPtr::Hosts(c) => c.load(),
+        }
+    }
+
+    fn store(&self, v: i64) -> MpiResult<()> {
+        match self {
+            SharedPtr::Node(seg) => {
+                Self::cell(seg).store(v, Ordering::Release);
+                Ok(())
+            }
+            SharedPtr::Hosts(c) => c.store(v),
+        }
+    }
+
+    /// At `MPI_File_close`: collective.
+    fn free(&self) -> MpiResult<()> {
+        match self {
+            SharedPtr::Node(_) => Ok(()),
+            SharedPtr::Hosts(c) => c.free(),
+        }
+    }
+}
+
 impl File {
     pub(crate) fn comm(&self) -> &Comm {
         &self.comm
     }
 
-    fn shared_ptr(&self) -> MpiResult<&AtomicI64> {
-        let seg = self.shared.as_ref().ok_or_else(|| {
-            MpiError::new(
-                MPI_ERR_UNSUPPORTED_OPERATION,
-                "the shared file pointer needs every member of the file's group on one \
-                 host in this version",
-            )
-        })?;
-        // SAFETY: the segment is at least 8 bytes, page-aligned, mapped for
-        // the file's life, and only accessed through this atomic.
-        Ok(unsafe { &*(seg.as_ptr() as *const AtomicI64) })
+    fn shared_ptr(&self) -> &SharedPtr {
+        &self.shared
     }
 
     fn readable(&self) -> MpiResult<()> {
@@ -413,14 +459,7 @@ pub fn file_open(
             .map_err(|e| io_error(&format!("cannot open {filename}"), &e)),
     });
     let opened = agree(&c, opened);
-    // Members on several hosts share no memory: no shared file pointer.
-    let spread = coll::spans_hosts(&c);
-    let shared = opened.and_then(|fd| {
-        Ok((
-            fd,
-            (!spread).then(|| coll::shared_segment(&c, 8)).transpose()?,
-        ))
-    });
+    let shared = opened.and_then(|fd| Ok((fd, SharedPtr::new(&c)?)));
     let (fd, shared) = match agree(&c, shared) {
         Ok(x) => x,
         Err(e) => {
@@ -450,10 +489,12 @@ pub fn file_open(
         scratch: twophase::Pool::default(),
     });
     let f = FILES.get(handle).expect("just inserted");
-    if let Ok(p) = f.shared_ptr() {
-        p.store(start, Ordering::Relaxed);
-    }
-    barrier(&f.comm)?;
+    let stored = if f.comm.rank == 0 {
+        f.shared_ptr().store(start)
+    } else {
+        Ok(())
+    };
+    agree(&f.comm, stored)?;
     *fh = to_ptr(handle);
     Ok(())
 }
@@ -463,6 +504,7 @@ pub fn file_close(fh: &mut MPI_File) -> MpiResult<()> {
     let f = get(*fh)?;
     // Every member's accesses are done when it gets here.
     barrier(&f.comm)?;
+    f.shared_ptr().free()?;
     let mut result = Ok(());
     if f.amode & MPI_MODE_DELETE_ON_CLOSE != 0 && f.comm.rank == 0 {
         result = std::fs::remove_file(&f.path)
@@ -600,7 +642,7 @@ pub fn file_set_view(
             ));
         }
         let v = f.view.read();
-        v.byte_offset(f.shared_ptr()?.load(Ordering::Relaxed))
+        v.byte_offset(f.shared_ptr().load()?)
     } else {
         disp
     };
@@ -611,10 +653,12 @@ pub fn file_set_view(
     // Both file pointers go back to the view's start.
     *f.pos.lock() = 0;
     barrier(&f.comm)?;
-    if let Ok(p) = f.shared_ptr() {
-        p.store(0, Ordering::Relaxed);
-    }
-    barrier(&f.comm)
+    let stored = if f.comm.rank == 0 {
+        f.shared_ptr().store(0)
+    } else {
+        Ok(())
+    };
+    agree(&f.comm, stored)
 }
 
 #[doc(alias = "MPI_File_get_view")]

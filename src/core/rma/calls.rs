@@ -82,7 +82,7 @@ struct Member {
 
 /// Make a window over `comm`: collective. `own` is this member's memory
 /// for `MPI_Win_create` (address), `None` for the other flavours.
-fn make(
+pub(crate) fn make(
     comm: MPI_Comm,
     info: MPI_Info,
     flavor: c_int,
@@ -247,7 +247,7 @@ fn make(
         }),
         attached,
         far_ids: Default::default(),
-        server: Mutex::new(None),
+        server: Mutex::new(false),
     });
     if spread {
         // Collective from here: every member frees the window alike if

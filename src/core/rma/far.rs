@@ -24,8 +24,10 @@
 //!   same tickets local members take), counts itself a waiter on the lock,
 //!   and grants the ticket when it comes up, while it goes on serving.
 //!   It never blocks on another host.
+//! - One server thread per process serves every window of it that spans
+//!   hosts, each with its own receive posted; it ends with the last.
 //! - `MPI_Win_free` waits (barrier) until no member has a request left,
-//!   then sends its own server `STOP`.
+//!   then has the server withdraw the window's receive and let go of it.
 
 use super::Window;
 use super::access::Span;
@@ -34,10 +36,11 @@ use crate::core::error::{MpiError, MpiResult};
 use crate::core::p2p::{Envelope, SendBuf, engine};
 use crate::core::request::{ReqKind, Request, SendMode};
 use crate::core::types::*;
+use parking_lot::Mutex;
 use std::ffi::c_int;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::sync::atomic::fence;
+use std::sync::atomic::{AtomicBool, fence};
 
 const ASK: c_int = 1;
 const HEAD: usize = 48;
@@ -53,7 +56,6 @@ const CAS: u32 = 4;
 const LOCK: u32 = 5;
 const UNLOCK: u32 = 6;
 const SIGNAL: u32 = 7;
-const STOP: u32 = 8;
 
 /// `flags`: an exclusive lock; accumulate data present; old values wanted.
 const EXCLUSIVE: u32 = 1;
@@ -304,36 +306,67 @@ impl Window {
         self.ask(to, h, Vec::new(), 0).map(drop)
     }
 
-    /// Start this member's window server (the window spans hosts).
+    /// Have this process's window server serve the window (it spans
+    /// hosts); the server starts with the first such window.
     pub(crate) fn start_server(self: &Arc<Self>) -> MpiResult<()> {
-        let w = self.clone();
-        let thread = std::thread::Builder::new()
-            .name("oxmpi-win-server".into())
-            .spawn(move || serve(&w))
-            .map_err(|e| {
-                MpiError::new(
-                    MPI_ERR_OTHER,
-                    format!("cannot start the window server: {e}"),
-                )
-            })?;
-        *self.server.lock() = Some(thread);
+        let mut server = SERVER.lock();
+        if server.is_none() {
+            let hub = Arc::new(Hub::default());
+            let h = hub.clone();
+            std::thread::Builder::new()
+                .name("oxmpi-win-server".into())
+                .spawn(move || serve(&h))
+                .map_err(|e| {
+                    MpiError::new(
+                        MPI_ERR_OTHER,
+                        format!("cannot start the window server: {e}"),
+                    )
+                })?;
+            *server = Some(hub);
+        }
+        let hub = server.as_ref().expect("started above");
+        hub.change(Change::Add(self.clone()));
+        *self.server.lock() = true;
         Ok(())
     }
 
-    /// Stop our window server (every member is done with the window).
+    /// Stop serving the window (every member is done with it): returns once
+    /// the server has let go of it. The server ends with its last window.
     pub(crate) fn stop_server(&self) {
-        let Some(thread) = self.server.lock().take() else {
+        if !std::mem::take(&mut *self.server.lock()) {
             return;
-        };
-        let h = Head {
-            kind: STOP,
-            ..Head::default()
-        };
-        // To ourselves: matched at once, so it cannot fail for a peer.
-        if let Ok(req) = self.send(self.rank, ASK, h.encode().to_vec()) {
-            engine().wait(&req);
         }
-        let _ = thread.join();
+        let gone = Arc::new(AtomicBool::new(false));
+        {
+            let server = SERVER.lock();
+            let hub = server.as_ref().expect("serving this window");
+            hub.change(Change::Remove(self.handle, gone.clone()));
+        }
+        engine().wait_until(|| gone.load(SeqCst));
+    }
+}
+
+/// The process's window server, while it serves some window.
+static SERVER: Mutex<Option<Arc<Hub>>> = Mutex::new(None);
+
+/// Windows to start or stop serving, handed to the server.
+#[derive(Default)]
+struct Hub {
+    changes: Mutex<Vec<Change>>,
+    changed: AtomicBool,
+}
+
+enum Change {
+    Add(Arc<Window>),
+    /// Stop serving the window; set the flag once done.
+    Remove(MPI_Win, Arc<AtomicBool>),
+}
+
+impl Hub {
+    fn change(&self, c: Change) {
+        self.changes.lock().push(c);
+        self.changed.store(true, SeqCst);
+        engine().wake();
     }
 }
 
@@ -346,59 +379,123 @@ struct Grant {
     exclusive: bool,
 }
 
-/// The window server's loop (see the module's protocol).
-fn serve(w: &Window) {
-    let me = w.rank;
-    let mut grants: Vec<Grant> = Vec::new();
-    loop {
-        let mut head = [0u8; HEAD];
-        let asked = w.recv(MPI_ANY_SOURCE, ASK, &mut head);
-        loop {
-            engine().wait_until(|| {
-                asked.is_done()
-                    || grants
-                        .iter()
-                        .any(|g| w.lock_ready(me, g.ticket, g.exclusive))
-            });
-            grants.retain(|g| {
-                if !w.lock_ready(me, g.ticket, g.exclusive) {
-                    return true;
-                }
-                w.count_waiter(me, false);
-                answer(w, g.src, g.id, Ok(Vec::new()));
-                false
-            });
-            if asked.is_done() {
-                break;
-            }
-        }
-        if asked.error().is_some() {
-            // Nothing more can come (the job is failing).
-            break;
-        }
-        let src = asked.status().source;
-        let h = Head::decode(&head);
-        match h.kind {
-            STOP => break,
-            LOCK => {
-                let exclusive = h.flags & EXCLUSIVE != 0;
-                let ticket = w.take_ticket(me, exclusive);
-                w.count_waiter(me, true);
-                grants.push(Grant {
-                    src,
-                    id: h.id,
-                    ticket,
-                    exclusive,
-                });
-            }
-            _ => {
-                let out = serve_one(w, src, &h);
-                answer(w, src, h.id, out);
-            }
+/// One window the server serves: the receive of its next request (into
+/// `head`) and the locks it has yet to grant.
+struct Served {
+    win: Arc<Window>,
+    head: Box<[u8; HEAD]>,
+    asked: Arc<Request>,
+    grants: Vec<Grant>,
+}
+
+impl Served {
+    fn new(win: Arc<Window>) -> Served {
+        let mut head = Box::new([0u8; HEAD]);
+        let asked = win.recv(MPI_ANY_SOURCE, ASK, &mut head[..]);
+        Served {
+            win,
+            head,
+            asked,
+            grants: Vec::new(),
         }
     }
-    for _ in grants {
-        w.count_waiter(me, false);
+
+    fn ready(&self) -> bool {
+        let me = self.win.rank;
+        self.asked.is_done()
+            || self
+                .grants
+                .iter()
+                .any(|g| self.win.lock_ready(me, g.ticket, g.exclusive))
+    }
+
+    /// Grant what can be granted, then take the request that came, if
+    /// one did; false once no more can come.
+    fn step(&mut self) -> bool {
+        let w = &*self.win;
+        let me = w.rank;
+        self.grants.retain(|g| {
+            if !w.lock_ready(me, g.ticket, g.exclusive) {
+                return true;
+            }
+            w.count_waiter(me, false);
+            answer(w, g.src, g.id, Ok(Vec::new()));
+            false
+        });
+        if !self.asked.is_done() {
+            return true;
+        }
+        if self.asked.error().is_some() {
+            // Nothing more can come (the job is failing).
+            return false;
+        }
+        let src = self.asked.status().source;
+        let h = Head::decode(&self.head);
+        if h.kind == LOCK {
+            let exclusive = h.flags & EXCLUSIVE != 0;
+            let ticket = w.take_ticket(me, exclusive);
+            w.count_waiter(me, true);
+            self.grants.push(Grant {
+                src,
+                id: h.id,
+                ticket,
+                exclusive,
+            });
+        } else {
+            let out = serve_one(w, src, &h);
+            answer(w, src, h.id, out);
+        }
+        self.asked = w.recv(MPI_ANY_SOURCE, ASK, &mut self.head[..]);
+        true
+    }
+
+    /// Stop: the receive withdrawn, waiting counts returned.
+    fn end(self) {
+        if !self.asked.is_done() {
+            engine().cancel_recv(&self.asked);
+        }
+        for _ in &self.grants {
+            self.win.count_waiter(self.win.rank, false);
+        }
+    }
+}
+
+/// The window server's loop (see the module's protocol): every window it
+/// serves at once, sleeping in the engine's wait until a request or a
+/// grantable lock is there.
+fn serve(hub: &Hub) {
+    let mut served: Vec<Served> = Vec::new();
+    loop {
+        engine().wait_until(|| hub.changed.load(SeqCst) || served.iter().any(Served::ready));
+        if hub.changed.swap(false, SeqCst) {
+            let changes = std::mem::take(&mut *hub.changes.lock());
+            for c in changes {
+                match c {
+                    Change::Add(w) => served.push(Served::new(w)),
+                    Change::Remove(handle, gone) => {
+                        if let Some(i) = served.iter().position(|s| s.win.handle == handle) {
+                            served.swap_remove(i).end();
+                        }
+                        gone.store(true, SeqCst);
+                        engine().wake();
+                    }
+                }
+            }
+            // The last window gone: end, unless one came meanwhile.
+            let mut server = SERVER.lock();
+            if served.is_empty() && !hub.changed.load(SeqCst) {
+                *server = None;
+                return;
+            }
+        }
+        let mut i = 0;
+        while i < served.len() {
+            if served[i].ready() && !served[i].step() {
+                served.swap_remove(i).end();
+                continue;
+            }
+            i += 1;
+        }
     }
 }
 

@@ -34,10 +34,12 @@ mod access;
 mod agent;
 mod atomic;
 pub mod calls;
+mod counter;
 mod far;
 mod sync;
 
 pub use calls::*;
+pub(crate) use counter::Counter;
 
 use super::attr::Attrs;
 use super::comm::Comm;
@@ -127,8 +129,8 @@ pub struct Window {
     /// Requests this process sent to window servers on other hosts so
     /// far (their ids, see `far`).
     pub(crate) far_ids: std::sync::atomic::AtomicU32,
-    /// Our window server, when the window spans hosts.
-    pub(crate) server: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Whether our window server serves it (it spans hosts).
+    pub(crate) server: Mutex<bool>,
 }
 
 static WINDOWS: Table<Window> = Table::new(Kind::Win);
