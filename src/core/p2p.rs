@@ -417,6 +417,20 @@ pub fn start(me: usize, size: usize, transports: Vec<Arc<dyn Transport>>) {
     let _ = ENGINE.set(Engine::new(me, size, transports, process_progress));
 }
 
+thread_local! {
+    /// This thread is one of the library's own (the window server): its
+    /// waits move messages only, never collective schedules or tool
+    /// events, which may call user code (reduction operations, event
+    /// callbacks) that the user's threads alone are to run.
+    static LIBRARY_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Mark the calling thread as one of the library's own (see
+/// `LIBRARY_THREAD`).
+pub fn mark_library_thread() {
+    LIBRARY_THREAD.set(true);
+}
+
 /// The progress of the process beyond the engine's own records.
 fn process_progress() -> bool {
     // Collective schedules, outside the engine lock: they start sends and
@@ -1310,6 +1324,20 @@ impl Engine {
     /// takes: two ranks trading messages faster than that must not fall
     /// into putting each other to sleep and waking each other up.
     pub fn wait_until(&self, done: impl Fn() -> bool) {
+        self.wait_driving(done, !LIBRARY_THREAD.get());
+    }
+
+    fn wait_driving(&self, done: impl Fn() -> bool, all: bool) {
+        let progress = || {
+            if all {
+                self.progress()
+            } else {
+                if self.has_links.load(Ordering::Acquire) {
+                    self.look_for_departed();
+                }
+                self.progress_transports()
+            }
+        };
         const SPINS: u32 = 64;
         const YIELD_FOR: Duration = Duration::from_micros(250);
         let mut idle = 0u32;
@@ -1326,7 +1354,7 @@ impl Engine {
                 }
                 return;
             }
-            if self.progress() {
+            if progress() {
                 idle = 0;
                 since = None;
                 continue;
@@ -1343,7 +1371,7 @@ impl Engine {
             } else {
                 // progress() first: its lock pairs with `finish` (see
                 // `Bell::ring_locked`), then done() sees what finished before.
-                self.sleep(|| self.progress() || done());
+                self.sleep(|| progress() || done());
                 idle = SPINS;
             }
         }

@@ -103,12 +103,10 @@ impl Window {
         }
         let lo = runs.iter().map(|r| r.0).min().unwrap_or(0);
         let hi = runs.iter().map(|r| r.0 + r.1 as i64).max().unwrap_or(0);
-        let attached = self.attached.lock();
-        let inside = attached.iter().any(|&(base, len)| {
-            let (b, e) = (base as i64, base as i64 + len as i64);
-            addr.checked_add(lo).is_some_and(|a| a >= b)
-                && addr.checked_add(hi).is_some_and(|z| z <= e)
-        });
+        let inside = match (addr.checked_add(lo), addr.checked_add(hi)) {
+            (Some(a), Some(z)) => super::agent::covers(&self.attached.lock(), a, z),
+            _ => false,
+        };
         if inside {
             return Ok(());
         }

@@ -99,6 +99,24 @@ impl Area {
 /// The memory this process exposes on a window: what its agent may touch.
 pub(crate) type Regions = Arc<Mutex<Vec<(usize, usize)>>>;
 
+/// Do the regions (address, bytes), taken together, cover `[a, z)`?
+/// Regions attached side by side hold an access that crosses from one to
+/// the next.
+pub(crate) fn covers(regions: &[(usize, usize)], a: i64, z: i64) -> bool {
+    let mut sorted: Vec<(i64, i64)> = regions
+        .iter()
+        .map(|&(base, len)| (base as i64, base as i64 + len as i64))
+        .collect();
+    sorted.sort_unstable();
+    let mut reached = a;
+    for (b, e) in sorted {
+        if b <= reached && e > reached {
+            reached = e;
+        }
+    }
+    reached >= z
+}
+
 /// A running agent: stopped and joined when the window is freed.
 pub(crate) struct Agent {
     stop: Arc<AtomicBool>,
@@ -153,10 +171,9 @@ fn serve(area: Area, me: usize, worlds: &[usize], regions: &Regions, stop: &Atom
             }
             let (addr, len) = (h.addr.load(SeqCst) as usize, h.len.load(SeqCst) as usize);
             let inside = len <= slot_bytes(area.n)
-                && regions
-                    .lock()
-                    .iter()
-                    .any(|&(b, l)| addr >= b && addr.checked_add(len).is_some_and(|e| e <= b + l));
+                && addr
+                    .checked_add(len)
+                    .is_some_and(|e| covers(&regions.lock(), addr as i64, e as i64));
             if inside {
                 // SAFETY: `[addr, addr + len)` is window memory this process
                 // exposes (checked above); the slot's data is ours until we

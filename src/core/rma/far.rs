@@ -25,7 +25,8 @@
 //!   and grants the ticket when it comes up, while it goes on serving.
 //!   It never blocks on another host.
 //! - One server thread per process serves every window of it that spans
-//!   hosts, each with its own receive posted; it ends with the last.
+//!   hosts, each with its own receive posted; it ends with the last. It
+//!   moves messages only, never runs user code (`mark_library_thread`).
 //! - `MPI_Win_free` waits (barrier) until no member has a request left,
 //!   then has the server withdraw the window's receive and let go of it.
 
@@ -464,6 +465,7 @@ impl Served {
 /// serves at once, sleeping in the engine's wait until a request or a
 /// grantable lock is there.
 fn serve(hub: &Hub) {
+    crate::core::p2p::mark_library_thread();
     let mut served: Vec<Served> = Vec::new();
     loop {
         engine().wait_until(|| hub.changed.load(SeqCst) || served.iter().any(Served::ready));
