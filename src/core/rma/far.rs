@@ -277,18 +277,11 @@ impl Window {
         self.ask(s.rank, h, body, s.bytes)
     }
 
-    pub(crate) fn far_lock(&self, t: usize, exclusive: bool) -> MpiResult<()> {
+    /// Take (`lock`) or return member `t`'s passive-target lock; a lock
+    /// is answered once granted.
+    pub(crate) fn far_lock(&self, t: usize, lock: bool, exclusive: bool) -> MpiResult<()> {
         let h = Head {
-            kind: LOCK,
-            flags: if exclusive { EXCLUSIVE } else { 0 },
-            ..Head::default()
-        };
-        self.ask(t, h, Vec::new(), 0).map(drop)
-    }
-
-    pub(crate) fn far_unlock(&self, t: usize, exclusive: bool) -> MpiResult<()> {
-        let h = Head {
-            kind: UNLOCK,
+            kind: if lock { LOCK } else { UNLOCK },
             flags: if exclusive { EXCLUSIVE } else { 0 },
             ..Head::default()
         };

@@ -123,7 +123,7 @@ impl Window {
     /// arrival order (a target on another host takes it itself, asked).
     pub(crate) fn lock(&self, t: usize, exclusive: bool) -> MpiResult<()> {
         if self.is_far(t) {
-            return self.far_lock(t, exclusive);
+            return self.far_lock(t, true, exclusive);
         }
         let ticket = self.take_ticket(t, exclusive);
         self.wait_on(t, || self.lock_ready(t, ticket, exclusive));
@@ -149,7 +149,7 @@ impl Window {
 
     pub(crate) fn unlock(&self, t: usize, exclusive: bool) -> MpiResult<()> {
         if self.is_far(t) {
-            return self.far_unlock(t, exclusive);
+            return self.far_lock(t, false, exclusive);
         }
         bump(&self.ctl(t).lock_done, !exclusive);
         self.released(t);
