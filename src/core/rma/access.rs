@@ -64,8 +64,9 @@ impl Window {
         let addr = if self.flavor == MPI_WIN_FLAVOR_DYNAMIC {
             // The displacement is an address (`MPI_Get_address`) in the
             // target's memory. Our own regions are checked here; another
-            // member's memory is checked by the single-copy access, which
-            // fails on addresses its process has not mapped.
+            // member's memory is checked by its window server (on another
+            // host), its agent, or the single-copy access, which fails on
+            // addresses its process has not mapped.
             if rank == self.rank {
                 self.check_attached(disp, &runs, count, dt)?;
             }

@@ -182,11 +182,17 @@ impl Window {
         h.id = self.far_ids.fetch_add(1, Relaxed) & ID_MASK;
         let mut answer = vec![0u8; 8 + want.max(512)];
         let got = self.recv(t as c_int, answer_tag(h.id), &mut answer);
-        let head = self.send(t, ASK, h.encode().to_vec())?;
+        // A request that cannot be sent gets no answer: withdraw its
+        // receive before the buffer goes.
+        let withdraw = |e: MpiError| {
+            engine().cancel_recv(&got);
+            e
+        };
+        let head = self.send(t, ASK, h.encode().to_vec()).map_err(withdraw)?;
         let mut reqs = vec![&got, &head];
         let sent_body;
         if !body.is_empty() {
-            sent_body = self.send(t, data_tag(h.id), body)?;
+            sent_body = self.send(t, data_tag(h.id), body).map_err(withdraw)?;
             reqs.push(&sent_body);
         }
         wait_all(&reqs)?;
