@@ -46,7 +46,12 @@ pub fn predefined_comm_attr(keyval: c_int) -> Option<Option<usize>> {
             &LASTUSEDCODE
         }
         MPI_APPNUM => {
-            APPNUM.store(runtime::job().appnum, Ordering::Relaxed);
+            // Not set when the launcher does not number its commands.
+            let n = runtime::job().appnum;
+            if n < 0 {
+                return Some(None);
+            }
+            APPNUM.store(n, Ordering::Relaxed);
             &APPNUM
         }
         _ => return None,

@@ -147,7 +147,7 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
         // Starting the transports is collective (PMI barriers), so everyone
         // is connected before anyone starts communicating. The job's id
         // rides on the same barriers: rank 0 draws it before them.
-        Bootstrap::Pmi1(pmi) => {
+        Bootstrap::Pmi(pmi) => {
             let start_err =
                 |e| MpiError::new(MPI_ERR_OTHER, format!("cannot start the transports: {e}"));
             if info.rank == 0 {
@@ -170,7 +170,7 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
     super::procs::start(job_id, info.size as usize);
     // Spawned by MPI_Comm_spawn: the launcher put the parents' port in our
     // key-value space.
-    if let Bootstrap::Pmi1(pmi) = &mut bootstrap
+    if let Bootstrap::Pmi(pmi) = &mut bootstrap
         && info.spawned
         && let Ok(port) = pmi.get(PARENT_PORT_KEY)
     {
@@ -180,7 +180,7 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
     p2p::start(info.rank as usize, info.size as usize, started.transports);
     // MPI_COMM_WORLD's collective algorithms (every other communicator
     // agrees on its own when it is made).
-    if let Bootstrap::Pmi1(pmi) = &mut bootstrap {
+    if let Bootstrap::Pmi(pmi) = &mut bootstrap {
         super::algorithms::agree_world(pmi, info.rank as usize, info.size as usize).map_err(
             |e| {
                 MpiError::new(
@@ -205,21 +205,21 @@ fn join(boot: &mut Option<Bootstrap>) -> MpiResult<()> {
 /// of one.
 pub fn with_launcher<T>(
     what: &str,
-    f: impl FnOnce(&mut crate::pmi::Pmi1) -> std::io::Result<T>,
+    f: impl FnOnce(&mut crate::pmi::Pmi) -> std::io::Result<T>,
 ) -> MpiResult<T> {
     let mut boot = BOOT.lock();
     if matches!(*boot, Some(Bootstrap::Singleton)) {
         let exe = own_mpiexec()?;
-        let (pmi, _) = crate::pmi::Pmi1::start_server(&exe, std::process::id()).map_err(|e| {
+        let (pmi, _) = crate::pmi::Pmi::start_server(&exe, std::process::id()).map_err(|e| {
             MpiError::new(
                 MPI_ERR_OTHER,
                 format!("{what} needs a launcher, and this singleton cannot start one: {e}"),
             )
         })?;
-        *boot = Some(Bootstrap::Pmi1(pmi));
+        *boot = Some(Bootstrap::Pmi(pmi));
     }
     match boot.as_mut() {
-        Some(Bootstrap::Pmi1(pmi)) => f(pmi)
+        Some(Bootstrap::Pmi(pmi)) => f(pmi)
             .map_err(|e| MpiError::new(MPI_ERR_OTHER, format!("{what}: the launcher failed: {e}"))),
         _ => Err(MpiError::new(
             MPI_ERR_OTHER,
@@ -277,7 +277,7 @@ fn leave(boot: &mut Option<Bootstrap>, together: bool) -> Option<MpiError> {
     }
     // Messages still queued (acknowledgements, buffered sends) go out first.
     p2p::engine().flush(std::time::Duration::from_secs(10));
-    if let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut() {
+    if let Some(Bootstrap::Pmi(pmi)) = boot.as_mut() {
         if together && let Err(e) = pmi.barrier() {
             return Some(MpiError::new(
                 MPI_ERR_OTHER,
@@ -370,7 +370,7 @@ pub fn abort_job(code: c_int, msg: &str) -> ! {
     // try_lock: abort may be called from an error handler while another
     // thread sits in init or finalize.
     if let Some(mut boot) = BOOT.try_lock_for(std::time::Duration::from_millis(200))
-        && let Some(Bootstrap::Pmi1(pmi)) = boot.as_mut()
+        && let Some(Bootstrap::Pmi(pmi)) = boot.as_mut()
     {
         let _ = pmi.abort(code, msg);
         // Give the launcher a moment to kill the job with our code before

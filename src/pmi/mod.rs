@@ -1,10 +1,14 @@
 //! PMI clients: how a process learns its rank, its job and its peers.
 //!
-//! `Pmi1` speaks the PMI-1 wire protocol (newline-terminated
-//! `cmd=... key=value` lines) over the socket a launcher hands us, either as
-//! an inherited descriptor (`PMI_FD`) or as a TCP address (`PMI_PORT` with
-//! `PMI_ID`). Our own `mpiexec`, MPICH's Hydra and Slurm all offer it.
+//! `Pmi` speaks the PMI-1 wire protocol (newline-terminated
+//! `cmd=... key=value` lines) or PMI-2's (length-prefixed
+//! `cmd=...;key=value;` messages, see [`v2`]) over the socket a launcher
+//! hands us, either as an inherited descriptor (`PMI_FD`) or as a TCP
+//! address (`PMI_PORT` with `PMI_ID`). Our own `mpiexec` and MPICH's Hydra
+//! serve PMI-1, Slurm's `--mpi=pmi2` serves PMI-2 (Hydra serves both).
 //! Without any of those variables the process is a singleton: a job of one.
+
+mod v2;
 
 use std::collections::HashMap;
 use std::env;
@@ -18,10 +22,12 @@ use std::os::unix::net::UnixStream;
 pub struct JobInfo {
     pub rank: i32,
     pub size: i32,
+    /// Which command of the launch this process runs; -1: not known.
     pub appnum: i32,
     /// How many processes the launcher says can usefully run; 0: it does
     /// not say (no limit), and `MPI_UNIVERSE_SIZE` is not set.
     pub universe_size: i32,
+    /// PMI-1's key-value space name, or PMI-2's job id.
     pub kvsname: String,
     pub spawned: bool,
 }
@@ -29,15 +35,62 @@ pub struct JobInfo {
 /// The bootstrap connection; `None` for a singleton.
 pub enum Bootstrap {
     Singleton,
-    Pmi1(Pmi1),
+    Pmi(Pmi),
 }
 
 trait Wire: io::Read + io::Write + Send {}
 impl<T: io::Read + io::Write + Send> Wire for T {}
 
-/// A PMI-1 client connection.
-pub struct Pmi1 {
+/// The PMI wire protocol a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Version {
+    One,
+    Two,
+}
+
+impl Version {
+    fn init_line(self) -> &'static str {
+        match self {
+            Version::One => "cmd=init pmi_version=1 pmi_subversion=1",
+            Version::Two => "cmd=init pmi_version=2 pmi_subversion=0",
+        }
+    }
+
+    fn number(self) -> &'static str {
+        match self {
+            Version::One => "1",
+            Version::Two => "2",
+        }
+    }
+
+    fn other(self) -> Version {
+        match self {
+            Version::One => Version::Two,
+            Version::Two => Version::One,
+        }
+    }
+
+    /// The version to ask for first: `OXMPI_PMI_VERSION` if set; else
+    /// PMI-2 where the launcher announces a PMI-2 job id (`PMI_JOBID`,
+    /// Slurm's `--mpi=pmi2`), PMI-1 otherwise (our `mpiexec`, Hydra).
+    fn preferred() -> io::Result<Version> {
+        match env::var("OXMPI_PMI_VERSION").as_deref().map(str::trim) {
+            Ok("1") => Ok(Version::One),
+            Ok("2") => Ok(Version::Two),
+            Ok(v) => Err(bad(format!(
+                "OXMPI_PMI_VERSION={v}: the choices are 1 and 2"
+            ))),
+            Err(_) if env::var_os("PMI_JOBID").is_some() => Ok(Version::Two),
+            Err(_) => Ok(Version::One),
+        }
+    }
+}
+
+/// A PMI client connection.
+pub struct Pmi {
     reader: BufReader<Box<dyn Wire>>,
+    version: Version,
+    /// PMI-1's key-value space name, or PMI-2's job id.
     kvsname: String,
     /// Our end's address, when the launcher is reached over TCP.
     local_ip: Option<std::net::IpAddr>,
@@ -99,22 +152,31 @@ impl Bootstrap {
             };
             return Ok((Bootstrap::Singleton, info));
         };
-        let (mut pmi, info) = Pmi1::handshake(stream, env_int("PMI_RANK")?, env_int("PMI_SIZE")?)?;
+        let (mut pmi, info) = Pmi::handshake(
+            stream,
+            env_int("PMI_RANK")?,
+            env_int("PMI_SIZE")?,
+            Version::preferred()?,
+        )?;
         pmi.local_ip = local_ip;
-        Ok((Bootstrap::Pmi1(pmi), info))
+        Ok((Bootstrap::Pmi(pmi), info))
     }
 }
 
-impl Pmi1 {
-    /// The PMI-1 start over `stream`: rank and size (from the environment,
-    /// or told by a `PMI_PORT` server), appnum, key-value space, universe.
+impl Pmi {
+    /// The start over `stream`: agree on a wire version (`wanted` first,
+    /// the other if the launcher refuses it), then learn rank and size
+    /// (from the environment, or told by a `PMI_PORT` server), appnum,
+    /// key-value space and universe.
     fn handshake(
         stream: Box<dyn Wire>,
         mut rank: Option<i32>,
         mut size: Option<i32>,
-    ) -> io::Result<(Pmi1, JobInfo)> {
-        let mut pmi = Pmi1 {
+        wanted: Version,
+    ) -> io::Result<(Pmi, JobInfo)> {
+        let mut pmi = Pmi {
             reader: BufReader::new(stream),
+            version: Version::One,
             kvsname: String::new(),
             local_ip: None,
         };
@@ -133,48 +195,152 @@ impl Pmi1 {
                 }
             }
         }
-        let r = pmi.call(
-            "cmd=init pmi_version=1 pmi_subversion=1",
-            "response_to_init",
-        )?;
-        if r.get("pmi_version").map(String::as_str) != Some("1") {
-            return Err(bad("the launcher does not speak PMI version 1"));
+        pmi.version = if pmi.init(wanted)? {
+            wanted
+        } else if pmi.init(wanted.other())? {
+            wanted.other()
+        } else {
+            return Err(bad("the launcher speaks neither PMI-1 nor PMI-2"));
+        };
+        let spawned = env_int("PMI_SPAWNED")?.unwrap_or(0) != 0;
+        match pmi.version {
+            Version::One => pmi.start_v1(rank, size, spawned),
+            Version::Two => pmi.start_v2(rank, spawned),
         }
-        let appnum = pmi
+    }
+
+    /// Offer wire version `v`: whether the launcher accepted it.
+    fn init(&mut self, v: Version) -> io::Result<bool> {
+        self.send(v.init_line())?;
+        let r = self.expect_any("response_to_init")?;
+        Ok(r.get("rc").is_none_or(|rc| rc == "0")
+            && r.get("pmi_version").map(String::as_str) == Some(v.number()))
+    }
+
+    fn start_v1(
+        mut self,
+        rank: Option<i32>,
+        size: Option<i32>,
+        spawned: bool,
+    ) -> io::Result<(Pmi, JobInfo)> {
+        let appnum = self
             .call("cmd=get_appnum", "appnum")?
             .get("appnum")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        pmi.kvsname = pmi
+        self.kvsname = self
             .call("cmd=get_my_kvsname", "my_kvsname")?
             .remove("kvsname")
             .unwrap_or_default();
         let size = size.ok_or_else(|| bad("PMI_SIZE is not set"))?;
         let rank = rank.ok_or_else(|| bad("PMI_RANK is not set"))?;
-        let universe_size = pmi
+        let universe_size = self
             .call("cmd=get_universe_size", "universe_size")?
             .get("size")
             .and_then(|v| v.parse().ok())
             .filter(|&n: &i32| n > 0)
             .unwrap_or(0);
-        let spawned = env_int("PMI_SPAWNED")?.unwrap_or(0) != 0;
         let info = JobInfo {
             rank,
             size,
             appnum,
             universe_size,
-            kvsname: pmi.kvsname.clone(),
+            kvsname: self.kvsname.clone(),
             spawned,
         };
-        Ok((pmi, info))
+        Ok((self, info))
+    }
+
+    /// PMI-2's `fullinit` tells rank, size, appnum and whether a job
+    /// spawned us; the job id names our key-value space.
+    fn start_v2(mut self, rank: Option<i32>, spawned: bool) -> io::Result<(Pmi, JobInfo)> {
+        let rank = rank.ok_or_else(|| bad("PMI_RANK is not set"))?.to_string();
+        let jobid = env::var("PMI_JOBID").ok();
+        let mut fields = Vec::new();
+        if let Some(j) = &jobid {
+            fields.push(("pmijobid", j.as_str()));
+        }
+        fields.extend([("pmirank", rank.as_str()), ("threaded", "FALSE")]);
+        let r = self.call2("fullinit", &fields, "fullinit-response")?;
+        let int = |k: &str| -> io::Result<i32> {
+            r.get(k)
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| bad(format!("PMI-2 fullinit: no {k} in {r:?}")))
+        };
+        let (rank, size) = (int("rank")?, int("size")?);
+        // Slurm answers -1: it does not number applications, and
+        // `MPI_APPNUM` is then not set.
+        let appnum = int("appnum").unwrap_or(-1).max(-1);
+        let spawned = spawned || r.get("spawner-jobid").is_some_and(|j| !j.is_empty());
+        self.kvsname = self
+            .call2("job-getid", &[], "job-getid-response")?
+            .remove("jobid")
+            .or(jobid)
+            .unwrap_or_default();
+        let universe_size = self
+            .job_attr("universeSize")?
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|&n: &i32| n > 0)
+            .unwrap_or(0);
+        let info = JobInfo {
+            rank,
+            size,
+            appnum,
+            universe_size,
+            kvsname: self.kvsname.clone(),
+            spawned,
+        };
+        Ok((self, info))
+    }
+
+    /// A PMI-2 job attribute, if the launcher has it.
+    fn job_attr(&mut self, key: &str) -> io::Result<Option<String>> {
+        let mut r = self.ask2(
+            "info-getjobattr",
+            &[("key", key)],
+            "info-getjobattr-response",
+        )?;
+        Ok(found(&r).then(|| r.remove("value")).flatten())
+    }
+
+    /// The node of every rank as the launcher placed them
+    /// (`PMI_process_mapping`), when it says.
+    pub fn node_map(&mut self, size: usize) -> Option<Vec<u32>> {
+        match self.version {
+            Version::One => None,
+            Version::Two => v2::node_map(&self.job_attr("PMI_process_mapping").ok()??, size),
+        }
     }
 }
 
-impl Pmi1 {
+/// `found=TRUE` in a PMI-2 reply.
+fn found(r: &HashMap<String, String>) -> bool {
+    r.get("found")
+        .is_some_and(|f| f.eq_ignore_ascii_case("true"))
+}
+
+/// A failing `rc` in a reply, as an error naming `cmd`.
+fn check_rc(cmd: &str, r: HashMap<String, String>) -> io::Result<HashMap<String, String>> {
+    match r.get("rc").filter(|rc| rc.as_str() != "0") {
+        None => Ok(r),
+        Some(rc) => {
+            let msg = r
+                .get("msg")
+                .or(r.get("errmsg"))
+                .cloned()
+                .unwrap_or_default();
+            Err(bad(format!("PMI {cmd} failed (rc={rc}): {msg}")))
+        }
+    }
+}
+
+/// The two wires: PMI-1 lines, PMI-2 messages.
+impl Pmi {
+    /// Send one PMI-1 line (also PMI-2's opening `init`), in one write:
+    /// Slurm reads the `init` line with a single `read`.
     fn send(&mut self, line: &str) -> io::Result<()> {
         let w = self.reader.get_mut();
-        w.write_all(line.as_bytes())?;
-        w.write_all(b"\n")?;
+        w.write_all(format!("{line}\n").as_bytes())?;
         w.flush()
     }
 
@@ -190,13 +356,20 @@ impl Pmi1 {
     }
 
     fn expect(&mut self, cmd: &str) -> io::Result<HashMap<String, String>> {
-        let r = self.recv()?;
+        let r = self.expect_any(cmd)?;
+        check_rc(cmd, r)
+    }
+
+    /// Like `expect`, leaving the reply's `rc` to the caller.
+    fn expect_any(&mut self, cmd: &str) -> io::Result<HashMap<String, String>> {
+        // (`init` and its reply are lines in both versions: the version
+        // is set once they are done.)
+        let r = match self.version {
+            Version::One => self.recv()?,
+            Version::Two => v2::recv(&mut self.reader)?,
+        };
         if r.get("cmd").map(String::as_str) != Some(cmd) {
             return Err(bad(format!("PMI: expected {cmd}, got {r:?}")));
-        }
-        if let Some(rc) = r.get("rc").filter(|rc| rc.as_str() != "0") {
-            let msg = r.get("msg").cloned().unwrap_or_default();
-            return Err(bad(format!("PMI {cmd} failed (rc={rc}): {msg}")));
         }
         Ok(r)
     }
@@ -206,24 +379,91 @@ impl Pmi1 {
         self.expect(reply)
     }
 
+    /// Send PMI-2 command `cmd` and read its `reply`, leaving `rc` to the
+    /// caller.
+    fn ask2(
+        &mut self,
+        cmd: &str,
+        fields: &[(&str, &str)],
+        reply: &str,
+    ) -> io::Result<HashMap<String, String>> {
+        v2::send(self.reader.get_mut(), cmd, fields)?;
+        self.expect_any(reply)
+    }
+
+    /// `ask2`, failing on a failing `rc`.
+    fn call2(
+        &mut self,
+        cmd: &str,
+        fields: &[(&str, &str)],
+        reply: &str,
+    ) -> io::Result<HashMap<String, String>> {
+        let r = self.ask2(cmd, fields, reply)?;
+        check_rc(cmd, r)
+    }
+}
+
+/// What every process asks of its launcher.
+impl Pmi {
     pub fn put(&mut self, key: &str, value: &str) -> io::Result<()> {
-        let line = format!("cmd=put kvsname={} key={key} value={value}", self.kvsname);
-        self.call(&line, "put_result").map(|_| ())
+        match self.version {
+            Version::One => {
+                let line = format!("cmd=put kvsname={} key={key} value={value}", self.kvsname);
+                self.call(&line, "put_result").map(|_| ())
+            }
+            Version::Two => self
+                .call2(
+                    "kvs-put",
+                    &[("key", key), ("value", value)],
+                    "kvs-put-response",
+                )
+                .map(|_| ()),
+        }
     }
 
     pub fn get(&mut self, key: &str) -> io::Result<String> {
-        let line = format!("cmd=get kvsname={} key={key}", self.kvsname);
-        let mut r = self.call(&line, "get_result")?;
-        r.remove("value")
-            .ok_or_else(|| bad(format!("PMI get {key}: no value")))
+        let value = match self.version {
+            Version::One => {
+                let line = format!("cmd=get kvsname={} key={key}", self.kvsname);
+                self.call(&line, "get_result")?.remove("value")
+            }
+            Version::Two => {
+                let jobid = self.kvsname.clone();
+                let fields = [("jobid", jobid.as_str()), ("srcid", "-1"), ("key", key)];
+                let mut r = self.call2("kvs-get", &fields, "kvs-get-response")?;
+                found(&r).then(|| r.remove("value")).flatten()
+            }
+        };
+        value.ok_or_else(|| bad(format!("PMI get {key}: no value")))
     }
 
+    /// Every process of the job gets here; what each put before is then
+    /// visible to all.
     pub fn barrier(&mut self) -> io::Result<()> {
-        self.call("cmd=barrier_in", "barrier_out").map(|_| ())
+        match self.version {
+            Version::One => self.call("cmd=barrier_in", "barrier_out").map(|_| ()),
+            Version::Two => {
+                self.call2("kvs-fence", &[], "kvs-fence-response")?;
+                // Hydra answers a fence at once; a get of a key nobody put
+                // is held until every process has fenced as often (Slurm's
+                // fence waits itself, and the get then answers at once).
+                let jobid = self.kvsname.clone();
+                let fields = [
+                    ("jobid", jobid.as_str()),
+                    ("srcid", "-1"),
+                    ("key", "oxmpi-no-such-key"),
+                ];
+                self.call2("kvs-get", &fields, "kvs-get-response")
+                    .map(|_| ())
+            }
+        }
     }
 
     pub fn finalize(&mut self) -> io::Result<()> {
-        self.call("cmd=finalize", "finalize_ack").map(|_| ())
+        match self.version {
+            Version::One => self.call("cmd=finalize", "finalize_ack").map(|_| ()),
+            Version::Two => self.call2("finalize", &[], "finalize-response").map(|_| ()),
+        }
     }
 
     /// Ask the launcher to end the whole job with `code`. There is no reply.
@@ -231,14 +471,23 @@ impl Pmi1 {
         let msg: String = msg
             .chars()
             .map(|c| {
-                if c.is_whitespace() || c == '=' {
+                if c.is_whitespace() || c == '=' || c == ';' {
                     '_'
                 } else {
                     c
                 }
             })
             .collect();
-        self.send(&format!("cmd=abort exitcode={code} msg={msg}"))
+        match self.version {
+            Version::One => self.send(&format!("cmd=abort exitcode={code} msg={msg}")),
+            // PMI-2 carries no exit code: the launcher ends the job with
+            // its own failing status.
+            Version::Two => v2::send(
+                self.reader.get_mut(),
+                "abort",
+                &[("isworld", "TRUE"), ("msg", &msg)],
+            ),
+        }
     }
 }
 
@@ -252,26 +501,54 @@ pub struct SpawnCmd {
     pub info: Vec<(String, String)>,
 }
 
-impl Pmi1 {
+/// The name service and spawning.
+impl Pmi {
     /// Publish `port` under `service` in the launcher's name service; the
     /// launcher's reason if it refused.
     pub fn publish_name(&mut self, service: &str, port: &str) -> io::Result<Result<(), String>> {
-        self.send(&format!("cmd=publish_name service={service} port={port}"))?;
-        let r = self.expect_any("publish_result")?;
+        let r = match self.version {
+            Version::One => {
+                self.send(&format!("cmd=publish_name service={service} port={port}"))?;
+                self.expect_any("publish_result")?
+            }
+            Version::Two => self.ask2(
+                "name-publish",
+                &[("name", service), ("port", port)],
+                "name-publish-response",
+            )?,
+        };
         Ok(Self::info_ok(&r))
     }
 
     pub fn unpublish_name(&mut self, service: &str) -> io::Result<Result<(), String>> {
-        self.send(&format!("cmd=unpublish_name service={service}"))?;
-        let r = self.expect_any("unpublish_result")?;
+        let r = match self.version {
+            Version::One => {
+                self.send(&format!("cmd=unpublish_name service={service}"))?;
+                self.expect_any("unpublish_result")?
+            }
+            Version::Two => self.ask2(
+                "name-unpublish",
+                &[("name", service)],
+                "name-unpublish-response",
+            )?,
+        };
         Ok(Self::info_ok(&r))
     }
 
     /// The port published under `service`, if any.
     pub fn lookup_name(&mut self, service: &str) -> io::Result<Option<String>> {
-        self.send(&format!("cmd=lookup_name service={service}"))?;
-        let mut r = self.expect_any("lookup_result")?;
-        Ok(Self::info_ok(&r).ok().and_then(|()| r.remove("port")))
+        let mut r = match self.version {
+            Version::One => {
+                self.send(&format!("cmd=lookup_name service={service}"))?;
+                self.expect_any("lookup_result")?
+            }
+            Version::Two => {
+                self.ask2("name-lookup", &[("name", service)], "name-lookup-response")?
+            }
+        };
+        // PMI-2 servers name the answer `port` (Hydra) or `value` (Slurm).
+        let port = r.remove("port").or_else(|| r.remove("value"));
+        Ok(Self::info_ok(&r).ok().and(port))
     }
 
     /// `info=ok` (and no failing `rc`), or the reason given.
@@ -281,17 +558,12 @@ impl Pmi1 {
             Some(i) if i == "ok" && rc_ok => Ok(()),
             Some(i) => Err(i.clone()),
             None if rc_ok => Ok(()),
-            None => Err(r.get("msg").cloned().unwrap_or_default()),
+            None => Err(r
+                .get("msg")
+                .or(r.get("errmsg"))
+                .cloned()
+                .unwrap_or_else(|| format!("rc={}", r["rc"]))),
         }
-    }
-
-    /// Like `expect`, leaving the reply's `rc` to the caller.
-    fn expect_any(&mut self, cmd: &str) -> io::Result<HashMap<String, String>> {
-        let r = self.recv()?;
-        if r.get("cmd").map(String::as_str) != Some(cmd) {
-            return Err(bad(format!("PMI: expected {cmd}, got {r:?}")));
-        }
-        Ok(r)
     }
 
     /// Ask the launcher to start a new job of `cmds`, whose key-value
@@ -303,37 +575,31 @@ impl Pmi1 {
         cmds: &[SpawnCmd],
         preput: &[(String, String)],
     ) -> io::Result<Result<(Vec<i32>, String), String>> {
-        for (i, c) in cmds.iter().enumerate() {
-            let mut m = format!(
-                "mcmd=spawn\nnprocs={}\nexecname={}\ntotspawns={}\nspawnssofar={}\n",
-                c.nprocs,
-                c.command,
-                cmds.len(),
-                i + 1
-            );
-            for (j, a) in c.args.iter().enumerate() {
-                m += &format!("arg{}={a}\n", j + 1);
+        let r = match self.version {
+            Version::One => {
+                for (i, c) in cmds.iter().enumerate() {
+                    self.send(&spawn_v1(c, i, cmds.len(), preput))?;
+                }
+                self.expect_any("spawn_result")?
             }
-            m += &format!("argcnt={}\npreput_num={}\n", c.args.len(), preput.len());
-            for (j, (k, v)) in preput.iter().enumerate() {
-                m += &format!("preput_key_{j}={k}\npreput_val_{j}={v}\n");
+            Version::Two => {
+                let fields = spawn_v2(cmds, preput);
+                let fields: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                self.ask2("spawn", &fields, "spawn-response")?
             }
-            m += &format!("info_num={}\n", c.info.len());
-            for (j, (k, v)) in c.info.iter().enumerate() {
-                m += &format!("info_key_{j}={k}\ninfo_val_{j}={v}\n");
-            }
-            m += "endcmd";
-            self.send(&m)?;
-        }
-        let r = self.expect_any("spawn_result")?;
+        };
         if r.get("rc").is_some_and(|rc| rc != "0") {
             return Ok(Err(r
                 .get("msg")
+                .or(r.get("errmsg"))
                 .cloned()
                 .unwrap_or_else(|| "spawn failed".into())));
         }
         let total: u32 = cmds.iter().map(|c| c.nprocs).sum();
-        let codes = match r.get("errcodes") {
+        let codes = match r.get("errcodes").filter(|e| !e.is_empty()) {
             Some(e) => e
                 .split(',')
                 .map(|c| c.trim().parse().unwrap_or(-1))
@@ -351,7 +617,7 @@ impl Pmi1 {
     /// `mpiexec`) serves this process as a job of one over a socket pair,
     /// and can then spawn and publish for it. It leaves when this process
     /// closes the connection (exits), once what it started has ended.
-    pub fn start_server(mpiexec: &std::path::Path, pid: u32) -> io::Result<(Pmi1, JobInfo)> {
+    pub fn start_server(mpiexec: &std::path::Path, pid: u32) -> io::Result<(Pmi, JobInfo)> {
         use std::os::fd::AsRawFd;
         use std::os::unix::process::CommandExt;
         let (ours, theirs) = UnixStream::pair()?;
@@ -378,26 +644,79 @@ impl Pmi1 {
         std::thread::Builder::new()
             .name("oxmpi-launcher".into())
             .spawn(move || child.wait())?;
-        Pmi1::handshake(Box::new(ours), Some(0), Some(1))
+        Pmi::handshake(Box::new(ours), Some(0), Some(1), Version::One)
     }
 }
 
+/// Command `i` of `total` of a PMI-1 spawn request: a multi-line message.
+fn spawn_v1(c: &SpawnCmd, i: usize, total: usize, preput: &[(String, String)]) -> String {
+    let mut m = format!(
+        "mcmd=spawn\nnprocs={}\nexecname={}\ntotspawns={total}\nspawnssofar={}\n",
+        c.nprocs,
+        c.command,
+        i + 1
+    );
+    for (j, a) in c.args.iter().enumerate() {
+        m += &format!("arg{}={a}\n", j + 1);
+    }
+    m += &format!("argcnt={}\npreput_num={}\n", c.args.len(), preput.len());
+    for (j, (k, v)) in preput.iter().enumerate() {
+        m += &format!("preput_key_{j}={k}\npreput_val_{j}={v}\n");
+    }
+    m += &format!("info_num={}\n", c.info.len());
+    for (j, (k, v)) in c.info.iter().enumerate() {
+        m += &format!("info_key_{j}={k}\ninfo_val_{j}={v}\n");
+    }
+    m + "endcmd"
+}
+
+/// The fields of a PMI-2 spawn request, in the order servers read them:
+/// the pre-put keys, then each command from its `subcmd`.
+fn spawn_v2(cmds: &[SpawnCmd], preput: &[(String, String)]) -> Vec<(String, String)> {
+    let mut f = vec![
+        ("ncmds".to_string(), cmds.len().to_string()),
+        ("preputcount".to_string(), preput.len().to_string()),
+    ];
+    for (j, (k, v)) in preput.iter().enumerate() {
+        f.push((format!("ppkey{j}"), k.clone()));
+        f.push((format!("ppval{j}"), v.clone()));
+    }
+    for c in cmds {
+        f.push(("subcmd".into(), c.command.clone()));
+        f.push(("maxprocs".into(), c.nprocs.to_string()));
+        f.push(("argc".into(), c.args.len().to_string()));
+        for (j, a) in c.args.iter().enumerate() {
+            f.push((format!("argv{j}"), a.clone()));
+        }
+        f.push(("infokeycount".into(), c.info.len().to_string()));
+        for (j, (k, v)) in c.info.iter().enumerate() {
+            f.push((format!("infokey{j}"), k.clone()));
+            f.push((format!("infoval{j}"), v.clone()));
+        }
+    }
+    f
+}
+
 /// Transports publish and find addresses through PMI's key-value space.
-impl crate::transport::Exchange for Pmi1 {
+impl crate::transport::Exchange for Pmi {
     fn put(&mut self, key: &str, value: &str) -> io::Result<()> {
-        Pmi1::put(self, key, value)
+        Pmi::put(self, key, value)
     }
 
     fn get(&mut self, key: &str) -> io::Result<String> {
-        Pmi1::get(self, key)
+        Pmi::get(self, key)
     }
 
     fn barrier(&mut self) -> io::Result<()> {
-        Pmi1::barrier(self)
+        Pmi::barrier(self)
     }
 
     fn local_ip(&self) -> Option<std::net::IpAddr> {
         self.local_ip
+    }
+
+    fn node_map(&mut self, size: usize) -> Option<Vec<u32>> {
+        Pmi::node_map(self, size)
     }
 }
 

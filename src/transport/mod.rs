@@ -42,6 +42,11 @@ pub trait Exchange {
     fn local_ip(&self) -> Option<std::net::IpAddr> {
         None
     }
+    /// The node of each of `size` ranks, if the launcher says how it
+    /// placed them (PMI-2's `PMI_process_mapping`).
+    fn node_map(&mut self, _size: usize) -> Option<Vec<u32>> {
+        None
+    }
 }
 
 /// What `start` set up for this process.
@@ -55,22 +60,13 @@ pub struct Started {
 
 /// Start every transport for world rank `rank` of `size`. Collective over
 /// the job: every process calls it between the same exchange barriers.
-/// Ranks whose host name is ours share the node segment; the others are
+/// Ranks on our node share the node segment; the others are
 /// reached through the network (`ofi`), which is opened only when some
 /// rank of the job is on another node (the same answer everywhere, so the
 /// barriers match).
 pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Started> {
-    let host = crate::core::runtime::processor_name();
-    ex.put(&format!("oxmpi-host-{rank}"), &host)?;
-    ex.barrier()?;
-    let mut hosts = Vec::with_capacity(size);
-    for r in 0..size {
-        hosts.push(if r == rank {
-            host.clone()
-        } else {
-            ex.get(&format!("oxmpi-host-{r}"))?
-        });
-    }
+    let hosts = nodes(ex, rank, size)?;
+    let host = hosts[rank].clone();
     let local: Vec<usize> = (0..size).filter(|&r| hosts[r] == host).collect();
     let node = shm::Shm::setup(ex, rank, local.clone())?.map(Arc::new);
     let mode = ofi::mode();
@@ -98,6 +94,27 @@ pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Star
         transports.push(n.clone());
     }
     Ok(Started { transports, node })
+}
+
+/// Which node each rank is on, as names equal exactly for ranks that share
+/// a node: the launcher's process map when it gives one, else every
+/// rank's host name through the exchange.
+fn nodes(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Vec<String>> {
+    if let Some(map) = ex.node_map(size) {
+        return Ok(map.iter().map(|n| format!("node {n}")).collect());
+    }
+    let host = crate::core::runtime::processor_name();
+    ex.put(&format!("oxmpi-host-{rank}"), &host)?;
+    ex.barrier()?;
+    (0..size)
+        .map(|r| {
+            if r == rank {
+                Ok(host.clone())
+            } else {
+                ex.get(&format!("oxmpi-host-{r}"))
+            }
+        })
+        .collect()
 }
 
 /// Fill `buf` with random bytes from the kernel (secrets, segment names,
