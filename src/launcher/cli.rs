@@ -39,7 +39,8 @@ Global options:
   -f, -machinefile FILE   file listing hosts, one \"host[:n]\" per line
   -ppn N                  processes per host (every host's slot count)
   -launcher-exec CMD      start a proxy on another host as `CMD HOST
-                          COMMAND` (default: ssh; also -bootstrap-exec)
+                          COMMAND` (default: ssh, or srun inside a Slurm
+                          allocation; also -bootstrap-exec)
   -bind-to none|core|hwthread
                           bind each rank to a core (every hardware thread
                           of it) or to one hardware thread; by default, in
@@ -161,6 +162,8 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
     };
     let mut hosts: Vec<String> = Vec::new();
     let mut timeout: Option<u64> = None;
+    let mut launcher_given = false;
+    let mut n_given = Vec::new();
     let mut i = 0;
     loop {
         let mut nprocs = None;
@@ -223,17 +226,22 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
                 }
                 "ppn" => opts.ppn = Some(number(s, value(args, &mut i, s)?, 1)?),
                 "launcher-exec" | "bootstrap-exec" => {
-                    opts.launcher = text(s, value(args, &mut i, s)?)?.to_string()
+                    opts.launcher = text(s, value(args, &mut i, s)?)?.to_string();
+                    launcher_given = true;
                 }
-                "launcher" | "bootstrap" => match text(s, value(args, &mut i, s)?)? {
-                    "ssh" => opts.launcher = "ssh".into(),
-                    "rsh" => opts.launcher = "rsh".into(),
-                    v => {
-                        return Err(usage(format!(
-                            "launcher '{v}' is not supported (ssh, rsh, or -launcher-exec CMD)"
-                        )));
-                    }
-                },
+                "launcher" | "bootstrap" => {
+                    opts.launcher = match text(s, value(args, &mut i, s)?)? {
+                        "ssh" => "ssh".into(),
+                        "rsh" => "rsh".into(),
+                        "slurm" => super::slurm::LAUNCHER.into(),
+                        v => {
+                            return Err(usage(format!(
+                                "launcher '{v}' is not supported (ssh, rsh, slurm, or -launcher-exec CMD)"
+                            )));
+                        }
+                    };
+                    launcher_given = true;
+                }
                 "timeout" => timeout = Some(number(s, value(args, &mut i, s)?, 0)?.into()),
                 "usize" => opts.universe_size = Some(number(s, value(args, &mut i, s)?, 1)?),
                 "bind-to" | "binding" => {
@@ -261,6 +269,7 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
         }
         // A -wdir in the first segment doubles as Hydra's global -wdir.
         let wdir = wdir.or_else(|| opts.apps.first().and_then(|a: &App| a.wdir.clone()));
+        n_given.push(nprocs.is_some());
         opts.apps.push(App {
             nprocs: nprocs.unwrap_or(1),
             program,
@@ -275,6 +284,24 @@ pub fn parse(args: &[OsString]) -> Result<Command, CliError> {
                 return Err(usage("missing program after ':' (see mpiexec --help)"));
             }
             break;
+        }
+    }
+    // Inside a Slurm allocation with no host list given: its nodes, its
+    // task counts (all of them when no -n says otherwise), and srun to
+    // reach the other nodes.
+    if hosts.is_empty()
+        && let Some(alloc) = super::slurm::allocation().map_err(failure)?
+    {
+        hosts = alloc;
+        if !launcher_given {
+            opts.launcher = super::slurm::LAUNCHER.into();
+        }
+        if let ([app], [false]) = (&mut opts.apps[..], &n_given[..]) {
+            app.nprocs = hosts
+                .iter()
+                .filter_map(|h| super::hosts::parse_entry(h).ok()?.1)
+                .sum::<u32>()
+                .max(1);
         }
     }
     for host in &hosts {

@@ -31,6 +31,7 @@ mod output;
 mod placement;
 mod pmi_server;
 mod proxy;
+mod slurm;
 mod sys;
 
 use std::ffi::OsString;

@@ -179,16 +179,26 @@ impl Proxy {
         tracker: &Arc<Tracker>,
     ) -> io::Result<Proxy> {
         let exe = std::env::current_exe()?;
-        let remote = format!("{} --proxy", quote(&exe.to_string_lossy()));
-        let mut words = launcher.split_whitespace();
-        let prog = words
-            .next()
-            .ok_or_else(|| io::Error::other("empty -launcher-exec"))?;
-        let mut cmd = Command::new(prog);
-        cmd.args(words)
-            .arg(host)
-            .arg(remote)
-            .stdin(Stdio::piped())
+        let mut cmd = if launcher == super::slurm::LAUNCHER {
+            let mut c = Command::new("srun");
+            c.args(super::slurm::step(
+                host,
+                &exe.to_string_lossy(),
+                &["--proxy"],
+            ));
+            c
+        } else {
+            // ssh-like: the remote command is one shell line.
+            let remote = format!("{} --proxy", quote(&exe.to_string_lossy()));
+            let mut words = launcher.split_whitespace();
+            let prog = words
+                .next()
+                .ok_or_else(|| io::Error::other("empty -launcher-exec"))?;
+            let mut c = Command::new(prog);
+            c.args(words).arg(host).arg(remote);
+            c
+        };
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // SAFETY: prctl is async-signal-safe.
