@@ -835,8 +835,13 @@ pub fn split_type(
             return Err(MpiError::arg(format!("invalid split type {other}")));
         }
     };
-    // Every member takes part in the exchange, whatever it asked for.
-    let hosts = host_colors(parent)?;
+    // Every member takes part in the exchange, whatever it asked for; a
+    // communicator on one host (the same answer everywhere) needs none.
+    let hosts = if coll::spans_hosts(parent) {
+        host_colors(parent)?
+    } else {
+        vec![0; parent.size as usize]
+    };
     let color = if shared {
         hosts[parent.rank as usize]
     } else {
