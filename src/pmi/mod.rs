@@ -234,21 +234,35 @@ impl Pmi {
             .unwrap_or_default();
         let size = size.ok_or_else(|| bad("PMI_SIZE is not set"))?;
         let rank = rank.ok_or_else(|| bad("PMI_RANK is not set"))?;
-        let universe_size = self
+        let universe = self
             .call("cmd=get_universe_size", "universe_size")?
-            .get("size")
-            .and_then(|v| v.parse().ok())
+            .remove("size");
+        let info = self.job_info(rank, size, appnum, universe, spawned);
+        Ok((self, info))
+    }
+
+    /// What the start learnt; `universe` as the launcher wrote it (a
+    /// positive number, or no limit).
+    fn job_info(
+        &self,
+        rank: i32,
+        size: i32,
+        appnum: i32,
+        universe: Option<String>,
+        spawned: bool,
+    ) -> JobInfo {
+        let universe_size = universe
+            .and_then(|v| v.trim().parse().ok())
             .filter(|&n: &i32| n > 0)
             .unwrap_or(0);
-        let info = JobInfo {
+        JobInfo {
             rank,
             size,
             appnum,
             universe_size,
             kvsname: self.kvsname.clone(),
             spawned,
-        };
-        Ok((self, info))
+        }
     }
 
     /// PMI-2's `fullinit` tells rank, size, appnum and whether a job
@@ -277,19 +291,8 @@ impl Pmi {
             .remove("jobid")
             .or(jobid)
             .unwrap_or_default();
-        let universe_size = self
-            .job_attr("universeSize")?
-            .and_then(|v| v.trim().parse().ok())
-            .filter(|&n: &i32| n > 0)
-            .unwrap_or(0);
-        let info = JobInfo {
-            rank,
-            size,
-            appnum,
-            universe_size,
-            kvsname: self.kvsname.clone(),
-            spawned,
-        };
+        let universe = self.job_attr("universeSize")?;
+        let info = self.job_info(rank, size, appnum, universe, spawned);
         Ok((self, info))
     }
 

@@ -578,6 +578,7 @@ fn open(pmi: Option<std::net::IpAddr>) -> Result<(Endpoint, String, usize, Vec<u
     use std::ffi::{CStr, CString, c_char};
     let prov = std::env::var("FI_PROVIDER")
         .ok()
+        .filter(|p| !p.trim().is_empty())
         .and_then(|p| CString::new(p).ok());
     let src = bind_addr(pmi).map(sockaddr).unwrap_or_default();
     let mut h = std::ptr::null_mut();
