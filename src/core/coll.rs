@@ -895,43 +895,26 @@ pub fn shared_segment(c: &Comm, size: usize) -> MpiResult<memmap2::MmapMut> {
 /// host makes it, every member learns the names in one all-gather, and
 /// the names are gone once all have theirs mapped. Collective over `c`.
 pub fn host_segment(c: &Comm, size: usize, hosts: &[c_int]) -> MpiResult<memmap2::MmapMut> {
-    const NAME: usize = 64;
     let me = c.rank as usize;
     let leader = hosts[me] as usize == me;
-    let mut name = [0u8; NAME];
+    let mut name = String::new();
     let mut made = None;
     if leader {
         match crate::transport::shm::create_shared(size) {
             Ok((n, m)) => {
-                name[..n.len()].copy_from_slice(n.as_bytes());
+                name = n;
                 made = Some(m);
             }
-            Err(e) => {
-                let msg = format!("!{e}");
-                let k = msg.len().min(NAME - 1);
-                name[..k].copy_from_slice(&msg.as_bytes()[..k]);
-            }
+            Err(e) => name = format!("!{e}"),
         }
     }
     let n = c.size as usize;
-    let mut all = vec![0u8; n * NAME];
-    let blocks: Vec<Block> = (0..n).map(|r| (r * NAME, NAME)).collect();
-    allgatherv_blocking(
-        c,
-        Some((name.as_ptr() as usize, NAME)),
-        all.as_mut_ptr() as usize,
-        &blocks,
-    )?;
-    let text_of = |r: usize| {
-        let b = &all[r * NAME..(r + 1) * NAME];
-        let end = b.iter().position(|&x| x == 0).unwrap_or(NAME);
-        String::from_utf8_lossy(&b[..end]).into_owned()
-    };
-    let text = text_of(hosts[me] as usize);
+    let all = allgather_text(c, &name, 64)?;
+    let text = &all[hosts[me] as usize];
     // A failure on any host fails every member alike.
     if let Some(why) = (0..n)
         .filter(|&r| hosts[r] as usize == r)
-        .find_map(|r| text_of(r).strip_prefix('!').map(str::to_owned))
+        .find_map(|r| all[r].strip_prefix('!').map(str::to_owned))
     {
         return Err(super::error::MpiError::new(
             super::consts::MPI_ERR_NO_MEM,
@@ -940,7 +923,7 @@ pub fn host_segment(c: &Comm, size: usize, hosts: &[c_int]) -> MpiResult<memmap2
     }
     let seg = match made {
         Some(m) => Ok(m),
-        None => crate::transport::shm::open_shared(&text, size).map_err(|e| {
+        None => crate::transport::shm::open_shared(text, size).map_err(|e| {
             super::error::MpiError::new(
                 super::consts::MPI_ERR_NO_MEM,
                 format!("cannot map shared memory: {e}"),
@@ -949,10 +932,34 @@ pub fn host_segment(c: &Comm, size: usize, hosts: &[c_int]) -> MpiResult<memmap2
     };
     let barrier = sched::run(c, |s| barrier(s, c.size));
     if leader {
-        crate::transport::shm::unlink_shared(&text);
+        crate::transport::shm::unlink_shared(text);
     }
     barrier?;
     seg
+}
+
+/// Every member's `mine`, in rank order, through one all-gather of
+/// fixed records of `width` bytes (longer texts are cut). Collective.
+pub fn allgather_text(c: &Comm, mine: &str, width: usize) -> MpiResult<Vec<String>> {
+    let mut rec = vec![0u8; width];
+    let k = mine.len().min(width - 1);
+    rec[..k].copy_from_slice(&mine.as_bytes()[..k]);
+    let n = c.size as usize;
+    let mut all = vec![0u8; n * width];
+    let blocks: Vec<Block> = (0..n).map(|r| (r * width, width)).collect();
+    allgatherv_blocking(
+        c,
+        Some((rec.as_ptr() as usize, width)),
+        all.as_mut_ptr() as usize,
+        &blocks,
+    )?;
+    Ok(all
+        .chunks(width)
+        .map(|b| {
+            let end = b.iter().position(|&x| x == 0).unwrap_or(width);
+            String::from_utf8_lossy(&b[..end]).into_owned()
+        })
+        .collect())
 }
 
 /// Broadcast a vector of plain values whose length only the root knows.

@@ -853,23 +853,10 @@ pub fn split_type(
 /// Per member of intracommunicator `c`, the rank of the first member on
 /// the same host.
 pub fn host_colors(c: &Comm) -> MpiResult<Vec<c_int>> {
-    const NAME: usize = 256;
-    let mut mine = [0u8; NAME];
-    let host = super::runtime::processor_name();
-    let len = host.len().min(NAME - 1);
-    mine[..len].copy_from_slice(&host.as_bytes()[..len]);
-    let n = c.size as usize;
-    let mut all = vec![0u8; n * NAME];
-    let blocks: Vec<coll::Block> = (0..n).map(|r| (r * NAME, NAME)).collect();
-    coll::allgatherv_blocking(
-        c,
-        Some((mine.as_ptr() as usize, NAME)),
-        all.as_mut_ptr() as usize,
-        &blocks,
-    )?;
+    let names = coll::allgather_text(c, &super::runtime::processor_name(), 256)?;
     let mut first = std::collections::HashMap::new();
-    Ok(all
-        .chunks(NAME)
+    Ok(names
+        .iter()
         .enumerate()
         .map(|(r, name)| *first.entry(name).or_insert(r as c_int))
         .collect())

@@ -494,8 +494,14 @@ pub fn file_open(
     } else {
         Ok(())
     };
-    agree(&f.comm, stored)?;
-    *fh = to_ptr(handle);
+    let mut made = to_ptr(handle);
+    if let Err(e) = agree(&f.comm, stored) {
+        // Every member gets here: close what was made, collectively.
+        drop(f);
+        let _ = file_close(&mut made);
+        return Err(e);
+    }
+    *fh = made;
     Ok(())
 }
 
