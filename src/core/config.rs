@@ -449,6 +449,20 @@ pub static COLL_CHECK: Setting = Setting::new(
      one small exchange per collective).",
 );
 
+pub static PMI_VERSION: Setting = Setting::new(
+    "OXMPI_PMI_VERSION",
+    Choice(&["auto", "1", "2"]),
+    0,
+    "auto",
+    Library,
+    StartupSameOnNode,
+    User,
+    Transport,
+    "Which PMI wire protocol a process speaks to its launcher: auto (PMI-2 where the launcher \
+     sets PMI_JOBID, as Slurm's srun --mpi=pmi2 does; PMI-1 otherwise, as for our mpiexec and \
+     Hydra), 1 or 2. A launcher that refuses the version asked for first is offered the other.",
+);
+
 pub static CONNECT_TIMEOUT: Setting = Setting::new(
     "OXMPI_CONNECT_TIMEOUT",
     Seconds,
@@ -503,7 +517,7 @@ pub static FC: Setting = Setting::new(
 );
 
 /// Every setting, in the order every list shows them.
-pub static ALL: [&Setting; 12] = [
+pub static ALL: [&Setting; 13] = [
     &DEBUG,
     &EAGER_MAX,
     &SHM_CMA,
@@ -513,6 +527,7 @@ pub static ALL: [&Setting; 12] = [
     &BCAST,
     &COLL_CHECK,
     &CONNECT_TIMEOUT,
+    &PMI_VERSION,
     &CC,
     &CXX,
     &FC,

@@ -70,18 +70,15 @@ impl Version {
         }
     }
 
-    /// The version to ask for first: `OXMPI_PMI_VERSION` if set; else
+    /// The version to ask for first: `OXMPI_PMI_VERSION` if 1 or 2; else
     /// PMI-2 where the launcher announces a PMI-2 job id (`PMI_JOBID`,
     /// Slurm's `--mpi=pmi2`), PMI-1 otherwise (our `mpiexec`, Hydra).
-    fn preferred() -> io::Result<Version> {
-        match env::var("OXMPI_PMI_VERSION").as_deref().map(str::trim) {
-            Ok("1") => Ok(Version::One),
-            Ok("2") => Ok(Version::Two),
-            Ok(v) => Err(bad(format!(
-                "OXMPI_PMI_VERSION={v}: the choices are 1 and 2"
-            ))),
-            Err(_) if env::var_os("PMI_JOBID").is_some() => Ok(Version::Two),
-            Err(_) => Ok(Version::One),
+    fn preferred() -> Version {
+        match crate::core::config::PMI_VERSION.choice() {
+            "1" => Version::One,
+            "2" => Version::Two,
+            _ if env::var_os("PMI_JOBID").is_some() => Version::Two,
+            _ => Version::One,
         }
     }
 }
@@ -156,7 +153,7 @@ impl Bootstrap {
             stream,
             env_int("PMI_RANK")?,
             env_int("PMI_SIZE")?,
-            Version::preferred()?,
+            Version::preferred(),
         )?;
         pmi.local_ip = local_ip;
         Ok((Bootstrap::Pmi(pmi), info))
