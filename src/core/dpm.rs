@@ -2,8 +2,8 @@
 //! `MPI_Comm_connect`, `MPI_Comm_join`, and the links they leave behind,
 //! which `MPI_Comm_disconnect` takes down.
 //!
-//! A port is a TCP socket listening on loopback, named
-//! `oxmpi-port:<address>:<secret>`: a connecting process must present the
+//! A port is a TCP socket listening on the address processes on other
+//! hosts reach this one at, named `oxmpi-port:<address>:<secret>`: a connecting process must present the
 //! port's 128-bit random secret, so only those the name was given to get
 //! in. Connecting two groups (the acceptor's and the connector's) goes:
 //!
@@ -35,6 +35,8 @@ use super::procs::{self, Gpid};
 use super::runtime;
 use super::types::{MPI_Comm, MPI_Info};
 use crate::pmi::SpawnCmd;
+use crate::transport::Transport;
+use crate::transport::ofi;
 use crate::transport::shm::{Shm, unlink_shared};
 use parking_lot::Mutex;
 use rustc_hash::FxHashMap;
@@ -83,7 +85,11 @@ fn io_err(what: &str, e: io::Error) -> MpiError {
 #[doc(alias = "MPI_Open_port")]
 pub fn open_port(info: MPI_Info, mut port_name: StrOut<'_>) -> MpiResult<()> {
     let _ = info; // no port hints yet
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| io_err("cannot open a port", e))?;
+    // Where processes on other hosts reach us, else loopback.
+    let ip = ofi::public_addr(None).unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+    let listener = TcpListener::bind((ip, 0))
+        .or_else(|_| TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| io_err("cannot open a port", e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| io_err("cannot open a port", e))?;
@@ -576,22 +582,24 @@ impl Swap for Wire {
 struct Side {
     job: u32,
     kvs: String,
-    host: String,
+    /// Where the group runs: its root's host, and whether every member is
+    /// on it (see `Where`).
+    at: Where,
     members: Vec<Gpid>,
 }
 
 impl Side {
-    fn ours(c: &Comm) -> Side {
+    fn ours(c: &Comm, at: Where) -> Side {
         Side {
             job: procs::job(),
             kvs: runtime::job().kvsname.clone(),
-            host: runtime::processor_name(),
+            at,
             members: c.group.iter().map(procs::gpid).collect(),
         }
     }
 
     fn encode(&self) -> String {
-        let mut s = format!("{} {} {}", self.job, self.kvs, self.host);
+        let mut s = format!("{} {} {}", self.job, self.kvs, self.at.encode());
         for g in &self.members {
             s += &format!(" {g}");
         }
@@ -602,23 +610,13 @@ impl Side {
         Some(Side {
             job: words.next()?.parse().ok()?,
             kvs: words.next()?.to_string(),
-            host: words.next()?.to_string(),
+            at: Where::decode(words)?,
             members: words.map(|w| w.parse().ok()).collect::<Option<_>>()?,
         })
     }
 
     /// Whether a group that says it is `other` can be connected to us.
     fn check(&self, other: &Side) -> Result<(), MpiError> {
-        if other.host != self.host {
-            return Err(MpiError::new(
-                MPI_ERR_UNSUPPORTED_OPERATION,
-                format!(
-                    "the other group runs on host {}, this one on {}: connecting jobs on \
-                     different hosts needs the network transport, which is not built yet",
-                    other.host, self.host
-                ),
-            ));
-        }
         if other.job == self.job && other.kvs != self.kvs {
             return Err(MpiError::new(
                 MPI_ERR_INTERN,
@@ -628,6 +626,63 @@ impl Side {
         Ok(())
     }
 }
+
+/// Where a group runs, as far as choosing its links goes: its root's
+/// host name, and whether every member runs on that host.
+struct Where {
+    host: String,
+    one_host: bool,
+}
+
+impl Where {
+    /// Collective over `c`.
+    fn of(c: &Comm) -> MpiResult<Where> {
+        use std::hash::{Hash, Hasher};
+        let host = runtime::processor_name();
+        // A fixed hasher: every process must compute the same value.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        host.hash(&mut h);
+        let h = h.finish();
+        // The least of h and of !h: all equal when min(h) == max(h).
+        let mine = [h, !h];
+        let mut least = [0u64; 2];
+        let r = Red {
+            count: 2,
+            dt: MPI_UINT64_T,
+            size: 16,
+            op: MPI_MIN,
+        };
+        coll::allreduce_blocking(c, mine.as_ptr() as usize, least.as_mut_ptr() as usize, r)?;
+        // `OXMPI_NETMOD=all` sends even same-host messages through the
+        // network (to test it on one host): links too.
+        let net_only = super::config::NETMOD.choice() == "all";
+        Ok(Where {
+            host,
+            one_host: least[0] == !least[1] && !net_only,
+        })
+    }
+
+    fn encode(&self) -> String {
+        format!("{} {}", u8::from(self.one_host), self.host)
+    }
+
+    fn decode<'a>(words: &mut impl Iterator<Item = &'a str>) -> Option<Where> {
+        let one_host = words.next()? == "1";
+        Some(Where {
+            one_host,
+            host: words.next()?.to_string(),
+        })
+    }
+
+    /// Whether two groups can share a segment: all on one host.
+    fn shares_memory_with(&self, other: &Where) -> bool {
+        self.one_host && other.one_host && self.host == other.host
+    }
+}
+
+/// The link name that means "through the network": each member's
+/// endpoint, addresses swapped between the groups (see `attach`).
+const NET: &str = "net";
 
 /// What both groups agreed in step 1: the acceptor's group, the
 /// connector's, and the link's name (the link's members are the
@@ -704,7 +759,8 @@ struct Met {
 /// Steps 1 to 4 (see the module's comment) over `c`, whose `root` meets
 /// the other group's root as `how` says.
 fn connect_groups(c: &Comm, root: c_int, how: How<'_>) -> MpiResult<c_int> {
-    let mut met = (c.rank == root).then(|| meet(c, how));
+    let at = Where::of(c)?;
+    let mut met = (c.rank == root).then(|| meet(c, at, how));
     let mut text = match &met {
         Some(Ok(m)) => m.meeting.encode(),
         Some(Err(e)) => encode_err(e),
@@ -762,38 +818,51 @@ fn attach(
         .collect();
     needed.sort_unstable();
     needed.dedup();
-    let attached = if needed.is_empty() {
+    let net = meeting.link == NET;
+    let attached: io::Result<Option<Arc<dyn Transport>>> = if net {
+        let theirs = if meeting.acceptor {
+            &meeting.b
+        } else {
+            &meeting.a
+        };
+        reach_over_network(c, root, peer, theirs, &needed)?
+    } else if needed.is_empty() {
         Ok(None)
     } else {
         match created {
             Some(shm) => Ok(shm),
             None => Shm::open_link(&meeting.link, members.clone(), me_in_link),
         }
-        .map(Some)
+        .map(|shm| Some(Arc::new(shm) as Arc<dyn Transport>))
     };
     // Step 3: everyone mapped it, in both groups.
     let mut ok = all(c, attached.is_ok())?;
     if let Some(p) = peer {
         let theirs = p.swap_fixed(&[u32::from(ok)], 1).map(|v| v[0] == 1);
         ok = ok && theirs.unwrap_or(false);
-        if meeting.acceptor {
+        if meeting.acceptor && !net {
             unlink_shared(&meeting.link);
         }
     }
     let mut flag = [c_int::from(ok)];
     coll::bcast_blocking(c, flag.as_mut_ptr() as usize, 4, root)?;
-    let shm = match attached {
-        Ok(shm) if flag[0] == 1 => shm,
-        Err(e) => return Err(io_err("cannot map the connection's shared segment", e)),
+    let what = if net {
+        "reach the other group through the network"
+    } else {
+        "map the connection's shared segment"
+    };
+    let link = match attached {
+        Ok(link) if flag[0] == 1 => link,
+        Err(e) => return Err(io_err(&format!("cannot {what}"), e)),
         Ok(_) => {
             return Err(MpiError::new(
                 MPI_ERR_OTHER,
-                "a process of the other group could not map the connection's shared segment",
+                format!("a process of the other group could not {what}"),
             ));
         }
     };
-    Ok(shm.map(|shm| {
-        let id = engine().add_link(Arc::new(shm), &needed);
+    Ok(link.filter(|_| !needed.is_empty()).map(|link| {
+        let id = engine().add_link(link, &needed);
         LINKS.lock().push(LinkUse {
             id,
             procs: needed,
@@ -801,6 +870,71 @@ fn attach(
         });
         id
     }))
+}
+
+/// Step 2 of a connection through the network (groups that do not share
+/// a host): every member opens its network endpoint (or has it already),
+/// the roots swap their groups' addresses, and each member adds those of
+/// the other group's processes it `needs`. Collective over `c` (the other
+/// group runs it too); the outer error is a collective's, the inner one
+/// this member's or another's, for step 3 to agree on.
+fn reach_over_network(
+    c: &Comm,
+    root: c_int,
+    peer: Option<&Link>,
+    theirs: &[Gpid],
+    needed: &[usize],
+) -> MpiResult<io::Result<Option<Arc<dyn Transport>>>> {
+    /// Room for one address in hex (or why there is none).
+    const WIDTH: usize = 512;
+    let job = runtime::job();
+    let ep = crate::transport::network(job.rank as usize, job.size as usize);
+    let mine = match &ep {
+        Ok(ep) => ofi::hex(ep.address()),
+        Err(e) => format!("!{}", e.to_string().replace(' ', "_")),
+    };
+    let ours = coll::allgather_text(c, &mine, WIDTH)?;
+    let mut text = String::new();
+    if let Some(p) = peer {
+        text = match p.swap(&text_words(&ours.join(" "))) {
+            Ok(got) => words_text(&got),
+            Err(e) => format!("!the other root: {}", e.msg.replace(' ', "_")),
+        };
+    }
+    bcast_text(c, &mut text, root)?;
+    let records: Vec<&str> = text.split(' ').collect();
+    let failed = ours
+        .iter()
+        .map(String::as_str)
+        .chain(records.iter().copied())
+        .find_map(|r| r.strip_prefix('!'));
+    if let Some(why) = failed {
+        return Ok(Err(io::Error::other(why.replace('_', " "))));
+    }
+    if records.len() != theirs.len() {
+        return Ok(Err(io::Error::other(
+            "garbled addresses from the other group",
+        )));
+    }
+    let ep = match ep {
+        Ok(ep) => ep,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut peers = Vec::new();
+    for (&g, rec) in theirs.iter().zip(&records) {
+        let i = procs::index(g);
+        if !needed.contains(&i) {
+            continue;
+        }
+        match ofi::unhex(rec) {
+            Some(addr) => peers.push((i, g, addr)),
+            None => return Ok(Err(io::Error::other(format!("bad address {rec:?}")))),
+        }
+    }
+    let me = procs::gpid(job.rank as usize);
+    Ok(ep
+        .add_far(me, &peers)
+        .map(|()| Some(ep as Arc<dyn Transport>)))
 }
 
 /// The communicator that link `id` was made for exists now (or failed):
@@ -850,10 +984,14 @@ pub(crate) fn link_groups(
     } else {
         (theirs, ours)
     };
+    let at = Where::of(local)?;
     let mut created = None;
     let mut text = String::new();
     if let Some(p) = peer {
-        let made = first.then(|| {
+        let there = words_text(&p.swap(&text_words(&at.encode()))?);
+        let shared =
+            Where::decode(&mut there.split(' ')).is_some_and(|w| at.shares_memory_with(&w));
+        let made = (first && shared).then(|| {
             let members = a.iter().chain(&b).map(|&g| procs::index(g)).collect();
             Shm::create_link(members, local.rank as usize)
                 .map_err(|e| io_err("cannot create a shared segment between the groups", e))
@@ -864,10 +1002,15 @@ pub(crate) fn link_groups(
                 format!("ok {name}")
             }
             Some(Err(e)) => encode_err(&e),
-            None => String::new(),
+            None if shared => String::new(),
+            None => format!("ok {NET}"),
         };
         let got = p.swap(&text_words(&mine))?;
-        text = if first { mine } else { words_text(&got) };
+        text = if first || !shared {
+            mine
+        } else {
+            words_text(&got)
+        };
     }
     bcast_text(local, &mut text, leader)?;
     let link = match text.strip_prefix("ok ") {
@@ -907,8 +1050,8 @@ fn words_text(w: &[u32]) -> String {
 }
 
 /// Step 1 at a root.
-fn meet(c: &Comm, how: How<'_>) -> MpiResult<Met> {
-    let ours = Side::ours(c);
+fn meet(c: &Comm, at: Where, how: How<'_>) -> MpiResult<Met> {
+    let ours = Side::ours(c, at);
     match how {
         How::Accept(_) | How::AcceptSpawned(_) => {
             let (name, deadline) = match how {
@@ -1011,6 +1154,9 @@ fn next_connection(port: &Port, deadline: Option<Instant>) -> MpiResult<TcpStrea
 /// The accepting root's side of step 1, once it knows the other group.
 fn welcome(c: &Comm, ours: &Side, theirs: Side, wire: Arc<Wire>) -> MpiResult<Met> {
     let made = ours.check(&theirs).and_then(|()| {
+        if !ours.at.shares_memory_with(&theirs.at) {
+            return Ok((NET.to_string(), None));
+        }
         let members: Vec<usize> = ours
             .members
             .iter()
@@ -1018,6 +1164,7 @@ fn welcome(c: &Comm, ours: &Side, theirs: Side, wire: Arc<Wire>) -> MpiResult<Me
             .map(|&g| procs::index(g))
             .collect();
         Shm::create_link(members, c.rank as usize)
+            .map(|(name, shm)| (name, Some(shm)))
             .map_err(|e| io_err("cannot create the connection's shared segment", e))
     });
     let (link, shm) = match made {
@@ -1028,7 +1175,11 @@ fn welcome(c: &Comm, ours: &Side, theirs: Side, wire: Arc<Wire>) -> MpiResult<Me
         }
     };
     wire.send_text(&format!("welcome {link} {}", ours.encode()))
-        .inspect_err(|_| unlink_shared(&link))?;
+        .inspect_err(|_| {
+            if shm.is_some() {
+                unlink_shared(&link)
+            }
+        })?;
     Ok(Met {
         meeting: Meeting {
             acceptor: true,
@@ -1037,7 +1188,7 @@ fn welcome(c: &Comm, ours: &Side, theirs: Side, wire: Arc<Wire>) -> MpiResult<Me
             link,
         },
         wire,
-        created: Some(shm),
+        created: shm,
     })
 }
 

@@ -386,8 +386,9 @@ pub struct Engine {
 /// The engine's links to other jobs' processes.
 #[derive(Default)]
 struct Links {
-    /// Every link, with its id (`add_link`).
-    list: Vec<(u64, Arc<dyn Transport>)>,
+    /// Every link, with its id and processes (`add_link`). Several links
+    /// may share one transport (the network endpoint).
+    list: Vec<(u64, Arc<dyn Transport>, Vec<usize>)>,
     /// Process index -> the link that carries its messages.
     route: HashMap<usize, Arc<dyn Transport>>,
     next_id: u64,
@@ -550,7 +551,7 @@ impl Engine {
         for &p in procs {
             l.route.insert(p, t.clone());
         }
-        l.list.push((id, t));
+        l.list.push((id, t, procs.to_vec()));
         self.has_links.store(true, Ordering::Release);
         id
     }
@@ -559,25 +560,31 @@ impl Engine {
     /// segment is unmapped once no operation holds it.
     pub fn drop_link(&self, id: u64) {
         let mut l = self.links.write();
-        let Some(at) = l.list.iter().position(|(i, _)| *i == id) else {
+        let Some(at) = l.list.iter().position(|(i, _, _)| *i == id) else {
             return;
         };
-        let (_, t) = l.list.remove(at);
-        l.route.retain(|_, r| !Arc::ptr_eq(r, &t));
+        let (_, t, procs) = l.list.remove(at);
+        for p in procs {
+            if l.route.get(&p).is_some_and(|r| Arc::ptr_eq(r, &t)) {
+                l.route.remove(&p);
+            }
+        }
         self.has_links.store(!l.list.is_empty(), Ordering::Release);
     }
 
-    /// Every link now (to poll them, or sleep on their bells).
+    /// Every link's transport now, each once (to poll them, or sleep on
+    /// their bells).
     fn link_list(&self) -> Vec<Arc<dyn Transport>> {
         if !self.has_links.load(Ordering::Acquire) {
             return Vec::new();
         }
-        self.links
-            .read()
-            .list
-            .iter()
-            .map(|(_, t)| t.clone())
-            .collect()
+        let mut out: Vec<Arc<dyn Transport>> = Vec::new();
+        for (_, t, _) in self.links.read().list.iter() {
+            if !out.iter().any(|o| Arc::ptr_eq(o, t)) {
+                out.push(t.clone());
+            }
+        }
+        out
     }
 
     fn bell(&self) -> &Bell {
@@ -1185,7 +1192,12 @@ impl Engine {
             n += t.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
         }
         if self.has_links.load(Ordering::Acquire) {
-            for (_, t) in self.links.read().list.iter() {
+            let links = self.links.read();
+            for (i, (_, t, _)) in links.list.iter().enumerate() {
+                // A transport several links share is polled once.
+                if links.list[..i].iter().any(|(_, o, _)| Arc::ptr_eq(o, t)) {
+                    continue;
+                }
                 n += t.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
             }
         }
@@ -1385,7 +1397,11 @@ impl Engine {
             return self.bell().sleep(self.nap, ready);
         }
         let mut bells = vec![self.bell()];
-        bells.extend(links.iter().filter_map(|t| t.bell()));
+        for b in links.iter().filter_map(|t| t.bell()) {
+            if !bells.iter().any(|o| std::ptr::eq(*o, b)) {
+                bells.push(b);
+            }
+        }
         crate::transport::bell::sleep_any(&bells, self.nap, ready);
     }
 

@@ -27,7 +27,9 @@ pub mod shm;
 pub mod watch;
 
 use bell::Bell;
+use parking_lot::Mutex;
 use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// The job's key-value exchange at startup (PMI under a launcher): how
@@ -86,7 +88,17 @@ pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Star
             None => ofi::Wake::Own(Box::default()),
         };
         let nlocal = local.len();
-        transports.push(ofi::Ofi::setup(ex, rank, size, reach, wake, nlocal)?);
+        let ep = ofi::Ofi::setup(ex, rank, size, reach, wake, nlocal)?;
+        *NETWORK.lock() = Some(Network::Open(ep.clone()));
+        transports.push(ep);
+    } else {
+        *NETWORK.lock() = Some(Network::Later {
+            node: node.clone(),
+            rank,
+            size,
+            nlocal: local.len(),
+            pmi: ex.local_ip(),
+        });
     }
     if let Some(n) = &node
         && mode == "all"
@@ -94,6 +106,62 @@ pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Star
         transports.push(n.clone());
     }
     Ok(Started { transports, node })
+}
+
+/// This process's network endpoint, open or to be opened when first
+/// needed (see `network`).
+enum Network {
+    Open(Arc<ofi::Ofi>),
+    Later {
+        node: Option<Arc<shm::Shm>>,
+        rank: usize,
+        size: usize,
+        nlocal: usize,
+        pmi: Option<IpAddr>,
+    },
+}
+
+static NETWORK: Mutex<Option<Network>> = Mutex::new(None);
+
+/// This process's network endpoint, for processes of other jobs on other
+/// hosts (connected later): the job's own when the job spans hosts, else
+/// one opened now (and kept). `rank` of `size`: this process in its job,
+/// for a process that never ran `start` (a singleton).
+pub fn network(rank: usize, size: usize) -> io::Result<Arc<ofi::Ofi>> {
+    if ofi::mode() == "off" {
+        return Err(io::Error::other(
+            "the network transport is off (OXMPI_NETMOD=off)",
+        ));
+    }
+    let mut n = NETWORK.lock();
+    let later = n.take().unwrap_or(Network::Later {
+        node: None,
+        rank,
+        size,
+        nlocal: 1,
+        pmi: None,
+    });
+    let opened = match &later {
+        Network::Open(ep) => Ok(ep.clone()),
+        &Network::Later {
+            ref node,
+            rank,
+            size,
+            nlocal,
+            pmi,
+        } => {
+            let wake = match node {
+                Some(n) => ofi::Wake::Node(n.clone()),
+                None => ofi::Wake::Own(Box::default()),
+            };
+            ofi::Ofi::setup_alone(rank, size, wake, nlocal, pmi)
+        }
+    };
+    *n = Some(match &opened {
+        Ok(ep) => Network::Open(ep.clone()),
+        Err(_) => later,
+    });
+    opened
 }
 
 /// Which node each rank is on, as names equal exactly for ranks that share

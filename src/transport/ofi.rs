@@ -1,13 +1,20 @@
 //! The network transport: ranks on other nodes, through libfabric.
 //!
 //! One reliable-datagram endpoint per process carries the engine's
-//! records: each message on the wire is `[sender's world rank: u32]
-//! [sequence number: u32][Header][payload]`, so one posted receive buffer
-//! serves every peer and the sender is known without asking the provider.
+//! records: each message on the wire is `[sender: u64][sequence number:
+//! u32][flags: u32][Header][payload]`, so one posted receive buffer serves
+//! every peer and the sender is known without asking the provider. The
+//! sender is its world rank, or, with `FAR` set, its global name (job id
+//! and rank) for a process of another job that it met later
+//! (`MPI_Comm_connect`, spawn; see `add_far`).
 //! Providers match messages in order but may complete them out of order
 //! (a large one finishes after a small one behind it), so the receiver
-//! puts each peer's records back in sequence before the engine sees them. Peers' addresses go through PMI; the address table is
-//! filled in world-rank order, so a peer's libfabric address is its rank.
+//! puts each peer's records back in sequence before the engine sees them.
+//! Peers' addresses go through PMI; the address table is filled in
+//! world-rank order, so a peer's libfabric address is its rank. Processes
+//! of other jobs are appended as they are met, each with the address the
+//! table gave it, and stay (so sequence numbers carry on should the two
+//! meet again).
 //!
 //! Progress: a helper thread waits on the completion queue (so the
 //! provider progresses while the ranks compute or sleep), queues arrived
@@ -25,15 +32,18 @@
 
 use super::bell::Bell;
 use super::{Exchange, HEADER_SIZE, Header, Transport};
-use parking_lot::Mutex;
-use std::collections::VecDeque;
+use parking_lot::{Mutex, RwLock};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Bytes before the header in every message.
-const PREFIX: usize = 8;
+const PREFIX: usize = 16;
+/// In a message's flags: the sender field is a global name.
+const FAR: u32 = 1;
 /// Size of each posted receive buffer, hence of the largest message.
 const RECV_SIZE: usize = 64 << 10;
 /// Receive buffers posted at once.
@@ -88,6 +98,7 @@ mod ffi {
         pub fn oxf_getname(f: *mut c_void, buf: *mut c_void, len: *mut usize) -> c_int;
         pub fn oxf_insert(f: *mut c_void, addrs: *const c_void, each: usize, count: usize)
         -> c_int;
+        pub fn oxf_insert_one(f: *mut c_void, addr: *const c_void, out: *mut u64) -> c_int;
         pub fn oxf_send(
             f: *mut c_void,
             buf: *const c_void,
@@ -108,12 +119,42 @@ mod ffi {
     }
 }
 
-/// Per peer: the sequence number expected next, and records that arrived
-/// ahead of it (sequence number -> buffer index, length).
+/// Records that arrived ahead of their turn: sequence number -> buffer
+/// index, length.
+type Held = BTreeMap<u32, (u32, u32)>;
+
+/// Per peer: the sequence number expected next, and the records held.
 #[derive(Default)]
 struct Order {
-    expected: Vec<u32>,
-    held: Vec<std::collections::BTreeMap<u32, (u32, u32)>>,
+    /// World ranks.
+    job: Vec<(u32, Held)>,
+    /// Processes of other jobs, by index.
+    far: FxHashMap<usize, (u32, Held)>,
+}
+
+impl Order {
+    fn lane(&mut self, peer: usize) -> &mut (u32, Held) {
+        match self.job.get_mut(peer) {
+            Some(l) => l,
+            None => self.far.entry(peer).or_default(),
+        }
+    }
+}
+
+/// A process of another job: its address in our table, and the sequence
+/// number of our next message to it (its lock orders our sends to it).
+struct FarPeer {
+    addr: u64,
+    seq: Mutex<u32>,
+}
+
+/// The processes of other jobs this endpoint reaches.
+#[derive(Default)]
+struct FarPeers {
+    /// Process index -> the peer.
+    by_index: FxHashMap<usize, FarPeer>,
+    /// Global name -> process index, for arriving messages.
+    by_name: FxHashMap<u64, usize>,
 }
 
 /// The endpoint and what hangs off it (the shim's handle).
@@ -122,6 +163,9 @@ struct Endpoint(*mut std::ffi::c_void);
 // the endpoint and its completion queue at any time.
 unsafe impl Send for Endpoint {}
 unsafe impl Sync for Endpoint {}
+
+/// An endpoint just opened: its provider, inject size and address.
+struct Opened(Endpoint, String, usize, Vec<u8>);
 
 /// A receive buffer (see the module's ownership invariant).
 struct RecvBuf(std::cell::UnsafeCell<Box<[u8]>>);
@@ -153,10 +197,16 @@ impl Wake {
 
 pub struct Ofi {
     ep: Endpoint,
-    /// Our world rank, which every message carries.
+    /// Our world rank, which every message to our job carries.
     me: u32,
+    /// Our global name, which messages to other jobs carry (`add_far`).
+    name: AtomicU64,
+    /// Our address, for processes met later.
+    addr: Vec<u8>,
     provider: String,
+    /// World ranks this endpoint reaches.
     reach: Vec<bool>,
+    far: RwLock<FarPeers>,
     inject: usize,
     bufs: Box<[RecvBuf]>,
     /// Completed receives (buffer index, length), in arrival order.
@@ -224,11 +274,44 @@ impl Ofi {
             table.extend_from_slice(&bytes);
         }
         insert(&ep, &table, mine.len(), size)?;
+        Ofi::start(Opened(ep, provider, inject, mine), rank, reach, wake, defer)
+    }
+
+    /// Open an endpoint for this process alone (world rank `rank` of
+    /// `size`, reaching none of them), for processes of other jobs met
+    /// later (`add_far`); `nlocal` as for `setup`, `pmi` the address that
+    /// reaches the launcher, if any.
+    pub fn setup_alone(
+        rank: usize,
+        size: usize,
+        wake: Wake,
+        nlocal: usize,
+        pmi: Option<IpAddr>,
+    ) -> io::Result<Arc<Ofi>> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (ep, provider, inject, mine) = open(pmi)
+            .map_err(|e| io::Error::other(format!("cannot open the network transport: {e}")))?;
+        let opened = Opened(ep, provider, inject, mine);
+        Ofi::start(opened, rank, vec![false; size], wake, nlocal <= cores)
+    }
+
+    /// Post the receive buffers and start the helper thread.
+    fn start(
+        Opened(ep, provider, inject, addr): Opened,
+        rank: usize,
+        reach: Vec<bool>,
+        wake: Wake,
+        defer: bool,
+    ) -> io::Result<Arc<Ofi>> {
+        let size = reach.len();
         let ofi = Arc::new(Ofi {
             ep,
             me: rank as u32,
+            name: AtomicU64::new(0),
+            addr,
             provider,
             reach,
+            far: RwLock::new(FarPeers::default()),
             inject: inject.min(INJECT_MAX),
             bufs: (0..NRECV)
                 .map(|_| RecvBuf(vec![0u8; RECV_SIZE].into_boxed_slice().into()))
@@ -236,8 +319,8 @@ impl Ofi {
             inbox: Mutex::new(VecDeque::new()),
             pending: AtomicBool::new(false),
             polling: Mutex::new(Order {
-                expected: vec![0; size],
-                held: vec![Default::default(); size],
+                job: vec![Default::default(); size],
+                far: FxHashMap::default(),
             }),
             next_seq: (0..size).map(|_| Mutex::new(0)).collect(),
             wake,
@@ -260,6 +343,37 @@ impl Ofi {
     /// The provider in use (`oxmpi-info`, diagnostics).
     pub fn provider(&self) -> &str {
         &self.provider
+    }
+
+    /// This endpoint's address, as processes of other jobs must be told it.
+    pub fn address(&self) -> &[u8] {
+        &self.addr
+    }
+
+    /// Reach processes of other jobs: each `(index, global name,
+    /// address)` not reached yet gets a place in the address table. `me`
+    /// is our own global name, which our messages to them carry. Must
+    /// happen before any of them sends to us (the connection protocol
+    /// agrees on that), since a message from a process not added here
+    /// cannot be placed.
+    pub fn add_far(&self, me: u64, peers: &[(usize, u64, Vec<u8>)]) -> io::Result<()> {
+        self.name.store(me, Ordering::Relaxed);
+        let mut far = self.far.write();
+        for (index, name, addr) in peers {
+            if far.by_index.contains_key(index) {
+                continue;
+            }
+            let at = insert_one(&self.ep, addr)?;
+            far.by_index.insert(
+                *index,
+                FarPeer {
+                    addr: at,
+                    seq: Mutex::new(0),
+                },
+            );
+            far.by_name.insert(*name, *index);
+        }
+        Ok(())
     }
 
     /// Hand receive buffer `i` to the provider.
@@ -327,8 +441,8 @@ impl Ofi {
         }
     }
 
-    /// The sender and sequence number of completed buffer `i`, if it
-    /// holds a whole record.
+    /// The sender (its index) and sequence number of completed buffer
+    /// `i`, if it holds a whole record from a process we know.
     fn sender(&self, i: usize, len: usize) -> Option<(usize, u32)> {
         if len < PREFIX + HEADER_SIZE {
             return None;
@@ -336,17 +450,27 @@ impl Ofi {
         // SAFETY: buffer `i` completed and is ours until reposted (module
         // invariant); at least PREFIX bytes of it were written.
         let b = unsafe { std::slice::from_raw_parts(self.bufs[i].ptr(), PREFIX) };
-        let from = u32::from_ne_bytes(b[..4].try_into().unwrap()) as usize;
-        let seq = u32::from_ne_bytes(b[4..].try_into().unwrap());
-        (from < self.reach.len()).then_some((from, seq))
+        let from = u64::from_ne_bytes(b[..8].try_into().unwrap());
+        let seq = u32::from_ne_bytes(b[8..12].try_into().unwrap());
+        let flags = u32::from_ne_bytes(b[12..16].try_into().unwrap());
+        if flags & FAR == 0 {
+            let from = from as usize;
+            return (from < self.reach.len()).then_some((from, seq));
+        }
+        let found = self.far.read().by_name.get(&from).copied();
+        if found.is_none() {
+            self.fail(&format!(
+                "a message from process {from:#x} of another job, which this process has not met"
+            ));
+        }
+        found.map(|i| (i, seq))
     }
 
-    /// Hand the record in completed buffer `i` to `f`, then post the
-    /// buffer again.
-    fn deliver(&self, i: usize, len: usize, f: &mut dyn FnMut(usize, &Header, &[u8])) {
+    /// Hand the record in completed buffer `i`, from `from`, to `f`, then
+    /// post the buffer again.
+    fn deliver(&self, i: usize, len: usize, from: usize, f: &mut dyn FnMut(usize, &Header, &[u8])) {
         // SAFETY: as in `sender`; `len` bytes were written.
         let bytes = unsafe { std::slice::from_raw_parts(self.bufs[i].ptr(), len) };
-        let from = u32::from_ne_bytes(bytes[..4].try_into().unwrap()) as usize;
         // SAFETY: HEADER_SIZE bytes of a Header, possibly unaligned.
         let hdr = unsafe { std::ptr::read_unaligned(bytes[PREFIX..].as_ptr().cast::<Header>()) };
         let payload = &bytes[PREFIX + HEADER_SIZE..];
@@ -356,6 +480,60 @@ impl Ofi {
             &payload[..(hdr.len as usize).min(payload.len())],
         );
         self.repost(i);
+    }
+
+    /// Send one record to table address `dest` as sender `from` (id and
+    /// flags), sequence number `seq` (advanced when the send is taken).
+    fn transmit(
+        &self,
+        dest: u64,
+        from: (u64, u32),
+        seq: &mut u32,
+        hdr: &Header,
+        payload: &[u8],
+    ) -> bool {
+        let total = PREFIX + HEADER_SIZE + payload.len();
+        debug_assert!(total <= RECV_SIZE);
+        let fill = |buf: &mut [u8]| {
+            buf[..8].copy_from_slice(&from.0.to_ne_bytes());
+            buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+            buf[12..PREFIX].copy_from_slice(&from.1.to_ne_bytes());
+            // SAFETY: Header is plain old data of HEADER_SIZE bytes.
+            let h = unsafe {
+                std::slice::from_raw_parts((hdr as *const Header).cast::<u8>(), HEADER_SIZE)
+            };
+            buf[PREFIX..PREFIX + HEADER_SIZE].copy_from_slice(h);
+            buf[PREFIX + HEADER_SIZE..].copy_from_slice(payload);
+        };
+        let rc = if total <= self.inject {
+            let mut small = [0u8; INJECT_MAX];
+            fill(&mut small[..total]);
+            inject(&self.ep, &small[..total], dest)
+        } else {
+            let mut v = vec![0u8; total];
+            fill(&mut v);
+            let boxed = Box::into_raw(Box::new(v));
+            // SAFETY: the box stays alive until the send's completion
+            // (`completed`) or its failure here.
+            let rc = send(&self.ep, unsafe { &*boxed }, dest, boxed as u64);
+            if rc != 0 {
+                // SAFETY: not handed to the provider after all.
+                drop(unsafe { Box::from_raw(boxed) });
+            }
+            rc
+        };
+        match rc {
+            0 => {
+                *seq = seq.wrapping_add(1);
+                BYTES_SENT.fetch_add(total as u64, Ordering::Relaxed);
+                true
+            }
+            r if r == EAGAIN => false,
+            r => {
+                self.fail(&format!("sending to address {dest} failed ({r})"));
+                false
+            }
+        }
     }
 
     fn repost(&self, i: usize) {
@@ -377,7 +555,10 @@ impl Transport for Ofi {
     }
 
     fn reaches(&self, peer: usize) -> bool {
-        self.reach.get(peer).copied().unwrap_or(false)
+        match self.reach.get(peer) {
+            Some(&r) => r,
+            None => self.far.read().by_index.contains_key(&peer),
+        }
     }
 
     fn max_inline(&self) -> usize {
@@ -385,49 +566,17 @@ impl Transport for Ofi {
     }
 
     fn try_send(&self, peer: usize, hdr: &Header, payload: &[u8]) -> bool {
-        let total = PREFIX + HEADER_SIZE + payload.len();
-        debug_assert!(total <= RECV_SIZE);
-        let me = self.me;
-        let mut seq = self.next_seq[peer].lock();
-        let fill = |buf: &mut [u8]| {
-            buf[..4].copy_from_slice(&me.to_ne_bytes());
-            buf[4..PREFIX].copy_from_slice(&seq.to_ne_bytes());
-            // SAFETY: Header is plain old data of HEADER_SIZE bytes.
-            let h = unsafe {
-                std::slice::from_raw_parts((hdr as *const Header).cast::<u8>(), HEADER_SIZE)
-            };
-            buf[PREFIX..PREFIX + HEADER_SIZE].copy_from_slice(h);
-            buf[PREFIX + HEADER_SIZE..].copy_from_slice(payload);
-        };
-        let rc = if total <= self.inject {
-            let mut small = [0u8; INJECT_MAX];
-            fill(&mut small[..total]);
-            inject(&self.ep, &small[..total], peer as u64)
-        } else {
-            let mut v = vec![0u8; total];
-            fill(&mut v);
-            let boxed = Box::into_raw(Box::new(v));
-            // SAFETY: the box stays alive until the send's completion
-            // (`completed`) or its failure here.
-            let rc = send(&self.ep, unsafe { &*boxed }, peer as u64, boxed as u64);
-            if rc != 0 {
-                // SAFETY: not handed to the provider after all.
-                drop(unsafe { Box::from_raw(boxed) });
-            }
-            rc
-        };
-        match rc {
-            0 => {
-                *seq = seq.wrapping_add(1);
-                BYTES_SENT.fetch_add(total as u64, Ordering::Relaxed);
-                true
-            }
-            r if r == EAGAIN => false,
-            r => {
-                self.fail(&format!("sending to world rank {peer} failed ({r})"));
-                false
-            }
+        if let Some(seq) = self.next_seq.get(peer) {
+            let from = (u64::from(self.me), 0);
+            return self.transmit(peer as u64, from, &mut seq.lock(), hdr, payload);
         }
+        let far = self.far.read();
+        let Some(p) = far.by_index.get(&peer) else {
+            self.fail(&format!("no address for process {peer}"));
+            return false;
+        };
+        let from = (self.name.load(Ordering::Relaxed), FAR);
+        self.transmit(p.addr, from, &mut p.seq.lock(), hdr, payload)
     }
 
     fn want_space(&self, _peer: usize, on: bool) {
@@ -466,17 +615,17 @@ impl Transport for Ofi {
                     self.repost(i as usize);
                     continue;
                 };
-                if seq != order.expected[from] {
-                    order.held[from].insert(seq, (i, len));
+                let (expected, held) = order.lane(from);
+                if seq != *expected {
+                    held.insert(seq, (i, len));
                     continue;
                 }
                 let mut next = Some((i, len));
                 while let Some((i, len)) = next {
-                    self.deliver(i as usize, len as usize, f);
+                    self.deliver(i as usize, len as usize, from, f);
                     handled += 1;
-                    let e = order.expected[from].wrapping_add(1);
-                    order.expected[from] = e;
-                    next = order.held[from].remove(&e);
+                    *expected = expected.wrapping_add(1);
+                    next = held.remove(expected);
                 }
             }
         }
@@ -494,11 +643,12 @@ pub fn probe() -> Result<String, String> {
     open(None).map(|(_, provider, _, _)| provider)
 }
 
-fn hex(b: &[u8]) -> String {
+/// Bytes as hex digits (addresses in text exchanges), and back.
+pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
@@ -553,6 +703,12 @@ fn bind_addr(pmi: Option<IpAddr>) -> Option<IpAddr> {
     if mode() == "all" {
         return pmi;
     }
+    public_addr(pmi)
+}
+
+/// The address processes on other hosts reach this one at (see
+/// `bind_addr`; also where ports listen).
+pub fn public_addr(pmi: Option<IpAddr>) -> Option<IpAddr> {
     if let Ok(v) = std::env::var(ADDR_VAR)
         && let Some(ip) = super::ifaddrs::resolve(v.trim()).filter(|ip| !ip.is_loopback())
     {
@@ -646,6 +802,19 @@ fn insert(ep: &Endpoint, table: &[u8], each: usize, count: usize) -> io::Result<
 }
 
 #[cfg(oxmpi_ofi)]
+fn insert_one(ep: &Endpoint, addr: &[u8]) -> io::Result<u64> {
+    let mut at = 0u64;
+    // SAFETY: `addr` is one address as the provider gave it; `at` is ours.
+    let rc = unsafe { ffi::oxf_insert_one(ep.0, addr.as_ptr().cast(), &mut at) };
+    if rc != 0 {
+        return Err(io::Error::other(format!(
+            "cannot add a network address ({rc})"
+        )));
+    }
+    Ok(at)
+}
+
+#[cfg(oxmpi_ofi)]
 fn send(ep: &Endpoint, buf: &[u8], dest: u64, ctx: u64) -> i64 {
     // SAFETY: the caller keeps `buf` alive until the completion for `ctx`.
     unsafe { ffi::oxf_send(ep.0, buf.as_ptr().cast(), buf.len(), dest, ctx) as i64 }
@@ -710,6 +879,10 @@ fn open(_: Option<std::net::IpAddr>) -> Result<(Endpoint, String, usize, Vec<u8>
 }
 #[cfg(not(oxmpi_ofi))]
 fn insert(_: &Endpoint, _: &[u8], _: usize, _: usize) -> io::Result<()> {
+    Err(super::unsupported("the network transport"))
+}
+#[cfg(not(oxmpi_ofi))]
+fn insert_one(_: &Endpoint, _: &[u8]) -> io::Result<u64> {
     Err(super::unsupported("the network transport"))
 }
 #[cfg(not(oxmpi_ofi))]

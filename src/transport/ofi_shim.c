@@ -265,6 +265,20 @@ int oxf_insert(struct oxf *f, const void *addrs, size_t each, size_t count)
     return n;
 }
 
+/*
+ * Insert one more address (a process of another job, met after start):
+ * its fi_addr in `out`. 0 or a negative libfabric code.
+ */
+int oxf_insert_one(struct oxf *f, const void *addr, uint64_t *out)
+{
+    fi_addr_t a = FI_ADDR_NOTAVAIL;
+    int rc = fi_av_insert(f->av, addr, 1, &a, 0, NULL);
+    if (rc != 1)
+        return rc < 0 ? rc : -FI_EINVAL;
+    *out = a;
+    return 0;
+}
+
 /* 0, -FI_EAGAIN (try again later) or another negative code. */
 long oxf_send(struct oxf *f, const void *buf, size_t len, uint64_t dest, uint64_t ctx)
 {
