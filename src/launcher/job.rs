@@ -799,11 +799,18 @@ impl Job {
             return Ok(None);
         };
         let local = hosts::is_local(host) || host == "localhost";
+        // The same host by name, by address, or as this one.
+        let ip = super::ifaddrs::resolve(host);
+        let same = |h: &hosts::Host| {
+            h.name == *host
+                || (local && h.local)
+                || ip.is_some() && super::ifaddrs::resolve(&h.name) == ip
+        };
         match &self.spread {
             Some(s) => s
                 .hosts
                 .iter()
-                .position(|h| h.name == *host || (local && h.local))
+                .position(same)
                 .map(Some)
                 .ok_or_else(|| format!("host {host:?} is not one of the job's hosts")),
             None if local => Ok(None),
