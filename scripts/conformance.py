@@ -113,10 +113,13 @@ def write_junit(path, name, suites):
 NETNS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "netns-hosts")
 
 
-def hosts_up(n, mpiexec, work):
+def hosts_up(n, mpiexec, work, hydra=False):
     """Make `n` namespace hosts (`scripts/netns-hosts`, needs root) and a
     wrapper in `work` that runs `mpiexec` on the first with its job spread
-    over all of them; the wrapper's path. `hosts_down` removes them."""
+    over all of them; the wrapper's path. `hosts_down` removes them.
+    `hydra`: `mpiexec` is Hydra's, told to start its proxies as rsh would
+    (its ssh launcher holds back more than a few connections to a host,
+    which spawning many jobs runs into)."""
     if os.geteuid() != 0:
         raise SystemExit("--hosts needs root (it makes network namespaces)")
     subprocess.run([NETNS, "up", str(n)], check=True)
@@ -124,9 +127,10 @@ def hosts_up(n, mpiexec, work):
     wrapper = os.path.join(work, "mpiexec-hosts")
     with open(wrapper, "w") as f:
         f.write("#!/bin/bash\n"
-                "# OxMPI's mpiexec on namespace host 1, its job spread over all of them.\n"
+                "# mpiexec on namespace host 1, its job spread over all of them.\n"
                 'args=""; for a in "$@"; do args+=" $(printf %q "$a")"; done\n'
                 f"exec {NETNS} run 1 \"{mpiexec} -hosts {hosts} "
+                + ("-launcher rsh " if hydra else "") +
                 f"-launcher-exec {NETNS}$args\"\n")
     os.chmod(wrapper, 0o755)
     return wrapper

@@ -10,4 +10,5 @@ pub mod abi;
 pub mod core;
 pub mod handles;
 pub mod pmi;
+pub mod topology;
 pub mod transport;

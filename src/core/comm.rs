@@ -815,37 +815,45 @@ pub fn set_topo(handle: c_int, topo: Topo) {
 
 /// `MPI_Comm_split_type`. `MPI_COMM_TYPE_SHARED` and the
 /// `mpi_shared_memory` resource keep together the members on one host
-/// (by host name, as the transports decide who shares the node segment);
-/// processes are not bound to cores, so no smaller hardware resource holds
-/// a process and the other resource types give `MPI_COMM_NULL`, as the
-/// standard allows.
+/// (by host name, as the transports decide who shares the node segment).
+/// The hardware-guided kinds with a hardware resource type (hwloc's names:
+/// `Package`, `NUMANode`, `L3Cache`, `Core`, `PU`, ..., see
+/// `crate::topology`) keep together the members bound within the same
+/// object of that type; a member not bound within one (not bound at all,
+/// say) gets `MPI_COMM_NULL`, as does an unknown type, and
+/// `MPI_COMM_TYPE_HW_UNGUIDED`, as the standard allows.
 pub fn split_type(
     parent: &Comm,
     split_type: c_int,
     key: c_int,
     resource: Option<&str>,
 ) -> MpiResult<c_int> {
-    let shared = match split_type {
-        MPI_UNDEFINED | MPI_COMM_TYPE_HW_UNGUIDED => false,
-        MPI_COMM_TYPE_SHARED => true,
-        MPI_COMM_TYPE_HW_GUIDED | MPI_COMM_TYPE_RESOURCE_GUIDED => {
-            resource == Some("mpi_shared_memory")
-        }
+    use crate::topology::{Kind, bound_within};
+    // Where this member is, as a name equal exactly for the members to
+    // keep together (`None`: in no such place).
+    let host = super::runtime::processor_name;
+    let place: Option<(String, usize)> = match split_type {
+        MPI_UNDEFINED | MPI_COMM_TYPE_HW_UNGUIDED => None,
+        MPI_COMM_TYPE_SHARED => Some((host(), 0)),
+        MPI_COMM_TYPE_HW_GUIDED | MPI_COMM_TYPE_RESOURCE_GUIDED => match resource {
+            Some("mpi_shared_memory") => Some((host(), 0)),
+            Some(r) => Kind::parse(r)
+                .and_then(bound_within)
+                .map(|cpu| (host(), cpu)),
+            None => None,
+        },
         other => {
             return Err(MpiError::arg(format!("invalid split type {other}")));
         }
     };
-    // Every member takes part in the exchange, whatever it asked for; a
-    // communicator on one host (the same answer everywhere) needs none.
-    let hosts = if coll::spans_hosts(parent) {
-        host_colors(parent)?
+    // Every member takes part in the exchange, whatever it asked for; on
+    // one host (the same answer everywhere) the object's first CPU is
+    // name enough.
+    let color = if coll::spans_hosts(parent) {
+        let mine = place.map_or(String::new(), |(h, cpu)| format!("{h}/{cpu}"));
+        colors_of(parent, &mine)?[parent.rank as usize]
     } else {
-        vec![0; parent.size as usize]
-    };
-    let color = if shared {
-        hosts[parent.rank as usize]
-    } else {
-        MPI_UNDEFINED
+        place.map_or(MPI_UNDEFINED, |(_, cpu)| cpu as c_int)
     };
     split(parent, color, key)
 }
@@ -853,12 +861,25 @@ pub fn split_type(
 /// Per member of intracommunicator `c`, the rank of the first member on
 /// the same host.
 pub fn host_colors(c: &Comm) -> MpiResult<Vec<c_int>> {
-    let names = coll::allgather_text(c, &super::runtime::processor_name(), 256)?;
+    colors_of(c, &super::runtime::processor_name())
+}
+
+/// Per member of intracommunicator `c`, the rank of the first member
+/// whose `name` is the same (`MPI_UNDEFINED` for an empty one).
+/// Collective over `c`.
+fn colors_of(c: &Comm, name: &str) -> MpiResult<Vec<c_int>> {
+    let names = coll::allgather_text(c, name, 320)?;
     let mut first = std::collections::HashMap::new();
     Ok(names
         .iter()
         .enumerate()
-        .map(|(r, name)| *first.entry(name).or_insert(r as c_int))
+        .map(|(r, name)| {
+            if name.is_empty() {
+                MPI_UNDEFINED
+            } else {
+                *first.entry(name).or_insert(r as c_int)
+            }
+        })
         .collect())
 }
 

@@ -441,7 +441,7 @@ static PARENT: AtomicI32 = AtomicI32::new(MPI_COMM_NULL);
 /// port, named in our key-value space.
 pub fn connect_parent(port: &str) -> MpiResult<()> {
     let mut ic = MPI_COMM_NULL;
-    comm_connect(Some(port), MPI_INFO_NULL, 0, MPI_COMM_WORLD, &mut ic)?;
+    meet_over(MPI_COMM_WORLD, 0, &mut ic, How::ConnectParent(port))?;
     // The standard's name for it.
     *comm::get(ic)?.name.lock() = "MPI_COMM_PARENT".into();
     PARENT.store(ic, Ordering::Release);
@@ -510,6 +510,11 @@ enum How<'a> {
     /// (a launcher that could not start them and did not say so).
     AcceptSpawned(&'a str),
     Connect(Option<&'a str>),
+    /// Connect to the processes that spawned us: they answer once their
+    /// launcher says every process started, which a launcher that starts
+    /// them slowly (Hydra holds back ssh connections to one host) may
+    /// take long to say; the launcher ends us if they end.
+    ConnectParent(&'a str),
     Join(TcpStream),
 }
 
@@ -522,6 +527,11 @@ impl Wire {
         let _ = s.set_read_timeout(Some(timeout()));
         let _ = s.set_nodelay(true);
         Wire(Mutex::new(s))
+    }
+
+    /// How long a read may wait (`None`: for ever).
+    fn patience(&self, t: Option<Duration>) {
+        let _ = self.0.lock().set_read_timeout(t);
     }
 
     fn send(&self, frame: &[u8]) -> io::Result<()> {
@@ -1085,14 +1095,24 @@ fn meet(c: &Comm, at: Where, how: How<'_>) -> MpiResult<Met> {
                 return welcome(c, &ours, theirs, wire);
             }
         }
-        How::Connect(name) => {
+        How::Connect(_) | How::ConnectParent(_) => {
+            let (name, patient) = match how {
+                How::Connect(name) => (name, false),
+                How::ConnectParent(name) => (Some(name), true),
+                _ => unreachable!(),
+            };
             let name = name.ok_or_else(|| MpiError::arg("the root's port name is NULL"))?;
             let (addr, secret) = parse_port(name)?;
             let stream = TcpStream::connect_timeout(&addr, timeout())
                 .map_err(|e| port_err(format!("cannot connect to port {name:?}: {e}")))?;
             let wire = Arc::new(Wire::new(stream));
             wire.send_text(&format!("hello {secret} {}", ours.encode()))?;
-            answer(&ours, wire)
+            if patient {
+                wire.patience(None);
+            }
+            let met = answer(&ours, wire.clone());
+            wire.patience(Some(timeout()));
+            met
         }
         How::Join(stream) => {
             let wire = Arc::new(Wire::new(stream));

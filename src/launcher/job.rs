@@ -108,6 +108,10 @@ struct Spread {
     launcher: String,
     /// Processes placed so far: spawned jobs continue the round.
     placed: usize,
+    /// How the first job's ranks are bound on each host (`-bind-to`), and
+    /// whether to say where they went.
+    bind: placement::Bind,
+    report: bool,
 }
 
 /// One rank to start on one of the hosts (`start_spread`).
@@ -289,6 +293,8 @@ impl Job {
             port,
             launcher: opts.launcher.clone(),
             placed: size,
+            bind: opts.bind,
+            report: opts.report_bindings,
         });
         let forward_stdin = !sys::stdin_is_background_tty();
         let mut placed = Vec::new();
@@ -317,6 +323,8 @@ impl Job {
     /// Start the ranks of job `job` (0: the first; `n`: the `n`th
     /// spawned) on the hosts `placed` names: on this node directly, on
     /// another through a new proxy there (`label`: it tags output lines).
+    /// Each host binds the first job's ranks it runs as `-bind-to` says
+    /// (spawned ranks are not bound, as on one host).
     /// On failure, what could not be started and why; the ranks started
     /// already are left to the caller.
     fn start_spread(
@@ -330,7 +338,17 @@ impl Job {
         };
         let hosts = spread.hosts.clone();
         let (port, launcher) = (spread.port, spread.launcher.clone());
+        let bind = (job == 0).then_some(spread.bind);
+        let report = spread.report && job == 0;
+        let threads = placement::threads_per_rank();
         let size = placed.len();
+        // This host's ranks are bound here; each proxy binds its own.
+        let nlocal = placed.iter().filter(|p| hosts[p.host].local).count();
+        let mut local_places = match bind {
+            Some(b) => placement::plan(b, nlocal as u32, threads),
+            None => vec![None; nlocal],
+        }
+        .into_iter();
         // Each host's address as the others see it, and ours towards it.
         let addr_of = |h: &hosts::Host| {
             if h.local {
@@ -364,6 +382,13 @@ impl Job {
                 ));
             }
             if host.local {
+                let cpus = local_places.next().flatten();
+                if report {
+                    match cpus {
+                        Some(set) => say!("rank {} bound to CPU {}", p.rank, set.describe()),
+                        None => say!("rank {} not bound", p.rank),
+                    }
+                }
                 let launch = Launch {
                     program: &p.program,
                     args: &p.args,
@@ -379,7 +404,7 @@ impl Job {
                     },
                     label: p.label.clone(),
                     stdin: p.stdin,
-                    cpus: None,
+                    cpus,
                 };
                 if let Err(e) = self.start(launch) {
                     failed = Some((p.program.to_string_lossy().into_owned(), e));
@@ -401,6 +426,9 @@ impl Job {
             let spec = &mut specs[p.host];
             spec.pmi_port = std::net::SocketAddr::new(me, port).to_string();
             spec.label = label;
+            spec.bind = bind;
+            spec.threads = threads;
+            spec.report = report;
             spec.ranks.push(proxy::RankSpec {
                 id: p.proc,
                 rank: p.rank,

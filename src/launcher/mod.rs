@@ -33,6 +33,9 @@ mod pmi_server;
 mod proxy;
 mod slurm;
 mod sys;
+#[allow(dead_code)] // the library uses the rest
+#[path = "../topology.rs"]
+mod topology;
 
 use std::ffi::OsString;
 use std::io::Write;

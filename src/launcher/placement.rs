@@ -7,13 +7,18 @@
 //! With more ranks than cores nothing is bound (the scheduler shares the
 //! cores best) unless the user asks. A hybrid job (`OMP_NUM_THREADS=t`
 //! in mpiexec's environment) gets `t` cores a rank when they fit, and no
-//! binding otherwise, so its threads are never squeezed onto one core. `-bind-to none|core|hwthread`
-//! overrides; a binding asked for with more ranks than places wraps round.
+//! binding otherwise, so its threads are never squeezed onto one core.
+//! `-bind-to none|core|hwthread|socket|numa|l3cache|...` overrides: each
+//! rank gets the object of that kind holding the core it would have had
+//! (ranks fill a package before the next, as Open MPI maps by core); a
+//! binding asked for with more ranks than cores wraps round.
 //!
-//! Cores come from sysfs (`topology/core_id`, `physical_package_id`);
-//! only the CPUs mpiexec itself may run on are used, so a job started
-//! inside a cpuset or under `taskset` stays inside it.
+//! The hardware comes from `topology` (sysfs); only the CPUs mpiexec
+//! itself may run on are used, so a job started inside a cpuset or under
+//! `taskset` stays inside it. Every host plans its own ranks (the head
+//! for its own, each proxy for its host's).
 
+use super::topology::{self, Kind};
 use std::mem::MaybeUninit;
 
 /// What `-bind-to` asks for.
@@ -22,10 +27,8 @@ pub enum Bind {
     /// A core each when there are enough, else nothing (the default).
     Auto,
     None,
-    /// Every hardware thread of one core.
-    Core,
-    /// One hardware thread.
-    Hwthread,
+    /// The object of this kind holding the rank's core.
+    To(Kind),
 }
 
 impl Bind {
@@ -33,9 +36,16 @@ impl Bind {
         match s {
             "auto" => Some(Bind::Auto),
             "none" | "no" => Some(Bind::None),
-            "core" | "cores" => Some(Bind::Core),
-            "hwthread" | "hwthreads" | "thread" | "cpu" => Some(Bind::Hwthread),
-            _ => None,
+            other => Kind::parse(other).map(Bind::To),
+        }
+    }
+
+    /// As `parse` reads it (handed to proxies).
+    pub fn name(self) -> String {
+        match self {
+            Bind::Auto => "auto".into(),
+            Bind::None => "none".into(),
+            Bind::To(k) => k.name(),
         }
     }
 }
@@ -83,48 +93,13 @@ impl CpuSet {
     }
 }
 
-/// The CPUs this process may run on.
 fn allowed() -> Vec<usize> {
-    // SAFETY: an all-zero cpu_set_t is valid, and sched_getaffinity fills
-    // one of the size it is given.
-    let mut set: libc::cpu_set_t = unsafe { MaybeUninit::zeroed().assume_init() };
-    let rc =
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if rc != 0 {
-        return Vec::new();
-    }
-    CpuSet(set).cpus()
-}
-
-/// A CPU's (package, core) from sysfs; `None` where sysfs does not say.
-fn core_of(cpu: usize) -> Option<(u32, u32)> {
-    let read = |what: &str| {
-        std::fs::read_to_string(format!("/sys/devices/system/cpu/cpu{cpu}/topology/{what}"))
-            .ok()?
-            .trim()
-            .parse::<u32>()
-            .ok()
-    };
-    Some((read("physical_package_id")?, read("core_id")?))
+    topology::allowed()
 }
 
 /// The allowed CPUs grouped by core, cores in (package, core) order.
 fn cores(cpus: &[usize]) -> Vec<Vec<usize>> {
-    let mut keyed: Vec<((u32, u32), usize)> = cpus
-        .iter()
-        .map(|&c| (core_of(c).unwrap_or((u32::MAX, c as u32)), c))
-        .collect();
-    keyed.sort_unstable();
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    let mut last = None;
-    for (key, cpu) in keyed {
-        match out.last_mut() {
-            Some(core) if last == Some(key) => core.push(cpu),
-            _ => out.push(vec![cpu]),
-        }
-        last = Some(key);
-    }
-    out
+    topology::groups(Kind::Core, cpus)
 }
 
 /// Threads each rank will run, as OpenMP is told (1 when unset).
@@ -146,8 +121,16 @@ pub fn plan(bind: Bind, size: u32, threads: usize) -> Vec<Option<CpuSet>> {
         Bind::None => Vec::new(),
         Bind::Auto if size < 2 || size * threads > cores.len() => Vec::new(),
         Bind::Auto => cores.chunks(threads).map(|c| c.concat()).collect(),
-        Bind::Core => cores,
-        Bind::Hwthread => cpus.iter().map(|&c| vec![c]).collect(),
+        Bind::To(Kind::Core) => cores,
+        Bind::To(Kind::Pu) => cpus.iter().map(|&c| vec![c]).collect(),
+        Bind::To(k) => {
+            // Each core's object of kind k, in core order.
+            let objects = topology::groups(k, &cpus);
+            cores
+                .iter()
+                .filter_map(|core| objects.iter().find(|o| o.contains(&core[0])).cloned())
+                .collect()
+        }
     };
     if places.is_empty() {
         return vec![None; size];
@@ -164,9 +147,14 @@ mod tests {
     #[test]
     fn parses_the_binding_names() {
         assert_eq!(Bind::parse("none"), Some(Bind::None));
-        assert_eq!(Bind::parse("core"), Some(Bind::Core));
-        assert_eq!(Bind::parse("hwthread"), Some(Bind::Hwthread));
-        assert_eq!(Bind::parse("socket"), None);
+        assert_eq!(Bind::parse("core"), Some(Bind::To(Kind::Core)));
+        assert_eq!(Bind::parse("hwthread"), Some(Bind::To(Kind::Pu)));
+        assert_eq!(Bind::parse("socket"), Some(Bind::To(Kind::Package)));
+        assert_eq!(Bind::parse("numa"), Some(Bind::To(Kind::Numa)));
+        assert_eq!(Bind::parse("bogus"), None);
+        for b in [Bind::Auto, Bind::None, Bind::To(Kind::Cache(3))] {
+            assert_eq!(Bind::parse(&b.name()), Some(b));
+        }
     }
 
     #[test]
@@ -193,9 +181,21 @@ mod tests {
         assert!(plan(Bind::Auto, 1, 1)[0].is_none());
         // One rank too many: nothing bound unless asked.
         assert!(plan(Bind::Auto, ncores + 1, 1).iter().all(Option::is_none));
-        assert!(plan(Bind::Core, ncores + 1, 1).iter().all(Option::is_some));
+        assert!(
+            plan(Bind::To(Kind::Core), ncores + 1, 1)
+                .iter()
+                .all(Option::is_some)
+        );
         assert!(plan(Bind::None, 1, 1).iter().all(Option::is_none));
-        assert_eq!(plan(Bind::Hwthread, n, 1)[0].unwrap().cpus().len(), 1);
+        assert_eq!(plan(Bind::To(Kind::Pu), n, 1)[0].unwrap().cpus().len(), 1);
+        // A package each: all the CPUs of the first core's package.
+        let package = plan(Bind::To(Kind::Package), 1, 1)[0].unwrap().cpus();
+        let first = topology::object_of(Kind::Package, package[0]);
+        assert!(
+            package
+                .iter()
+                .all(|&c| topology::object_of(Kind::Package, c) == first)
+        );
         // Threaded ranks: all their cores when they fit, else unbound.
         let two = cores(&allowed())[..].iter().take(2).flatten().count();
         if ncores >= 4 {

@@ -19,6 +19,7 @@
 //! its network gone). So nothing outlives the job on any host.
 
 use super::output::{self, Stream, Tracker};
+use super::placement::{self, Bind};
 use super::sys::{self, Exit};
 use std::ffi::OsString;
 use std::io::{self, BufRead, Write};
@@ -55,6 +56,11 @@ pub struct Spec {
     /// The head's PMI server, `address:port`.
     pub pmi_port: String,
     pub label: bool,
+    /// How to bind the ranks on that host (`None`: not at all), with how
+    /// many threads each runs, and whether to say where they went.
+    pub bind: Option<Bind>,
+    pub threads: usize,
+    pub report: bool,
     pub ranks: Vec<RankSpec>,
 }
 
@@ -88,11 +94,16 @@ impl Spec {
     /// The lines the head writes to the proxy.
     pub fn encode(&self) -> String {
         let mut t = format!(
-            "proxy {}\npmi_port {}\nlabel {}\n",
+            "proxy {}\npmi_port {}\nlabel {}\nthreads {}\nreport {}\n",
             self.id,
             self.pmi_port,
-            u8::from(self.label)
+            u8::from(self.label),
+            self.threads,
+            u8::from(self.report)
         );
+        if let Some(b) = self.bind {
+            t += &format!("bind {}\n", b.name());
+        }
         for r in &self.ranks {
             t += &format!("rank {} {}\n", r.id, r.rank);
             t += &format!("program {}\n", esc(r.program.as_bytes()));
@@ -129,6 +140,9 @@ impl Spec {
                 ("proxy", _) => spec.id = v.parse().unwrap_or(0),
                 ("pmi_port", _) => spec.pmi_port = v.to_string(),
                 ("label", _) => spec.label = v == "1",
+                ("threads", _) => spec.threads = v.parse().unwrap_or(1),
+                ("report", _) => spec.report = v == "1",
+                ("bind", _) => spec.bind = Bind::parse(v),
                 ("rank", _) => {
                     let mut it = v.split(' ').map(|x| x.parse::<usize>().unwrap_or(0));
                     spec.ranks.push(RankSpec {
@@ -300,7 +314,22 @@ pub fn serve() -> i32 {
     let mut pgid = 0;
     let mut kids: Vec<(usize, libc::pid_t, Option<Exit>)> = Vec::new();
     let mut worst = 0;
-    for r in &spec.ranks {
+    let places = match spec.bind {
+        Some(b) => placement::plan(b, spec.ranks.len() as u32, spec.threads.max(1)),
+        None => vec![None; spec.ranks.len()],
+    };
+    for (r, &cpus) in spec.ranks.iter().zip(&places) {
+        if spec.report {
+            match cpus {
+                Some(set) => say!(
+                    "rank {} bound to CPU {} on {}",
+                    r.rank,
+                    set.describe(),
+                    host()
+                ),
+                None => say!("rank {} not bound on {}", r.rank, host()),
+            }
+        }
         let mut cmd = Command::new(&r.program);
         cmd.args(&r.args)
             .env_clear()
@@ -317,8 +346,12 @@ pub fn serve() -> i32 {
         }
         // SAFETY: prctl is async-signal-safe.
         unsafe {
-            cmd.pre_exec(|| {
+            cmd.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                // A binding the kernel refuses leaves the rank unbound.
+                if let Some(set) = cpus {
+                    let _ = set.apply();
+                }
                 Ok(())
             });
         }
