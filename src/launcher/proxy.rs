@@ -460,6 +460,9 @@ mod tests {
             id: 1,
             pmi_port: "10.0.0.1:5000".into(),
             label: true,
+            bind: Some(Bind::To(super::super::topology::Kind::Numa)),
+            threads: 2,
+            report: true,
             ranks: vec![RankSpec {
                 id: 3,
                 rank: 2,
@@ -472,7 +475,8 @@ mod tests {
         let text = spec.encode();
         let back = Spec::decode(&mut text.as_bytes()).unwrap();
         assert_eq!((back.id, &back.pmi_port), (1, &spec.pmi_port));
-        assert!(back.label);
+        assert!(back.label && back.report);
+        assert_eq!((back.bind, back.threads), (spec.bind, 2));
         let r = &back.ranks[0];
         assert_eq!((r.id, r.rank), (3, 2));
         assert_eq!(r.args, spec.ranks[0].args);
