@@ -8,13 +8,17 @@
 //! in. Connecting two groups (the acceptor's and the connector's) goes:
 //!
 //! 1. The roots meet on the socket. The connector sends the secret, its
-//!    job and its group by global name (`procs::Gpid`); the acceptor turns
-//!    a wrong secret away (and goes on waiting), creates a *link* (a
-//!    shared segment of rings between every member of both groups, mode
-//!    0600) and answers with its own group and the link's name.
+//!    job, where its group runs (`Where`) and its group by global name
+//!    (`procs::Gpid`); the acceptor turns a wrong secret away (and goes on
+//!    waiting) and chooses a *link*: when both groups are on its host, a
+//!    shared segment of rings between every member of both groups (mode
+//!    0600), else the network (`NET`). It answers with its own group and
+//!    the link's name.
 //! 2. Each root broadcasts the outcome to its group. Every member maps the
-//!    link and routes through it the processes no transport reached yet
-//!    (members of the same job keep their node segment).
+//!    link (or, for the network, the groups swap their members' endpoint
+//!    addresses: `reach_over_network`) and routes through it the
+//!    processes no transport reached yet (members of the same job keep
+//!    their node segment).
 //! 3. Each group checks that all its members mapped it; the roots swap the
 //!    answers, and the acceptor's root removes the link's name, so nothing
 //!    is left in `/dev/shm` whatever happens next.
