@@ -979,6 +979,27 @@ pub fn allreduce_blocking(comm: &Comm, send: usize, recv: usize, r: Red) -> MpiR
     sched::run(comm, |s| allreduce(s, comm.size, send, recv, r))
 }
 
+/// The least and the greatest of `v` over `comm`'s members, in one
+/// all-reduce (of `v` and `-v`, by maximum; `v` above `i64::MIN`).
+/// Blocking; every member calls.
+pub fn least_and_most(comm: &Comm, v: i64) -> MpiResult<(i64, i64)> {
+    let mine = [v, v.wrapping_neg()];
+    let mut seen = [0i64; 2];
+    let max = Red {
+        count: 2,
+        dt: crate::core::consts::MPI_INT64_T,
+        size: 8,
+        op: crate::core::consts::MPI_MAX,
+    };
+    allreduce_blocking(
+        comm,
+        mine.as_ptr() as usize,
+        seen.as_mut_ptr() as usize,
+        max,
+    )?;
+    Ok((seen[1].wrapping_neg(), seen[0]))
+}
+
 pub fn allgatherv_blocking(
     comm: &Comm,
     send: Option<(usize, usize)>,

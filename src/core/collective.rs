@@ -351,21 +351,7 @@ fn node_channel(
 /// send members down different algorithms and leave them waiting for each
 /// other, fails the call on every member instead.
 fn agree_on_size(comm: &Comm, len: usize) -> MpiResult<()> {
-    let mine = [len as i64, -(len as i64)];
-    let mut seen = [0i64; 2];
-    let max = Red {
-        count: 2,
-        dt: MPI_LONG,
-        size: 8,
-        op: MPI_MAX,
-    };
-    coll::allreduce_blocking(
-        comm,
-        mine.as_ptr() as usize,
-        seen.as_mut_ptr() as usize,
-        max,
-    )?;
-    let (most, least) = (seen[0], -seen[1]);
+    let (least, most) = coll::least_and_most(comm, len as i64)?;
     if most == least {
         return Ok(());
     }

@@ -656,23 +656,14 @@ impl Where {
         // A fixed hasher: every process must compute the same value.
         let mut h = std::collections::hash_map::DefaultHasher::new();
         host.hash(&mut h);
-        let h = h.finish();
-        // The least of h and of !h: all equal when min(h) == max(h).
-        let mine = [h, !h];
-        let mut least = [0u64; 2];
-        let r = Red {
-            count: 2,
-            dt: MPI_UINT64_T,
-            size: 16,
-            op: MPI_MIN,
-        };
-        coll::allreduce_blocking(c, mine.as_ptr() as usize, least.as_mut_ptr() as usize, r)?;
+        // All hash alike when the least equals the greatest.
+        let (least, most) = coll::least_and_most(c, (h.finish() >> 1) as i64)?;
         // `OXMPI_NETMOD=all` sends even same-host messages through the
         // network (to test it on one host): links too.
         let net_only = super::config::NETMOD.choice() == "all";
         Ok(Where {
             host,
-            one_host: least[0] == !least[1] && !net_only,
+            one_host: least == most && !net_only,
         })
     }
 
