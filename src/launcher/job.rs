@@ -1018,7 +1018,13 @@ impl Job {
             status = self.server.status(proc);
             self.check_abort();
         }
-        debug!("{name} (pid {pid}) ended: {exit:?}, {status:?}");
+        // Ranks on other hosts are named by host; their pids are not ours.
+        let name = if pid > 0 {
+            format!("{name} (pid {pid})")
+        } else {
+            name
+        };
+        debug!("{name} ended: {exit:?}, {status:?}");
         let job = self.ranks[i].job;
         if self.teardown.is_some() || self.failed_jobs.contains(&job) {
             // Deaths by our own signals are not news; codes still count.
@@ -1030,14 +1036,12 @@ impl Job {
         let others_running = self.ranks.iter().any(|r| r.exit.is_none());
         match exit {
             Exit::Signal(sig) => {
-                say!(
-                    "{name} (pid {pid}) killed by signal {sig} ({})",
-                    sys::signal_name(sig)
-                );
+                say!("{name} killed by signal {sig} ({})", sys::signal_name(sig));
                 self.worst = self.worst.max(128 + sig);
-                if job > 0 {
+                if job > 0 && self.spread.is_none() {
                     self.end_spawned_job(job);
                 } else if others_running {
+                    self.whole_run_ends(job);
                     self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
                 }
             }
@@ -1050,18 +1054,31 @@ impl Job {
                 if broken && others_running {
                     let what = if job > 0 { "its job" } else { "the job" };
                     if code == 0 {
-                        say!("{name} (pid {pid}) exited without finalizing MPI; ending {what}");
+                        say!("{name} exited without finalizing MPI; ending {what}");
                         self.worst = self.worst.max(1);
                     } else {
-                        say!("{name} (pid {pid}) exited with code {code}; ending {what}");
+                        say!("{name} exited with code {code}; ending {what}");
                     }
-                    if job > 0 {
+                    if job > 0 && self.spread.is_none() {
                         self.end_spawned_job(job);
                     } else {
+                        self.whole_run_ends(job);
                         self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
                     }
                 }
             }
+        }
+    }
+
+    /// A rank of spawned job `job` failed in a run across hosts: the jobs
+    /// connected to it could not tell (a process on another host is not
+    /// watched), and would wait for it for ever, so the whole run ends.
+    fn whole_run_ends(&self, job: usize) {
+        if job > 0 {
+            say!(
+                "spawned job {job} lost a member; across hosts the jobs connected to it \
+                 cannot notice, so the whole run ends"
+            );
         }
     }
 
