@@ -32,6 +32,9 @@ const BCAST_BINOMIAL: u32 = 1 << 4;
 /// The member does not ask for the count check (`OXMPI_COLL_CHECK`):
 /// one member asking turns it on for the communicator.
 const NO_CHECK: u32 = 1 << 5;
+/// Collectives on communicators spanning hosts may go node-local first
+/// (`OXMPI_COLL_HOSTS`, `coll_hier`).
+const HOSTS_FIRST: u32 = 1 << 6;
 
 /// From this many bytes, on at least `SPLIT_BCAST_RANKS` ranks with a core
 /// each, a broadcast by messages scatters the buffer and gathers it back
@@ -84,6 +87,9 @@ impl Algorithms {
         if !config::COLL_CHECK.on() {
             w |= NO_CHECK;
         }
+        if config::COLL_HOSTS.on() {
+            w |= HOSTS_FIRST;
+        }
         w
     }
 
@@ -105,6 +111,12 @@ impl Algorithms {
     /// Small blocking collectives may go through the node's shared cells.
     pub fn node_cells(self) -> bool {
         self.0 & NODE_CELLS != 0
+    }
+
+    /// Collectives on a communicator spanning hosts may go node-local
+    /// first.
+    pub fn hosts_first(self) -> bool {
+        self.0 & HOSTS_FIRST != 0
     }
 
     /// Blocking collectives first check that every member moves the same

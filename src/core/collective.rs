@@ -14,6 +14,7 @@
 use super::algorithms::Way;
 use super::args::{c_array, info_arg};
 use super::coll::{self, Block, Red, Root};
+use super::coll_hier;
 use super::comm::{self, Comm};
 use super::consts::*;
 use super::datatype::{self, MsgBuf};
@@ -488,6 +489,11 @@ pub fn barrier(comm: MPI_Comm, mode: Mode<'_>) -> MpiResult<()> {
     if let Some(ch) = node_channel(&comm, &mode, 0)? {
         return ch.barrier();
     }
+    if let Some(h) = comm.hosts().cloned() {
+        return launch(comm, mode, Staging::default(), move |s| {
+            coll_hier::barrier(s, &h)
+        });
+    }
     launch(comm, mode, Staging::default(), move |s| coll::barrier(s, n))
 }
 
@@ -525,6 +531,11 @@ pub fn bcast(
             None => return Ok(()),
             Some(w) => way = w,
         }
+    }
+    if let Some(h) = comm.hosts().cloned() {
+        return launch(comm, mode, st, move |s| {
+            coll_hier::bcast(s, &h, p, len, root)
+        });
     }
     launch(comm, mode, st, move |s| {
         coll::bcast_by(s, way, n, p, len, root)
@@ -689,6 +700,11 @@ pub fn reduce(
             Some(w) => way = w,
         }
     }
+    if let Some(h) = comm.hosts().filter(|_| coll_hier::exact(&red)).cloned() {
+        return launch(comm, mode, st, move |s| {
+            coll_hier::reduce(s, &h, sb, rb, red, root)
+        });
+    }
     launch(comm, mode, st, move |s| {
         coll::reduce_by(s, way, n, sb, rb, red, root)
     })
@@ -723,6 +739,11 @@ pub fn allreduce(
             None => return Ok(()),
             Some(w) => way = w,
         }
+    }
+    if let Some(h) = comm.hosts().filter(|_| coll_hier::exact(&red)).cloned() {
+        return launch(comm, mode, st, move |s| {
+            coll_hier::allreduce(s, &h, sb, rb, red)
+        });
     }
     launch(comm, mode, st, move |s| {
         coll::allreduce_by(s, way, n, sb, rb, red)

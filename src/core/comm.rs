@@ -63,9 +63,24 @@ pub struct Comm {
     /// The session it was made from (through its group), whose buffer its
     /// buffered sends use when it has none of its own.
     pub session: Option<c_int>,
+    /// Where its members run, when its collectives go node-local first
+    /// (`coll_hier`); worked out at the first collective.
+    pub hosts: OnceLock<Option<Arc<super::coll_hier::Hosts>>>,
 }
 
 impl Comm {
+    /// Where the members run, when collectives go node-local first on it
+    /// (an intracommunicator spanning hosts; see `coll_hier`).
+    pub fn hosts(&self) -> Option<&Arc<super::coll_hier::Hosts>> {
+        self.hosts
+            .get_or_init(|| {
+                (!self.is_inter() && self.algorithms.hosts_first())
+                    .then(|| super::coll_hier::Hosts::of(self))
+                    .flatten()
+            })
+            .as_ref()
+    }
+
     /// The world rank of member `rank` (which the caller has checked).
     pub fn world_rank(&self, rank: c_int) -> usize {
         self.group.world(rank as usize)
@@ -164,6 +179,7 @@ fn describe_predefined(handle: c_int) -> Arc<Comm> {
         algorithms,
         bsend: Default::default(),
         session: None,
+        hosts: OnceLock::new(),
     })
 }
 
@@ -586,6 +602,7 @@ fn make_with(handle: c_int, eh: c_int, ctx: Agreed, rank: c_int, group: Arc<Grou
         algorithms: ctx.algorithms,
         bsend: Default::default(),
         session: None,
+        hosts: OnceLock::new(),
     }
 }
 

@@ -422,6 +422,20 @@ pub static SHM_COLL: Setting = Setting::new(
      messages.",
 );
 
+pub static COLL_HOSTS: Setting = Setting::new(
+    "OXMPI_COLL_HOSTS",
+    Bool,
+    1,
+    "1",
+    Library,
+    StartupAgreed,
+    Tuner,
+    Collectives,
+    "Run barriers, broadcasts and exact reductions (integers; minimum and maximum) on \
+     communicators that span hosts node-local first, then between one rank per host; 0 runs \
+     them over all members alike.",
+);
+
 pub static BCAST: Setting = Setting::new(
     "OXMPI_BCAST",
     Choice(&["auto", "split", "binomial"]),
@@ -517,13 +531,14 @@ pub static FC: Setting = Setting::new(
 );
 
 /// Every setting, in the order every list shows them.
-pub static ALL: [&Setting; 13] = [
+pub static ALL: [&Setting; 14] = [
     &DEBUG,
     &EAGER_MAX,
     &SHM_CMA,
     &SHM_RING_SIZE,
     &NETMOD,
     &SHM_COLL,
+    &COLL_HOSTS,
     &BCAST,
     &COLL_CHECK,
     &CONNECT_TIMEOUT,

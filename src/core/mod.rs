@@ -8,6 +8,7 @@ pub mod bsend;
 #[rustfmt::skip]
 pub mod callbacks;
 pub mod coll;
+pub mod coll_hier;
 pub mod collective;
 pub mod comm;
 pub mod comm_calls;

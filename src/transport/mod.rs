@@ -69,6 +69,14 @@ pub struct Started {
 pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Started> {
     let hosts = nodes(ex, rank, size)?;
     let host = hosts[rank].clone();
+    let mut first = std::collections::HashMap::new();
+    let _ = HOSTS.set(
+        hosts
+            .iter()
+            .enumerate()
+            .map(|(r, h)| *first.entry(h).or_insert(r as u32))
+            .collect(),
+    );
     let local: Vec<usize> = (0..size).filter(|&r| hosts[r] == host).collect();
     let node = shm::Shm::setup(ex, rank, local.clone())?.map(Arc::new);
     let mode = ofi::mode();
@@ -106,6 +114,16 @@ pub fn start(ex: &mut dyn Exchange, rank: usize, size: usize) -> io::Result<Star
         transports.push(n.clone());
     }
     Ok(Started { transports, node })
+}
+
+/// The host of each world rank, as the number of the lowest world rank on
+/// it (the same on every process of the job; set by `start`).
+static HOSTS: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+
+/// The host of world rank `rank`, as `HOSTS` numbers it; `None` outside
+/// the job (or before `start`, or without a launcher).
+pub fn host_of(rank: usize) -> Option<u32> {
+    HOSTS.get()?.get(rank).copied()
 }
 
 /// This process's network endpoint, open or to be opened when first
