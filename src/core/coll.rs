@@ -94,8 +94,30 @@ fn bcast_binomial(s: &mut Sched, n: c_int, buf: usize, len: usize, root: c_int) 
 /// send to each child, the bytes `part(first, count)` names for the
 /// subtree of `count` ranks that starts `first` places after the root.
 fn down_tree(s: &mut Sched, n: c_int, root: c_int, part: impl Fn(c_int, c_int) -> (usize, usize)) {
-    let rel = (s.rank() - root).rem_euclid(n);
-    let abs = move |r: c_int| (r + root) % n;
+    let me = s.rank() as usize;
+    tree_down(
+        s,
+        n as usize,
+        me,
+        root as usize,
+        |x| x as c_int,
+        |first, count| part(first as c_int, count as c_int),
+    );
+}
+
+/// `down_tree` over `n` places, this rank at place `me`, the root at
+/// place `root`, place `x` being communicator rank `rank_of(x)` (so a
+/// tree may run over any subset of the ranks: `coll_hier`).
+pub fn tree_down(
+    s: &mut Sched,
+    n: usize,
+    me: usize,
+    root: usize,
+    rank_of: impl Fn(usize) -> c_int,
+    part: impl Fn(usize, usize) -> (usize, usize),
+) {
+    let rel = (me + n - root) % n;
+    let abs = |r: usize| rank_of((r + root) % n);
     // The lowest set bit of `rel` is the size of its subtree.
     let mut mask = 1;
     while mask < n {

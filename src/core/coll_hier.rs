@@ -124,27 +124,8 @@ pub fn exact(r: &Red) -> bool {
 /// `ranks[root]`: `len` bytes at `buf` reach every rank listed. A rank
 /// not listed adds nothing.
 fn down(s: &mut Sched, ranks: &[c_int], root: usize, buf: usize, len: usize) {
-    let n = ranks.len();
-    let Some(me) = ranks.iter().position(|&r| r == s.rank()) else {
-        return;
-    };
-    let rel = (me + n - root) % n;
-    let abs = |x: usize| ranks[(x + root) % n];
-    let mut mask = 1;
-    while mask < n {
-        if rel & mask != 0 {
-            s.recv(abs(rel - mask), buf, len);
-            s.fence();
-            break;
-        }
-        mask <<= 1;
-    }
-    mask >>= 1;
-    while mask > 0 {
-        if rel + mask < n {
-            s.send(abs(rel + mask), buf, len);
-        }
-        mask >>= 1;
+    if let Some(me) = ranks.iter().position(|&r| r == s.rank()) {
+        super::coll::tree_down(s, ranks.len(), me, root, |x| ranks[x], |_, _| (buf, len));
     }
 }
 
