@@ -22,9 +22,13 @@ use super::sched::Sched;
 use std::ffi::c_int;
 use std::sync::Arc;
 
-/// Where a communicator's members run: each rank's host, numbered.
+/// Where a communicator's members run, worked out once per communicator.
 pub struct Hosts {
-    host: Vec<u32>,
+    /// Each rank's host, as an index into `on`.
+    host: Vec<usize>,
+    /// Each host's ranks in rank order; hosts in the order of their lowest
+    /// rank.
+    on: Vec<Vec<c_int>>,
 }
 
 impl Hosts {
@@ -40,43 +44,48 @@ impl Hosts {
         Hosts::new(host).map(Arc::new)
     }
 
-    fn new(host: Vec<u32>) -> Option<Hosts> {
-        let mut distinct = host.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        (distinct.len() > 1 && distinct.len() < host.len()).then_some(Hosts { host })
+    /// From each rank's host, named by any number.
+    fn new(named: Vec<u32>) -> Option<Hosts> {
+        let mut names: Vec<u32> = Vec::new();
+        let mut on: Vec<Vec<c_int>> = Vec::new();
+        let mut host = Vec::with_capacity(named.len());
+        for (r, name) in named.iter().enumerate() {
+            let i = match names.iter().position(|n| n == name) {
+                Some(i) => i,
+                None => {
+                    names.push(*name);
+                    on.push(Vec::new());
+                    on.len() - 1
+                }
+            };
+            on[i].push(r as c_int);
+            host.push(i);
+        }
+        (on.len() > 1 && on.len() < named.len()).then_some(Hosts { host, on })
     }
 
     /// The ranks on rank `r`'s host, in rank order.
-    fn mates(&self, r: c_int) -> Vec<c_int> {
-        let h = self.host[r as usize];
-        (0..self.host.len() as c_int)
-            .filter(|&x| self.host[x as usize] == h)
-            .collect()
+    fn mates(&self, r: c_int) -> &[c_int] {
+        &self.on[self.host[r as usize]]
     }
 
     /// One rank per host, in host order: `root` for its host, the lowest
     /// rank for the others.
     fn reps(&self, root: c_int) -> Vec<c_int> {
-        let mut seen = Vec::new();
-        let mut reps = Vec::new();
-        for (r, &h) in self.host.iter().enumerate() {
-            if !seen.contains(&h) {
-                seen.push(h);
-                let root_here = self.host[root as usize] == h;
-                reps.push(if root_here { root } else { r as c_int });
-            }
-        }
-        reps
+        let at = self.host[root as usize];
+        self.on
+            .iter()
+            .enumerate()
+            .map(|(i, m)| if i == at { root } else { m[0] })
+            .collect()
     }
 
     /// The representative of rank `r`'s host.
     fn rep_of(&self, r: c_int, root: c_int) -> c_int {
-        let h = self.host[r as usize];
-        if self.host[root as usize] == h {
+        if self.host[r as usize] == self.host[root as usize] {
             root
         } else {
-            self.host.iter().position(|&x| x == h).unwrap_or(0) as c_int
+            self.mates(r)[0]
         }
     }
 }
@@ -165,10 +174,10 @@ pub fn barrier(s: &mut Sched, h: &Hosts) {
     let me = s.rank();
     let mates = h.mates(me);
     let reps = h.reps(0);
-    up(s, &mates, 0, 0, None);
+    up(s, mates, 0, 0, None);
     up(s, &reps, 0, 0, None);
     down(s, &reps, 0, 0, 0);
-    down(s, &mates, 0, 0, 0);
+    down(s, mates, 0, 0, 0);
 }
 
 /// Broadcast from `root`: across hosts among the representatives (the
@@ -181,7 +190,7 @@ pub fn bcast(s: &mut Sched, h: &Hosts, buf: usize, len: usize, root: c_int) {
     let mates = h.mates(me);
     let rep = h.rep_of(me, root);
     let from = mates.iter().position(|&r| r == rep).unwrap_or(0);
-    down(s, &mates, from, buf, len);
+    down(s, mates, from, buf, len);
 }
 
 /// Reduction to `root` (an `exact` one): within each host to its
@@ -197,7 +206,7 @@ pub fn reduce(s: &mut Sched, h: &Hosts, send: usize, recv: usize, r: Red, root: 
     let mates = h.mates(me);
     let rep = h.rep_of(me, root);
     let to = mates.iter().position(|&x| x == rep).unwrap_or(0);
-    up(s, &mates, to, acc, Some(r));
+    up(s, mates, to, acc, Some(r));
     let reps = h.reps(root);
     let top = reps.iter().position(|&x| x == root).unwrap_or(0);
     up(s, &reps, top, acc, Some(r));
@@ -213,10 +222,10 @@ pub fn allreduce(s: &mut Sched, h: &Hosts, send: usize, recv: usize, r: Red) {
     }
     let mates = h.mates(me);
     let reps = h.reps(0);
-    up(s, &mates, 0, recv, Some(r));
+    up(s, mates, 0, recv, Some(r));
     up(s, &reps, 0, recv, Some(r));
     down(s, &reps, 0, recv, len);
-    down(s, &mates, 0, recv, len);
+    down(s, mates, 0, recv, len);
 }
 
 #[cfg(test)]

@@ -876,9 +876,22 @@ pub fn split_type(
 }
 
 /// Per member of intracommunicator `c`, the rank of the first member on
-/// the same host.
+/// the same host: from the job's host table when every member is of this
+/// job (the same answer on every member, no message), else by exchanging
+/// host names. Collective over `c`.
 pub fn host_colors(c: &Comm) -> MpiResult<Vec<c_int>> {
-    colors_of(c, &super::runtime::processor_name())
+    let table: Option<Vec<u32>> = c.group.iter().map(crate::transport::host_of).collect();
+    match table {
+        Some(hosts) => {
+            let mut first = std::collections::HashMap::new();
+            Ok(hosts
+                .iter()
+                .enumerate()
+                .map(|(r, h)| *first.entry(h).or_insert(r as c_int))
+                .collect())
+        }
+        None => colors_of(c, &super::runtime::processor_name()),
+    }
 }
 
 /// Per member of intracommunicator `c`, the rank of the first member

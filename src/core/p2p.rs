@@ -389,6 +389,9 @@ struct Links {
     /// Every link, with its id and processes (`add_link`). Several links
     /// may share one transport (the network endpoint).
     list: Vec<(u64, Arc<dyn Transport>, Vec<usize>)>,
+    /// The links' transports, each once: what progress polls and a
+    /// sleeper waits on (kept by `add_link` and `drop_link`).
+    distinct: Vec<Arc<dyn Transport>>,
     /// Process index -> the link that carries its messages.
     route: HashMap<usize, Arc<dyn Transport>>,
     next_id: u64,
@@ -551,6 +554,9 @@ impl Engine {
         for &p in procs {
             l.route.insert(p, t.clone());
         }
+        if !l.distinct.iter().any(|o| Arc::ptr_eq(o, &t)) {
+            l.distinct.push(t.clone());
+        }
         l.list.push((id, t, procs.to_vec()));
         self.has_links.store(true, Ordering::Release);
         id
@@ -569,6 +575,9 @@ impl Engine {
                 l.route.remove(&p);
             }
         }
+        if !l.list.iter().any(|(_, o, _)| Arc::ptr_eq(o, &t)) {
+            l.distinct.retain(|o| !Arc::ptr_eq(o, &t));
+        }
         self.has_links.store(!l.list.is_empty(), Ordering::Release);
     }
 
@@ -578,13 +587,7 @@ impl Engine {
         if !self.has_links.load(Ordering::Acquire) {
             return Vec::new();
         }
-        let mut out: Vec<Arc<dyn Transport>> = Vec::new();
-        for (_, t, _) in self.links.read().list.iter() {
-            if !out.iter().any(|o| Arc::ptr_eq(o, t)) {
-                out.push(t.clone());
-            }
-        }
-        out
+        self.links.read().distinct.clone()
     }
 
     fn bell(&self) -> &Bell {
@@ -1192,12 +1195,7 @@ impl Engine {
             n += t.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
         }
         if self.has_links.load(Ordering::Acquire) {
-            let links = self.links.read();
-            for (i, (_, t, _)) in links.list.iter().enumerate() {
-                // A transport several links share is polled once.
-                if links.list[..i].iter().any(|(_, o, _)| Arc::ptr_eq(o, t)) {
-                    continue;
-                }
+            for t in self.links.read().distinct.iter() {
                 n += t.poll(&mut |peer, hdr, payload| self.on_record(st, peer, hdr, payload));
             }
         }

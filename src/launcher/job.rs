@@ -1041,7 +1041,7 @@ impl Job {
                 if job > 0 && self.spread.is_none() {
                     self.end_spawned_job(job);
                 } else if others_running {
-                    self.whole_run_ends(job);
+                    self.say_why_the_run_ends(job);
                     self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
                 }
             }
@@ -1062,7 +1062,7 @@ impl Job {
                     if job > 0 && self.spread.is_none() {
                         self.end_spawned_job(job);
                     } else {
-                        self.whole_run_ends(job);
+                        self.say_why_the_run_ends(job);
                         self.begin_teardown(libc::SIGTERM, Reason::RankFailed);
                     }
                 }
@@ -1070,10 +1070,10 @@ impl Job {
         }
     }
 
-    /// A rank of spawned job `job` failed in a run across hosts: the jobs
-    /// connected to it could not tell (a process on another host is not
-    /// watched), and would wait for it for ever, so the whole run ends.
-    fn whole_run_ends(&self, job: usize) {
+    /// Say why a failed rank of spawned job `job` ends the whole run across
+    /// hosts (the caller ends it): the jobs connected to it could not tell
+    /// (a process on another host is not watched) and would wait for ever.
+    fn say_why_the_run_ends(&self, job: usize) {
         if job > 0 {
             say!(
                 "spawned job {job} lost a member; across hosts the jobs connected to it \
