@@ -14,8 +14,9 @@
 use std::path::{Path, PathBuf};
 
 /// Current ceiling for `scripts/abi-lines`; lower it whenever code leaves
-/// `src/abi`.
-const ABI_LINES_CEILING: usize = 2620;
+/// `src/abi`. The Fortran face's helpers (`src/abi/fortran.rs`: sentinels,
+/// strings, attribute values) added 317 lines to the C face's 2620.
+const ABI_LINES_CEILING: usize = 2940;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

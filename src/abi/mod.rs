@@ -5,7 +5,9 @@
 //! each one calls the hand-written implementation of the same name in the
 //! chapter modules below (`env`, `errors`, `info`, ...), which decode
 //! handles, check arguments and call into `crate::core`. `entry` routes
-//! failures to error handlers and keeps panics inside.
+//! failures to error handlers and keeps panics inside. The Fortran face
+//! (`generated_fortran.rs`, helpers in `fortran`) translates Fortran
+//! arguments and calls the C entry points.
 
 // The ABI's types and constants are the core's handle encoding; they live
 // in the core (which never imports this module) and are re-exported here.
@@ -17,8 +19,12 @@ mod data;
 mod entry;
 mod env;
 mod errors;
+#[macro_use]
+mod fortran;
 #[rustfmt::skip]
 mod generated;
+#[rustfmt::skip]
+mod generated_fortran;
 #[rustfmt::skip]
 mod generated_io;
 mod info;
