@@ -11,9 +11,14 @@
 //! NUL) and indices (counted from 1).
 #![allow(non_upper_case_globals)]
 
+use super::entry::{ErrObj, guard};
 use super::types::*;
 use crate::abi::consts::*;
-use crate::core::error::MpiError;
+use crate::core::attr::Lang;
+use crate::core::comm_calls;
+use crate::core::datatype::bindings;
+use crate::core::error::{MpiError, MpiResult};
+use crate::core::rma::calls as rma_calls;
 use std::cell::UnsafeCell;
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::sync::OnceLock;
@@ -33,10 +38,26 @@ macro_rules! fortran {
     };
 }
 
+/// `MPI_SIZEOF`'s specific procedures (the `mpi` module's generic picks
+/// one by the argument's type): each answers its element size in bytes.
+macro_rules! sizeof_procedures {
+    ($($sym:ident = $n:expr),+) => {
+        $(
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn $sym(_x: *const c_void, size: *mut MPI_Fint, ierror: *mut MPI_Fint) {
+                unsafe {
+                    *size = $n;
+                    fx::set(ierror, MPI_SUCCESS);
+                }
+            }
+        )+
+    };
+}
+
 /// A COMMON block: Fortran code may write it, so the library holds it in
-/// an `UnsafeCell` and only ever takes its address. Aligned as compilers
-/// align COMMON blocks (the linker warns when a program's is stricter).
-#[repr(C, align(32))]
+/// an `UnsafeCell` and only ever takes its address. Sized exactly as
+/// MPICH's (the linker warns when a program's COMMON block differs in size).
+#[repr(transparent)]
 pub struct Common<T>(UnsafeCell<T>);
 // SAFETY: the library never reads or writes the contents; it compares
 // addresses only.
@@ -45,8 +66,7 @@ unsafe impl<T> Sync for Common<T> {}
 /// `COMMON /MPIPRIV1/ MPI_BOTTOM, MPI_IN_PLACE, MPI_STATUS_IGNORE(5)`.
 #[unsafe(no_mangle)]
 pub static mpipriv1_: Common<[c_int; 7]> = Common(UnsafeCell::new([0; 7]));
-/// `COMMON /MPIPRIV2/ MPI_STATUSES_IGNORE(5,1), MPI_ERRCODES_IGNORE(1)`
-/// (the latter only for spawn, whose Fortran form is not built yet).
+/// `COMMON /MPIPRIV2/ MPI_STATUSES_IGNORE(5,1), MPI_ERRCODES_IGNORE(1)`.
 #[unsafe(no_mangle)]
 pub static mpipriv2_: Common<[c_int; 6]> = Common(UnsafeCell::new([0; 6]));
 /// `COMMON /MPIPRIVC/ MPI_ARGVS_NULL(1,1), MPI_ARGV_NULL(1)` (CHARACTER*1).
@@ -68,6 +88,9 @@ struct Sentinels {
     in_place: usize,
     status_ignore: usize,
     statuses_ignore: usize,
+    errcodes_ignore: usize,
+    argvs_null: usize,
+    argv_null: usize,
     unweighted: usize,
     weights_empty: usize,
 }
@@ -88,11 +111,15 @@ fn sentinels() -> &'static Sentinels {
         let int = std::mem::size_of::<c_int>();
         let p1 = lookup(c"mpipriv1_", &mpipriv1_);
         let p2 = lookup(c"mpipriv2_", &mpipriv2_);
+        let pc = lookup(c"mpiprivc_", &mpiprivc_);
         Sentinels {
             bottom: p1,
             in_place: p1 + int,
             status_ignore: p1 + 2 * int,
             statuses_ignore: p2,
+            errcodes_ignore: p2 + 5 * int,
+            argvs_null: pc,
+            argv_null: pc + 1,
             unweighted: lookup(c"mpifcmb5_", &mpifcmb5_),
             weights_empty: lookup(c"mpifcmb9_", &mpifcmb9_),
         }
@@ -129,6 +156,25 @@ pub fn weights(p: *mut c_int) -> *mut c_int {
         a if a == s.weights_empty => super::data::MPI_WEIGHTS_EMPTY.0,
         _ => p,
     }
+}
+
+/// An error-code array: `MPI_ERRCODES_IGNORE` becomes C's (null).
+pub fn errcodes(p: *mut c_int) -> *mut c_int {
+    if p as usize == sentinels().errcodes_ignore {
+        std::ptr::null_mut()
+    } else {
+        p
+    }
+}
+
+/// Whether a spawn argument list is `MPI_ARGV_NULL`.
+pub fn is_argv_null(p: *const c_char) -> bool {
+    p as usize == sentinels().argv_null
+}
+
+/// Whether spawn_multiple's argument lists are `MPI_ARGVS_NULL`.
+pub fn is_argvs_null(p: *const c_char) -> bool {
+    p as usize == sentinels().argvs_null
 }
 
 /// Stores an error code in IERROR.
@@ -222,42 +268,34 @@ pub unsafe fn fstr_out(dst: *mut c_char, len: usize, src: &[u8]) {
     out[n..].fill(b' ');
 }
 
-/// An attribute value as Fortran sees it: the integer a Fortran program
-/// stored, the address a C program stored, or the value of a predefined
-/// attribute (C gets a pointer to it).
+/// One attribute query from Fortran: `read` is the core's query; the value
+/// goes to an INTEGER(KIND=MPI_ADDRESS_KIND), or a default INTEGER (`int`).
 ///
 /// # Safety
-/// `p` is what the C call returned for `keyval`.
-unsafe fn attr_value(keyval: c_int, p: *mut c_void) -> MPI_Aint {
-    match keyval {
-        MPI_TAG_UB
-        | MPI_HOST
-        | MPI_IO
-        | MPI_WTIME_IS_GLOBAL
-        | MPI_UNIVERSE_SIZE
-        | MPI_LASTUSEDCODE
-        | MPI_APPNUM
-        | MPI_WIN_DISP_UNIT
-        | MPI_WIN_CREATE_FLAVOR
-        | MPI_WIN_MODEL => MPI_Aint::from(unsafe { *p.cast::<c_int>() }),
-        MPI_WIN_SIZE => unsafe { *p.cast::<MPI_Aint>() },
-        _ => p as MPI_Aint,
-    }
-}
-
-/// One attribute query: `get` is the C call.
+/// Fortran arguments by reference.
 unsafe fn get_attr(
-    get: unsafe extern "C" fn(c_int, c_int, *mut c_void, *mut c_int) -> c_int,
-    obj: c_int,
-    keyval: c_int,
+    func: &'static str,
+    obj: ErrObj,
+    read: impl FnOnce() -> MpiResult<Option<usize>>,
+    val: *mut c_void,
+    int: bool,
     flag: *mut c_int,
-) -> (c_int, Option<MPI_Aint>) {
-    let mut p: *mut c_void = std::ptr::null_mut();
-    let rc = unsafe { get(obj, keyval, (&raw mut p).cast(), flag) };
-    if rc != MPI_SUCCESS || unsafe { *flag } == 0 {
-        return (rc, None);
-    }
-    (rc, Some(unsafe { attr_value(keyval, p) }))
+    ierror: *mut MPI_Fint,
+) {
+    let rc = guard(func, false, obj, || {
+        let found = read()?;
+        // SAFETY: Fortran variables of the documented types.
+        unsafe {
+            *flag = c_int::from(found.is_some());
+            match found {
+                Some(v) if int => *val.cast::<MPI_Fint>() = v as MPI_Fint,
+                Some(v) => *val.cast::<MPI_Aint>() = v as MPI_Aint,
+                None => {}
+            }
+        }
+        Ok(())
+    });
+    unsafe { set(ierror, rc) };
 }
 
 /// `MPI_COMM_GET_ATTR`.
@@ -267,58 +305,23 @@ unsafe fn get_attr(
 pub unsafe fn comm_get_attr(
     comm: *const MPI_Fint,
     keyval: *const MPI_Fint,
-    val: *const MPI_Aint,
+    val: *mut c_void,
     flag: *mut c_int,
     ierror: *mut MPI_Fint,
 ) {
-    let (rc, v) = unsafe { get_attr(super::generated::MPI_Comm_get_attr, *comm, *keyval, flag) };
-    if let Some(v) = v {
-        unsafe { *val.cast_mut() = v };
-    }
-    unsafe { set(ierror, rc) };
-}
-
-/// `MPI_TYPE_GET_ATTR`.
-///
-/// # Safety
-/// Fortran arguments by reference.
-pub unsafe fn type_get_attr(
-    datatype: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *const MPI_Aint,
-    flag: *mut c_int,
-    ierror: *mut MPI_Fint,
-) {
-    let (rc, v) = unsafe {
+    let (comm, keyval) = unsafe { (*comm, *keyval) };
+    let read = || comm_calls::comm_attr(comm, keyval, Lang::Fortran);
+    unsafe {
         get_attr(
-            super::generated::MPI_Type_get_attr,
-            *datatype,
-            *keyval,
+            "MPI_Comm_get_attr",
+            ErrObj::Comm(comm),
+            read,
+            val,
+            false,
             flag,
+            ierror,
         )
     };
-    if let Some(v) = v {
-        unsafe { *val.cast_mut() = v };
-    }
-    unsafe { set(ierror, rc) };
-}
-
-/// `MPI_WIN_GET_ATTR`.
-///
-/// # Safety
-/// Fortran arguments by reference.
-pub unsafe fn win_get_attr(
-    win: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *const MPI_Aint,
-    flag: *mut c_int,
-    ierror: *mut MPI_Fint,
-) {
-    let (rc, v) = unsafe { get_attr(super::generated::MPI_Win_get_attr, *win, *keyval, flag) };
-    if let Some(v) = v {
-        unsafe { *val.cast_mut() = v };
-    }
-    unsafe { set(ierror, rc) };
 }
 
 /// `MPI_ATTR_GET` (MPI-1): the value in a default INTEGER.
@@ -328,15 +331,142 @@ pub unsafe fn win_get_attr(
 pub unsafe fn attr_get(
     comm: *const MPI_Fint,
     keyval: *const MPI_Fint,
-    val: *const MPI_Fint,
+    val: *mut c_void,
     flag: *mut c_int,
     ierror: *mut MPI_Fint,
 ) {
-    let (rc, v) = unsafe { get_attr(super::generated::MPI_Comm_get_attr, *comm, *keyval, flag) };
-    if let Some(v) = v {
-        // MPI-1's INTEGER attribute: the low bits, as MPICH gives them.
-        unsafe { *val.cast_mut() = v as MPI_Fint };
-    }
+    let (comm, keyval) = unsafe { (*comm, *keyval) };
+    let read = || comm_calls::comm_attr(comm, keyval, Lang::Fortran1);
+    unsafe {
+        get_attr(
+            "MPI_Attr_get",
+            ErrObj::Comm(comm),
+            read,
+            val,
+            true,
+            flag,
+            ierror,
+        )
+    };
+}
+
+/// `MPI_TYPE_GET_ATTR`.
+///
+/// # Safety
+/// Fortran arguments by reference.
+pub unsafe fn type_get_attr(
+    datatype: *const MPI_Fint,
+    keyval: *const MPI_Fint,
+    val: *mut c_void,
+    flag: *mut c_int,
+    ierror: *mut MPI_Fint,
+) {
+    let (datatype, keyval) = unsafe { (*datatype, *keyval) };
+    let read = || bindings::type_attr(datatype, keyval, Lang::Fortran);
+    unsafe {
+        get_attr(
+            "MPI_Type_get_attr",
+            ErrObj::None,
+            read,
+            val,
+            false,
+            flag,
+            ierror,
+        )
+    };
+}
+
+/// `MPI_WIN_GET_ATTR`.
+///
+/// # Safety
+/// Fortran arguments by reference.
+pub unsafe fn win_get_attr(
+    win: *const MPI_Fint,
+    keyval: *const MPI_Fint,
+    val: *mut c_void,
+    flag: *mut c_int,
+    ierror: *mut MPI_Fint,
+) {
+    let (win, keyval) = unsafe { (*win, *keyval) };
+    let read = || rma_calls::win_attr(win, keyval, Lang::Fortran);
+    unsafe {
+        get_attr(
+            "MPI_Win_get_attr",
+            ErrObj::Win(win),
+            read,
+            val,
+            false,
+            flag,
+            ierror,
+        )
+    };
+}
+
+/// `MPI_COMM_SET_ATTR`.
+///
+/// # Safety
+/// Fortran arguments by reference.
+pub unsafe fn comm_set_attr(
+    comm: *const MPI_Fint,
+    keyval: *const MPI_Fint,
+    val: *const MPI_Aint,
+    ierror: *mut MPI_Fint,
+) {
+    let (comm, keyval, val) = unsafe { (*comm, *keyval, *val) };
+    let rc = guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || {
+        comm_calls::comm_set_attr_from(comm, keyval, val as usize, Lang::Fortran)
+    });
+    unsafe { set(ierror, rc) };
+}
+
+/// `MPI_ATTR_PUT` (MPI-1): a default INTEGER value.
+///
+/// # Safety
+/// Fortran arguments by reference.
+pub unsafe fn attr_put(
+    comm: *const MPI_Fint,
+    keyval: *const MPI_Fint,
+    val: *const MPI_Fint,
+    ierror: *mut MPI_Fint,
+) {
+    let (comm, keyval, val) = unsafe { (*comm, *keyval, *val) };
+    let rc = guard("MPI_Attr_put", false, ErrObj::Comm(comm), || {
+        comm_calls::comm_set_attr_from(comm, keyval, val as isize as usize, Lang::Fortran1)
+    });
+    unsafe { set(ierror, rc) };
+}
+
+/// `MPI_TYPE_SET_ATTR`.
+///
+/// # Safety
+/// Fortran arguments by reference.
+pub unsafe fn type_set_attr(
+    datatype: *const MPI_Fint,
+    keyval: *const MPI_Fint,
+    val: *const MPI_Aint,
+    ierror: *mut MPI_Fint,
+) {
+    let (datatype, keyval, val) = unsafe { (*datatype, *keyval, *val) };
+    let rc = guard("MPI_Type_set_attr", false, ErrObj::None, || {
+        bindings::type_set_attr_from(datatype, keyval, val as usize, Lang::Fortran)
+    });
+    unsafe { set(ierror, rc) };
+}
+
+/// `MPI_WIN_SET_ATTR`.
+///
+/// # Safety
+/// Fortran arguments by reference.
+pub unsafe fn win_set_attr(
+    win: *const MPI_Fint,
+    keyval: *const MPI_Fint,
+    val: *const MPI_Aint,
+    ierror: *mut MPI_Fint,
+) {
+    let (win, keyval, val) = unsafe { (*win, *keyval, *val) };
+    let rc = guard("MPI_Win_set_attr", false, ErrObj::Win(win), || {
+        rma_calls::win_set_attr_from(win, keyval, val as usize, Lang::Fortran)
+    });
     unsafe { set(ierror, rc) };
 }
 

@@ -15,6 +15,8 @@ use crate::core::consts::*;
 use std::ffi::{c_char, c_int, c_void};
 
 
+sizeof_procedures! { oxmpi_sizeof_i1_ = 1, oxmpi_sizeof_i2_ = 2, oxmpi_sizeof_i4_ = 4, oxmpi_sizeof_i8_ = 8, oxmpi_sizeof_i16_ = 16, oxmpi_sizeof_r4_ = 4, oxmpi_sizeof_r8_ = 8, oxmpi_sizeof_r16_ = 16, oxmpi_sizeof_c4_ = 8, oxmpi_sizeof_c8_ = 16, oxmpi_sizeof_c16_ = 32, oxmpi_sizeof_l1_ = 1, oxmpi_sizeof_l2_ = 2, oxmpi_sizeof_l4_ = 4, oxmpi_sizeof_l8_ = 8, oxmpi_sizeof_ch_ = 1 }
+
 fortran! { f_mpi_abort [mpi_abort_, mpi_abort__, mpi_abort, MPI_ABORT, pmpi_abort_, pmpi_abort__, pmpi_abort, PMPI_ABORT] (comm: *const MPI_Fint, errorcode: *const MPI_Fint, ierror: *mut MPI_Fint) (comm, errorcode, ierror) -> () {
         let rc = super::generated::MPI_Abort(*comm, *errorcode);
         fx::set(ierror, rc);
@@ -119,12 +121,9 @@ fortran! { f_mpi_attr_delete [mpi_attr_delete_, mpi_attr_delete__, mpi_attr_dele
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_attr_get [mpi_attr_get_, mpi_attr_get__, mpi_attr_get, MPI_ATTR_GET, pmpi_attr_get_, pmpi_attr_get__, pmpi_attr_get, PMPI_ATTR_GET] (comm: *const MPI_Fint, keyval: *const MPI_Fint, attribute_val: *const MPI_Fint, flag: *mut c_int, ierror: *mut MPI_Fint) (comm, keyval, attribute_val, flag, ierror) -> () { unsafe { super::fortran::attr_get(comm, keyval, attribute_val, flag, ierror) } } }
+fortran! { f_mpi_attr_get [mpi_attr_get_, mpi_attr_get__, mpi_attr_get, MPI_ATTR_GET, pmpi_attr_get_, pmpi_attr_get__, pmpi_attr_get, PMPI_ATTR_GET] (comm: *mut c_void, keyval: *mut c_void, attribute_val: *mut c_void, flag: *mut c_void, ierror: *mut MPI_Fint) (comm, keyval, attribute_val, flag, ierror) -> () { super::fortran::attr_get(comm as _, keyval as _, attribute_val as _, flag as _, ierror as _) } }
 
-fortran! { f_mpi_attr_put [mpi_attr_put_, mpi_attr_put__, mpi_attr_put, MPI_ATTR_PUT, pmpi_attr_put_, pmpi_attr_put__, pmpi_attr_put, PMPI_ATTR_PUT] (comm: *const MPI_Fint, keyval: *const MPI_Fint, attribute_val: *const MPI_Fint, ierror: *mut MPI_Fint) (comm, keyval, attribute_val, ierror) -> () {
-        let rc = super::generated::MPI_Attr_put(*comm, *keyval, (*attribute_val) as MPI_Aint as *mut c_void);
-        fx::set(ierror, rc);
-} }
+fortran! { f_mpi_attr_put [mpi_attr_put_, mpi_attr_put__, mpi_attr_put, MPI_ATTR_PUT, pmpi_attr_put_, pmpi_attr_put__, pmpi_attr_put, PMPI_ATTR_PUT] (comm: *mut c_void, keyval: *mut c_void, attribute_val: *mut c_void, ierror: *mut MPI_Fint) (comm, keyval, attribute_val, ierror) -> () { super::fortran::attr_put(comm as _, keyval as _, attribute_val as _, ierror as _) } }
 
 fortran! { f_mpi_barrier [mpi_barrier_, mpi_barrier__, mpi_barrier, MPI_BARRIER, pmpi_barrier_, pmpi_barrier__, pmpi_barrier, PMPI_BARRIER] (comm: *const MPI_Fint, ierror: *mut MPI_Fint) (comm, ierror) -> () {
         let rc = super::generated::MPI_Barrier(*comm);
@@ -276,10 +275,6 @@ fortran! { f_mpi_comm_create_group [mpi_comm_create_group_, mpi_comm_create_grou
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_comm_create_keyval [mpi_comm_create_keyval_, mpi_comm_create_keyval__, mpi_comm_create_keyval, MPI_COMM_CREATE_KEYVAL, pmpi_comm_create_keyval_, pmpi_comm_create_keyval__, pmpi_comm_create_keyval, PMPI_COMM_CREATE_KEYVAL] (_comm_copy_attr_fn: *mut c_void, _comm_delete_attr_fn: *mut c_void, _comm_keyval: *mut c_void, _extra_state: *mut c_void, ierror: *mut MPI_Fint) (_comm_copy_attr_fn, _comm_delete_attr_fn, _comm_keyval, _extra_state, ierror) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Comm_create_keyval"));
-} }
-
 fortran! { f_mpi_comm_delete_attr [mpi_comm_delete_attr_, mpi_comm_delete_attr__, mpi_comm_delete_attr, MPI_COMM_DELETE_ATTR, pmpi_comm_delete_attr_, pmpi_comm_delete_attr__, pmpi_comm_delete_attr, PMPI_COMM_DELETE_ATTR] (comm: *const MPI_Fint, comm_keyval: *const MPI_Fint, ierror: *mut MPI_Fint) (comm, comm_keyval, ierror) -> () {
         let rc = super::generated::MPI_Comm_delete_attr(*comm, *comm_keyval);
         fx::set(ierror, rc);
@@ -321,7 +316,7 @@ fortran! { f_mpi_comm_free_keyval [mpi_comm_free_keyval_, mpi_comm_free_keyval__
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_comm_get_attr [mpi_comm_get_attr_, mpi_comm_get_attr__, mpi_comm_get_attr, MPI_COMM_GET_ATTR, pmpi_comm_get_attr_, pmpi_comm_get_attr__, pmpi_comm_get_attr, PMPI_COMM_GET_ATTR] (comm: *const MPI_Fint, comm_keyval: *const MPI_Fint, attribute_val: *const MPI_Aint, flag: *mut c_int, ierror: *mut MPI_Fint) (comm, comm_keyval, attribute_val, flag, ierror) -> () { unsafe { super::fortran::comm_get_attr(comm, comm_keyval, attribute_val, flag, ierror) } } }
+fortran! { f_mpi_comm_get_attr [mpi_comm_get_attr_, mpi_comm_get_attr__, mpi_comm_get_attr, MPI_COMM_GET_ATTR, pmpi_comm_get_attr_, pmpi_comm_get_attr__, pmpi_comm_get_attr, PMPI_COMM_GET_ATTR] (comm: *mut c_void, comm_keyval: *mut c_void, attribute_val: *mut c_void, flag: *mut c_void, ierror: *mut MPI_Fint) (comm, comm_keyval, attribute_val, flag, ierror) -> () { super::fortran::comm_get_attr(comm as _, comm_keyval as _, attribute_val as _, flag as _, ierror as _) } }
 
 fortran! { f_mpi_comm_get_errhandler [mpi_comm_get_errhandler_, mpi_comm_get_errhandler__, mpi_comm_get_errhandler, MPI_COMM_GET_ERRHANDLER, pmpi_comm_get_errhandler_, pmpi_comm_get_errhandler__, pmpi_comm_get_errhandler, PMPI_COMM_GET_ERRHANDLER] (comm: *const MPI_Fint, errhandler: *mut MPI_Errhandler, ierror: *mut MPI_Fint) (comm, errhandler, ierror) -> () {
         let rc = super::generated::MPI_Comm_get_errhandler(*comm, errhandler);
@@ -387,10 +382,7 @@ fortran! { f_mpi_comm_remote_size [mpi_comm_remote_size_, mpi_comm_remote_size__
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_comm_set_attr [mpi_comm_set_attr_, mpi_comm_set_attr__, mpi_comm_set_attr, MPI_COMM_SET_ATTR, pmpi_comm_set_attr_, pmpi_comm_set_attr__, pmpi_comm_set_attr, PMPI_COMM_SET_ATTR] (comm: *const MPI_Fint, comm_keyval: *const MPI_Fint, attribute_val: *const MPI_Aint, ierror: *mut MPI_Fint) (comm, comm_keyval, attribute_val, ierror) -> () {
-        let rc = super::generated::MPI_Comm_set_attr(*comm, *comm_keyval, (*attribute_val) as *mut c_void);
-        fx::set(ierror, rc);
-} }
+fortran! { f_mpi_comm_set_attr [mpi_comm_set_attr_, mpi_comm_set_attr__, mpi_comm_set_attr, MPI_COMM_SET_ATTR, pmpi_comm_set_attr_, pmpi_comm_set_attr__, pmpi_comm_set_attr, PMPI_COMM_SET_ATTR] (comm: *mut c_void, comm_keyval: *mut c_void, attribute_val: *mut c_void, ierror: *mut MPI_Fint) (comm, comm_keyval, attribute_val, ierror) -> () { super::fortran::comm_set_attr(comm as _, comm_keyval as _, attribute_val as _, ierror as _) } }
 
 fortran! { f_mpi_comm_set_errhandler [mpi_comm_set_errhandler_, mpi_comm_set_errhandler__, mpi_comm_set_errhandler, MPI_COMM_SET_ERRHANDLER, pmpi_comm_set_errhandler_, pmpi_comm_set_errhandler__, pmpi_comm_set_errhandler, PMPI_COMM_SET_ERRHANDLER] (comm: *const MPI_Fint, errhandler: *const MPI_Fint, ierror: *mut MPI_Fint) (comm, errhandler, ierror) -> () {
         let rc = super::generated::MPI_Comm_set_errhandler(*comm, *errhandler);
@@ -413,13 +405,9 @@ fortran! { f_mpi_comm_size [mpi_comm_size_, mpi_comm_size__, mpi_comm_size, MPI_
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_comm_spawn [mpi_comm_spawn_, mpi_comm_spawn__, mpi_comm_spawn, MPI_COMM_SPAWN, pmpi_comm_spawn_, pmpi_comm_spawn__, pmpi_comm_spawn, PMPI_COMM_SPAWN] (_command: *mut c_void, _argv: *mut c_void, _maxprocs: *mut c_void, _info: *mut c_void, _root: *mut c_void, _comm: *mut c_void, _intercomm: *mut c_void, _array_of_errcodes: *mut c_void, ierror: *mut MPI_Fint, _command_len: usize, _argv_len: usize) (_command, _argv, _maxprocs, _info, _root, _comm, _intercomm, _array_of_errcodes, ierror, _command_len, _argv_len) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Comm_spawn"));
-} }
+fortran! { f_mpi_comm_spawn [mpi_comm_spawn_, mpi_comm_spawn__, mpi_comm_spawn, MPI_COMM_SPAWN, pmpi_comm_spawn_, pmpi_comm_spawn__, pmpi_comm_spawn, PMPI_COMM_SPAWN] (command: *mut c_void, argv: *mut c_void, maxprocs: *mut c_void, info: *mut c_void, root: *mut c_void, comm: *mut c_void, intercomm: *mut c_void, array_of_errcodes: *mut c_void, ierror: *mut MPI_Fint, command_len: usize, argv_len: usize) (command, argv, maxprocs, info, root, comm, intercomm, array_of_errcodes, ierror, command_len, argv_len) -> () { super::fortran_calls::comm_spawn(command as _, argv as _, maxprocs as _, info as _, root as _, comm as _, intercomm as _, array_of_errcodes as _, ierror as _, command_len as _, argv_len as _) } }
 
-fortran! { f_mpi_comm_spawn_multiple [mpi_comm_spawn_multiple_, mpi_comm_spawn_multiple__, mpi_comm_spawn_multiple, MPI_COMM_SPAWN_MULTIPLE, pmpi_comm_spawn_multiple_, pmpi_comm_spawn_multiple__, pmpi_comm_spawn_multiple, PMPI_COMM_SPAWN_MULTIPLE] (_count: *mut c_void, _array_of_commands: *mut c_void, _array_of_argv: *mut c_void, _array_of_maxprocs: *mut c_void, _array_of_info: *mut c_void, _root: *mut c_void, _comm: *mut c_void, _intercomm: *mut c_void, _array_of_errcodes: *mut c_void, ierror: *mut MPI_Fint, _array_of_commands_len: usize, _array_of_argv_len: usize) (_count, _array_of_commands, _array_of_argv, _array_of_maxprocs, _array_of_info, _root, _comm, _intercomm, _array_of_errcodes, ierror, _array_of_commands_len, _array_of_argv_len) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Comm_spawn_multiple"));
-} }
+fortran! { f_mpi_comm_spawn_multiple [mpi_comm_spawn_multiple_, mpi_comm_spawn_multiple__, mpi_comm_spawn_multiple, MPI_COMM_SPAWN_MULTIPLE, pmpi_comm_spawn_multiple_, pmpi_comm_spawn_multiple__, pmpi_comm_spawn_multiple, PMPI_COMM_SPAWN_MULTIPLE] (count: *mut c_void, array_of_commands: *mut c_void, array_of_argv: *mut c_void, array_of_maxprocs: *mut c_void, array_of_info: *mut c_void, root: *mut c_void, comm: *mut c_void, intercomm: *mut c_void, array_of_errcodes: *mut c_void, ierror: *mut MPI_Fint, array_of_commands_len: usize, array_of_argv_len: usize) (count, array_of_commands, array_of_argv, array_of_maxprocs, array_of_info, root, comm, intercomm, array_of_errcodes, ierror, array_of_commands_len, array_of_argv_len) -> () { super::fortran_calls::comm_spawn_multiple(count as _, array_of_commands as _, array_of_argv as _, array_of_maxprocs as _, array_of_info as _, root as _, comm as _, intercomm as _, array_of_errcodes as _, ierror as _, array_of_commands_len as _, array_of_argv_len as _) } }
 
 fortran! { f_mpi_comm_split [mpi_comm_split_, mpi_comm_split__, mpi_comm_split, MPI_COMM_SPLIT, pmpi_comm_split_, pmpi_comm_split__, pmpi_comm_split, PMPI_COMM_SPLIT] (comm: *const MPI_Fint, color: *const MPI_Fint, key: *const MPI_Fint, newcomm: *mut MPI_Comm, ierror: *mut MPI_Fint) (comm, color, key, newcomm, ierror) -> () {
         let rc = super::generated::MPI_Comm_split(*comm, *color, *key, newcomm);
@@ -938,9 +926,7 @@ fortran! { f_mpi_grequest_complete [mpi_grequest_complete_, mpi_grequest_complet
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_grequest_start [mpi_grequest_start_, mpi_grequest_start__, mpi_grequest_start, MPI_GREQUEST_START, pmpi_grequest_start_, pmpi_grequest_start__, pmpi_grequest_start, PMPI_GREQUEST_START] (_query_fn: *mut c_void, _free_fn: *mut c_void, _cancel_fn: *mut c_void, _extra_state: *mut c_void, _request: *mut c_void, ierror: *mut MPI_Fint) (_query_fn, _free_fn, _cancel_fn, _extra_state, _request, ierror) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Grequest_start"));
-} }
+fortran! { f_mpi_grequest_start [mpi_grequest_start_, mpi_grequest_start__, mpi_grequest_start, MPI_GREQUEST_START, pmpi_grequest_start_, pmpi_grequest_start__, pmpi_grequest_start, PMPI_GREQUEST_START] (query_fn: *mut c_void, free_fn: *mut c_void, cancel_fn: *mut c_void, extra_state: *mut c_void, request: *mut c_void, ierror: *mut MPI_Fint) (query_fn, free_fn, cancel_fn, extra_state, request, ierror) -> () { super::fortran_calls::grequest_start(query_fn as _, free_fn as _, cancel_fn as _, extra_state as _, request as _, ierror as _) } }
 
 fortran! { f_mpi_group_compare [mpi_group_compare_, mpi_group_compare__, mpi_group_compare, MPI_GROUP_COMPARE, pmpi_group_compare_, pmpi_group_compare__, pmpi_group_compare, PMPI_GROUP_COMPARE] (group1: *const MPI_Fint, group2: *const MPI_Fint, result: *mut c_int, ierror: *mut MPI_Fint) (group1, group2, result, ierror) -> () {
         let rc = super::generated::MPI_Group_compare(*group1, *group2, result);
@@ -1133,7 +1119,7 @@ fortran! { f_mpi_info_get [mpi_info_get_, mpi_info_get__, mpi_info_get, MPI_INFO
         let key = fx::fstr_in(key, key_len);
         let mut value_c = fx::fstr_buffer(value_len, valuelen);
         let rc = super::generated::MPI_Info_get(*info, key.as_ptr(), *valuelen, value_c.as_mut_ptr().cast::<c_char>(), flag);
-        if rc == MPI_SUCCESS {
+        if rc == MPI_SUCCESS && *flag != 0 {
             fx::fstr_out(value, value_len, &value_c);
         }
         fx::set(ierror, rc);
@@ -1153,9 +1139,7 @@ fortran! { f_mpi_info_get_nthkey [mpi_info_get_nthkey_, mpi_info_get_nthkey__, m
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_info_get_string [mpi_info_get_string_, mpi_info_get_string__, mpi_info_get_string, MPI_INFO_GET_STRING, pmpi_info_get_string_, pmpi_info_get_string__, pmpi_info_get_string, PMPI_INFO_GET_STRING] (_info: *mut c_void, _key: *mut c_void, _buflen: *mut c_void, _value: *mut c_void, _flag: *mut c_void, ierror: *mut MPI_Fint, _key_len: usize, _value_len: usize) (_info, _key, _buflen, _value, _flag, ierror, _key_len, _value_len) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Info_get_string"));
-} }
+fortran! { f_mpi_info_get_string [mpi_info_get_string_, mpi_info_get_string__, mpi_info_get_string, MPI_INFO_GET_STRING, pmpi_info_get_string_, pmpi_info_get_string__, pmpi_info_get_string, PMPI_INFO_GET_STRING] (info: *mut c_void, key: *mut c_void, buflen: *mut c_void, value: *mut c_void, flag: *mut c_void, ierror: *mut MPI_Fint, key_len: usize, value_len: usize) (info, key, buflen, value, flag, ierror, key_len, value_len) -> () { super::fortran_calls::info_get_string(info as _, key as _, buflen as _, value as _, flag as _, ierror as _, key_len as _, value_len as _) } }
 
 fortran! { f_mpi_info_get_valuelen [mpi_info_get_valuelen_, mpi_info_get_valuelen__, mpi_info_get_valuelen, MPI_INFO_GET_VALUELEN, pmpi_info_get_valuelen_, pmpi_info_get_valuelen__, pmpi_info_get_valuelen, PMPI_INFO_GET_VALUELEN] (info: *const MPI_Fint, key: *const c_char, valuelen: *mut c_int, flag: *mut c_int, ierror: *mut MPI_Fint, key_len: usize) (info, key, valuelen, flag, ierror, key_len) -> () {
         let key = fx::fstr_in(key, key_len);
@@ -1269,10 +1253,6 @@ fortran! { f_mpi_isendrecv_replace [mpi_isendrecv_replace_, mpi_isendrecv_replac
 fortran! { f_mpi_issend [mpi_issend_, mpi_issend__, mpi_issend, MPI_ISSEND, pmpi_issend_, pmpi_issend__, pmpi_issend, PMPI_ISSEND] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Issend(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
-} }
-
-fortran! { f_mpi_keyval_create [mpi_keyval_create_, mpi_keyval_create__, mpi_keyval_create, MPI_KEYVAL_CREATE, pmpi_keyval_create_, pmpi_keyval_create__, pmpi_keyval_create, PMPI_KEYVAL_CREATE] (_copy_fn: *mut c_void, _delete_fn: *mut c_void, _keyval: *mut c_void, _extra_state: *mut c_void, ierror: *mut MPI_Fint) (_copy_fn, _delete_fn, _keyval, _extra_state, ierror) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Keyval_create"));
 } }
 
 fortran! { f_mpi_keyval_free [mpi_keyval_free_, mpi_keyval_free__, mpi_keyval_free, MPI_KEYVAL_FREE, pmpi_keyval_free_, pmpi_keyval_free__, pmpi_keyval_free, PMPI_KEYVAL_FREE] (keyval: *mut c_int, ierror: *mut MPI_Fint) (keyval, ierror) -> () {
@@ -1860,10 +1840,6 @@ fortran! { f_mpi_type_create_indexed_block [mpi_type_create_indexed_block_, mpi_
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_type_create_keyval [mpi_type_create_keyval_, mpi_type_create_keyval__, mpi_type_create_keyval, MPI_TYPE_CREATE_KEYVAL, pmpi_type_create_keyval_, pmpi_type_create_keyval__, pmpi_type_create_keyval, PMPI_TYPE_CREATE_KEYVAL] (_type_copy_attr_fn: *mut c_void, _type_delete_attr_fn: *mut c_void, _type_keyval: *mut c_void, _extra_state: *mut c_void, ierror: *mut MPI_Fint) (_type_copy_attr_fn, _type_delete_attr_fn, _type_keyval, _extra_state, ierror) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Type_create_keyval"));
-} }
-
 fortran! { f_mpi_type_create_resized [mpi_type_create_resized_, mpi_type_create_resized__, mpi_type_create_resized, MPI_TYPE_CREATE_RESIZED, pmpi_type_create_resized_, pmpi_type_create_resized__, pmpi_type_create_resized, PMPI_TYPE_CREATE_RESIZED] (oldtype: *const MPI_Fint, lb: *const MPI_Aint, extent: *const MPI_Aint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (oldtype, lb, extent, newtype, ierror) -> () {
         let rc = super::generated::MPI_Type_create_resized(*oldtype, *lb, *extent, newtype);
         fx::set(ierror, rc);
@@ -1899,7 +1875,7 @@ fortran! { f_mpi_type_free_keyval [mpi_type_free_keyval_, mpi_type_free_keyval__
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_type_get_attr [mpi_type_get_attr_, mpi_type_get_attr__, mpi_type_get_attr, MPI_TYPE_GET_ATTR, pmpi_type_get_attr_, pmpi_type_get_attr__, pmpi_type_get_attr, PMPI_TYPE_GET_ATTR] (datatype: *const MPI_Fint, type_keyval: *const MPI_Fint, attribute_val: *const MPI_Aint, flag: *mut c_int, ierror: *mut MPI_Fint) (datatype, type_keyval, attribute_val, flag, ierror) -> () { unsafe { super::fortran::type_get_attr(datatype, type_keyval, attribute_val, flag, ierror) } } }
+fortran! { f_mpi_type_get_attr [mpi_type_get_attr_, mpi_type_get_attr__, mpi_type_get_attr, MPI_TYPE_GET_ATTR, pmpi_type_get_attr_, pmpi_type_get_attr__, pmpi_type_get_attr, PMPI_TYPE_GET_ATTR] (datatype: *mut c_void, type_keyval: *mut c_void, attribute_val: *mut c_void, flag: *mut c_void, ierror: *mut MPI_Fint) (datatype, type_keyval, attribute_val, flag, ierror) -> () { super::fortran::type_get_attr(datatype as _, type_keyval as _, attribute_val as _, flag as _, ierror as _) } }
 
 fortran! { f_mpi_type_get_contents [mpi_type_get_contents_, mpi_type_get_contents__, mpi_type_get_contents, MPI_TYPE_GET_CONTENTS, pmpi_type_get_contents_, pmpi_type_get_contents__, pmpi_type_get_contents, PMPI_TYPE_GET_CONTENTS] (datatype: *const MPI_Fint, max_integers: *const MPI_Fint, max_addresses: *const MPI_Fint, max_datatypes: *const MPI_Fint, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_datatypes: *mut MPI_Datatype, ierror: *mut MPI_Fint) (datatype, max_integers, max_addresses, max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes, ierror) -> () {
         let rc = super::generated::MPI_Type_get_contents(*datatype, *max_integers, *max_addresses, *max_datatypes, array_of_integers, array_of_addresses, array_of_datatypes);
@@ -1955,10 +1931,7 @@ fortran! { f_mpi_type_match_size [mpi_type_match_size_, mpi_type_match_size__, m
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_type_set_attr [mpi_type_set_attr_, mpi_type_set_attr__, mpi_type_set_attr, MPI_TYPE_SET_ATTR, pmpi_type_set_attr_, pmpi_type_set_attr__, pmpi_type_set_attr, PMPI_TYPE_SET_ATTR] (datatype: *const MPI_Fint, type_keyval: *const MPI_Fint, attribute_val: *const MPI_Aint, ierror: *mut MPI_Fint) (datatype, type_keyval, attribute_val, ierror) -> () {
-        let rc = super::generated::MPI_Type_set_attr(*datatype, *type_keyval, (*attribute_val) as *mut c_void);
-        fx::set(ierror, rc);
-} }
+fortran! { f_mpi_type_set_attr [mpi_type_set_attr_, mpi_type_set_attr__, mpi_type_set_attr, MPI_TYPE_SET_ATTR, pmpi_type_set_attr_, pmpi_type_set_attr__, pmpi_type_set_attr, PMPI_TYPE_SET_ATTR] (datatype: *mut c_void, type_keyval: *mut c_void, attribute_val: *mut c_void, ierror: *mut MPI_Fint) (datatype, type_keyval, attribute_val, ierror) -> () { super::fortran::type_set_attr(datatype as _, type_keyval as _, attribute_val as _, ierror as _) } }
 
 fortran! { f_mpi_type_set_name [mpi_type_set_name_, mpi_type_set_name__, mpi_type_set_name, MPI_TYPE_SET_NAME, pmpi_type_set_name_, pmpi_type_set_name__, pmpi_type_set_name, PMPI_TYPE_SET_NAME] (datatype: *const MPI_Fint, type_name: *const c_char, ierror: *mut MPI_Fint, type_name_len: usize) (datatype, type_name, ierror, type_name_len) -> () {
         let type_name = fx::fstr_in(type_name, type_name_len);
@@ -2063,10 +2036,6 @@ fortran! { f_mpi_win_create_errhandler [mpi_win_create_errhandler_, mpi_win_crea
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_win_create_keyval [mpi_win_create_keyval_, mpi_win_create_keyval__, mpi_win_create_keyval, MPI_WIN_CREATE_KEYVAL, pmpi_win_create_keyval_, pmpi_win_create_keyval__, pmpi_win_create_keyval, PMPI_WIN_CREATE_KEYVAL] (_win_copy_attr_fn: *mut c_void, _win_delete_attr_fn: *mut c_void, _win_keyval: *mut c_void, _extra_state: *mut c_void, ierror: *mut MPI_Fint) (_win_copy_attr_fn, _win_delete_attr_fn, _win_keyval, _extra_state, ierror) -> () {
-        fx::set(ierror, fx::unsupported("MPI_Win_create_keyval"));
-} }
-
 fortran! { f_mpi_win_delete_attr [mpi_win_delete_attr_, mpi_win_delete_attr__, mpi_win_delete_attr, MPI_WIN_DELETE_ATTR, pmpi_win_delete_attr_, pmpi_win_delete_attr__, pmpi_win_delete_attr, PMPI_WIN_DELETE_ATTR] (win: *const MPI_Fint, win_keyval: *const MPI_Fint, ierror: *mut MPI_Fint) (win, win_keyval, ierror) -> () {
         let rc = super::generated::MPI_Win_delete_attr(*win, *win_keyval);
         fx::set(ierror, rc);
@@ -2112,7 +2081,7 @@ fortran! { f_mpi_win_free_keyval [mpi_win_free_keyval_, mpi_win_free_keyval__, m
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_win_get_attr [mpi_win_get_attr_, mpi_win_get_attr__, mpi_win_get_attr, MPI_WIN_GET_ATTR, pmpi_win_get_attr_, pmpi_win_get_attr__, pmpi_win_get_attr, PMPI_WIN_GET_ATTR] (win: *const MPI_Fint, win_keyval: *const MPI_Fint, attribute_val: *const MPI_Aint, flag: *mut c_int, ierror: *mut MPI_Fint) (win, win_keyval, attribute_val, flag, ierror) -> () { unsafe { super::fortran::win_get_attr(win, win_keyval, attribute_val, flag, ierror) } } }
+fortran! { f_mpi_win_get_attr [mpi_win_get_attr_, mpi_win_get_attr__, mpi_win_get_attr, MPI_WIN_GET_ATTR, pmpi_win_get_attr_, pmpi_win_get_attr__, pmpi_win_get_attr, PMPI_WIN_GET_ATTR] (win: *mut c_void, win_keyval: *mut c_void, attribute_val: *mut c_void, flag: *mut c_void, ierror: *mut MPI_Fint) (win, win_keyval, attribute_val, flag, ierror) -> () { super::fortran::win_get_attr(win as _, win_keyval as _, attribute_val as _, flag as _, ierror as _) } }
 
 fortran! { f_mpi_win_get_errhandler [mpi_win_get_errhandler_, mpi_win_get_errhandler__, mpi_win_get_errhandler, MPI_WIN_GET_ERRHANDLER, pmpi_win_get_errhandler_, pmpi_win_get_errhandler__, pmpi_win_get_errhandler, PMPI_WIN_GET_ERRHANDLER] (win: *const MPI_Fint, errhandler: *mut MPI_Errhandler, ierror: *mut MPI_Fint) (win, errhandler, ierror) -> () {
         let rc = super::generated::MPI_Win_get_errhandler(*win, errhandler);
@@ -2153,10 +2122,7 @@ fortran! { f_mpi_win_post [mpi_win_post_, mpi_win_post__, mpi_win_post, MPI_WIN_
         fx::set(ierror, rc);
 } }
 
-fortran! { f_mpi_win_set_attr [mpi_win_set_attr_, mpi_win_set_attr__, mpi_win_set_attr, MPI_WIN_SET_ATTR, pmpi_win_set_attr_, pmpi_win_set_attr__, pmpi_win_set_attr, PMPI_WIN_SET_ATTR] (win: *const MPI_Fint, win_keyval: *const MPI_Fint, attribute_val: *const MPI_Aint, ierror: *mut MPI_Fint) (win, win_keyval, attribute_val, ierror) -> () {
-        let rc = super::generated::MPI_Win_set_attr(*win, *win_keyval, (*attribute_val) as *mut c_void);
-        fx::set(ierror, rc);
-} }
+fortran! { f_mpi_win_set_attr [mpi_win_set_attr_, mpi_win_set_attr__, mpi_win_set_attr, MPI_WIN_SET_ATTR, pmpi_win_set_attr_, pmpi_win_set_attr__, pmpi_win_set_attr, PMPI_WIN_SET_ATTR] (win: *mut c_void, win_keyval: *mut c_void, attribute_val: *mut c_void, ierror: *mut MPI_Fint) (win, win_keyval, attribute_val, ierror) -> () { super::fortran::win_set_attr(win as _, win_keyval as _, attribute_val as _, ierror as _) } }
 
 fortran! { f_mpi_win_set_errhandler [mpi_win_set_errhandler_, mpi_win_set_errhandler__, mpi_win_set_errhandler, MPI_WIN_SET_ERRHANDLER, pmpi_win_set_errhandler_, pmpi_win_set_errhandler__, pmpi_win_set_errhandler, PMPI_WIN_SET_ERRHANDLER] (win: *const MPI_Fint, errhandler: *const MPI_Fint, ierror: *mut MPI_Fint) (win, errhandler, ierror) -> () {
         let rc = super::generated::MPI_Win_set_errhandler(*win, *errhandler);

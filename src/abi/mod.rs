@@ -21,6 +21,7 @@ mod env;
 mod errors;
 #[macro_use]
 mod fortran;
+mod fortran_calls;
 #[rustfmt::skip]
 mod generated;
 #[rustfmt::skip]

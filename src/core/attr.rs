@@ -5,6 +5,7 @@
 use super::error;
 use super::runtime;
 use crate::core::consts::*;
+use crate::core::types::MPI_Aint;
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -166,9 +167,46 @@ pub fn free_keyval(object: Object, k: c_int) -> MpiResult<()> {
     Ok(())
 }
 
+/// The binding that set an attribute (MPI-4.1 section 19.3.7): C caches a
+/// pointer-sized value, Fortran an INTEGER(KIND=MPI_ADDRESS_KIND), or with
+/// the MPI-1 calls a default INTEGER.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    C,
+    Fortran,
+    Fortran1,
+}
+
+/// An attribute's value and the binding that set it.
+#[derive(Clone)]
+pub struct AttrValue {
+    raw: usize,
+    lang: Lang,
+    /// For a value set from Fortran: where C readers find it (they get a
+    /// pointer to it, valid while the attribute is set).
+    cell: Option<Arc<MPI_Aint>>,
+}
+
+impl AttrValue {
+    pub fn new(raw: usize, lang: Lang) -> Self {
+        let cell = (lang != Lang::C).then(|| Arc::new(raw as MPI_Aint));
+        AttrValue { raw, lang, cell }
+    }
+
+    /// What a program reading through `reader` gets: C's value itself, as
+    /// an address in Fortran; Fortran's value in Fortran, and in C a
+    /// pointer to it.
+    pub fn read(&self, reader: Lang) -> usize {
+        match (&self.cell, reader) {
+            (Some(cell), Lang::C) => Arc::as_ptr(cell) as usize,
+            _ => self.raw,
+        }
+    }
+}
+
 /// The attributes cached on one object, in the order they were set.
 #[derive(Default)]
-pub struct Attrs(Mutex<Vec<(c_int, Arc<Keyval>, usize)>>);
+pub struct Attrs(Mutex<Vec<(c_int, Arc<Keyval>, AttrValue)>>);
 
 /// Call a delete callback; its error code fails the call that caused it.
 fn call_delete(comm: c_int, k: c_int, kv: &Keyval, val: usize) -> MpiResult<()> {
@@ -188,10 +226,11 @@ fn call_delete(comm: c_int, k: c_int, kv: &Keyval, val: usize) -> MpiResult<()> 
 }
 
 impl Attrs {
-    pub fn get(&self, object: Object, k: c_int) -> MpiResult<Option<usize>> {
+    /// The value of `k` as a `reader` program sees it.
+    pub fn get(&self, object: Object, k: c_int, reader: Lang) -> MpiResult<Option<usize>> {
         let list = self.0.lock();
-        if let Some(&(_, _, v)) = list.iter().find(|(key, _, _)| *key == k) {
-            return Ok(Some(v));
+        if let Some((_, _, v)) = list.iter().find(|(key, _, _)| *key == k) {
+            return Ok(Some(v.read(reader)));
         }
         drop(list);
         keyval(object, k).map(|_| None)
@@ -199,13 +238,13 @@ impl Attrs {
 
     /// Set `k` on the object `comm`, deleting (with its callback) any value
     /// it had.
-    pub fn set(&self, object: Object, comm: c_int, k: c_int, val: usize) -> MpiResult<()> {
+    pub fn set(&self, object: Object, comm: c_int, k: c_int, val: AttrValue) -> MpiResult<()> {
         let kv = keyval(object, k)?;
         let old = {
             let list = self.0.lock();
             list.iter()
                 .find(|(key, _, _)| *key == k)
-                .map(|(_, kv, v)| (kv.clone(), *v))
+                .map(|(_, kv, v)| (kv.clone(), v.raw))
         };
         if let Some((okv, ov)) = old {
             call_delete(comm, k, &okv, ov)?;
@@ -224,7 +263,7 @@ impl Attrs {
             let list = self.0.lock();
             list.iter()
                 .find(|(key, _, _)| *key == k)
-                .map(|(_, kv, v)| (kv.clone(), *v))
+                .map(|(_, kv, v)| (kv.clone(), v.raw))
         };
         let Some((kv, v)) = found else {
             return keyval(object, k).and_then(|_| {
@@ -245,7 +284,7 @@ impl Attrs {
         let list = std::mem::take(&mut *self.0.lock());
         let mut first_err = None;
         for (k, kv, v) in list.into_iter().rev() {
-            if let Err(e) = call_delete(comm, k, &kv, v) {
+            if let Err(e) = call_delete(comm, k, &kv, v.raw) {
                 first_err.get_or_insert(e);
             }
             retire_keyval(k, &kv, 1);
@@ -272,7 +311,7 @@ impl Attrs {
                     old,
                     k,
                     kv.extra as *mut _,
-                    v as *mut _,
+                    v.raw as *mut _,
                     (&mut new_val as *mut usize).cast(),
                     &mut flag,
                 )
@@ -281,7 +320,7 @@ impl Attrs {
                 return Err(MpiError::new(rc, "an attribute copy callback failed"));
             }
             if flag != 0 {
-                out.push((k, kv, new_val));
+                out.push((k, kv, AttrValue::new(new_val, v.lang)));
             }
         }
         Ok(Attrs(Mutex::new(out)))

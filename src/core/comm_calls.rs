@@ -274,21 +274,29 @@ pub fn comm_get_attr(
     attribute_val: &mut usize,
     flag: &mut c_int,
 ) -> MpiResult<()> {
-    let comm = comm::get(comm)?;
-    // Predefined attributes are cached on MPI_COMM_WORLD only.
-    let found = if attr::is_predefined_comm_keyval(comm_keyval) {
-        match attr::predefined_comm_attr(comm_keyval) {
-            Some(Some(v)) if comm.handle == MPI_COMM_WORLD => Some(v),
-            _ => None,
-        }
-    } else {
-        comm.attrs.get(attr::Object::Comm, comm_keyval)?
-    };
+    let found = comm_attr(comm, comm_keyval, attr::Lang::C)?;
     *flag = found.is_some() as c_int;
     if let Some(v) = found {
         *attribute_val = v;
     }
     Ok(())
+}
+
+/// A communicator attribute as a program in `reader`'s binding sees it.
+pub fn comm_attr(
+    comm: MPI_Comm,
+    comm_keyval: c_int,
+    reader: attr::Lang,
+) -> MpiResult<Option<usize>> {
+    let comm = comm::get(comm)?;
+    // Predefined attributes are cached on MPI_COMM_WORLD only.
+    if attr::is_predefined_comm_keyval(comm_keyval) {
+        return Ok(match attr::predefined_comm_attr(comm_keyval) {
+            Some(Some(v)) if comm.handle == MPI_COMM_WORLD => Some(v),
+            _ => None,
+        });
+    }
+    comm.attrs.get(attr::Object::Comm, comm_keyval, reader)
 }
 
 #[doc(alias = "MPI_Comm_create_keyval")]
@@ -316,9 +324,22 @@ pub fn comm_free_keyval(comm_keyval: &mut c_int) -> MpiResult<()> {
 
 #[doc(alias = "MPI_Comm_set_attr")]
 pub fn comm_set_attr(comm: MPI_Comm, comm_keyval: c_int, attribute_val: usize) -> MpiResult<()> {
-    comm::get(comm)?
-        .attrs
-        .set(attr::Object::Comm, comm, comm_keyval, attribute_val)
+    comm_set_attr_from(comm, comm_keyval, attribute_val, attr::Lang::C)
+}
+
+/// Sets a communicator attribute from a program in `lang`'s binding.
+pub fn comm_set_attr_from(
+    comm: MPI_Comm,
+    comm_keyval: c_int,
+    val: usize,
+    lang: attr::Lang,
+) -> MpiResult<()> {
+    comm::get(comm)?.attrs.set(
+        attr::Object::Comm,
+        comm,
+        comm_keyval,
+        attr::AttrValue::new(val, lang),
+    )
 }
 
 #[doc(alias = "MPI_Comm_delete_attr")]

@@ -9,7 +9,7 @@
 use super::calls::{self, Rep, count_arg, ndims_arg};
 use super::{f90, get};
 use crate::core::args::{StrOut, new_handle};
-use crate::core::attr::{self, Object};
+use crate::core::attr::{self, AttrValue, Lang, Object};
 use crate::core::comm;
 use crate::core::consts::*;
 use crate::core::error::{MpiError, MpiResult};
@@ -501,9 +501,22 @@ pub fn type_set_attr(
     type_keyval: c_int,
     attribute_val: usize,
 ) -> MpiResult<()> {
-    get(datatype)?
-        .attrs
-        .set(Object::Type, datatype, type_keyval, attribute_val)
+    type_set_attr_from(datatype, type_keyval, attribute_val, Lang::C)
+}
+
+/// Sets a datatype attribute from a program in `lang`'s binding.
+pub fn type_set_attr_from(
+    datatype: MPI_Datatype,
+    type_keyval: c_int,
+    val: usize,
+    lang: Lang,
+) -> MpiResult<()> {
+    get(datatype)?.attrs.set(
+        Object::Type,
+        datatype,
+        type_keyval,
+        AttrValue::new(val, lang),
+    )
 }
 
 #[doc(alias = "MPI_Type_get_attr")]
@@ -513,12 +526,21 @@ pub fn type_get_attr(
     attribute_val: &mut usize,
     flag: &mut c_int,
 ) -> MpiResult<()> {
-    let found = get(datatype)?.attrs.get(Object::Type, type_keyval)?;
+    let found = type_attr(datatype, type_keyval, Lang::C)?;
     *flag = found.is_some() as c_int;
     if let Some(v) = found {
         *attribute_val = v;
     }
     Ok(())
+}
+
+/// A datatype attribute as a program in `reader`'s binding sees it.
+pub fn type_attr(
+    datatype: MPI_Datatype,
+    type_keyval: c_int,
+    reader: Lang,
+) -> MpiResult<Option<usize>> {
+    get(datatype)?.attrs.get(Object::Type, type_keyval, reader)
 }
 
 #[doc(alias = "MPI_Type_delete_attr")]

@@ -5,7 +5,7 @@ use super::access::{combine, element_type, packed};
 use super::sync::{COMPLETE, POST, control_bytes, reached};
 use super::{Epochs, Place, Target, WINDOWS, Window, agent, get};
 use crate::core::args::{StrOut, new_handle};
-use crate::core::attr::{self, Attrs, Object};
+use crate::core::attr::{self, AttrValue, Attrs, Lang, Object};
 use crate::core::coll;
 use crate::core::comm;
 use crate::core::consts::*;
@@ -520,6 +520,11 @@ pub fn win_free_keyval(win_keyval: &mut c_int) -> MpiResult<()> {
 
 #[doc(alias = "MPI_Win_set_attr")]
 pub fn win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: usize) -> MpiResult<()> {
+    win_set_attr_from(win, win_keyval, attribute_val, Lang::C)
+}
+
+/// Sets a window attribute from a program in `lang`'s binding.
+pub fn win_set_attr_from(win: MPI_Win, win_keyval: c_int, val: usize, lang: Lang) -> MpiResult<()> {
     let w = get(win)?;
     if w.predefined_attr(win_keyval).is_some() {
         return Err(MpiError::new(
@@ -527,7 +532,8 @@ pub fn win_set_attr(win: MPI_Win, win_keyval: c_int, attribute_val: usize) -> Mp
             "predefined window attributes cannot be set",
         ));
     }
-    w.attrs.set(Object::Win, win, win_keyval, attribute_val)
+    w.attrs
+        .set(Object::Win, win, win_keyval, AttrValue::new(val, lang))
 }
 
 #[doc(alias = "MPI_Win_get_attr")]
@@ -537,16 +543,21 @@ pub fn win_get_attr(
     attribute_val: &mut usize,
     flag: &mut c_int,
 ) -> MpiResult<()> {
-    let w = get(win)?;
-    let found = match w.predefined_attr(win_keyval) {
-        Some(v) => Some(v),
-        None => w.attrs.get(Object::Win, win_keyval)?,
-    };
+    let found = win_attr(win, win_keyval, Lang::C)?;
     *flag = found.is_some() as c_int;
     if let Some(v) = found {
         *attribute_val = v;
     }
     Ok(())
+}
+
+/// A window attribute as a program in `reader`'s binding sees it.
+pub fn win_attr(win: MPI_Win, win_keyval: c_int, reader: Lang) -> MpiResult<Option<usize>> {
+    let w = get(win)?;
+    match w.predefined_attr(win_keyval) {
+        Some(v) => Ok(Some(v)),
+        None => w.attrs.get(Object::Win, win_keyval, reader),
+    }
 }
 
 #[doc(alias = "MPI_Win_delete_attr")]

@@ -160,6 +160,18 @@ impl Window {
     /// as `MPI_Win_get_attr` returns it: the base itself, or the address
     /// of the value.
     pub(crate) fn predefined_attr(&self, keyval: c_int) -> Option<usize> {
+        // The Fortran keyvals are C's plus one and give the value itself
+        // where C gets a pointer to it (the base is an address in both).
+        if keyval & 1 == 0 {
+            return Some(match keyval - 1 {
+                MPI_WIN_BASE => self.base,
+                MPI_WIN_SIZE => self.attr_size as usize,
+                MPI_WIN_DISP_UNIT => self.attr_disp_unit as usize,
+                MPI_WIN_CREATE_FLAVOR => self.attr_flavor as usize,
+                MPI_WIN_MODEL => self.attr_model as usize,
+                _ => return None,
+            });
+        }
         Some(match keyval {
             MPI_WIN_BASE => self.base,
             MPI_WIN_SIZE => &self.attr_size as *const MPI_Aint as usize,
