@@ -71,4 +71,27 @@ module mpi
       integer :: size, ierror
     end subroutine oxmpi_sizeof_ch
   end interface MPI_SIZEOF
+  ! The functions whose result is not a default REAL or INTEGER.
+  interface
+    function MPI_AINT_ADD(base, disp)
+      import :: MPI_ADDRESS_KIND
+      integer(kind=MPI_ADDRESS_KIND) :: MPI_AINT_ADD
+      integer(kind=MPI_ADDRESS_KIND), intent(in) :: base, disp
+    end function MPI_AINT_ADD
+    function PMPI_AINT_ADD(base, disp)
+      import :: MPI_ADDRESS_KIND
+      integer(kind=MPI_ADDRESS_KIND) :: PMPI_AINT_ADD
+      integer(kind=MPI_ADDRESS_KIND), intent(in) :: base, disp
+    end function PMPI_AINT_ADD
+    function MPI_AINT_DIFF(addr1, addr2)
+      import :: MPI_ADDRESS_KIND
+      integer(kind=MPI_ADDRESS_KIND) :: MPI_AINT_DIFF
+      integer(kind=MPI_ADDRESS_KIND), intent(in) :: addr1, addr2
+    end function MPI_AINT_DIFF
+    function PMPI_AINT_DIFF(addr1, addr2)
+      import :: MPI_ADDRESS_KIND
+      integer(kind=MPI_ADDRESS_KIND) :: PMPI_AINT_DIFF
+      integer(kind=MPI_ADDRESS_KIND), intent(in) :: addr1, addr2
+    end function PMPI_AINT_DIFF
+  end interface
 end module mpi

@@ -121,7 +121,8 @@ impl Datatype {
             let take = (rem / s).min(k);
             n += take;
             rem -= take * s;
-            rem >= s
+            // On to the next leaf only past the whole of this one.
+            take == k && rem > 0
         });
         (rem == 0).then_some(n)
     }

@@ -299,3 +299,33 @@ fn layouts_of_one_signature_exchange_values() {
         assert_eq!(wire, again, "case {case}");
     }
 }
+
+/// `elements_in` (what `MPI_Get_elements` and the truncation check use)
+/// against a walk of the typemap: every byte count of up to two whole
+/// elements and a part, for random nested types.
+#[test]
+fn partial_messages_count_elements_as_the_typemap_says() {
+    let mut r = Rng(0x51ed_2701_aa55_1234);
+    for case in 0..2000 {
+        let t = random_type(&mut r, 3);
+        let sizes: Vec<i64> = typemap(&t).iter().map(|m| m.1).collect();
+        let total: i64 = sizes.iter().sum();
+        for bytes in 0..=(2 * total + 1).min(700) {
+            let (mut left, mut n, mut exact) = (bytes, 0, true);
+            'walk: while left > 0 && total > 0 {
+                for &s in &sizes {
+                    if left == 0 {
+                        break 'walk;
+                    }
+                    if left < s {
+                        exact = false;
+                        break 'walk;
+                    }
+                    left -= s;
+                    n += 1;
+                }
+            }
+            assert_eq!(t.elements_in(bytes), exact.then_some(n), "case {case}: {bytes} bytes");
+        }
+    }
+}
