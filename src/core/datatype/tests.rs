@@ -325,7 +325,11 @@ fn partial_messages_count_elements_as_the_typemap_says() {
                     n += 1;
                 }
             }
-            assert_eq!(t.elements_in(bytes), exact.then_some(n), "case {case}: {bytes} bytes");
+            assert_eq!(
+                t.elements_in(bytes),
+                exact.then_some(n),
+                "case {case}: {bytes} bytes"
+            );
         }
     }
 }
