@@ -9,14 +9,18 @@
 //! - The hand-written C face stays under a ceiling of lines, counted by
 //!   `scripts/abi-lines`. The goal is 3,000 lines: the ceiling comes down
 //!   as semantics move into the core and the generator takes over the
-//!   forwarders.
+//!   forwarders. The Fortran face's helpers have a ceiling of their own.
 
 use std::path::{Path, PathBuf};
 
 /// Current ceiling for `scripts/abi-lines`; lower it whenever code leaves
-/// `src/abi`. The Fortran face's helpers (`src/abi/fortran.rs`: sentinels,
-/// strings, attribute values) added 317 lines to the C face's 2620.
-const ABI_LINES_CEILING: usize = 2940;
+/// `src/abi`.
+const ABI_LINES_CEILING: usize = 2620;
+
+/// The same for the Fortran face's helpers (`src/abi/fortran*.rs`:
+/// sentinels, strings, attribute values, Fortran callbacks, the MPI-1
+/// calls).
+const FORTRAN_LINES_CEILING: usize = 1160;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -74,16 +78,18 @@ fn transport_does_not_import_the_c_face() {
 }
 
 #[test]
-fn hand_written_c_face_stays_under_its_ceiling() {
-    let out = std::process::Command::new("python3")
-        .arg(root().join("scripts/abi-lines"))
-        .arg("--max")
-        .arg(ABI_LINES_CEILING.to_string())
-        .output()
-        .expect("python3 runs scripts/abi-lines");
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
+fn hand_written_faces_stay_under_their_ceilings() {
+    for (face, ceiling) in [("c", ABI_LINES_CEILING), ("fortran", FORTRAN_LINES_CEILING)] {
+        let out = std::process::Command::new("python3")
+            .arg(root().join("scripts/abi-lines"))
+            .args(["--face", face, "--max"])
+            .arg(ceiling.to_string())
+            .output()
+            .expect("python3 runs scripts/abi-lines");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+    }
 }
 
 #[test]

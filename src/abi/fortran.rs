@@ -11,6 +11,7 @@
 //! NUL) and indices (counted from 1).
 #![allow(non_upper_case_globals)]
 
+use super::data;
 use super::entry::{ErrObj, guard};
 use super::types::*;
 use crate::abi::consts::*;
@@ -52,6 +53,22 @@ macro_rules! sizeof_procedures {
             }
         )+
     };
+}
+
+/// The mpi_f08 module's `==` and `/=` on handles (one per handle type, all
+/// comparing the handles' one INTEGER), answering a Fortran LOGICAL.
+macro_rules! handle_comparisons {
+    ($($sym:ident = $op:ident),+) => {
+        $(
+            #[unsafe(no_mangle)]
+            pub unsafe extern "C" fn $sym(a: *const MPI_Fint, b: *const MPI_Fint) -> c_int {
+                let same = unsafe { *a == *b };
+                c_int::from(handle_comparisons!(@ $op same))
+            }
+        )+
+    };
+    (@ eq $same:ident) => { $same };
+    (@ ne $same:ident) => { !$same };
 }
 
 /// A COMMON block: Fortran code may write it, so the library holds it in
@@ -126,21 +143,29 @@ fn sentinels() -> &'static Sentinels {
     })
 }
 
-/// A choice buffer: `MPI_BOTTOM` and `MPI_IN_PLACE` become C's.
+/// A choice buffer: `MPI_BOTTOM` and `MPI_IN_PLACE` (mpif.h's or
+/// mpi_f08's) become C's.
 pub fn choice(p: *mut c_void) -> *mut c_void {
     let s = sentinels();
     match p as usize {
-        a if a == s.bottom => std::ptr::null_mut(),
-        a if a == s.in_place => usize::MAX as *mut c_void,
+        a if a == s.bottom || a == (&raw const data::MPIR_F08_MPI_BOTTOM) as usize => {
+            std::ptr::null_mut()
+        }
+        a if a == s.in_place || a == (&raw const data::MPIR_F08_MPI_IN_PLACE) as usize => {
+            usize::MAX as *mut c_void
+        }
         _ => p,
     }
 }
 
-/// A status (or an array of them: `many`): the ignore sentinels become C's.
+/// A status (or an array of them: `many`): the ignore sentinels (mpif.h's
+/// or mpi_f08's) become C's.
 pub fn status(p: *mut MPI_Fint, many: bool) -> *mut MPI_Status {
     let s = sentinels();
     let a = p as usize;
-    if a == s.status_ignore || (many && a == s.statuses_ignore) {
+    let f08 = (&raw const data::MPIR_F08_MPI_STATUS_IGNORE_OBJ) as usize;
+    let f08_many = (&raw const data::MPIR_F08_MPI_STATUSES_IGNORE_OBJ) as usize;
+    if a == s.status_ignore || a == f08 || (many && (a == s.statuses_ignore || a == f08_many)) {
         // MPI_STATUSES_IGNORE is the same value in C.
         MPI_STATUS_IGNORE
     } else {

@@ -342,7 +342,8 @@ pub unsafe fn grequest_start(
 }
 
 /// Fortran strings `first, first+len, ...` up to the first blank one (or
-/// `max` of them), as C strings.
+/// `max` of them), as C strings without their blanks at either end (as
+/// MPICH's mpif.h binding passes a spawned program's arguments).
 ///
 /// # Safety
 /// The strings are readable up to and including the blank one.

@@ -17,6 +17,8 @@ use std::ffi::{c_char, c_int, c_void};
 
 sizeof_procedures! { oxmpi_sizeof_i1_ = 1, oxmpi_sizeof_i2_ = 2, oxmpi_sizeof_i4_ = 4, oxmpi_sizeof_i8_ = 8, oxmpi_sizeof_i16_ = 16, oxmpi_sizeof_r4_ = 4, oxmpi_sizeof_r8_ = 8, oxmpi_sizeof_r16_ = 16, oxmpi_sizeof_c4_ = 8, oxmpi_sizeof_c8_ = 16, oxmpi_sizeof_c16_ = 32, oxmpi_sizeof_l1_ = 1, oxmpi_sizeof_l2_ = 2, oxmpi_sizeof_l4_ = 4, oxmpi_sizeof_l8_ = 8, oxmpi_sizeof_ch_ = 1, __mpi_sizeofs_MOD_mpi_sizeof_ch = 1, __mpi_sizeofs_MOD_mpi_sizeof_chv = 1, __mpi_sizeofs_MOD_mpi_sizeof_cx = 8, __mpi_sizeofs_MOD_mpi_sizeof_cxv = 8, __mpi_sizeofs_MOD_mpi_sizeof_d = 8, __mpi_sizeofs_MOD_mpi_sizeof_dv = 8, __mpi_sizeofs_MOD_mpi_sizeof_i = 4, __mpi_sizeofs_MOD_mpi_sizeof_iv = 4, __mpi_sizeofs_MOD_mpi_sizeof_i1 = 1, __mpi_sizeofs_MOD_mpi_sizeof_i1v = 1, __mpi_sizeofs_MOD_mpi_sizeof_i2 = 2, __mpi_sizeofs_MOD_mpi_sizeof_i2v = 2, __mpi_sizeofs_MOD_mpi_sizeof_i8 = 8, __mpi_sizeofs_MOD_mpi_sizeof_i8v = 8, __mpi_sizeofs_MOD_mpi_sizeof_l = 4, __mpi_sizeofs_MOD_mpi_sizeof_lv = 4, __mpi_sizeofs_MOD_mpi_sizeof_r = 4, __mpi_sizeofs_MOD_mpi_sizeof_rv = 4 }
 
+handle_comparisons! { oxmpi_eq_comm_ = eq, oxmpi_ne_comm_ = ne, oxmpi_eq_datatype_ = eq, oxmpi_ne_datatype_ = ne, oxmpi_eq_errhandler_ = eq, oxmpi_ne_errhandler_ = ne, oxmpi_eq_file_ = eq, oxmpi_ne_file_ = ne, oxmpi_eq_group_ = eq, oxmpi_ne_group_ = ne, oxmpi_eq_info_ = eq, oxmpi_ne_info_ = ne, oxmpi_eq_message_ = eq, oxmpi_ne_message_ = ne, oxmpi_eq_op_ = eq, oxmpi_ne_op_ = ne, oxmpi_eq_request_ = eq, oxmpi_ne_request_ = ne, oxmpi_eq_session_ = eq, oxmpi_ne_session_ = ne, oxmpi_eq_win_ = eq, oxmpi_ne_win_ = ne }
+
 fortran! { f_mpi_abort [mpi_abort_, mpi_abort__, mpi_abort, MPI_ABORT, pmpi_abort_, pmpi_abort__, pmpi_abort, PMPI_ABORT] (comm: *const MPI_Fint, errorcode: *const MPI_Fint, ierror: *mut MPI_Fint) (comm, errorcode, ierror) -> () {
         let rc = super::generated::MPI_Abort(*comm, *errorcode);
         fx::set(ierror, rc);
@@ -24,6 +26,11 @@ fortran! { f_mpi_abort [mpi_abort_, mpi_abort__, mpi_abort, MPI_ABORT, pmpi_abor
 
 fortran! { f_mpi_accumulate [mpi_accumulate_, mpi_accumulate__, mpi_accumulate, MPI_ACCUMULATE, pmpi_accumulate_, pmpi_accumulate__, pmpi_accumulate, PMPI_ACCUMULATE] (origin_addr: *mut c_void, origin_count: *const MPI_Fint, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Fint, target_datatype: *const MPI_Fint, op: *const MPI_Fint, win: *const MPI_Fint, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win, ierror) -> () {
         let rc = super::generated::MPI_Accumulate(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *op, *win);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_accumulate_c [mpi_accumulate_c_, mpi_accumulate_c__, mpi_accumulate_c, MPI_ACCUMULATE_C, pmpi_accumulate_c_, pmpi_accumulate_c__, pmpi_accumulate_c, PMPI_ACCUMULATE_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, op: *const MPI_Fint, win: *const MPI_Fint, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win, ierror) -> () {
+        let rc = super::generated::MPI_Accumulate_c(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *op, *win);
         fx::set(ierror, rc);
 } }
 
@@ -56,8 +63,18 @@ fortran! { f_mpi_allgather [mpi_allgather_, mpi_allgather__, mpi_allgather, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_allgather_c [mpi_allgather_c_, mpi_allgather_c__, mpi_allgather_c, MPI_ALLGATHER_C, pmpi_allgather_c_, pmpi_allgather_c__, pmpi_allgather_c, PMPI_ALLGATHER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Allgather_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_allgather_init [mpi_allgather_init_, mpi_allgather_init__, mpi_allgather_init, MPI_ALLGATHER_INIT, pmpi_allgather_init_, pmpi_allgather_init__, pmpi_allgather_init, PMPI_ALLGATHER_INIT] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Allgather_init(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_allgather_init_c [mpi_allgather_init_c_, mpi_allgather_init_c__, mpi_allgather_init_c, MPI_ALLGATHER_INIT_C, pmpi_allgather_init_c_, pmpi_allgather_init_c__, pmpi_allgather_init_c, PMPI_ALLGATHER_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Allgather_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -66,8 +83,18 @@ fortran! { f_mpi_allgatherv [mpi_allgatherv_, mpi_allgatherv__, mpi_allgatherv, 
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_allgatherv_c [mpi_allgatherv_c_, mpi_allgatherv_c__, mpi_allgatherv_c, MPI_ALLGATHERV_C, pmpi_allgatherv_c_, pmpi_allgatherv_c__, pmpi_allgatherv_c, PMPI_ALLGATHERV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Allgatherv_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_allgatherv_init [mpi_allgatherv_init_, mpi_allgatherv_init__, mpi_allgatherv_init, MPI_ALLGATHERV_INIT, pmpi_allgatherv_init_, pmpi_allgatherv_init__, pmpi_allgatherv_init, PMPI_ALLGATHERV_INIT] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Allgatherv_init(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_allgatherv_init_c [mpi_allgatherv_init_c_, mpi_allgatherv_init_c__, mpi_allgatherv_init_c, MPI_ALLGATHERV_INIT_C, pmpi_allgatherv_init_c_, pmpi_allgatherv_init_c__, pmpi_allgatherv_init_c, PMPI_ALLGATHERV_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Allgatherv_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -81,8 +108,18 @@ fortran! { f_mpi_allreduce [mpi_allreduce_, mpi_allreduce__, mpi_allreduce, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_allreduce_c [mpi_allreduce_c_, mpi_allreduce_c__, mpi_allreduce_c, MPI_ALLREDUCE_C, pmpi_allreduce_c_, pmpi_allreduce_c__, pmpi_allreduce_c, PMPI_ALLREDUCE_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, ierror) -> () {
+        let rc = super::generated::MPI_Allreduce_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_allreduce_init [mpi_allreduce_init_, mpi_allreduce_init__, mpi_allreduce_init, MPI_ALLREDUCE_INIT, pmpi_allreduce_init_, pmpi_allreduce_init__, pmpi_allreduce_init, PMPI_ALLREDUCE_INIT] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Allreduce_init(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_allreduce_init_c [mpi_allreduce_init_c_, mpi_allreduce_init_c__, mpi_allreduce_init_c, MPI_ALLREDUCE_INIT_C, pmpi_allreduce_init_c_, pmpi_allreduce_init_c__, pmpi_allreduce_init_c, PMPI_ALLREDUCE_INIT_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Allreduce_init_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -91,8 +128,18 @@ fortran! { f_mpi_alltoall [mpi_alltoall_, mpi_alltoall__, mpi_alltoall, MPI_ALLT
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_alltoall_c [mpi_alltoall_c_, mpi_alltoall_c__, mpi_alltoall_c, MPI_ALLTOALL_C, pmpi_alltoall_c_, pmpi_alltoall_c__, pmpi_alltoall_c, PMPI_ALLTOALL_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Alltoall_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_alltoall_init [mpi_alltoall_init_, mpi_alltoall_init__, mpi_alltoall_init, MPI_ALLTOALL_INIT, pmpi_alltoall_init_, pmpi_alltoall_init__, pmpi_alltoall_init, PMPI_ALLTOALL_INIT] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Alltoall_init(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_alltoall_init_c [mpi_alltoall_init_c_, mpi_alltoall_init_c__, mpi_alltoall_init_c, MPI_ALLTOALL_INIT_C, pmpi_alltoall_init_c_, pmpi_alltoall_init_c__, pmpi_alltoall_init_c, PMPI_ALLTOALL_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Alltoall_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -101,8 +148,18 @@ fortran! { f_mpi_alltoallv [mpi_alltoallv_, mpi_alltoallv__, mpi_alltoallv, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_alltoallv_c [mpi_alltoallv_c_, mpi_alltoallv_c__, mpi_alltoallv_c, MPI_ALLTOALLV_C, pmpi_alltoallv_c_, pmpi_alltoallv_c__, pmpi_alltoallv_c, PMPI_ALLTOALLV_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Alltoallv_c(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_alltoallv_init [mpi_alltoallv_init_, mpi_alltoallv_init__, mpi_alltoallv_init, MPI_ALLTOALLV_INIT, pmpi_alltoallv_init_, pmpi_alltoallv_init__, pmpi_alltoallv_init, PMPI_ALLTOALLV_INIT] (sendbuf: *mut c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Alltoallv_init(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_alltoallv_init_c [mpi_alltoallv_init_c_, mpi_alltoallv_init_c__, mpi_alltoallv_init_c, MPI_ALLTOALLV_INIT_C, pmpi_alltoallv_init_c_, pmpi_alltoallv_init_c__, pmpi_alltoallv_init_c, PMPI_ALLTOALLV_INIT_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Alltoallv_init_c(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -111,8 +168,18 @@ fortran! { f_mpi_alltoallw [mpi_alltoallw_, mpi_alltoallw__, mpi_alltoallw, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_alltoallw_c [mpi_alltoallw_c_, mpi_alltoallw_c__, mpi_alltoallw_c, MPI_ALLTOALLW_C, pmpi_alltoallw_c_, pmpi_alltoallw_c__, pmpi_alltoallw_c, PMPI_ALLTOALLW_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, ierror) -> () {
+        let rc = super::generated::MPI_Alltoallw_c(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_alltoallw_init [mpi_alltoallw_init_, mpi_alltoallw_init__, mpi_alltoallw_init, MPI_ALLTOALLW_INIT, pmpi_alltoallw_init_, pmpi_alltoallw_init__, pmpi_alltoallw_init, PMPI_ALLTOALLW_INIT] (sendbuf: *mut c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Alltoallw_init(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_alltoallw_init_c [mpi_alltoallw_init_c_, mpi_alltoallw_init_c__, mpi_alltoallw_init_c, MPI_ALLTOALLW_INIT_C, pmpi_alltoallw_init_c_, pmpi_alltoallw_init_c__, pmpi_alltoallw_init_c, PMPI_ALLTOALLW_INIT_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Alltoallw_init_c(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -140,8 +207,18 @@ fortran! { f_mpi_bcast [mpi_bcast_, mpi_bcast__, mpi_bcast, MPI_BCAST, pmpi_bcas
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_bcast_c [mpi_bcast_c_, mpi_bcast_c__, mpi_bcast_c, MPI_BCAST_C, pmpi_bcast_c_, pmpi_bcast_c__, pmpi_bcast_c, PMPI_BCAST_C] (buffer: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (buffer, count, datatype, root, comm, ierror) -> () {
+        let rc = super::generated::MPI_Bcast_c(fx::choice(buffer), *count, *datatype, *root, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_bcast_init [mpi_bcast_init_, mpi_bcast_init__, mpi_bcast_init, MPI_BCAST_INIT, pmpi_bcast_init_, pmpi_bcast_init__, pmpi_bcast_init, PMPI_BCAST_INIT] (buffer: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buffer, count, datatype, root, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Bcast_init(fx::choice(buffer), *count, *datatype, *root, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_bcast_init_c [mpi_bcast_init_c_, mpi_bcast_init_c__, mpi_bcast_init_c, MPI_BCAST_INIT_C, pmpi_bcast_init_c_, pmpi_bcast_init_c__, pmpi_bcast_init_c, PMPI_BCAST_INIT_C] (buffer: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buffer, count, datatype, root, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Bcast_init_c(fx::choice(buffer), *count, *datatype, *root, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -150,8 +227,18 @@ fortran! { f_mpi_bsend [mpi_bsend_, mpi_bsend__, mpi_bsend, MPI_BSEND, pmpi_bsen
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_bsend_c [mpi_bsend_c_, mpi_bsend_c__, mpi_bsend_c, MPI_BSEND_C, pmpi_bsend_c_, pmpi_bsend_c__, pmpi_bsend_c, PMPI_BSEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, ierror) -> () {
+        let rc = super::generated::MPI_Bsend_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_bsend_init [mpi_bsend_init_, mpi_bsend_init__, mpi_bsend_init, MPI_BSEND_INIT, pmpi_bsend_init_, pmpi_bsend_init__, pmpi_bsend_init, PMPI_BSEND_INIT] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Bsend_init(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_bsend_init_c [mpi_bsend_init_c_, mpi_bsend_init_c__, mpi_bsend_init_c, MPI_BSEND_INIT_C, pmpi_bsend_init_c_, pmpi_bsend_init_c__, pmpi_bsend_init_c, PMPI_BSEND_INIT_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Bsend_init_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -160,9 +247,20 @@ fortran! { f_mpi_buffer_attach [mpi_buffer_attach_, mpi_buffer_attach__, mpi_buf
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_buffer_attach_c [mpi_buffer_attach_c_, mpi_buffer_attach_c__, mpi_buffer_attach_c, MPI_BUFFER_ATTACH_C, pmpi_buffer_attach_c_, pmpi_buffer_attach_c__, pmpi_buffer_attach_c, PMPI_BUFFER_ATTACH_C] (buffer: *mut c_void, size: *const MPI_Count, ierror: *mut MPI_Fint) (buffer, size, ierror) -> () {
+        let rc = super::generated::MPI_Buffer_attach_c(fx::choice(buffer), *size);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_buffer_detach [mpi_buffer_detach_, mpi_buffer_detach__, mpi_buffer_detach, MPI_BUFFER_DETACH, pmpi_buffer_detach_, pmpi_buffer_detach__, pmpi_buffer_detach, PMPI_BUFFER_DETACH] (buffer_addr: *mut c_void, size: *mut c_int, ierror: *mut MPI_Fint) (buffer_addr, size, ierror) -> () {
         let mut buffer_addr_c: *mut c_void = std::ptr::null_mut();
         let rc = super::generated::MPI_Buffer_detach((&raw mut buffer_addr_c).cast::<c_void>(), size);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_buffer_detach_c [mpi_buffer_detach_c_, mpi_buffer_detach_c__, mpi_buffer_detach_c, MPI_BUFFER_DETACH_C, pmpi_buffer_detach_c_, pmpi_buffer_detach_c__, pmpi_buffer_detach_c, PMPI_BUFFER_DETACH_C] (buffer_addr: *mut c_void, size: *mut MPI_Count, ierror: *mut MPI_Fint) (buffer_addr, size, ierror) -> () {
+        let mut buffer_addr_c: *mut c_void = std::ptr::null_mut();
+        let rc = super::generated::MPI_Buffer_detach_c((&raw mut buffer_addr_c).cast::<c_void>(), size);
         fx::set(ierror, rc);
 } }
 
@@ -238,6 +336,11 @@ fortran! { f_mpi_comm_attach_buffer [mpi_comm_attach_buffer_, mpi_comm_attach_bu
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_comm_attach_buffer_c [mpi_comm_attach_buffer_c_, mpi_comm_attach_buffer_c__, mpi_comm_attach_buffer_c, MPI_COMM_ATTACH_BUFFER_C, pmpi_comm_attach_buffer_c_, pmpi_comm_attach_buffer_c__, pmpi_comm_attach_buffer_c, PMPI_COMM_ATTACH_BUFFER_C] (comm: *const MPI_Fint, buffer: *mut c_void, size: *const MPI_Count, ierror: *mut MPI_Fint) (comm, buffer, size, ierror) -> () {
+        let rc = super::generated::MPI_Comm_attach_buffer_c(*comm, fx::choice(buffer), *size);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_comm_call_errhandler [mpi_comm_call_errhandler_, mpi_comm_call_errhandler__, mpi_comm_call_errhandler, MPI_COMM_CALL_ERRHANDLER, pmpi_comm_call_errhandler_, pmpi_comm_call_errhandler__, pmpi_comm_call_errhandler, PMPI_COMM_CALL_ERRHANDLER] (comm: *const MPI_Fint, errorcode: *const MPI_Fint, ierror: *mut MPI_Fint) (comm, errorcode, ierror) -> () {
         let rc = super::generated::MPI_Comm_call_errhandler(*comm, *errorcode);
         fx::set(ierror, rc);
@@ -283,6 +386,12 @@ fortran! { f_mpi_comm_delete_attr [mpi_comm_delete_attr_, mpi_comm_delete_attr__
 fortran! { f_mpi_comm_detach_buffer [mpi_comm_detach_buffer_, mpi_comm_detach_buffer__, mpi_comm_detach_buffer, MPI_COMM_DETACH_BUFFER, pmpi_comm_detach_buffer_, pmpi_comm_detach_buffer__, pmpi_comm_detach_buffer, PMPI_COMM_DETACH_BUFFER] (comm: *const MPI_Fint, buffer_addr: *mut c_void, size: *mut c_int, ierror: *mut MPI_Fint) (comm, buffer_addr, size, ierror) -> () {
         let mut buffer_addr_c: *mut c_void = std::ptr::null_mut();
         let rc = super::generated::MPI_Comm_detach_buffer(*comm, (&raw mut buffer_addr_c).cast::<c_void>(), size);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_comm_detach_buffer_c [mpi_comm_detach_buffer_c_, mpi_comm_detach_buffer_c__, mpi_comm_detach_buffer_c, MPI_COMM_DETACH_BUFFER_C, pmpi_comm_detach_buffer_c_, pmpi_comm_detach_buffer_c__, pmpi_comm_detach_buffer_c, PMPI_COMM_DETACH_BUFFER_C] (comm: *const MPI_Fint, buffer_addr: *mut c_void, size: *mut MPI_Count, ierror: *mut MPI_Fint) (comm, buffer_addr, size, ierror) -> () {
+        let mut buffer_addr_c: *mut c_void = std::ptr::null_mut();
+        let rc = super::generated::MPI_Comm_detach_buffer_c(*comm, (&raw mut buffer_addr_c).cast::<c_void>(), size);
         fx::set(ierror, rc);
 } }
 
@@ -478,8 +587,18 @@ fortran! { f_mpi_exscan [mpi_exscan_, mpi_exscan__, mpi_exscan, MPI_EXSCAN, pmpi
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_exscan_c [mpi_exscan_c_, mpi_exscan_c__, mpi_exscan_c, MPI_EXSCAN_C, pmpi_exscan_c_, pmpi_exscan_c__, pmpi_exscan_c, PMPI_EXSCAN_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, ierror) -> () {
+        let rc = super::generated::MPI_Exscan_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_exscan_init [mpi_exscan_init_, mpi_exscan_init__, mpi_exscan_init, MPI_EXSCAN_INIT, pmpi_exscan_init_, pmpi_exscan_init__, pmpi_exscan_init, PMPI_EXSCAN_INIT] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Exscan_init(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_exscan_init_c [mpi_exscan_init_c_, mpi_exscan_init_c__, mpi_exscan_init_c, MPI_EXSCAN_INIT_C, pmpi_exscan_init_c_, pmpi_exscan_init_c__, pmpi_exscan_init_c, PMPI_EXSCAN_INIT_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Exscan_init_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -582,6 +701,11 @@ fortran! { f_mpi_file_iread_all [mpi_file_iread_all_, mpi_file_iread_all__, mpi_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_iread_all_c [mpi_file_iread_all_c_, mpi_file_iread_all_c__, mpi_file_iread_all_c, MPI_FILE_IREAD_ALL_C, pmpi_file_iread_all_c_, pmpi_file_iread_all_c__, pmpi_file_iread_all_c, PMPI_FILE_IREAD_ALL_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iread_all_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_iread_at [mpi_file_iread_at_, mpi_file_iread_at__, mpi_file_iread_at, MPI_FILE_IREAD_AT, pmpi_file_iread_at_, pmpi_file_iread_at__, pmpi_file_iread_at, PMPI_FILE_IREAD_AT] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, request, ierror) -> () {
         let rc = super::generated_io::MPI_File_iread_at(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, request);
         fx::set(ierror, rc);
@@ -592,8 +716,28 @@ fortran! { f_mpi_file_iread_at_all [mpi_file_iread_at_all_, mpi_file_iread_at_al
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_iread_at_all_c [mpi_file_iread_at_all_c_, mpi_file_iread_at_all_c__, mpi_file_iread_at_all_c, MPI_FILE_IREAD_AT_ALL_C, pmpi_file_iread_at_all_c_, pmpi_file_iread_at_all_c__, pmpi_file_iread_at_all_c, PMPI_FILE_IREAD_AT_ALL_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iread_at_all_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_iread_at_c [mpi_file_iread_at_c_, mpi_file_iread_at_c__, mpi_file_iread_at_c, MPI_FILE_IREAD_AT_C, pmpi_file_iread_at_c_, pmpi_file_iread_at_c__, pmpi_file_iread_at_c, PMPI_FILE_IREAD_AT_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iread_at_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_iread_c [mpi_file_iread_c_, mpi_file_iread_c__, mpi_file_iread_c, MPI_FILE_IREAD_C, pmpi_file_iread_c_, pmpi_file_iread_c__, pmpi_file_iread_c, PMPI_FILE_IREAD_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iread_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_iread_shared [mpi_file_iread_shared_, mpi_file_iread_shared__, mpi_file_iread_shared, MPI_FILE_IREAD_SHARED, pmpi_file_iread_shared_, pmpi_file_iread_shared__, pmpi_file_iread_shared, PMPI_FILE_IREAD_SHARED] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
         let rc = super::generated_io::MPI_File_iread_shared(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_iread_shared_c [mpi_file_iread_shared_c_, mpi_file_iread_shared_c__, mpi_file_iread_shared_c, MPI_FILE_IREAD_SHARED_C, pmpi_file_iread_shared_c_, pmpi_file_iread_shared_c__, pmpi_file_iread_shared_c, PMPI_FILE_IREAD_SHARED_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iread_shared_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
         fx::set(ierror, rc);
 } }
 
@@ -607,6 +751,11 @@ fortran! { f_mpi_file_iwrite_all [mpi_file_iwrite_all_, mpi_file_iwrite_all__, m
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_iwrite_all_c [mpi_file_iwrite_all_c_, mpi_file_iwrite_all_c__, mpi_file_iwrite_all_c, MPI_FILE_IWRITE_ALL_C, pmpi_file_iwrite_all_c_, pmpi_file_iwrite_all_c__, pmpi_file_iwrite_all_c, PMPI_FILE_IWRITE_ALL_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iwrite_all_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_iwrite_at [mpi_file_iwrite_at_, mpi_file_iwrite_at__, mpi_file_iwrite_at, MPI_FILE_IWRITE_AT, pmpi_file_iwrite_at_, pmpi_file_iwrite_at__, pmpi_file_iwrite_at, PMPI_FILE_IWRITE_AT] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, request, ierror) -> () {
         let rc = super::generated_io::MPI_File_iwrite_at(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, request);
         fx::set(ierror, rc);
@@ -617,8 +766,28 @@ fortran! { f_mpi_file_iwrite_at_all [mpi_file_iwrite_at_all_, mpi_file_iwrite_at
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_iwrite_at_all_c [mpi_file_iwrite_at_all_c_, mpi_file_iwrite_at_all_c__, mpi_file_iwrite_at_all_c, MPI_FILE_IWRITE_AT_ALL_C, pmpi_file_iwrite_at_all_c_, pmpi_file_iwrite_at_all_c__, pmpi_file_iwrite_at_all_c, PMPI_FILE_IWRITE_AT_ALL_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iwrite_at_all_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_iwrite_at_c [mpi_file_iwrite_at_c_, mpi_file_iwrite_at_c__, mpi_file_iwrite_at_c, MPI_FILE_IWRITE_AT_C, pmpi_file_iwrite_at_c_, pmpi_file_iwrite_at_c__, pmpi_file_iwrite_at_c, PMPI_FILE_IWRITE_AT_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iwrite_at_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_iwrite_c [mpi_file_iwrite_c_, mpi_file_iwrite_c__, mpi_file_iwrite_c, MPI_FILE_IWRITE_C, pmpi_file_iwrite_c_, pmpi_file_iwrite_c__, pmpi_file_iwrite_c, PMPI_FILE_IWRITE_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iwrite_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_iwrite_shared [mpi_file_iwrite_shared_, mpi_file_iwrite_shared__, mpi_file_iwrite_shared, MPI_FILE_IWRITE_SHARED, pmpi_file_iwrite_shared_, pmpi_file_iwrite_shared__, pmpi_file_iwrite_shared, PMPI_FILE_IWRITE_SHARED] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
         let rc = super::generated_io::MPI_File_iwrite_shared(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_iwrite_shared_c [mpi_file_iwrite_shared_c_, mpi_file_iwrite_shared_c__, mpi_file_iwrite_shared_c, MPI_FILE_IWRITE_SHARED_C, pmpi_file_iwrite_shared_c_, pmpi_file_iwrite_shared_c__, pmpi_file_iwrite_shared_c, PMPI_FILE_IWRITE_SHARED_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (fh, buf, count, datatype, request, ierror) -> () {
+        let rc = super::generated_io::MPI_File_iwrite_shared_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, request);
         fx::set(ierror, rc);
 } }
 
@@ -652,6 +821,16 @@ fortran! { f_mpi_file_read_all_begin [mpi_file_read_all_begin_, mpi_file_read_al
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_read_all_begin_c [mpi_file_read_all_begin_c_, mpi_file_read_all_begin_c__, mpi_file_read_all_begin_c, MPI_FILE_READ_ALL_BEGIN_C, pmpi_file_read_all_begin_c_, pmpi_file_read_all_begin_c__, pmpi_file_read_all_begin_c, PMPI_FILE_READ_ALL_BEGIN_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_all_begin_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_read_all_c [mpi_file_read_all_c_, mpi_file_read_all_c__, mpi_file_read_all_c, MPI_FILE_READ_ALL_C, pmpi_file_read_all_c_, pmpi_file_read_all_c__, pmpi_file_read_all_c, PMPI_FILE_READ_ALL_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_all_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_read_all_end [mpi_file_read_all_end_, mpi_file_read_all_end__, mpi_file_read_all_end, MPI_FILE_READ_ALL_END, pmpi_file_read_all_end_, pmpi_file_read_all_end__, pmpi_file_read_all_end, PMPI_FILE_READ_ALL_END] (fh: *const MPI_Fint, buf: *mut c_void, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_read_all_end(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), fx::status(status, false));
         fx::set(ierror, rc);
@@ -672,8 +851,28 @@ fortran! { f_mpi_file_read_at_all_begin [mpi_file_read_at_all_begin_, mpi_file_r
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_read_at_all_begin_c [mpi_file_read_at_all_begin_c_, mpi_file_read_at_all_begin_c__, mpi_file_read_at_all_begin_c, MPI_FILE_READ_AT_ALL_BEGIN_C, pmpi_file_read_at_all_begin_c_, pmpi_file_read_at_all_begin_c__, pmpi_file_read_at_all_begin_c, PMPI_FILE_READ_AT_ALL_BEGIN_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_at_all_begin_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_read_at_all_c [mpi_file_read_at_all_c_, mpi_file_read_at_all_c__, mpi_file_read_at_all_c, MPI_FILE_READ_AT_ALL_C, pmpi_file_read_at_all_c_, pmpi_file_read_at_all_c__, pmpi_file_read_at_all_c, PMPI_FILE_READ_AT_ALL_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_at_all_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_read_at_all_end [mpi_file_read_at_all_end_, mpi_file_read_at_all_end__, mpi_file_read_at_all_end, MPI_FILE_READ_AT_ALL_END, pmpi_file_read_at_all_end_, pmpi_file_read_at_all_end__, pmpi_file_read_at_all_end, PMPI_FILE_READ_AT_ALL_END] (fh: *const MPI_Fint, buf: *mut c_void, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_read_at_all_end(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_read_at_c [mpi_file_read_at_c_, mpi_file_read_at_c__, mpi_file_read_at_c, MPI_FILE_READ_AT_C, pmpi_file_read_at_c_, pmpi_file_read_at_c__, pmpi_file_read_at_c, PMPI_FILE_READ_AT_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_at_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_read_c [mpi_file_read_c_, mpi_file_read_c__, mpi_file_read_c, MPI_FILE_READ_C, pmpi_file_read_c_, pmpi_file_read_c__, pmpi_file_read_c, PMPI_FILE_READ_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
         fx::set(ierror, rc);
 } }
 
@@ -687,6 +886,16 @@ fortran! { f_mpi_file_read_ordered_begin [mpi_file_read_ordered_begin_, mpi_file
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_read_ordered_begin_c [mpi_file_read_ordered_begin_c_, mpi_file_read_ordered_begin_c__, mpi_file_read_ordered_begin_c, MPI_FILE_READ_ORDERED_BEGIN_C, pmpi_file_read_ordered_begin_c_, pmpi_file_read_ordered_begin_c__, pmpi_file_read_ordered_begin_c, PMPI_FILE_READ_ORDERED_BEGIN_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_ordered_begin_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_read_ordered_c [mpi_file_read_ordered_c_, mpi_file_read_ordered_c__, mpi_file_read_ordered_c, MPI_FILE_READ_ORDERED_C, pmpi_file_read_ordered_c_, pmpi_file_read_ordered_c__, pmpi_file_read_ordered_c, PMPI_FILE_READ_ORDERED_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_ordered_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_read_ordered_end [mpi_file_read_ordered_end_, mpi_file_read_ordered_end__, mpi_file_read_ordered_end, MPI_FILE_READ_ORDERED_END, pmpi_file_read_ordered_end_, pmpi_file_read_ordered_end__, pmpi_file_read_ordered_end, PMPI_FILE_READ_ORDERED_END] (fh: *const MPI_Fint, buf: *mut c_void, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_read_ordered_end(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), fx::status(status, false));
         fx::set(ierror, rc);
@@ -694,6 +903,11 @@ fortran! { f_mpi_file_read_ordered_end [mpi_file_read_ordered_end_, mpi_file_rea
 
 fortran! { f_mpi_file_read_shared [mpi_file_read_shared_, mpi_file_read_shared__, mpi_file_read_shared, MPI_FILE_READ_SHARED, pmpi_file_read_shared_, pmpi_file_read_shared__, pmpi_file_read_shared, PMPI_FILE_READ_SHARED] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_read_shared(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_read_shared_c [mpi_file_read_shared_c_, mpi_file_read_shared_c__, mpi_file_read_shared_c, MPI_FILE_READ_SHARED_C, pmpi_file_read_shared_c_, pmpi_file_read_shared_c__, pmpi_file_read_shared_c, PMPI_FILE_READ_SHARED_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_read_shared_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
         fx::set(ierror, rc);
 } }
 
@@ -753,6 +967,16 @@ fortran! { f_mpi_file_write_all_begin [mpi_file_write_all_begin_, mpi_file_write
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_write_all_begin_c [mpi_file_write_all_begin_c_, mpi_file_write_all_begin_c__, mpi_file_write_all_begin_c, MPI_FILE_WRITE_ALL_BEGIN_C, pmpi_file_write_all_begin_c_, pmpi_file_write_all_begin_c__, pmpi_file_write_all_begin_c, PMPI_FILE_WRITE_ALL_BEGIN_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_all_begin_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_write_all_c [mpi_file_write_all_c_, mpi_file_write_all_c__, mpi_file_write_all_c, MPI_FILE_WRITE_ALL_C, pmpi_file_write_all_c_, pmpi_file_write_all_c__, pmpi_file_write_all_c, PMPI_FILE_WRITE_ALL_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_all_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_write_all_end [mpi_file_write_all_end_, mpi_file_write_all_end__, mpi_file_write_all_end, MPI_FILE_WRITE_ALL_END, pmpi_file_write_all_end_, pmpi_file_write_all_end__, pmpi_file_write_all_end, PMPI_FILE_WRITE_ALL_END] (fh: *const MPI_Fint, buf: *mut c_void, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_write_all_end(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), fx::status(status, false));
         fx::set(ierror, rc);
@@ -773,8 +997,28 @@ fortran! { f_mpi_file_write_at_all_begin [mpi_file_write_at_all_begin_, mpi_file
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_write_at_all_begin_c [mpi_file_write_at_all_begin_c_, mpi_file_write_at_all_begin_c__, mpi_file_write_at_all_begin_c, MPI_FILE_WRITE_AT_ALL_BEGIN_C, pmpi_file_write_at_all_begin_c_, pmpi_file_write_at_all_begin_c__, pmpi_file_write_at_all_begin_c, PMPI_FILE_WRITE_AT_ALL_BEGIN_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_at_all_begin_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_write_at_all_c [mpi_file_write_at_all_c_, mpi_file_write_at_all_c__, mpi_file_write_at_all_c, MPI_FILE_WRITE_AT_ALL_C, pmpi_file_write_at_all_c_, pmpi_file_write_at_all_c__, pmpi_file_write_at_all_c, PMPI_FILE_WRITE_AT_ALL_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_at_all_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_write_at_all_end [mpi_file_write_at_all_end_, mpi_file_write_at_all_end__, mpi_file_write_at_all_end, MPI_FILE_WRITE_AT_ALL_END, pmpi_file_write_at_all_end_, pmpi_file_write_at_all_end__, pmpi_file_write_at_all_end, PMPI_FILE_WRITE_AT_ALL_END] (fh: *const MPI_Fint, buf: *mut c_void, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_write_at_all_end(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_write_at_c [mpi_file_write_at_c_, mpi_file_write_at_c__, mpi_file_write_at_c, MPI_FILE_WRITE_AT_C, pmpi_file_write_at_c_, pmpi_file_write_at_c__, pmpi_file_write_at_c, PMPI_FILE_WRITE_AT_C] (fh: *const MPI_Fint, offset: *const MPI_Offset, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, offset, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_at_c(super::generated_io::MPI_File_f2c(*fh), *offset, fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_write_c [mpi_file_write_c_, mpi_file_write_c__, mpi_file_write_c, MPI_FILE_WRITE_C, pmpi_file_write_c_, pmpi_file_write_c__, pmpi_file_write_c, PMPI_FILE_WRITE_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
         fx::set(ierror, rc);
 } }
 
@@ -788,6 +1032,16 @@ fortran! { f_mpi_file_write_ordered_begin [mpi_file_write_ordered_begin_, mpi_fi
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_file_write_ordered_begin_c [mpi_file_write_ordered_begin_c_, mpi_file_write_ordered_begin_c__, mpi_file_write_ordered_begin_c, MPI_FILE_WRITE_ORDERED_BEGIN_C, pmpi_file_write_ordered_begin_c_, pmpi_file_write_ordered_begin_c__, pmpi_file_write_ordered_begin_c, PMPI_FILE_WRITE_ORDERED_BEGIN_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_ordered_begin_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_write_ordered_c [mpi_file_write_ordered_c_, mpi_file_write_ordered_c__, mpi_file_write_ordered_c, MPI_FILE_WRITE_ORDERED_C, pmpi_file_write_ordered_c_, pmpi_file_write_ordered_c__, pmpi_file_write_ordered_c, PMPI_FILE_WRITE_ORDERED_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_ordered_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_file_write_ordered_end [mpi_file_write_ordered_end_, mpi_file_write_ordered_end__, mpi_file_write_ordered_end, MPI_FILE_WRITE_ORDERED_END, pmpi_file_write_ordered_end_, pmpi_file_write_ordered_end__, pmpi_file_write_ordered_end, PMPI_FILE_WRITE_ORDERED_END] (fh: *const MPI_Fint, buf: *mut c_void, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_write_ordered_end(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), fx::status(status, false));
         fx::set(ierror, rc);
@@ -795,6 +1049,11 @@ fortran! { f_mpi_file_write_ordered_end [mpi_file_write_ordered_end_, mpi_file_w
 
 fortran! { f_mpi_file_write_shared [mpi_file_write_shared_, mpi_file_write_shared__, mpi_file_write_shared, MPI_FILE_WRITE_SHARED, pmpi_file_write_shared_, pmpi_file_write_shared__, pmpi_file_write_shared, PMPI_FILE_WRITE_SHARED] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
         let rc = super::generated_io::MPI_File_write_shared(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_file_write_shared_c [mpi_file_write_shared_c_, mpi_file_write_shared_c__, mpi_file_write_shared_c, MPI_FILE_WRITE_SHARED_C, pmpi_file_write_shared_c_, pmpi_file_write_shared_c__, pmpi_file_write_shared_c, PMPI_FILE_WRITE_SHARED_C] (fh: *const MPI_Fint, buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (fh, buf, count, datatype, status, ierror) -> () {
+        let rc = super::generated_io::MPI_File_write_shared_c(super::generated_io::MPI_File_f2c(*fh), fx::choice(buf), *count, *datatype, fx::status(status, false));
         fx::set(ierror, rc);
 } }
 
@@ -818,8 +1077,18 @@ fortran! { f_mpi_gather [mpi_gather_, mpi_gather__, mpi_gather, MPI_GATHER, pmpi
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_gather_c [mpi_gather_c_, mpi_gather_c__, mpi_gather_c, MPI_GATHER_C, pmpi_gather_c_, pmpi_gather_c__, pmpi_gather_c, PMPI_GATHER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, ierror) -> () {
+        let rc = super::generated::MPI_Gather_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_gather_init [mpi_gather_init_, mpi_gather_init__, mpi_gather_init, MPI_GATHER_INIT, pmpi_gather_init_, pmpi_gather_init__, pmpi_gather_init, PMPI_GATHER_INIT] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Gather_init(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_gather_init_c [mpi_gather_init_c_, mpi_gather_init_c__, mpi_gather_init_c, MPI_GATHER_INIT_C, pmpi_gather_init_c_, pmpi_gather_init_c__, pmpi_gather_init_c, PMPI_GATHER_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Gather_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -828,8 +1097,18 @@ fortran! { f_mpi_gatherv [mpi_gatherv_, mpi_gatherv__, mpi_gatherv, MPI_GATHERV,
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_gatherv_c [mpi_gatherv_c_, mpi_gatherv_c__, mpi_gatherv_c, MPI_GATHERV_C, pmpi_gatherv_c_, pmpi_gatherv_c__, pmpi_gatherv_c, PMPI_GATHERV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, ierror) -> () {
+        let rc = super::generated::MPI_Gatherv_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *root, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_gatherv_init [mpi_gatherv_init_, mpi_gatherv_init__, mpi_gatherv_init, MPI_GATHERV_INIT, pmpi_gatherv_init_, pmpi_gatherv_init__, pmpi_gatherv_init, PMPI_GATHERV_INIT] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Gatherv_init(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *root, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_gatherv_init_c [mpi_gatherv_init_c_, mpi_gatherv_init_c__, mpi_gatherv_init_c, MPI_GATHERV_INIT_C, pmpi_gatherv_init_c_, pmpi_gatherv_init_c__, pmpi_gatherv_init_c, PMPI_GATHERV_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Gatherv_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *root, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -843,8 +1122,18 @@ fortran! { f_mpi_get_accumulate [mpi_get_accumulate_, mpi_get_accumulate__, mpi_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_get_accumulate_c [mpi_get_accumulate_c_, mpi_get_accumulate_c__, mpi_get_accumulate_c, MPI_GET_ACCUMULATE_C, pmpi_get_accumulate_c_, pmpi_get_accumulate_c__, pmpi_get_accumulate_c, PMPI_GET_ACCUMULATE_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, result_addr: *mut c_void, result_count: *const MPI_Count, result_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, op: *const MPI_Fint, win: *const MPI_Fint, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, result_addr, result_count, result_datatype, target_rank, target_disp, target_count, target_datatype, op, win, ierror) -> () {
+        let rc = super::generated::MPI_Get_accumulate_c(fx::choice(origin_addr), *origin_count, *origin_datatype, fx::choice(result_addr), *result_count, *result_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *op, *win);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_get_address [mpi_get_address_, mpi_get_address__, mpi_get_address, MPI_GET_ADDRESS, pmpi_get_address_, pmpi_get_address__, pmpi_get_address, PMPI_GET_ADDRESS] (location: *mut c_void, address: *mut MPI_Aint, ierror: *mut MPI_Fint) (location, address, ierror) -> () {
         let rc = super::generated::MPI_Get_address(fx::choice(location), address);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_get_c [mpi_get_c_, mpi_get_c__, mpi_get_c, MPI_GET_C, pmpi_get_c_, pmpi_get_c__, pmpi_get_c, PMPI_GET_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, win: *const MPI_Fint, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, ierror) -> () {
+        let rc = super::generated::MPI_Get_c(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *win);
         fx::set(ierror, rc);
 } }
 
@@ -853,8 +1142,18 @@ fortran! { f_mpi_get_count [mpi_get_count_, mpi_get_count__, mpi_get_count, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_get_count_c [mpi_get_count_c_, mpi_get_count_c__, mpi_get_count_c, MPI_GET_COUNT_C, pmpi_get_count_c_, pmpi_get_count_c__, pmpi_get_count_c, PMPI_GET_COUNT_C] (status: *mut MPI_Fint, datatype: *const MPI_Fint, count: *mut MPI_Count, ierror: *mut MPI_Fint) (status, datatype, count, ierror) -> () {
+        let rc = super::generated::MPI_Get_count_c(fx::status(status, false).cast_const(), *datatype, count);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_get_elements [mpi_get_elements_, mpi_get_elements__, mpi_get_elements, MPI_GET_ELEMENTS, pmpi_get_elements_, pmpi_get_elements__, pmpi_get_elements, PMPI_GET_ELEMENTS] (status: *mut MPI_Fint, datatype: *const MPI_Fint, count: *mut c_int, ierror: *mut MPI_Fint) (status, datatype, count, ierror) -> () {
         let rc = super::generated::MPI_Get_elements(fx::status(status, false).cast_const(), *datatype, count);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_get_elements_c [mpi_get_elements_c_, mpi_get_elements_c__, mpi_get_elements_c, MPI_GET_ELEMENTS_C, pmpi_get_elements_c_, pmpi_get_elements_c__, pmpi_get_elements_c, PMPI_GET_ELEMENTS_C] (status: *mut MPI_Fint, datatype: *const MPI_Fint, count: *mut MPI_Count, ierror: *mut MPI_Fint) (status, datatype, count, ierror) -> () {
+        let rc = super::generated::MPI_Get_elements_c(fx::status(status, false).cast_const(), *datatype, count);
         fx::set(ierror, rc);
 } }
 
@@ -999,8 +1298,18 @@ fortran! { f_mpi_iallgather [mpi_iallgather_, mpi_iallgather__, mpi_iallgather, 
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_iallgather_c [mpi_iallgather_c_, mpi_iallgather_c__, mpi_iallgather_c, MPI_IALLGATHER_C, pmpi_iallgather_c_, pmpi_iallgather_c__, pmpi_iallgather_c, PMPI_IALLGATHER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Iallgather_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_iallgatherv [mpi_iallgatherv_, mpi_iallgatherv__, mpi_iallgatherv, MPI_IALLGATHERV, pmpi_iallgatherv_, pmpi_iallgatherv__, pmpi_iallgatherv, PMPI_IALLGATHERV] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Iallgatherv(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_iallgatherv_c [mpi_iallgatherv_c_, mpi_iallgatherv_c__, mpi_iallgatherv_c, MPI_IALLGATHERV_C, pmpi_iallgatherv_c_, pmpi_iallgatherv_c__, pmpi_iallgatherv_c, PMPI_IALLGATHERV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Iallgatherv_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1009,8 +1318,18 @@ fortran! { f_mpi_iallreduce [mpi_iallreduce_, mpi_iallreduce__, mpi_iallreduce, 
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_iallreduce_c [mpi_iallreduce_c_, mpi_iallreduce_c__, mpi_iallreduce_c, MPI_IALLREDUCE_C, pmpi_iallreduce_c_, pmpi_iallreduce_c__, pmpi_iallreduce_c, PMPI_IALLREDUCE_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Iallreduce_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ialltoall [mpi_ialltoall_, mpi_ialltoall__, mpi_ialltoall, MPI_IALLTOALL, pmpi_ialltoall_, pmpi_ialltoall__, pmpi_ialltoall, PMPI_IALLTOALL] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ialltoall(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ialltoall_c [mpi_ialltoall_c_, mpi_ialltoall_c__, mpi_ialltoall_c, MPI_IALLTOALL_C, pmpi_ialltoall_c_, pmpi_ialltoall_c__, pmpi_ialltoall_c, PMPI_IALLTOALL_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ialltoall_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1019,8 +1338,18 @@ fortran! { f_mpi_ialltoallv [mpi_ialltoallv_, mpi_ialltoallv__, mpi_ialltoallv, 
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_ialltoallv_c [mpi_ialltoallv_c_, mpi_ialltoallv_c__, mpi_ialltoallv_c, MPI_IALLTOALLV_C, pmpi_ialltoallv_c_, pmpi_ialltoallv_c__, pmpi_ialltoallv_c, PMPI_IALLTOALLV_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ialltoallv_c(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ialltoallw [mpi_ialltoallw_, mpi_ialltoallw__, mpi_ialltoallw, MPI_IALLTOALLW, pmpi_ialltoallw_, pmpi_ialltoallw__, pmpi_ialltoallw, PMPI_IALLTOALLW] (sendbuf: *mut c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ialltoallw(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ialltoallw_c [mpi_ialltoallw_c_, mpi_ialltoallw_c__, mpi_ialltoallw_c, MPI_IALLTOALLW_C, pmpi_ialltoallw_c_, pmpi_ialltoallw_c__, pmpi_ialltoallw_c, PMPI_IALLTOALLW_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ialltoallw_c(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1034,8 +1363,18 @@ fortran! { f_mpi_ibcast [mpi_ibcast_, mpi_ibcast__, mpi_ibcast, MPI_IBCAST, pmpi
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_ibcast_c [mpi_ibcast_c_, mpi_ibcast_c__, mpi_ibcast_c, MPI_IBCAST_C, pmpi_ibcast_c_, pmpi_ibcast_c__, pmpi_ibcast_c, PMPI_IBCAST_C] (buffer: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buffer, count, datatype, root, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ibcast_c(fx::choice(buffer), *count, *datatype, *root, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ibsend [mpi_ibsend_, mpi_ibsend__, mpi_ibsend, MPI_IBSEND, pmpi_ibsend_, pmpi_ibsend__, pmpi_ibsend, PMPI_IBSEND] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ibsend(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ibsend_c [mpi_ibsend_c_, mpi_ibsend_c__, mpi_ibsend_c, MPI_IBSEND_C, pmpi_ibsend_c_, pmpi_ibsend_c__, pmpi_ibsend_c, PMPI_IBSEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ibsend_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1044,13 +1383,28 @@ fortran! { f_mpi_iexscan [mpi_iexscan_, mpi_iexscan__, mpi_iexscan, MPI_IEXSCAN,
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_iexscan_c [mpi_iexscan_c_, mpi_iexscan_c__, mpi_iexscan_c, MPI_IEXSCAN_C, pmpi_iexscan_c_, pmpi_iexscan_c__, pmpi_iexscan_c, PMPI_IEXSCAN_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Iexscan_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_igather [mpi_igather_, mpi_igather__, mpi_igather, MPI_IGATHER, pmpi_igather_, pmpi_igather__, pmpi_igather, PMPI_IGATHER] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Igather(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, request);
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_igather_c [mpi_igather_c_, mpi_igather_c__, mpi_igather_c, MPI_IGATHER_C, pmpi_igather_c_, pmpi_igather_c__, pmpi_igather_c, PMPI_IGATHER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Igather_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_igatherv [mpi_igatherv_, mpi_igatherv__, mpi_igatherv, MPI_IGATHERV, pmpi_igatherv_, pmpi_igatherv__, pmpi_igatherv, PMPI_IGATHERV] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Igatherv(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *root, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_igatherv_c [mpi_igatherv_c_, mpi_igatherv_c__, mpi_igatherv_c, MPI_IGATHERV_C, pmpi_igatherv_c_, pmpi_igatherv_c__, pmpi_igatherv_c, PMPI_IGATHERV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Igatherv_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *root, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1064,8 +1418,18 @@ fortran! { f_mpi_imrecv [mpi_imrecv_, mpi_imrecv__, mpi_imrecv, MPI_IMRECV, pmpi
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_imrecv_c [mpi_imrecv_c_, mpi_imrecv_c__, mpi_imrecv_c, MPI_IMRECV_C, pmpi_imrecv_c_, pmpi_imrecv_c__, pmpi_imrecv_c, PMPI_IMRECV_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, message: *mut MPI_Message, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, message, request, ierror) -> () {
+        let rc = super::generated::MPI_Imrecv_c(fx::choice(buf), *count, *datatype, message, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ineighbor_allgather [mpi_ineighbor_allgather_, mpi_ineighbor_allgather__, mpi_ineighbor_allgather, MPI_INEIGHBOR_ALLGATHER, pmpi_ineighbor_allgather_, pmpi_ineighbor_allgather__, pmpi_ineighbor_allgather, PMPI_INEIGHBOR_ALLGATHER] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ineighbor_allgather(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ineighbor_allgather_c [mpi_ineighbor_allgather_c_, mpi_ineighbor_allgather_c__, mpi_ineighbor_allgather_c, MPI_INEIGHBOR_ALLGATHER_C, pmpi_ineighbor_allgather_c_, pmpi_ineighbor_allgather_c__, pmpi_ineighbor_allgather_c, PMPI_INEIGHBOR_ALLGATHER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ineighbor_allgather_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1074,8 +1438,18 @@ fortran! { f_mpi_ineighbor_allgatherv [mpi_ineighbor_allgatherv_, mpi_ineighbor_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_ineighbor_allgatherv_c [mpi_ineighbor_allgatherv_c_, mpi_ineighbor_allgatherv_c__, mpi_ineighbor_allgatherv_c, MPI_INEIGHBOR_ALLGATHERV_C, pmpi_ineighbor_allgatherv_c_, pmpi_ineighbor_allgatherv_c__, pmpi_ineighbor_allgatherv_c, PMPI_INEIGHBOR_ALLGATHERV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ineighbor_allgatherv_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ineighbor_alltoall [mpi_ineighbor_alltoall_, mpi_ineighbor_alltoall__, mpi_ineighbor_alltoall, MPI_INEIGHBOR_ALLTOALL, pmpi_ineighbor_alltoall_, pmpi_ineighbor_alltoall__, pmpi_ineighbor_alltoall, PMPI_INEIGHBOR_ALLTOALL] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ineighbor_alltoall(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ineighbor_alltoall_c [mpi_ineighbor_alltoall_c_, mpi_ineighbor_alltoall_c__, mpi_ineighbor_alltoall_c, MPI_INEIGHBOR_ALLTOALL_C, pmpi_ineighbor_alltoall_c_, pmpi_ineighbor_alltoall_c__, pmpi_ineighbor_alltoall_c, PMPI_INEIGHBOR_ALLTOALL_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ineighbor_alltoall_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1084,8 +1458,18 @@ fortran! { f_mpi_ineighbor_alltoallv [mpi_ineighbor_alltoallv_, mpi_ineighbor_al
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_ineighbor_alltoallv_c [mpi_ineighbor_alltoallv_c_, mpi_ineighbor_alltoallv_c__, mpi_ineighbor_alltoallv_c, MPI_INEIGHBOR_ALLTOALLV_C, pmpi_ineighbor_alltoallv_c_, pmpi_ineighbor_alltoallv_c__, pmpi_ineighbor_alltoallv_c, PMPI_INEIGHBOR_ALLTOALLV_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ineighbor_alltoallv_c(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ineighbor_alltoallw [mpi_ineighbor_alltoallw_, mpi_ineighbor_alltoallw__, mpi_ineighbor_alltoallw, MPI_INEIGHBOR_ALLTOALLW, pmpi_ineighbor_alltoallw_, pmpi_ineighbor_alltoallw__, pmpi_ineighbor_alltoallw, PMPI_INEIGHBOR_ALLTOALLW] (sendbuf: *mut c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ineighbor_alltoallw(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ineighbor_alltoallw_c [mpi_ineighbor_alltoallw_c_, mpi_ineighbor_alltoallw_c__, mpi_ineighbor_alltoallw_c, MPI_INEIGHBOR_ALLTOALLW_C, pmpi_ineighbor_alltoallw_c_, pmpi_ineighbor_alltoallw_c__, pmpi_ineighbor_alltoallw_c, PMPI_INEIGHBOR_ALLTOALLW_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ineighbor_alltoallw_c(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1195,8 +1579,18 @@ fortran! { f_mpi_irecv [mpi_irecv_, mpi_irecv__, mpi_irecv, MPI_IRECV, pmpi_irec
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_irecv_c [mpi_irecv_c_, mpi_irecv_c__, mpi_irecv_c, MPI_IRECV_C, pmpi_irecv_c_, pmpi_irecv_c__, pmpi_irecv_c, PMPI_IRECV_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, source: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, source, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Irecv_c(fx::choice(buf), *count, *datatype, *source, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ireduce [mpi_ireduce_, mpi_ireduce__, mpi_ireduce, MPI_IREDUCE, pmpi_ireduce_, pmpi_ireduce__, pmpi_ireduce, PMPI_IREDUCE] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, op: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, root, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ireduce(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *root, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ireduce_c [mpi_ireduce_c_, mpi_ireduce_c__, mpi_ireduce_c, MPI_IREDUCE_C, pmpi_ireduce_c_, pmpi_ireduce_c__, pmpi_ireduce_c, PMPI_IREDUCE_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, root, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ireduce_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *root, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1210,8 +1604,23 @@ fortran! { f_mpi_ireduce_scatter_block [mpi_ireduce_scatter_block_, mpi_ireduce_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_ireduce_scatter_block_c [mpi_ireduce_scatter_block_c_, mpi_ireduce_scatter_block_c__, mpi_ireduce_scatter_block_c, MPI_IREDUCE_SCATTER_BLOCK_C, pmpi_ireduce_scatter_block_c_, pmpi_ireduce_scatter_block_c__, pmpi_ireduce_scatter_block_c, PMPI_IREDUCE_SCATTER_BLOCK_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcount: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcount, datatype, op, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ireduce_scatter_block_c(fx::choice(sendbuf), fx::choice(recvbuf), *recvcount, *datatype, *op, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ireduce_scatter_c [mpi_ireduce_scatter_c_, mpi_ireduce_scatter_c__, mpi_ireduce_scatter_c, MPI_IREDUCE_SCATTER_C, pmpi_ireduce_scatter_c_, pmpi_ireduce_scatter_c__, pmpi_ireduce_scatter_c, PMPI_IREDUCE_SCATTER_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcounts, datatype, op, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ireduce_scatter_c(fx::choice(sendbuf), fx::choice(recvbuf), recvcounts, *datatype, *op, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_irsend [mpi_irsend_, mpi_irsend__, mpi_irsend, MPI_IRSEND, pmpi_irsend_, pmpi_irsend__, pmpi_irsend, PMPI_IRSEND] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Irsend(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_irsend_c [mpi_irsend_c_, mpi_irsend_c__, mpi_irsend_c, MPI_IRSEND_C, pmpi_irsend_c_, pmpi_irsend_c__, pmpi_irsend_c, PMPI_IRSEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Irsend_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1225,8 +1634,18 @@ fortran! { f_mpi_iscan [mpi_iscan_, mpi_iscan__, mpi_iscan, MPI_ISCAN, pmpi_isca
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_iscan_c [mpi_iscan_c_, mpi_iscan_c__, mpi_iscan_c, MPI_ISCAN_C, pmpi_iscan_c_, pmpi_iscan_c__, pmpi_iscan_c, PMPI_ISCAN_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Iscan_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_iscatter [mpi_iscatter_, mpi_iscatter__, mpi_iscatter, MPI_ISCATTER, pmpi_iscatter_, pmpi_iscatter__, pmpi_iscatter, PMPI_ISCATTER] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Iscatter(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_iscatter_c [mpi_iscatter_c_, mpi_iscatter_c__, mpi_iscatter_c, MPI_ISCATTER_C, pmpi_iscatter_c_, pmpi_iscatter_c__, pmpi_iscatter_c, PMPI_ISCATTER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Iscatter_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1235,8 +1654,18 @@ fortran! { f_mpi_iscatterv [mpi_iscatterv_, mpi_iscatterv__, mpi_iscatterv, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_iscatterv_c [mpi_iscatterv_c_, mpi_iscatterv_c__, mpi_iscatterv_c, MPI_ISCATTERV_C, pmpi_iscatterv_c_, pmpi_iscatterv_c__, pmpi_iscatterv_c, PMPI_ISCATTERV_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Iscatterv_c(fx::choice(sendbuf), sendcounts, displs, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_isend [mpi_isend_, mpi_isend__, mpi_isend, MPI_ISEND, pmpi_isend_, pmpi_isend__, pmpi_isend, PMPI_ISEND] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Isend(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_isend_c [mpi_isend_c_, mpi_isend_c__, mpi_isend_c, MPI_ISEND_C, pmpi_isend_c_, pmpi_isend_c__, pmpi_isend_c, PMPI_ISEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Isend_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1245,13 +1674,28 @@ fortran! { f_mpi_isendrecv [mpi_isendrecv_, mpi_isendrecv__, mpi_isendrecv, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_isendrecv_c [mpi_isendrecv_c_, mpi_isendrecv_c__, mpi_isendrecv_c, MPI_ISENDRECV_C, pmpi_isendrecv_c_, pmpi_isendrecv_c__, pmpi_isendrecv_c, PMPI_ISENDRECV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, dest: *const MPI_Fint, sendtag: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, source: *const MPI_Fint, recvtag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Isendrecv_c(fx::choice(sendbuf), *sendcount, *sendtype, *dest, *sendtag, fx::choice(recvbuf), *recvcount, *recvtype, *source, *recvtag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_isendrecv_replace [mpi_isendrecv_replace_, mpi_isendrecv_replace__, mpi_isendrecv_replace, MPI_ISENDRECV_REPLACE, pmpi_isendrecv_replace_, pmpi_isendrecv_replace__, pmpi_isendrecv_replace, PMPI_ISENDRECV_REPLACE] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, sendtag: *const MPI_Fint, source: *const MPI_Fint, recvtag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, sendtag, source, recvtag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Isendrecv_replace(fx::choice(buf), *count, *datatype, *dest, *sendtag, *source, *recvtag, *comm, request);
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_isendrecv_replace_c [mpi_isendrecv_replace_c_, mpi_isendrecv_replace_c__, mpi_isendrecv_replace_c, MPI_ISENDRECV_REPLACE_C, pmpi_isendrecv_replace_c_, pmpi_isendrecv_replace_c__, pmpi_isendrecv_replace_c, PMPI_ISENDRECV_REPLACE_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, sendtag: *const MPI_Fint, source: *const MPI_Fint, recvtag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, sendtag, source, recvtag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Isendrecv_replace_c(fx::choice(buf), *count, *datatype, *dest, *sendtag, *source, *recvtag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_issend [mpi_issend_, mpi_issend__, mpi_issend, MPI_ISSEND, pmpi_issend_, pmpi_issend__, pmpi_issend, PMPI_ISSEND] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Issend(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_issend_c [mpi_issend_c_, mpi_issend_c__, mpi_issend_c, MPI_ISSEND_C, pmpi_issend_c_, pmpi_issend_c__, pmpi_issend_c, PMPI_ISSEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Issend_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1280,8 +1724,18 @@ fortran! { f_mpi_mrecv [mpi_mrecv_, mpi_mrecv__, mpi_mrecv, MPI_MRECV, pmpi_mrec
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_mrecv_c [mpi_mrecv_c_, mpi_mrecv_c__, mpi_mrecv_c, MPI_MRECV_C, pmpi_mrecv_c_, pmpi_mrecv_c__, pmpi_mrecv_c, PMPI_MRECV_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, message: *mut MPI_Message, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, message, status, ierror) -> () {
+        let rc = super::generated::MPI_Mrecv_c(fx::choice(buf), *count, *datatype, message, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_neighbor_allgather [mpi_neighbor_allgather_, mpi_neighbor_allgather__, mpi_neighbor_allgather, MPI_NEIGHBOR_ALLGATHER, pmpi_neighbor_allgather_, pmpi_neighbor_allgather__, pmpi_neighbor_allgather, PMPI_NEIGHBOR_ALLGATHER] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, ierror) -> () {
         let rc = super::generated::MPI_Neighbor_allgather(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_neighbor_allgather_c [mpi_neighbor_allgather_c_, mpi_neighbor_allgather_c__, mpi_neighbor_allgather_c, MPI_NEIGHBOR_ALLGATHER_C, pmpi_neighbor_allgather_c_, pmpi_neighbor_allgather_c__, pmpi_neighbor_allgather_c, PMPI_NEIGHBOR_ALLGATHER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_allgather_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm);
         fx::set(ierror, rc);
 } }
 
@@ -1290,8 +1744,18 @@ fortran! { f_mpi_neighbor_allgather_init [mpi_neighbor_allgather_init_, mpi_neig
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_neighbor_allgather_init_c [mpi_neighbor_allgather_init_c_, mpi_neighbor_allgather_init_c__, mpi_neighbor_allgather_init_c, MPI_NEIGHBOR_ALLGATHER_INIT_C, pmpi_neighbor_allgather_init_c_, pmpi_neighbor_allgather_init_c__, pmpi_neighbor_allgather_init_c, PMPI_NEIGHBOR_ALLGATHER_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_allgather_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_neighbor_allgatherv [mpi_neighbor_allgatherv_, mpi_neighbor_allgatherv__, mpi_neighbor_allgatherv, MPI_NEIGHBOR_ALLGATHERV, pmpi_neighbor_allgatherv_, pmpi_neighbor_allgatherv__, pmpi_neighbor_allgatherv, PMPI_NEIGHBOR_ALLGATHERV] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const c_int, displs: *const c_int, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, ierror) -> () {
         let rc = super::generated::MPI_Neighbor_allgatherv(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_neighbor_allgatherv_c [mpi_neighbor_allgatherv_c_, mpi_neighbor_allgatherv_c__, mpi_neighbor_allgatherv_c, MPI_NEIGHBOR_ALLGATHERV_C, pmpi_neighbor_allgatherv_c_, pmpi_neighbor_allgatherv_c__, pmpi_neighbor_allgatherv_c, PMPI_NEIGHBOR_ALLGATHERV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_allgatherv_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm);
         fx::set(ierror, rc);
 } }
 
@@ -1300,8 +1764,18 @@ fortran! { f_mpi_neighbor_allgatherv_init [mpi_neighbor_allgatherv_init_, mpi_ne
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_neighbor_allgatherv_init_c [mpi_neighbor_allgatherv_init_c_, mpi_neighbor_allgatherv_init_c__, mpi_neighbor_allgatherv_init_c, MPI_NEIGHBOR_ALLGATHERV_INIT_C, pmpi_neighbor_allgatherv_init_c_, pmpi_neighbor_allgatherv_init_c__, pmpi_neighbor_allgatherv_init_c, PMPI_NEIGHBOR_ALLGATHERV_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, displs: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_allgatherv_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), recvcounts, displs, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_neighbor_alltoall [mpi_neighbor_alltoall_, mpi_neighbor_alltoall__, mpi_neighbor_alltoall, MPI_NEIGHBOR_ALLTOALL, pmpi_neighbor_alltoall_, pmpi_neighbor_alltoall__, pmpi_neighbor_alltoall, PMPI_NEIGHBOR_ALLTOALL] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, ierror) -> () {
         let rc = super::generated::MPI_Neighbor_alltoall(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_neighbor_alltoall_c [mpi_neighbor_alltoall_c_, mpi_neighbor_alltoall_c__, mpi_neighbor_alltoall_c, MPI_NEIGHBOR_ALLTOALL_C, pmpi_neighbor_alltoall_c_, pmpi_neighbor_alltoall_c__, pmpi_neighbor_alltoall_c, PMPI_NEIGHBOR_ALLTOALL_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_alltoall_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm);
         fx::set(ierror, rc);
 } }
 
@@ -1310,8 +1784,18 @@ fortran! { f_mpi_neighbor_alltoall_init [mpi_neighbor_alltoall_init_, mpi_neighb
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_neighbor_alltoall_init_c [mpi_neighbor_alltoall_init_c_, mpi_neighbor_alltoall_init_c__, mpi_neighbor_alltoall_init_c, MPI_NEIGHBOR_ALLTOALL_INIT_C, pmpi_neighbor_alltoall_init_c_, pmpi_neighbor_alltoall_init_c__, pmpi_neighbor_alltoall_init_c, PMPI_NEIGHBOR_ALLTOALL_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_alltoall_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_neighbor_alltoallv [mpi_neighbor_alltoallv_, mpi_neighbor_alltoallv__, mpi_neighbor_alltoallv, MPI_NEIGHBOR_ALLTOALLV, pmpi_neighbor_alltoallv_, pmpi_neighbor_alltoallv__, pmpi_neighbor_alltoallv, PMPI_NEIGHBOR_ALLTOALLV] (sendbuf: *mut c_void, sendcounts: *const c_int, sdispls: *const c_int, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const c_int, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, ierror) -> () {
         let rc = super::generated::MPI_Neighbor_alltoallv(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_neighbor_alltoallv_c [mpi_neighbor_alltoallv_c_, mpi_neighbor_alltoallv_c__, mpi_neighbor_alltoallv_c, MPI_NEIGHBOR_ALLTOALLV_C, pmpi_neighbor_alltoallv_c_, pmpi_neighbor_alltoallv_c__, pmpi_neighbor_alltoallv_c, PMPI_NEIGHBOR_ALLTOALLV_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_alltoallv_c(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm);
         fx::set(ierror, rc);
 } }
 
@@ -1320,13 +1804,28 @@ fortran! { f_mpi_neighbor_alltoallv_init [mpi_neighbor_alltoallv_init_, mpi_neig
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_neighbor_alltoallv_init_c [mpi_neighbor_alltoallv_init_c_, mpi_neighbor_alltoallv_init_c__, mpi_neighbor_alltoallv_init_c, MPI_NEIGHBOR_ALLTOALLV_INIT_C, pmpi_neighbor_alltoallv_init_c_, pmpi_neighbor_alltoallv_init_c__, pmpi_neighbor_alltoallv_init_c, PMPI_NEIGHBOR_ALLTOALLV_INIT_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtype: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_alltoallv_init_c(fx::choice(sendbuf), sendcounts, sdispls, *sendtype, fx::choice(recvbuf), recvcounts, rdispls, *recvtype, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_neighbor_alltoallw [mpi_neighbor_alltoallw_, mpi_neighbor_alltoallw__, mpi_neighbor_alltoallw, MPI_NEIGHBOR_ALLTOALLW, pmpi_neighbor_alltoallw_, pmpi_neighbor_alltoallw__, pmpi_neighbor_alltoallw, PMPI_NEIGHBOR_ALLTOALLW] (sendbuf: *mut c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, ierror) -> () {
         let rc = super::generated::MPI_Neighbor_alltoallw(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm);
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_neighbor_alltoallw_c [mpi_neighbor_alltoallw_c_, mpi_neighbor_alltoallw_c__, mpi_neighbor_alltoallw_c, MPI_NEIGHBOR_ALLTOALLW_C, pmpi_neighbor_alltoallw_c_, pmpi_neighbor_alltoallw_c__, pmpi_neighbor_alltoallw_c, PMPI_NEIGHBOR_ALLTOALLW_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_alltoallw_c(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_neighbor_alltoallw_init [mpi_neighbor_alltoallw_init_, mpi_neighbor_alltoallw_init__, mpi_neighbor_alltoallw_init, MPI_NEIGHBOR_ALLTOALLW_INIT, pmpi_neighbor_alltoallw_init_, pmpi_neighbor_alltoallw_init__, pmpi_neighbor_alltoallw_init, PMPI_NEIGHBOR_ALLTOALLW_INIT] (sendbuf: *mut c_void, sendcounts: *const c_int, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const c_int, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Neighbor_alltoallw_init(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_neighbor_alltoallw_init_c [mpi_neighbor_alltoallw_init_c_, mpi_neighbor_alltoallw_init_c__, mpi_neighbor_alltoallw_init_c, MPI_NEIGHBOR_ALLTOALLW_INIT_C, pmpi_neighbor_alltoallw_init_c_, pmpi_neighbor_alltoallw_init_c__, pmpi_neighbor_alltoallw_init_c, PMPI_NEIGHBOR_ALLTOALLW_INIT_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, sdispls: *const MPI_Aint, sendtypes: *const MPI_Datatype, recvbuf: *mut c_void, recvcounts: *const MPI_Count, rdispls: *const MPI_Aint, recvtypes: *const MPI_Datatype, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Neighbor_alltoallw_init_c(fx::choice(sendbuf), sendcounts, sdispls, sendtypes, fx::choice(recvbuf), recvcounts, rdispls, recvtypes, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -1359,9 +1858,20 @@ fortran! { f_mpi_pack [mpi_pack_, mpi_pack__, mpi_pack, MPI_PACK, pmpi_pack_, pm
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_pack_c [mpi_pack_c_, mpi_pack_c__, mpi_pack_c, MPI_PACK_C, pmpi_pack_c_, pmpi_pack_c__, pmpi_pack_c, PMPI_PACK_C] (inbuf: *mut c_void, incount: *const MPI_Count, datatype: *const MPI_Fint, outbuf: *mut c_void, outsize: *const MPI_Count, position: *mut MPI_Count, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (inbuf, incount, datatype, outbuf, outsize, position, comm, ierror) -> () {
+        let rc = super::generated::MPI_Pack_c(fx::choice(inbuf), *incount, *datatype, fx::choice(outbuf), *outsize, position, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_pack_external [mpi_pack_external_, mpi_pack_external__, mpi_pack_external, MPI_PACK_EXTERNAL, pmpi_pack_external_, pmpi_pack_external__, pmpi_pack_external, PMPI_PACK_EXTERNAL] (datarep: *const c_char, inbuf: *mut c_void, incount: *const MPI_Fint, datatype: *const MPI_Fint, outbuf: *mut c_void, outsize: *const MPI_Aint, position: *mut MPI_Aint, ierror: *mut MPI_Fint, datarep_len: usize) (datarep, inbuf, incount, datatype, outbuf, outsize, position, ierror, datarep_len) -> () {
         let datarep = fx::fstr_in(datarep, datarep_len);
         let rc = super::generated::MPI_Pack_external(datarep.as_ptr(), fx::choice(inbuf), *incount, *datatype, fx::choice(outbuf), *outsize, position);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_pack_external_c [mpi_pack_external_c_, mpi_pack_external_c__, mpi_pack_external_c, MPI_PACK_EXTERNAL_C, pmpi_pack_external_c_, pmpi_pack_external_c__, pmpi_pack_external_c, PMPI_PACK_EXTERNAL_C] (datarep: *const c_char, inbuf: *mut c_void, incount: *const MPI_Count, datatype: *const MPI_Fint, outbuf: *mut c_void, outsize: *const MPI_Count, position: *mut MPI_Count, ierror: *mut MPI_Fint, datarep_len: usize) (datarep, inbuf, incount, datatype, outbuf, outsize, position, ierror, datarep_len) -> () {
+        let datarep = fx::fstr_in(datarep, datarep_len);
+        let rc = super::generated::MPI_Pack_external_c(datarep.as_ptr(), fx::choice(inbuf), *incount, *datatype, fx::choice(outbuf), *outsize, position);
         fx::set(ierror, rc);
 } }
 
@@ -1371,8 +1881,19 @@ fortran! { f_mpi_pack_external_size [mpi_pack_external_size_, mpi_pack_external_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_pack_external_size_c [mpi_pack_external_size_c_, mpi_pack_external_size_c__, mpi_pack_external_size_c, MPI_PACK_EXTERNAL_SIZE_C, pmpi_pack_external_size_c_, pmpi_pack_external_size_c__, pmpi_pack_external_size_c, PMPI_PACK_EXTERNAL_SIZE_C] (datarep: *const c_char, incount: *const MPI_Count, datatype: *const MPI_Fint, size: *mut MPI_Count, ierror: *mut MPI_Fint, datarep_len: usize) (datarep, incount, datatype, size, ierror, datarep_len) -> () {
+        let datarep = fx::fstr_in(datarep, datarep_len);
+        let rc = super::generated::MPI_Pack_external_size_c(datarep.as_ptr(), *incount, *datatype, size);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_pack_size [mpi_pack_size_, mpi_pack_size__, mpi_pack_size, MPI_PACK_SIZE, pmpi_pack_size_, pmpi_pack_size__, pmpi_pack_size, PMPI_PACK_SIZE] (incount: *const MPI_Fint, datatype: *const MPI_Fint, comm: *const MPI_Fint, size: *mut c_int, ierror: *mut MPI_Fint) (incount, datatype, comm, size, ierror) -> () {
         let rc = super::generated::MPI_Pack_size(*incount, *datatype, *comm, size);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_pack_size_c [mpi_pack_size_c_, mpi_pack_size_c__, mpi_pack_size_c, MPI_PACK_SIZE_C, pmpi_pack_size_c_, pmpi_pack_size_c__, pmpi_pack_size_c, PMPI_PACK_SIZE_C] (incount: *const MPI_Count, datatype: *const MPI_Fint, comm: *const MPI_Fint, size: *mut MPI_Count, ierror: *mut MPI_Fint) (incount, datatype, comm, size, ierror) -> () {
+        let rc = super::generated::MPI_Pack_size_c(*incount, *datatype, *comm, size);
         fx::set(ierror, rc);
 } }
 
@@ -1427,6 +1948,11 @@ fortran! { f_mpi_put [mpi_put_, mpi_put__, mpi_put, MPI_PUT, pmpi_put_, pmpi_put
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_put_c [mpi_put_c_, mpi_put_c__, mpi_put_c, MPI_PUT_C, pmpi_put_c_, pmpi_put_c__, pmpi_put_c, PMPI_PUT_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, win: *const MPI_Fint, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, ierror) -> () {
+        let rc = super::generated::MPI_Put_c(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *win);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_query_thread [mpi_query_thread_, mpi_query_thread__, mpi_query_thread, MPI_QUERY_THREAD, pmpi_query_thread_, pmpi_query_thread__, pmpi_query_thread, PMPI_QUERY_THREAD] (provided: *mut c_int, ierror: *mut MPI_Fint) (provided, ierror) -> () {
         let rc = super::generated::MPI_Query_thread(provided);
         fx::set(ierror, rc);
@@ -1437,8 +1963,18 @@ fortran! { f_mpi_raccumulate [mpi_raccumulate_, mpi_raccumulate__, mpi_raccumula
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_raccumulate_c [mpi_raccumulate_c_, mpi_raccumulate_c__, mpi_raccumulate_c, MPI_RACCUMULATE_C, pmpi_raccumulate_c_, pmpi_raccumulate_c__, pmpi_raccumulate_c, PMPI_RACCUMULATE_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, op: *const MPI_Fint, win: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, op, win, request, ierror) -> () {
+        let rc = super::generated::MPI_Raccumulate_c(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *op, *win, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_recv [mpi_recv_, mpi_recv__, mpi_recv, MPI_RECV, pmpi_recv_, pmpi_recv__, pmpi_recv, PMPI_RECV] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, source: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, source, tag, comm, status, ierror) -> () {
         let rc = super::generated::MPI_Recv(fx::choice(buf), *count, *datatype, *source, *tag, *comm, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_recv_c [mpi_recv_c_, mpi_recv_c__, mpi_recv_c, MPI_RECV_C, pmpi_recv_c_, pmpi_recv_c__, pmpi_recv_c, PMPI_RECV_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, source: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, source, tag, comm, status, ierror) -> () {
+        let rc = super::generated::MPI_Recv_c(fx::choice(buf), *count, *datatype, *source, *tag, *comm, fx::status(status, false));
         fx::set(ierror, rc);
 } }
 
@@ -1447,8 +1983,18 @@ fortran! { f_mpi_recv_init [mpi_recv_init_, mpi_recv_init__, mpi_recv_init, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_recv_init_c [mpi_recv_init_c_, mpi_recv_init_c__, mpi_recv_init_c, MPI_RECV_INIT_C, pmpi_recv_init_c_, pmpi_recv_init_c__, pmpi_recv_init_c, PMPI_RECV_INIT_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, source: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, source, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Recv_init_c(fx::choice(buf), *count, *datatype, *source, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_reduce [mpi_reduce_, mpi_reduce__, mpi_reduce, MPI_REDUCE, pmpi_reduce_, pmpi_reduce__, pmpi_reduce, PMPI_REDUCE] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, op: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, root, comm, ierror) -> () {
         let rc = super::generated::MPI_Reduce(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *root, *comm);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_reduce_c [mpi_reduce_c_, mpi_reduce_c__, mpi_reduce_c, MPI_REDUCE_C, pmpi_reduce_c_, pmpi_reduce_c__, pmpi_reduce_c, PMPI_REDUCE_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, root, comm, ierror) -> () {
+        let rc = super::generated::MPI_Reduce_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *root, *comm);
         fx::set(ierror, rc);
 } }
 
@@ -1457,8 +2003,18 @@ fortran! { f_mpi_reduce_init [mpi_reduce_init_, mpi_reduce_init__, mpi_reduce_in
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_reduce_init_c [mpi_reduce_init_c_, mpi_reduce_init_c__, mpi_reduce_init_c, MPI_REDUCE_INIT_C, pmpi_reduce_init_c_, pmpi_reduce_init_c__, pmpi_reduce_init_c, PMPI_REDUCE_INIT_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, root, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Reduce_init_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *root, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_reduce_local [mpi_reduce_local_, mpi_reduce_local__, mpi_reduce_local, MPI_REDUCE_LOCAL, pmpi_reduce_local_, pmpi_reduce_local__, pmpi_reduce_local, PMPI_REDUCE_LOCAL] (inbuf: *mut c_void, inoutbuf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, op: *const MPI_Fint, ierror: *mut MPI_Fint) (inbuf, inoutbuf, count, datatype, op, ierror) -> () {
         let rc = super::generated::MPI_Reduce_local(fx::choice(inbuf), fx::choice(inoutbuf), *count, *datatype, *op);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_reduce_local_c [mpi_reduce_local_c_, mpi_reduce_local_c__, mpi_reduce_local_c, MPI_REDUCE_LOCAL_C, pmpi_reduce_local_c_, pmpi_reduce_local_c__, pmpi_reduce_local_c, PMPI_REDUCE_LOCAL_C] (inbuf: *mut c_void, inoutbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, ierror: *mut MPI_Fint) (inbuf, inoutbuf, count, datatype, op, ierror) -> () {
+        let rc = super::generated::MPI_Reduce_local_c(fx::choice(inbuf), fx::choice(inoutbuf), *count, *datatype, *op);
         fx::set(ierror, rc);
 } }
 
@@ -1472,13 +2028,33 @@ fortran! { f_mpi_reduce_scatter_block [mpi_reduce_scatter_block_, mpi_reduce_sca
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_reduce_scatter_block_c [mpi_reduce_scatter_block_c_, mpi_reduce_scatter_block_c__, mpi_reduce_scatter_block_c, MPI_REDUCE_SCATTER_BLOCK_C, pmpi_reduce_scatter_block_c_, pmpi_reduce_scatter_block_c__, pmpi_reduce_scatter_block_c, PMPI_REDUCE_SCATTER_BLOCK_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcount: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcount, datatype, op, comm, ierror) -> () {
+        let rc = super::generated::MPI_Reduce_scatter_block_c(fx::choice(sendbuf), fx::choice(recvbuf), *recvcount, *datatype, *op, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_reduce_scatter_block_init [mpi_reduce_scatter_block_init_, mpi_reduce_scatter_block_init__, mpi_reduce_scatter_block_init, MPI_REDUCE_SCATTER_BLOCK_INIT, pmpi_reduce_scatter_block_init_, pmpi_reduce_scatter_block_init__, pmpi_reduce_scatter_block_init, PMPI_REDUCE_SCATTER_BLOCK_INIT] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcount: *const MPI_Fint, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcount, datatype, op, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Reduce_scatter_block_init(fx::choice(sendbuf), fx::choice(recvbuf), *recvcount, *datatype, *op, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_reduce_scatter_block_init_c [mpi_reduce_scatter_block_init_c_, mpi_reduce_scatter_block_init_c__, mpi_reduce_scatter_block_init_c, MPI_REDUCE_SCATTER_BLOCK_INIT_C, pmpi_reduce_scatter_block_init_c_, pmpi_reduce_scatter_block_init_c__, pmpi_reduce_scatter_block_init_c, PMPI_REDUCE_SCATTER_BLOCK_INIT_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcount: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcount, datatype, op, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Reduce_scatter_block_init_c(fx::choice(sendbuf), fx::choice(recvbuf), *recvcount, *datatype, *op, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_reduce_scatter_c [mpi_reduce_scatter_c_, mpi_reduce_scatter_c__, mpi_reduce_scatter_c, MPI_REDUCE_SCATTER_C, pmpi_reduce_scatter_c_, pmpi_reduce_scatter_c__, pmpi_reduce_scatter_c, PMPI_REDUCE_SCATTER_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcounts, datatype, op, comm, ierror) -> () {
+        let rc = super::generated::MPI_Reduce_scatter_c(fx::choice(sendbuf), fx::choice(recvbuf), recvcounts, *datatype, *op, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_reduce_scatter_init [mpi_reduce_scatter_init_, mpi_reduce_scatter_init__, mpi_reduce_scatter_init, MPI_REDUCE_SCATTER_INIT, pmpi_reduce_scatter_init_, pmpi_reduce_scatter_init__, pmpi_reduce_scatter_init, PMPI_REDUCE_SCATTER_INIT] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcounts: *const c_int, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Reduce_scatter_init(fx::choice(sendbuf), fx::choice(recvbuf), recvcounts, *datatype, *op, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_reduce_scatter_init_c [mpi_reduce_scatter_init_c_, mpi_reduce_scatter_init_c__, mpi_reduce_scatter_init_c, MPI_REDUCE_SCATTER_INIT_C, pmpi_reduce_scatter_init_c_, pmpi_reduce_scatter_init_c__, pmpi_reduce_scatter_init_c, PMPI_REDUCE_SCATTER_INIT_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, recvcounts: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, recvcounts, datatype, op, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Reduce_scatter_init_c(fx::choice(sendbuf), fx::choice(recvbuf), recvcounts, *datatype, *op, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -1540,8 +2116,23 @@ fortran! { f_mpi_rget_accumulate [mpi_rget_accumulate_, mpi_rget_accumulate__, m
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_rget_accumulate_c [mpi_rget_accumulate_c_, mpi_rget_accumulate_c__, mpi_rget_accumulate_c, MPI_RGET_ACCUMULATE_C, pmpi_rget_accumulate_c_, pmpi_rget_accumulate_c__, pmpi_rget_accumulate_c, PMPI_RGET_ACCUMULATE_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, result_addr: *mut c_void, result_count: *const MPI_Count, result_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, op: *const MPI_Fint, win: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, result_addr, result_count, result_datatype, target_rank, target_disp, target_count, target_datatype, op, win, request, ierror) -> () {
+        let rc = super::generated::MPI_Rget_accumulate_c(fx::choice(origin_addr), *origin_count, *origin_datatype, fx::choice(result_addr), *result_count, *result_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *op, *win, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_rget_c [mpi_rget_c_, mpi_rget_c__, mpi_rget_c, MPI_RGET_C, pmpi_rget_c_, pmpi_rget_c__, pmpi_rget_c, PMPI_RGET_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, win: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, request, ierror) -> () {
+        let rc = super::generated::MPI_Rget_c(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *win, request);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_rput [mpi_rput_, mpi_rput__, mpi_rput, MPI_RPUT, pmpi_rput_, pmpi_rput__, pmpi_rput, PMPI_RPUT] (origin_addr: *mut c_void, origin_count: *const MPI_Fint, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Fint, target_datatype: *const MPI_Fint, win: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, request, ierror) -> () {
         let rc = super::generated::MPI_Rput(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *win, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_rput_c [mpi_rput_c_, mpi_rput_c__, mpi_rput_c, MPI_RPUT_C, pmpi_rput_c_, pmpi_rput_c__, pmpi_rput_c, PMPI_RPUT_C] (origin_addr: *mut c_void, origin_count: *const MPI_Count, origin_datatype: *const MPI_Fint, target_rank: *const MPI_Fint, target_disp: *const MPI_Aint, target_count: *const MPI_Count, target_datatype: *const MPI_Fint, win: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (origin_addr, origin_count, origin_datatype, target_rank, target_disp, target_count, target_datatype, win, request, ierror) -> () {
+        let rc = super::generated::MPI_Rput_c(fx::choice(origin_addr), *origin_count, *origin_datatype, *target_rank, *target_disp, *target_count, *target_datatype, *win, request);
         fx::set(ierror, rc);
 } }
 
@@ -1550,8 +2141,18 @@ fortran! { f_mpi_rsend [mpi_rsend_, mpi_rsend__, mpi_rsend, MPI_RSEND, pmpi_rsen
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_rsend_c [mpi_rsend_c_, mpi_rsend_c__, mpi_rsend_c, MPI_RSEND_C, pmpi_rsend_c_, pmpi_rsend_c__, pmpi_rsend_c, PMPI_RSEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, ierror) -> () {
+        let rc = super::generated::MPI_Rsend_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_rsend_init [mpi_rsend_init_, mpi_rsend_init__, mpi_rsend_init, MPI_RSEND_INIT, pmpi_rsend_init_, pmpi_rsend_init__, pmpi_rsend_init, PMPI_RSEND_INIT] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Rsend_init(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_rsend_init_c [mpi_rsend_init_c_, mpi_rsend_init_c__, mpi_rsend_init_c, MPI_RSEND_INIT_C, pmpi_rsend_init_c_, pmpi_rsend_init_c__, pmpi_rsend_init_c, PMPI_RSEND_INIT_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Rsend_init_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1560,8 +2161,18 @@ fortran! { f_mpi_scan [mpi_scan_, mpi_scan__, mpi_scan, MPI_SCAN, pmpi_scan_, pm
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_scan_c [mpi_scan_c_, mpi_scan_c__, mpi_scan_c, MPI_SCAN_C, pmpi_scan_c_, pmpi_scan_c__, pmpi_scan_c, PMPI_SCAN_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, ierror) -> () {
+        let rc = super::generated::MPI_Scan_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_scan_init [mpi_scan_init_, mpi_scan_init__, mpi_scan_init, MPI_SCAN_INIT, pmpi_scan_init_, pmpi_scan_init__, pmpi_scan_init, PMPI_SCAN_INIT] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Scan_init(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_scan_init_c [mpi_scan_init_c_, mpi_scan_init_c__, mpi_scan_init_c, MPI_SCAN_INIT_C, pmpi_scan_init_c_, pmpi_scan_init_c__, pmpi_scan_init_c, PMPI_SCAN_INIT_C] (sendbuf: *mut c_void, recvbuf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, op: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, recvbuf, count, datatype, op, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Scan_init_c(fx::choice(sendbuf), fx::choice(recvbuf), *count, *datatype, *op, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -1570,8 +2181,18 @@ fortran! { f_mpi_scatter [mpi_scatter_, mpi_scatter__, mpi_scatter, MPI_SCATTER,
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_scatter_c [mpi_scatter_c_, mpi_scatter_c__, mpi_scatter_c, MPI_SCATTER_C, pmpi_scatter_c_, pmpi_scatter_c__, pmpi_scatter_c, PMPI_SCATTER_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, ierror) -> () {
+        let rc = super::generated::MPI_Scatter_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_scatter_init [mpi_scatter_init_, mpi_scatter_init__, mpi_scatter_init, MPI_SCATTER_INIT, pmpi_scatter_init_, pmpi_scatter_init__, pmpi_scatter_init, PMPI_SCATTER_INIT] (sendbuf: *mut c_void, sendcount: *const MPI_Fint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Scatter_init(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_scatter_init_c [mpi_scatter_init_c_, mpi_scatter_init_c__, mpi_scatter_init_c, MPI_SCATTER_INIT_C, pmpi_scatter_init_c_, pmpi_scatter_init_c__, pmpi_scatter_init_c, PMPI_SCATTER_INIT_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Scatter_init_c(fx::choice(sendbuf), *sendcount, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -1580,8 +2201,18 @@ fortran! { f_mpi_scatterv [mpi_scatterv_, mpi_scatterv__, mpi_scatterv, MPI_SCAT
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_scatterv_c [mpi_scatterv_c_, mpi_scatterv_c__, mpi_scatterv_c, MPI_SCATTERV_C, pmpi_scatterv_c_, pmpi_scatterv_c__, pmpi_scatterv_c, PMPI_SCATTERV_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, ierror) -> () {
+        let rc = super::generated::MPI_Scatterv_c(fx::choice(sendbuf), sendcounts, displs, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_scatterv_init [mpi_scatterv_init_, mpi_scatterv_init__, mpi_scatterv_init, MPI_SCATTERV_INIT, pmpi_scatterv_init_, pmpi_scatterv_init__, pmpi_scatterv_init, PMPI_SCATTERV_INIT] (sendbuf: *mut c_void, sendcounts: *const c_int, displs: *const c_int, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Fint, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request, ierror) -> () {
         let rc = super::generated::MPI_Scatterv_init(fx::choice(sendbuf), sendcounts, displs, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, *info, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_scatterv_init_c [mpi_scatterv_init_c_, mpi_scatterv_init_c__, mpi_scatterv_init_c, MPI_SCATTERV_INIT_C, pmpi_scatterv_init_c_, pmpi_scatterv_init_c__, pmpi_scatterv_init_c, PMPI_SCATTERV_INIT_C] (sendbuf: *mut c_void, sendcounts: *const MPI_Count, displs: *const MPI_Aint, sendtype: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, root: *const MPI_Fint, comm: *const MPI_Fint, info: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm, info, request, ierror) -> () {
+        let rc = super::generated::MPI_Scatterv_init_c(fx::choice(sendbuf), sendcounts, displs, *sendtype, fx::choice(recvbuf), *recvcount, *recvtype, *root, *comm, *info, request);
         fx::set(ierror, rc);
 } }
 
@@ -1590,8 +2221,18 @@ fortran! { f_mpi_send [mpi_send_, mpi_send__, mpi_send, MPI_SEND, pmpi_send_, pm
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_send_c [mpi_send_c_, mpi_send_c__, mpi_send_c, MPI_SEND_C, pmpi_send_c_, pmpi_send_c__, pmpi_send_c, PMPI_SEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, ierror) -> () {
+        let rc = super::generated::MPI_Send_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_send_init [mpi_send_init_, mpi_send_init__, mpi_send_init, MPI_SEND_INIT, pmpi_send_init_, pmpi_send_init__, pmpi_send_init, PMPI_SEND_INIT] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Send_init(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_send_init_c [mpi_send_init_c_, mpi_send_init_c__, mpi_send_init_c, MPI_SEND_INIT_C, pmpi_send_init_c_, pmpi_send_init_c__, pmpi_send_init_c, PMPI_SEND_INIT_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Send_init_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1600,13 +2241,28 @@ fortran! { f_mpi_sendrecv [mpi_sendrecv_, mpi_sendrecv__, mpi_sendrecv, MPI_SEND
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_sendrecv_c [mpi_sendrecv_c_, mpi_sendrecv_c__, mpi_sendrecv_c, MPI_SENDRECV_C, pmpi_sendrecv_c_, pmpi_sendrecv_c__, pmpi_sendrecv_c, PMPI_SENDRECV_C] (sendbuf: *mut c_void, sendcount: *const MPI_Count, sendtype: *const MPI_Fint, dest: *const MPI_Fint, sendtag: *const MPI_Fint, recvbuf: *mut c_void, recvcount: *const MPI_Count, recvtype: *const MPI_Fint, source: *const MPI_Fint, recvtag: *const MPI_Fint, comm: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount, recvtype, source, recvtag, comm, status, ierror) -> () {
+        let rc = super::generated::MPI_Sendrecv_c(fx::choice(sendbuf), *sendcount, *sendtype, *dest, *sendtag, fx::choice(recvbuf), *recvcount, *recvtype, *source, *recvtag, *comm, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_sendrecv_replace [mpi_sendrecv_replace_, mpi_sendrecv_replace__, mpi_sendrecv_replace, MPI_SENDRECV_REPLACE, pmpi_sendrecv_replace_, pmpi_sendrecv_replace__, pmpi_sendrecv_replace, PMPI_SENDRECV_REPLACE] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, sendtag: *const MPI_Fint, source: *const MPI_Fint, recvtag: *const MPI_Fint, comm: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, dest, sendtag, source, recvtag, comm, status, ierror) -> () {
         let rc = super::generated::MPI_Sendrecv_replace(fx::choice(buf), *count, *datatype, *dest, *sendtag, *source, *recvtag, *comm, fx::status(status, false));
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_sendrecv_replace_c [mpi_sendrecv_replace_c_, mpi_sendrecv_replace_c__, mpi_sendrecv_replace_c, MPI_SENDRECV_REPLACE_C, pmpi_sendrecv_replace_c_, pmpi_sendrecv_replace_c__, pmpi_sendrecv_replace_c, PMPI_SENDRECV_REPLACE_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, sendtag: *const MPI_Fint, source: *const MPI_Fint, recvtag: *const MPI_Fint, comm: *const MPI_Fint, status: *mut MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, dest, sendtag, source, recvtag, comm, status, ierror) -> () {
+        let rc = super::generated::MPI_Sendrecv_replace_c(fx::choice(buf), *count, *datatype, *dest, *sendtag, *source, *recvtag, *comm, fx::status(status, false));
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_session_attach_buffer [mpi_session_attach_buffer_, mpi_session_attach_buffer__, mpi_session_attach_buffer, MPI_SESSION_ATTACH_BUFFER, pmpi_session_attach_buffer_, pmpi_session_attach_buffer__, pmpi_session_attach_buffer, PMPI_SESSION_ATTACH_BUFFER] (session: *const MPI_Fint, buffer: *mut c_void, size: *const MPI_Fint, ierror: *mut MPI_Fint) (session, buffer, size, ierror) -> () {
         let rc = super::generated::MPI_Session_attach_buffer(*session, fx::choice(buffer), *size);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_session_attach_buffer_c [mpi_session_attach_buffer_c_, mpi_session_attach_buffer_c__, mpi_session_attach_buffer_c, MPI_SESSION_ATTACH_BUFFER_C, pmpi_session_attach_buffer_c_, pmpi_session_attach_buffer_c__, pmpi_session_attach_buffer_c, PMPI_SESSION_ATTACH_BUFFER_C] (session: *const MPI_Fint, buffer: *mut c_void, size: *const MPI_Count, ierror: *mut MPI_Fint) (session, buffer, size, ierror) -> () {
+        let rc = super::generated::MPI_Session_attach_buffer_c(*session, fx::choice(buffer), *size);
         fx::set(ierror, rc);
 } }
 
@@ -1623,6 +2279,12 @@ fortran! { f_mpi_session_create_errhandler [mpi_session_create_errhandler_, mpi_
 fortran! { f_mpi_session_detach_buffer [mpi_session_detach_buffer_, mpi_session_detach_buffer__, mpi_session_detach_buffer, MPI_SESSION_DETACH_BUFFER, pmpi_session_detach_buffer_, pmpi_session_detach_buffer__, pmpi_session_detach_buffer, PMPI_SESSION_DETACH_BUFFER] (session: *const MPI_Fint, buffer_addr: *mut c_void, size: *mut c_int, ierror: *mut MPI_Fint) (session, buffer_addr, size, ierror) -> () {
         let mut buffer_addr_c: *mut c_void = std::ptr::null_mut();
         let rc = super::generated::MPI_Session_detach_buffer(*session, (&raw mut buffer_addr_c).cast::<c_void>(), size);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_session_detach_buffer_c [mpi_session_detach_buffer_c_, mpi_session_detach_buffer_c__, mpi_session_detach_buffer_c, MPI_SESSION_DETACH_BUFFER_C, pmpi_session_detach_buffer_c_, pmpi_session_detach_buffer_c__, pmpi_session_detach_buffer_c, PMPI_SESSION_DETACH_BUFFER_C] (session: *const MPI_Fint, buffer_addr: *mut c_void, size: *mut MPI_Count, ierror: *mut MPI_Fint) (session, buffer_addr, size, ierror) -> () {
+        let mut buffer_addr_c: *mut c_void = std::ptr::null_mut();
+        let rc = super::generated::MPI_Session_detach_buffer_c(*session, (&raw mut buffer_addr_c).cast::<c_void>(), size);
         fx::set(ierror, rc);
 } }
 
@@ -1686,8 +2348,18 @@ fortran! { f_mpi_ssend [mpi_ssend_, mpi_ssend__, mpi_ssend, MPI_SSEND, pmpi_ssen
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_ssend_c [mpi_ssend_c_, mpi_ssend_c__, mpi_ssend_c, MPI_SSEND_C, pmpi_ssend_c_, pmpi_ssend_c__, pmpi_ssend_c, PMPI_SSEND_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, ierror) -> () {
+        let rc = super::generated::MPI_Ssend_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_ssend_init [mpi_ssend_init_, mpi_ssend_init__, mpi_ssend_init, MPI_SSEND_INIT, pmpi_ssend_init_, pmpi_ssend_init__, pmpi_ssend_init, PMPI_SSEND_INIT] (buf: *mut c_void, count: *const MPI_Fint, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
         let rc = super::generated::MPI_Ssend_init(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_ssend_init_c [mpi_ssend_init_c_, mpi_ssend_init_c__, mpi_ssend_init_c, MPI_SSEND_INIT_C, pmpi_ssend_init_c_, pmpi_ssend_init_c__, pmpi_ssend_init_c, PMPI_SSEND_INIT_C] (buf: *mut c_void, count: *const MPI_Count, datatype: *const MPI_Fint, dest: *const MPI_Fint, tag: *const MPI_Fint, comm: *const MPI_Fint, request: *mut MPI_Request, ierror: *mut MPI_Fint) (buf, count, datatype, dest, tag, comm, request, ierror) -> () {
+        let rc = super::generated::MPI_Ssend_init_c(fx::choice(buf), *count, *datatype, *dest, *tag, *comm, request);
         fx::set(ierror, rc);
 } }
 
@@ -1733,6 +2405,11 @@ fortran! { f_mpi_status_set_cancelled [mpi_status_set_cancelled_, mpi_status_set
 
 fortran! { f_mpi_status_set_elements [mpi_status_set_elements_, mpi_status_set_elements__, mpi_status_set_elements, MPI_STATUS_SET_ELEMENTS, pmpi_status_set_elements_, pmpi_status_set_elements__, pmpi_status_set_elements, PMPI_STATUS_SET_ELEMENTS] (status: *mut MPI_Fint, datatype: *const MPI_Fint, count: *const MPI_Fint, ierror: *mut MPI_Fint) (status, datatype, count, ierror) -> () {
         let rc = super::generated::MPI_Status_set_elements(fx::status(status, false), *datatype, *count);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_status_set_elements_c [mpi_status_set_elements_c_, mpi_status_set_elements_c__, mpi_status_set_elements_c, MPI_STATUS_SET_ELEMENTS_C, pmpi_status_set_elements_c_, pmpi_status_set_elements_c__, pmpi_status_set_elements_c, PMPI_STATUS_SET_ELEMENTS_C] (status: *mut MPI_Fint, datatype: *const MPI_Fint, count: *const MPI_Count, ierror: *mut MPI_Fint) (status, datatype, count, ierror) -> () {
+        let rc = super::generated::MPI_Status_set_elements_c(fx::status(status, false), *datatype, *count);
         fx::set(ierror, rc);
 } }
 
@@ -1800,8 +2477,18 @@ fortran! { f_mpi_type_contiguous [mpi_type_contiguous_, mpi_type_contiguous__, m
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_contiguous_c [mpi_type_contiguous_c_, mpi_type_contiguous_c__, mpi_type_contiguous_c, MPI_TYPE_CONTIGUOUS_C, pmpi_type_contiguous_c_, pmpi_type_contiguous_c__, pmpi_type_contiguous_c, PMPI_TYPE_CONTIGUOUS_C] (count: *const MPI_Count, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_contiguous_c(*count, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_type_create_darray [mpi_type_create_darray_, mpi_type_create_darray__, mpi_type_create_darray, MPI_TYPE_CREATE_DARRAY, pmpi_type_create_darray_, pmpi_type_create_darray__, pmpi_type_create_darray, PMPI_TYPE_CREATE_DARRAY] (size: *const MPI_Fint, rank: *const MPI_Fint, ndims: *const MPI_Fint, array_of_gsizes: *const c_int, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: *const MPI_Fint, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, ierror) -> () {
         let rc = super::generated::MPI_Type_create_darray(*size, *rank, *ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, *order, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_type_create_darray_c [mpi_type_create_darray_c_, mpi_type_create_darray_c__, mpi_type_create_darray_c, MPI_TYPE_CREATE_DARRAY_C, pmpi_type_create_darray_c_, pmpi_type_create_darray_c__, pmpi_type_create_darray_c, PMPI_TYPE_CREATE_DARRAY_C] (size: *const MPI_Fint, rank: *const MPI_Fint, ndims: *const MPI_Fint, array_of_gsizes: *const MPI_Count, array_of_distribs: *const c_int, array_of_dargs: *const c_int, array_of_psizes: *const c_int, order: *const MPI_Fint, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (size, rank, ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, order, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_create_darray_c(*size, *rank, *ndims, array_of_gsizes, array_of_distribs, array_of_dargs, array_of_psizes, *order, *oldtype, newtype);
         fx::set(ierror, rc);
 } }
 
@@ -1830,13 +2517,33 @@ fortran! { f_mpi_type_create_hindexed_block [mpi_type_create_hindexed_block_, mp
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_create_hindexed_block_c [mpi_type_create_hindexed_block_c_, mpi_type_create_hindexed_block_c__, mpi_type_create_hindexed_block_c, MPI_TYPE_CREATE_HINDEXED_BLOCK_C, pmpi_type_create_hindexed_block_c_, pmpi_type_create_hindexed_block_c__, pmpi_type_create_hindexed_block_c, PMPI_TYPE_CREATE_HINDEXED_BLOCK_C] (count: *const MPI_Count, blocklength: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, blocklength, array_of_displacements, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_create_hindexed_block_c(*count, *blocklength, array_of_displacements, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_type_create_hindexed_c [mpi_type_create_hindexed_c_, mpi_type_create_hindexed_c__, mpi_type_create_hindexed_c, MPI_TYPE_CREATE_HINDEXED_C, pmpi_type_create_hindexed_c_, pmpi_type_create_hindexed_c__, pmpi_type_create_hindexed_c, PMPI_TYPE_CREATE_HINDEXED_C] (count: *const MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, array_of_blocklengths, array_of_displacements, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_create_hindexed_c(*count, array_of_blocklengths, array_of_displacements, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_type_create_hvector [mpi_type_create_hvector_, mpi_type_create_hvector__, mpi_type_create_hvector, MPI_TYPE_CREATE_HVECTOR, pmpi_type_create_hvector_, pmpi_type_create_hvector__, pmpi_type_create_hvector, PMPI_TYPE_CREATE_HVECTOR] (count: *const MPI_Fint, blocklength: *const MPI_Fint, stride: *const MPI_Aint, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, blocklength, stride, oldtype, newtype, ierror) -> () {
         let rc = super::generated::MPI_Type_create_hvector(*count, *blocklength, *stride, *oldtype, newtype);
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_create_hvector_c [mpi_type_create_hvector_c_, mpi_type_create_hvector_c__, mpi_type_create_hvector_c, MPI_TYPE_CREATE_HVECTOR_C, pmpi_type_create_hvector_c_, pmpi_type_create_hvector_c__, pmpi_type_create_hvector_c, PMPI_TYPE_CREATE_HVECTOR_C] (count: *const MPI_Count, blocklength: *const MPI_Count, stride: *const MPI_Count, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, blocklength, stride, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_create_hvector_c(*count, *blocklength, *stride, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_type_create_indexed_block [mpi_type_create_indexed_block_, mpi_type_create_indexed_block__, mpi_type_create_indexed_block, MPI_TYPE_CREATE_INDEXED_BLOCK, pmpi_type_create_indexed_block_, pmpi_type_create_indexed_block__, pmpi_type_create_indexed_block, PMPI_TYPE_CREATE_INDEXED_BLOCK] (count: *const MPI_Fint, blocklength: *const MPI_Fint, array_of_displacements: *const c_int, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, blocklength, array_of_displacements, oldtype, newtype, ierror) -> () {
         let rc = super::generated::MPI_Type_create_indexed_block(*count, *blocklength, array_of_displacements, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_type_create_indexed_block_c [mpi_type_create_indexed_block_c_, mpi_type_create_indexed_block_c__, mpi_type_create_indexed_block_c, MPI_TYPE_CREATE_INDEXED_BLOCK_C, pmpi_type_create_indexed_block_c_, pmpi_type_create_indexed_block_c__, pmpi_type_create_indexed_block_c, PMPI_TYPE_CREATE_INDEXED_BLOCK_C] (count: *const MPI_Count, blocklength: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, blocklength, array_of_displacements, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_create_indexed_block_c(*count, *blocklength, array_of_displacements, *oldtype, newtype);
         fx::set(ierror, rc);
 } }
 
@@ -1850,8 +2557,18 @@ fortran! { f_mpi_type_create_struct [mpi_type_create_struct_, mpi_type_create_st
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_create_struct_c [mpi_type_create_struct_c_, mpi_type_create_struct_c__, mpi_type_create_struct_c, MPI_TYPE_CREATE_STRUCT_C, pmpi_type_create_struct_c_, pmpi_type_create_struct_c__, pmpi_type_create_struct_c, PMPI_TYPE_CREATE_STRUCT_C] (count: *const MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, array_of_types: *const MPI_Datatype, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, array_of_blocklengths, array_of_displacements, array_of_types, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_create_struct_c(*count, array_of_blocklengths, array_of_displacements, array_of_types, newtype);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_type_create_subarray [mpi_type_create_subarray_, mpi_type_create_subarray__, mpi_type_create_subarray, MPI_TYPE_CREATE_SUBARRAY, pmpi_type_create_subarray_, pmpi_type_create_subarray__, pmpi_type_create_subarray, PMPI_TYPE_CREATE_SUBARRAY] (ndims: *const MPI_Fint, array_of_sizes: *const c_int, array_of_subsizes: *const c_int, array_of_starts: *const c_int, order: *const MPI_Fint, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, ierror) -> () {
         let rc = super::generated::MPI_Type_create_subarray(*ndims, array_of_sizes, array_of_subsizes, array_of_starts, *order, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_type_create_subarray_c [mpi_type_create_subarray_c_, mpi_type_create_subarray_c__, mpi_type_create_subarray_c, MPI_TYPE_CREATE_SUBARRAY_C, pmpi_type_create_subarray_c_, pmpi_type_create_subarray_c__, pmpi_type_create_subarray_c, PMPI_TYPE_CREATE_SUBARRAY_C] (ndims: *const MPI_Fint, array_of_sizes: *const MPI_Count, array_of_subsizes: *const MPI_Count, array_of_starts: *const MPI_Count, order: *const MPI_Fint, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (ndims, array_of_sizes, array_of_subsizes, array_of_starts, order, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_create_subarray_c(*ndims, array_of_sizes, array_of_subsizes, array_of_starts, *order, *oldtype, newtype);
         fx::set(ierror, rc);
 } }
 
@@ -1882,8 +2599,18 @@ fortran! { f_mpi_type_get_contents [mpi_type_get_contents_, mpi_type_get_content
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_get_contents_c [mpi_type_get_contents_c_, mpi_type_get_contents_c__, mpi_type_get_contents_c, MPI_TYPE_GET_CONTENTS_C, pmpi_type_get_contents_c_, pmpi_type_get_contents_c__, pmpi_type_get_contents_c, PMPI_TYPE_GET_CONTENTS_C] (datatype: *const MPI_Fint, max_integers: *const MPI_Count, max_addresses: *const MPI_Count, max_large_counts: *const MPI_Count, max_datatypes: *const MPI_Count, array_of_integers: *mut c_int, array_of_addresses: *mut MPI_Aint, array_of_large_counts: *mut MPI_Count, array_of_datatypes: *mut MPI_Datatype, ierror: *mut MPI_Fint) (datatype, max_integers, max_addresses, max_large_counts, max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes, ierror) -> () {
+        let rc = super::generated::MPI_Type_get_contents_c(*datatype, *max_integers, *max_addresses, *max_large_counts, *max_datatypes, array_of_integers, array_of_addresses, array_of_large_counts, array_of_datatypes);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_type_get_envelope [mpi_type_get_envelope_, mpi_type_get_envelope__, mpi_type_get_envelope, MPI_TYPE_GET_ENVELOPE, pmpi_type_get_envelope_, pmpi_type_get_envelope__, pmpi_type_get_envelope, PMPI_TYPE_GET_ENVELOPE] (datatype: *const MPI_Fint, num_integers: *mut c_int, num_addresses: *mut c_int, num_datatypes: *mut c_int, combiner: *mut c_int, ierror: *mut MPI_Fint) (datatype, num_integers, num_addresses, num_datatypes, combiner, ierror) -> () {
         let rc = super::generated::MPI_Type_get_envelope(*datatype, num_integers, num_addresses, num_datatypes, combiner);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_type_get_envelope_c [mpi_type_get_envelope_c_, mpi_type_get_envelope_c__, mpi_type_get_envelope_c, MPI_TYPE_GET_ENVELOPE_C, pmpi_type_get_envelope_c_, pmpi_type_get_envelope_c__, pmpi_type_get_envelope_c, PMPI_TYPE_GET_ENVELOPE_C] (datatype: *const MPI_Fint, num_integers: *mut MPI_Count, num_addresses: *mut MPI_Count, num_large_counts: *mut MPI_Count, num_datatypes: *mut MPI_Count, combiner: *mut c_int, ierror: *mut MPI_Fint) (datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner, ierror) -> () {
+        let rc = super::generated::MPI_Type_get_envelope_c(*datatype, num_integers, num_addresses, num_large_counts, num_datatypes, combiner);
         fx::set(ierror, rc);
 } }
 
@@ -1926,6 +2653,11 @@ fortran! { f_mpi_type_indexed [mpi_type_indexed_, mpi_type_indexed__, mpi_type_i
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_indexed_c [mpi_type_indexed_c_, mpi_type_indexed_c__, mpi_type_indexed_c, MPI_TYPE_INDEXED_C, pmpi_type_indexed_c_, pmpi_type_indexed_c__, pmpi_type_indexed_c, PMPI_TYPE_INDEXED_C] (count: *const MPI_Count, array_of_blocklengths: *const MPI_Count, array_of_displacements: *const MPI_Count, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, array_of_blocklengths, array_of_displacements, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_indexed_c(*count, array_of_blocklengths, array_of_displacements, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_type_match_size [mpi_type_match_size_, mpi_type_match_size__, mpi_type_match_size, MPI_TYPE_MATCH_SIZE, pmpi_type_match_size_, pmpi_type_match_size__, pmpi_type_match_size, PMPI_TYPE_MATCH_SIZE] (typeclass: *const MPI_Fint, size: *const MPI_Fint, datatype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (typeclass, size, datatype, ierror) -> () {
         let rc = super::generated::MPI_Type_match_size(*typeclass, *size, datatype);
         fx::set(ierror, rc);
@@ -1944,6 +2676,11 @@ fortran! { f_mpi_type_size [mpi_type_size_, mpi_type_size__, mpi_type_size, MPI_
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_size_c [mpi_type_size_c_, mpi_type_size_c__, mpi_type_size_c, MPI_TYPE_SIZE_C, pmpi_type_size_c_, pmpi_type_size_c__, pmpi_type_size_c, PMPI_TYPE_SIZE_C] (datatype: *const MPI_Fint, size: *mut MPI_Count, ierror: *mut MPI_Fint) (datatype, size, ierror) -> () {
+        let rc = super::generated::MPI_Type_size_c(*datatype, size);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_type_size_x [mpi_type_size_x_, mpi_type_size_x__, mpi_type_size_x, MPI_TYPE_SIZE_X, pmpi_type_size_x_, pmpi_type_size_x__, pmpi_type_size_x, PMPI_TYPE_SIZE_X] (datatype: *const MPI_Fint, size: *mut MPI_Count, ierror: *mut MPI_Fint) (datatype, size, ierror) -> () {
         let rc = super::generated::MPI_Type_size_x(*datatype, size);
         fx::set(ierror, rc);
@@ -1954,14 +2691,30 @@ fortran! { f_mpi_type_vector [mpi_type_vector_, mpi_type_vector__, mpi_type_vect
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_type_vector_c [mpi_type_vector_c_, mpi_type_vector_c__, mpi_type_vector_c, MPI_TYPE_VECTOR_C, pmpi_type_vector_c_, pmpi_type_vector_c__, pmpi_type_vector_c, PMPI_TYPE_VECTOR_C] (count: *const MPI_Count, blocklength: *const MPI_Count, stride: *const MPI_Count, oldtype: *const MPI_Fint, newtype: *mut MPI_Datatype, ierror: *mut MPI_Fint) (count, blocklength, stride, oldtype, newtype, ierror) -> () {
+        let rc = super::generated::MPI_Type_vector_c(*count, *blocklength, *stride, *oldtype, newtype);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_unpack [mpi_unpack_, mpi_unpack__, mpi_unpack, MPI_UNPACK, pmpi_unpack_, pmpi_unpack__, pmpi_unpack, PMPI_UNPACK] (inbuf: *mut c_void, insize: *const MPI_Fint, position: *mut c_int, outbuf: *mut c_void, outcount: *const MPI_Fint, datatype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (inbuf, insize, position, outbuf, outcount, datatype, comm, ierror) -> () {
         let rc = super::generated::MPI_Unpack(fx::choice(inbuf), *insize, position, fx::choice(outbuf), *outcount, *datatype, *comm);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_unpack_c [mpi_unpack_c_, mpi_unpack_c__, mpi_unpack_c, MPI_UNPACK_C, pmpi_unpack_c_, pmpi_unpack_c__, pmpi_unpack_c, PMPI_UNPACK_C] (inbuf: *mut c_void, insize: *const MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: *const MPI_Count, datatype: *const MPI_Fint, comm: *const MPI_Fint, ierror: *mut MPI_Fint) (inbuf, insize, position, outbuf, outcount, datatype, comm, ierror) -> () {
+        let rc = super::generated::MPI_Unpack_c(fx::choice(inbuf), *insize, position, fx::choice(outbuf), *outcount, *datatype, *comm);
         fx::set(ierror, rc);
 } }
 
 fortran! { f_mpi_unpack_external [mpi_unpack_external_, mpi_unpack_external__, mpi_unpack_external, MPI_UNPACK_EXTERNAL, pmpi_unpack_external_, pmpi_unpack_external__, pmpi_unpack_external, PMPI_UNPACK_EXTERNAL] (datarep: *const c_char, inbuf: *mut c_void, insize: *const MPI_Aint, position: *mut MPI_Aint, outbuf: *mut c_void, outcount: *const MPI_Fint, datatype: *const MPI_Fint, ierror: *mut MPI_Fint, datarep_len: usize) (datarep, inbuf, insize, position, outbuf, outcount, datatype, ierror, datarep_len) -> () {
         let datarep = fx::fstr_in(datarep, datarep_len);
         let rc = super::generated::MPI_Unpack_external(datarep.as_ptr(), fx::choice(inbuf), *insize, position, fx::choice(outbuf), *outcount, *datatype);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_unpack_external_c [mpi_unpack_external_c_, mpi_unpack_external_c__, mpi_unpack_external_c, MPI_UNPACK_EXTERNAL_C, pmpi_unpack_external_c_, pmpi_unpack_external_c__, pmpi_unpack_external_c, PMPI_UNPACK_EXTERNAL_C] (datarep: *const c_char, inbuf: *mut c_void, insize: *const MPI_Count, position: *mut MPI_Count, outbuf: *mut c_void, outcount: *const MPI_Count, datatype: *const MPI_Fint, ierror: *mut MPI_Fint, datarep_len: usize) (datarep, inbuf, insize, position, outbuf, outcount, datatype, ierror, datarep_len) -> () {
+        let datarep = fx::fstr_in(datarep, datarep_len);
+        let rc = super::generated::MPI_Unpack_external_c(datarep.as_ptr(), fx::choice(inbuf), *insize, position, fx::choice(outbuf), *outcount, *datatype);
         fx::set(ierror, rc);
 } }
 
@@ -2001,8 +2754,18 @@ fortran! { f_mpi_win_allocate [mpi_win_allocate_, mpi_win_allocate__, mpi_win_al
         fx::set(ierror, rc);
 } }
 
+fortran! { f_mpi_win_allocate_c [mpi_win_allocate_c_, mpi_win_allocate_c__, mpi_win_allocate_c, MPI_WIN_ALLOCATE_C, pmpi_win_allocate_c_, pmpi_win_allocate_c__, pmpi_win_allocate_c, PMPI_WIN_ALLOCATE_C] (size: *const MPI_Aint, disp_unit: *const MPI_Aint, info: *const MPI_Fint, comm: *const MPI_Fint, baseptr: *mut MPI_Aint, win: *mut MPI_Win, ierror: *mut MPI_Fint) (size, disp_unit, info, comm, baseptr, win, ierror) -> () {
+        let rc = super::generated::MPI_Win_allocate_c(*size, *disp_unit, *info, *comm, baseptr.cast::<c_void>(), win);
+        fx::set(ierror, rc);
+} }
+
 fortran! { f_mpi_win_allocate_shared [mpi_win_allocate_shared_, mpi_win_allocate_shared__, mpi_win_allocate_shared, MPI_WIN_ALLOCATE_SHARED, pmpi_win_allocate_shared_, pmpi_win_allocate_shared__, pmpi_win_allocate_shared, PMPI_WIN_ALLOCATE_SHARED] (size: *const MPI_Aint, disp_unit: *const MPI_Fint, info: *const MPI_Fint, comm: *const MPI_Fint, baseptr: *mut MPI_Aint, win: *mut MPI_Win, ierror: *mut MPI_Fint) (size, disp_unit, info, comm, baseptr, win, ierror) -> () {
         let rc = super::generated::MPI_Win_allocate_shared(*size, *disp_unit, *info, *comm, baseptr.cast::<c_void>(), win);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_win_allocate_shared_c [mpi_win_allocate_shared_c_, mpi_win_allocate_shared_c__, mpi_win_allocate_shared_c, MPI_WIN_ALLOCATE_SHARED_C, pmpi_win_allocate_shared_c_, pmpi_win_allocate_shared_c__, pmpi_win_allocate_shared_c, PMPI_WIN_ALLOCATE_SHARED_C] (size: *const MPI_Aint, disp_unit: *const MPI_Aint, info: *const MPI_Fint, comm: *const MPI_Fint, baseptr: *mut MPI_Aint, win: *mut MPI_Win, ierror: *mut MPI_Fint) (size, disp_unit, info, comm, baseptr, win, ierror) -> () {
+        let rc = super::generated::MPI_Win_allocate_shared_c(*size, *disp_unit, *info, *comm, baseptr.cast::<c_void>(), win);
         fx::set(ierror, rc);
 } }
 
@@ -2023,6 +2786,11 @@ fortran! { f_mpi_win_complete [mpi_win_complete_, mpi_win_complete__, mpi_win_co
 
 fortran! { f_mpi_win_create [mpi_win_create_, mpi_win_create__, mpi_win_create, MPI_WIN_CREATE, pmpi_win_create_, pmpi_win_create__, pmpi_win_create, PMPI_WIN_CREATE] (base: *mut c_void, size: *const MPI_Aint, disp_unit: *const MPI_Fint, info: *const MPI_Fint, comm: *const MPI_Fint, win: *mut MPI_Win, ierror: *mut MPI_Fint) (base, size, disp_unit, info, comm, win, ierror) -> () {
         let rc = super::generated::MPI_Win_create(fx::choice(base), *size, *disp_unit, *info, *comm, win);
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_win_create_c [mpi_win_create_c_, mpi_win_create_c__, mpi_win_create_c, MPI_WIN_CREATE_C, pmpi_win_create_c_, pmpi_win_create_c__, pmpi_win_create_c, PMPI_WIN_CREATE_C] (base: *mut c_void, size: *const MPI_Aint, disp_unit: *const MPI_Aint, info: *const MPI_Fint, comm: *const MPI_Fint, win: *mut MPI_Win, ierror: *mut MPI_Fint) (base, size, disp_unit, info, comm, win, ierror) -> () {
+        let rc = super::generated::MPI_Win_create_c(fx::choice(base), *size, *disp_unit, *info, *comm, win);
         fx::set(ierror, rc);
 } }
 
@@ -2142,6 +2910,11 @@ fortran! { f_mpi_win_set_name [mpi_win_set_name_, mpi_win_set_name__, mpi_win_se
 
 fortran! { f_mpi_win_shared_query [mpi_win_shared_query_, mpi_win_shared_query__, mpi_win_shared_query, MPI_WIN_SHARED_QUERY, pmpi_win_shared_query_, pmpi_win_shared_query__, pmpi_win_shared_query, PMPI_WIN_SHARED_QUERY] (win: *const MPI_Fint, rank: *const MPI_Fint, size: *mut MPI_Aint, disp_unit: *mut c_int, baseptr: *mut MPI_Aint, ierror: *mut MPI_Fint) (win, rank, size, disp_unit, baseptr, ierror) -> () {
         let rc = super::generated::MPI_Win_shared_query(*win, *rank, size, disp_unit, baseptr.cast::<c_void>());
+        fx::set(ierror, rc);
+} }
+
+fortran! { f_mpi_win_shared_query_c [mpi_win_shared_query_c_, mpi_win_shared_query_c__, mpi_win_shared_query_c, MPI_WIN_SHARED_QUERY_C, pmpi_win_shared_query_c_, pmpi_win_shared_query_c__, pmpi_win_shared_query_c, PMPI_WIN_SHARED_QUERY_C] (win: *const MPI_Fint, rank: *const MPI_Fint, size: *mut MPI_Aint, disp_unit: *mut MPI_Aint, baseptr: *mut MPI_Aint, ierror: *mut MPI_Fint) (win, rank, size, disp_unit, baseptr, ierror) -> () {
+        let rc = super::generated::MPI_Win_shared_query_c(*win, *rank, size, disp_unit, baseptr.cast::<c_void>());
         fx::set(ierror, rc);
 } }
 
