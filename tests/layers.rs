@@ -20,7 +20,7 @@ const ABI_LINES_CEILING: usize = 2620;
 /// The same for the Fortran face's helpers (`src/abi/fortran*.rs`:
 /// sentinels, strings, attribute values, Fortran callbacks, the MPI-1
 /// calls).
-const FORTRAN_LINES_CEILING: usize = 1160;
+const FORTRAN_LINES_CEILING: usize = 1170;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

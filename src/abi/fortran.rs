@@ -293,27 +293,64 @@ pub unsafe fn fstr_out(dst: *mut c_char, len: usize, src: &[u8]) {
     out[n..].fill(b' ');
 }
 
-/// One attribute query from Fortran: `read` is the core's query; the value
-/// goes to an INTEGER(KIND=MPI_ADDRESS_KIND), or a default INTEGER (`int`).
+/// What an attribute call from Fortran is about.
+#[derive(Clone, Copy)]
+enum On {
+    Comm,
+    Type,
+    Win,
+}
+
+impl On {
+    fn read(self, obj: c_int, keyval: c_int, lang: Lang) -> MpiResult<Option<usize>> {
+        match self {
+            On::Comm => comm_calls::comm_attr(obj, keyval, lang),
+            On::Type => bindings::type_attr(obj, keyval, lang),
+            On::Win => rma_calls::win_attr(obj, keyval, lang),
+        }
+    }
+
+    fn write(self, obj: c_int, keyval: c_int, val: usize, lang: Lang) -> MpiResult<()> {
+        match self {
+            On::Comm => comm_calls::comm_set_attr_from(obj, keyval, val, lang),
+            On::Type => bindings::type_set_attr_from(obj, keyval, val, lang),
+            On::Win => rma_calls::win_set_attr_from(obj, keyval, val, lang),
+        }
+    }
+
+    fn err_obj(self, obj: c_int) -> ErrObj {
+        match self {
+            On::Comm => ErrObj::Comm(obj),
+            On::Type => ErrObj::None,
+            On::Win => ErrObj::Win(obj),
+        }
+    }
+}
+
+/// An attribute query from Fortran: the value goes to an
+/// INTEGER(KIND=MPI_ADDRESS_KIND), or a default INTEGER (MPI-1, `Fortran1`).
 ///
 /// # Safety
 /// Fortran arguments by reference.
+#[allow(clippy::too_many_arguments)]
 unsafe fn get_attr(
     func: &'static str,
-    obj: ErrObj,
-    read: impl FnOnce() -> MpiResult<Option<usize>>,
+    on: On,
+    lang: Lang,
+    obj: *const MPI_Fint,
+    keyval: *const MPI_Fint,
     val: *mut c_void,
-    int: bool,
     flag: *mut c_int,
     ierror: *mut MPI_Fint,
 ) {
-    let rc = guard(func, false, obj, || {
-        let found = read()?;
+    let (obj, keyval) = unsafe { (*obj, *keyval) };
+    let rc = guard(func, false, on.err_obj(obj), || {
+        let found = on.read(obj, keyval, lang)?;
         // SAFETY: Fortran variables of the documented types.
         unsafe {
             *flag = c_int::from(found.is_some());
             match found {
-                Some(v) if int => *val.cast::<MPI_Fint>() = v as MPI_Fint,
+                Some(v) if lang == Lang::Fortran1 => *val.cast::<MPI_Fint>() = v as MPI_Fint,
                 Some(v) => *val.cast::<MPI_Aint>() = v as MPI_Aint,
                 None => {}
             }
@@ -323,176 +360,151 @@ unsafe fn get_attr(
     unsafe { set(ierror, rc) };
 }
 
-/// `MPI_COMM_GET_ATTR`.
+/// An attribute set from Fortran (`val` sign-extended to pointer size).
 ///
 /// # Safety
 /// Fortran arguments by reference.
-pub unsafe fn comm_get_attr(
-    comm: *const MPI_Fint,
+unsafe fn set_attr(
+    func: &'static str,
+    on: On,
+    lang: Lang,
+    obj: *const MPI_Fint,
     keyval: *const MPI_Fint,
-    val: *mut c_void,
-    flag: *mut c_int,
+    val: isize,
     ierror: *mut MPI_Fint,
 ) {
-    let (comm, keyval) = unsafe { (*comm, *keyval) };
-    let read = || comm_calls::comm_attr(comm, keyval, Lang::Fortran);
-    unsafe {
-        get_attr(
-            "MPI_Comm_get_attr",
-            ErrObj::Comm(comm),
-            read,
-            val,
-            false,
-            flag,
-            ierror,
-        )
-    };
+    let (obj, keyval) = unsafe { (*obj, *keyval) };
+    let rc = guard(func, false, on.err_obj(obj), || {
+        on.write(obj, keyval, val as usize, lang)
+    });
+    unsafe { set(ierror, rc) };
 }
 
-/// `MPI_ATTR_GET` (MPI-1): the value in a default INTEGER.
-///
-/// # Safety
-/// Fortran arguments by reference.
-pub unsafe fn attr_get(
-    comm: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *mut c_void,
-    flag: *mut c_int,
-    ierror: *mut MPI_Fint,
+// The attribute calls, as the generated shells call them (Fortran order).
+// SAFETY (each): Fortran arguments by reference.
+
+/// `MPI_COMM_GET_ATTR`.
+pub unsafe fn comm_get_attr(
+    c: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *mut c_void,
+    f: *mut c_int,
+    e: *mut MPI_Fint,
 ) {
-    let (comm, keyval) = unsafe { (*comm, *keyval) };
-    let read = || comm_calls::comm_attr(comm, keyval, Lang::Fortran1);
-    unsafe {
-        get_attr(
-            "MPI_Attr_get",
-            ErrObj::Comm(comm),
-            read,
-            val,
-            true,
-            flag,
-            ierror,
-        )
-    };
+    unsafe { get_attr("MPI_Comm_get_attr", On::Comm, Lang::Fortran, c, k, v, f, e) }
+}
+
+/// `MPI_ATTR_GET` (MPI-1).
+pub unsafe fn attr_get(
+    c: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *mut c_void,
+    f: *mut c_int,
+    e: *mut MPI_Fint,
+) {
+    unsafe { get_attr("MPI_Attr_get", On::Comm, Lang::Fortran1, c, k, v, f, e) }
 }
 
 /// `MPI_TYPE_GET_ATTR`.
-///
-/// # Safety
-/// Fortran arguments by reference.
 pub unsafe fn type_get_attr(
-    datatype: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *mut c_void,
-    flag: *mut c_int,
-    ierror: *mut MPI_Fint,
+    t: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *mut c_void,
+    f: *mut c_int,
+    e: *mut MPI_Fint,
 ) {
-    let (datatype, keyval) = unsafe { (*datatype, *keyval) };
-    let read = || bindings::type_attr(datatype, keyval, Lang::Fortran);
-    unsafe {
-        get_attr(
-            "MPI_Type_get_attr",
-            ErrObj::None,
-            read,
-            val,
-            false,
-            flag,
-            ierror,
-        )
-    };
+    unsafe { get_attr("MPI_Type_get_attr", On::Type, Lang::Fortran, t, k, v, f, e) }
 }
 
 /// `MPI_WIN_GET_ATTR`.
-///
-/// # Safety
-/// Fortran arguments by reference.
 pub unsafe fn win_get_attr(
-    win: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *mut c_void,
-    flag: *mut c_int,
-    ierror: *mut MPI_Fint,
+    w: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *mut c_void,
+    f: *mut c_int,
+    e: *mut MPI_Fint,
 ) {
-    let (win, keyval) = unsafe { (*win, *keyval) };
-    let read = || rma_calls::win_attr(win, keyval, Lang::Fortran);
-    unsafe {
-        get_attr(
-            "MPI_Win_get_attr",
-            ErrObj::Win(win),
-            read,
-            val,
-            false,
-            flag,
-            ierror,
-        )
-    };
+    unsafe { get_attr("MPI_Win_get_attr", On::Win, Lang::Fortran, w, k, v, f, e) }
 }
 
 /// `MPI_COMM_SET_ATTR`.
-///
-/// # Safety
-/// Fortran arguments by reference.
 pub unsafe fn comm_set_attr(
-    comm: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *const MPI_Aint,
-    ierror: *mut MPI_Fint,
+    c: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *const MPI_Aint,
+    e: *mut MPI_Fint,
 ) {
-    let (comm, keyval, val) = unsafe { (*comm, *keyval, *val) };
-    let rc = guard("MPI_Comm_set_attr", false, ErrObj::Comm(comm), || {
-        comm_calls::comm_set_attr_from(comm, keyval, val as usize, Lang::Fortran)
-    });
-    unsafe { set(ierror, rc) };
+    unsafe {
+        set_attr(
+            "MPI_Comm_set_attr",
+            On::Comm,
+            Lang::Fortran,
+            c,
+            k,
+            *v as isize,
+            e,
+        )
+    }
 }
 
 /// `MPI_ATTR_PUT` (MPI-1): a default INTEGER value.
-///
-/// # Safety
-/// Fortran arguments by reference.
 pub unsafe fn attr_put(
-    comm: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *const MPI_Fint,
-    ierror: *mut MPI_Fint,
+    c: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *const MPI_Fint,
+    e: *mut MPI_Fint,
 ) {
-    let (comm, keyval, val) = unsafe { (*comm, *keyval, *val) };
-    let rc = guard("MPI_Attr_put", false, ErrObj::Comm(comm), || {
-        comm_calls::comm_set_attr_from(comm, keyval, val as isize as usize, Lang::Fortran1)
-    });
-    unsafe { set(ierror, rc) };
+    unsafe {
+        set_attr(
+            "MPI_Attr_put",
+            On::Comm,
+            Lang::Fortran1,
+            c,
+            k,
+            *v as isize,
+            e,
+        )
+    }
 }
 
 /// `MPI_TYPE_SET_ATTR`.
-///
-/// # Safety
-/// Fortran arguments by reference.
 pub unsafe fn type_set_attr(
-    datatype: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *const MPI_Aint,
-    ierror: *mut MPI_Fint,
+    t: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *const MPI_Aint,
+    e: *mut MPI_Fint,
 ) {
-    let (datatype, keyval, val) = unsafe { (*datatype, *keyval, *val) };
-    let rc = guard("MPI_Type_set_attr", false, ErrObj::None, || {
-        bindings::type_set_attr_from(datatype, keyval, val as usize, Lang::Fortran)
-    });
-    unsafe { set(ierror, rc) };
+    unsafe {
+        set_attr(
+            "MPI_Type_set_attr",
+            On::Type,
+            Lang::Fortran,
+            t,
+            k,
+            *v as isize,
+            e,
+        )
+    }
 }
 
 /// `MPI_WIN_SET_ATTR`.
-///
-/// # Safety
-/// Fortran arguments by reference.
 pub unsafe fn win_set_attr(
-    win: *const MPI_Fint,
-    keyval: *const MPI_Fint,
-    val: *const MPI_Aint,
-    ierror: *mut MPI_Fint,
+    w: *const MPI_Fint,
+    k: *const MPI_Fint,
+    v: *const MPI_Aint,
+    e: *mut MPI_Fint,
 ) {
-    let (win, keyval, val) = unsafe { (*win, *keyval, *val) };
-    let rc = guard("MPI_Win_set_attr", false, ErrObj::Win(win), || {
-        rma_calls::win_set_attr_from(win, keyval, val as usize, Lang::Fortran)
-    });
-    unsafe { set(ierror, rc) };
+    unsafe {
+        set_attr(
+            "MPI_Win_set_attr",
+            On::Win,
+            Lang::Fortran,
+            w,
+            k,
+            *v as isize,
+            e,
+        )
+    }
 }
 
 fortran! { f_mpi_f_sync_reg [mpi_f_sync_reg_, mpi_f_sync_reg__, mpi_f_sync_reg, MPI_F_SYNC_REG,
